@@ -1,0 +1,75 @@
+#!/usr/bin/env node
+/** rkvdns: authoritative DNS server answering read-only Redis queries. */
+import { Command, Option } from 'commander';
+import { createLogger } from '../common/log.js';
+import { startRkvdns } from '../rkvdns/app.js';
+import { SETTINGS, SettingsError, buildSettings, loadSettingsFile, type Settings } from '../rkvdns/settings.js';
+
+function parseListen(v: string): { INTERFACE: string; PORT: string } {
+  const m = /^\[?([^\]]*?)\]?:(\d+)$/.exec(v);
+  if (!m) throw new SettingsError('--listen', `expected HOST:PORT (e.g. 127.0.0.1:5300 or [::1]:5300), got '${v}'`);
+  return { INTERFACE: m[1]!, PORT: m[2]! };
+}
+
+const program = new Command('rkvdns')
+  .description('Authoritative DNS server for one zone: answers read-only Redis queries as TXT/A/AAAA records.\n' +
+    'Query names: [<parameter>.]<key-or-pattern>.<operator>.<zone>, e.g. dig @127.0.0.1 -p 5300 foo.get.rkvdns.example TXT')
+  .option('-c, --config <file>', 'YAML file of SETTING: value (see config/rkvdns.yaml)')
+  .option('--listen <host:port>', 'address and port for UDP and TCP (default 127.0.0.1:53)')
+  .option('--redis <url>', `Redis URL (default ${SETTINGS.REDIS_SERVER.default})`)
+  .option('--zone <name>', 'zone this server is authoritative for')
+  .option('--default-ttl <seconds>', 'TTL where no key TTL applies')
+  .option('--min-ttl <seconds>', 'lower TTL clamp')
+  .option('--max-ttl <seconds>', 'upper TTL clamp')
+  .addOption(new Option('--case-folding <mode>', 'case folding of key labels').choices(['none', 'lower', 'upper', 'escape']))
+  .option('--conformance', 'answer as qname-minimising resolvers expect')
+  .addOption(new Option('--log-level <level>', 'log level').choices(['debug', 'info', 'warn', 'error', 'silent']))
+  .option('-s, --set <SETTING=value...>', 'set any setting, e.g. --set ENABLE_ERROR_TXT=True')
+  .addHelpText('after', '\nSettings (config file keys, overridable with --set):\n' +
+    Object.entries(SETTINGS).map(([k, d]) => `  ${k.padEnd(22)} ${String(d.default ?? 'None').padEnd(24)} ${d.doc}`).join('\n'))
+  .showHelpAfterError();
+
+program.parse();
+const o = program.opts<{ config?: string; listen?: string; redis?: string; zone?: string; defaultTtl?: string; minTtl?: string; maxTtl?: string; caseFolding?: string; conformance?: boolean; logLevel?: string; set?: string[] }>();
+
+let settings: Settings;
+try {
+  const file = o.config ? loadSettingsFile(o.config) : {};
+  const sets: Record<string, string> = {};
+  for (const kv of o.set ?? []) {
+    const i = kv.indexOf('=');
+    if (i <= 0) throw new SettingsError('--set', `expected SETTING=value, got '${kv}'`);
+    sets[kv.slice(0, i)] = kv.slice(i + 1);
+  }
+  settings = buildSettings(file, sets, {
+    ...(o.listen ? parseListen(o.listen) : {}),
+    REDIS_SERVER: o.redis, ZONE: o.zone, DEFAULT_TTL: o.defaultTtl, MIN_TTL: o.minTtl, MAX_TTL: o.maxTtl,
+    CASE_FOLDING: o.caseFolding, CONFORMANCE: o.conformance, LOG_LEVEL: o.logLevel,
+  });
+} catch (e) {
+  process.stderr.write(`rkvdns: ${(e as Error).message}\n`);
+  process.exit(2);
+}
+
+const log = createLogger(settings.LOG_LEVEL, 'rkvdns');
+try {
+  const server = await startRkvdns(settings, log);
+  log.info(`serving zone ${settings.ZONE} on ${server.listener.host}:${server.listener.port} (udp+tcp), redis ${settings.REDIS_SERVER.replace(/\/\/[^@]*@/, '//***@')}`);
+  if (settings.CONTROL_KEY) log.warn(`CONTROL_KEY ${settings.CONTROL_KEY} is set: settings are overlaid per query from Redis. Never use this in production.`);
+  const stop = (sig: string) => {
+    log.info(`${sig}: shutting down`);
+    server.close().then(() => process.exit(0));
+  };
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
+} catch (e) {
+  const err = e as NodeJS.ErrnoException;
+  if (err.code === 'EACCES') {
+    log.error(`cannot bind ${settings.INTERFACE}:${settings.PORT}: permission denied. Use a high port such as --listen 127.0.0.1:5300, or grant CAP_NET_BIND_SERVICE (setcap cap_net_bind_service=+ep $(which node), or AmbientCapabilities= in the systemd unit).`);
+  } else if (err.code === 'EADDRINUSE') {
+    log.error(`cannot bind ${settings.INTERFACE}:${settings.PORT}: address in use. Stop the other DNS server there or choose another --listen address.`);
+  } else {
+    log.error(`start-up failed: ${err.message}`);
+  }
+  process.exit(1);
+}

@@ -1,0 +1,143 @@
+/**
+ * Answer encoding. Resource records are encoded once into Buffers whose owner name is a compression
+ * pointer to the question name (0xC00C), so one encoded answer can be shared by every client asking the
+ * same thing and assembled per client with its own id, question bytes and size limit.
+ */
+import { CLASS_IN, HEADER_LEN, QTYPE, type Rcode } from './constants.js';
+import type { Query } from './query.js';
+
+/** Pointer to the question name, which always starts right after the header. */
+export const QNAME_POINTER = Buffer.from([0xc0, HEADER_LEN]);
+
+/** Wire form of a name given as labels (no compression). */
+export function encodeName(labels: readonly Buffer[]): Buffer {
+  const parts: Buffer[] = [];
+  for (const l of labels) parts.push(Buffer.from([l.length]), l);
+  parts.push(Buffer.from([0]));
+  return Buffer.concat(parts);
+}
+
+/** Splits presentation-form dotted text (no escapes) into labels; for configured names like the zone. */
+export function labelsOf(dotted: string): Buffer[] {
+  return dotted.split('.').filter((s) => s.length > 0).map((s) => Buffer.from(s, 'latin1'));
+}
+
+export function encodeRR(owner: Buffer, type: number, ttl: number, rdata: Buffer): Buffer {
+  const rr = Buffer.allocUnsafe(owner.length + 10 + rdata.length);
+  owner.copy(rr, 0);
+  let o = owner.length;
+  rr.writeUInt16BE(type, o);
+  rr.writeUInt16BE(CLASS_IN, o + 2);
+  rr.writeUInt32BE(ttl >>> 0, o + 4);
+  rr.writeUInt16BE(rdata.length, o + 8);
+  rdata.copy(rr, o + 10);
+  return rr;
+}
+
+/** TXT rdata from character-strings, each at most 255 bytes (callers enforce MAX_VALUE_PAYLOAD). */
+export function txtRdata(strings: readonly Buffer[]): Buffer {
+  let len = 0;
+  for (const s of strings) {
+    if (s.length > 255) throw new RangeError(`TXT character-string of ${s.length} bytes exceeds 255`);
+    len += 1 + s.length;
+  }
+  // A TXT record must hold at least one character-string, possibly empty.
+  if (strings.length === 0) return Buffer.from([0]);
+  const out = Buffer.allocUnsafe(len);
+  let o = 0;
+  for (const s of strings) {
+    out[o++] = s.length;
+    s.copy(out, o);
+    o += s.length;
+  }
+  return out;
+}
+
+/** An answer ready to be sent to any client that asked the same thing. */
+export interface EncodedAnswer {
+  rcode: Rcode;
+  answers: readonly Buffer[];
+  authority: readonly Buffer[];
+}
+
+export interface Assembled {
+  packet: Buffer;
+  truncated: boolean;
+  /** Answer records left out to respect the size limit. */
+  dropped: number;
+}
+
+const OPT_LEN = 11;
+
+function optRecord(udpSize: number, extendedRcodeHigh = 0): Buffer {
+  const b = Buffer.alloc(OPT_LEN);
+  // owner root (0), TYPE OPT, CLASS = payload size, TTL = ext-rcode|version|flags, RDLEN 0
+  b.writeUInt16BE(QTYPE.OPT, 1);
+  b.writeUInt16BE(udpSize, 3);
+  b[5] = extendedRcodeHigh;
+  return b;
+}
+
+/**
+ * Builds the packet for one client. `limit` is the byte limit for this transport; records are dropped
+ * from the end of the answer (then authority) until it fits. `setTcOnDrop` is false on TCP, where a
+ * partial answer is only ever sent deliberately (RETURN_PARTIAL_TCP).
+ */
+export function assemble(
+  q: Pick<Query, 'id' | 'rd' | 'cd' | 'question'>,
+  ans: EncodedAnswer,
+  limit: number,
+  opts: { optSize?: number; setTcOnDrop: boolean; extendedRcodeHigh?: number },
+): Assembled {
+  const opt = opts.optSize !== undefined ? optRecord(opts.optSize, opts.extendedRcodeHigh) : undefined;
+  let size = HEADER_LEN + q.question.length + (opt ? OPT_LEN : 0);
+  let an = 0;
+  let ns = 0;
+  for (; an < ans.answers.length; an++) {
+    const n = ans.answers[an]!.length;
+    if (size + n > limit) break;
+    size += n;
+  }
+  const dropped = ans.answers.length - an;
+  if (dropped === 0) {
+    for (; ns < ans.authority.length; ns++) {
+      const n = ans.authority[ns]!.length;
+      if (size + n > limit) break;
+      size += n;
+    }
+  }
+  const truncated = dropped > 0 && opts.setTcOnDrop;
+  const packet = Buffer.allocUnsafe(size);
+  packet.writeUInt16BE(q.id, 0);
+  // QR=1, opcode 0, AA=1, TC, RD echoed, RA=0; CD echoed.
+  let flags = 0x8000 | 0x0400 | (ans.rcode & 0xf);
+  if (truncated) flags |= 0x0200;
+  if (q.rd) flags |= 0x0100;
+  if (q.cd) flags |= 0x0010;
+  packet.writeUInt16BE(flags, 2);
+  packet.writeUInt16BE(1, 4);
+  packet.writeUInt16BE(an, 6);
+  packet.writeUInt16BE(ns, 8);
+  packet.writeUInt16BE(opt ? 1 : 0, 10);
+  let o = HEADER_LEN;
+  o += q.question.copy(packet, o);
+  for (let i = 0; i < an; i++) o += ans.answers[i]!.copy(packet, o);
+  for (let i = 0; i < ns; i++) o += ans.authority[i]!.copy(packet, o);
+  if (opt) opt.copy(packet, o);
+  return { packet, truncated, dropped };
+}
+
+/** Minimal error answer for packets whose question could not be parsed (no question echoed). */
+export function headerOnly(id: number, opcode: number, rd: boolean, rcode: Rcode): Buffer {
+  const b = Buffer.alloc(HEADER_LEN);
+  b.writeUInt16BE(id, 0);
+  b.writeUInt16BE(0x8000 | ((opcode & 0xf) << 11) | (rd ? 0x0100 : 0) | (rcode & 0xf), 2);
+  return b;
+}
+
+export function sizeOf(ans: EncodedAnswer, questionLen: number): number {
+  let s = HEADER_LEN + questionLen;
+  for (const r of ans.answers) s += r.length;
+  for (const r of ans.authority) s += r.length;
+  return s;
+}

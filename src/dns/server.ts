@@ -1,0 +1,134 @@
+/**
+ * UDP and TCP on one address and port. TCP uses RFC 1035 two-byte length framing, accepts several
+ * (pipelined) queries per connection, and closes connections idle for longer than the timeout or
+ * sending garbage framing. The handler returns the answer packet, or null to send nothing.
+ */
+import dgram from 'node:dgram';
+import net from 'node:net';
+import type { Logger } from '../common/log.js';
+
+export type Transport = 'udp' | 'tcp';
+export type PacketHandler = (msg: Buffer, transport: Transport, client: string) => Promise<Buffer | null>;
+
+export interface ListenOptions {
+  host: string;
+  port: number;
+  tcpTimeoutMs: number;
+  maxTcpConnections: number;
+  log: Logger;
+  onTcpEvent?: (event: 'accepted' | 'idle_closed' | 'bad_frame') => void;
+}
+
+export interface DnsListener {
+  host: string;
+  port: number;
+  tcpConnections(): number;
+  close(): Promise<void>;
+}
+
+const MIN_MESSAGE = 12;
+
+function bindUdp(host: string, port: number): Promise<dgram.Socket> {
+  return new Promise((resolve, reject) => {
+    const sock = dgram.createSocket({ type: net.isIPv6(host) ? 'udp6' : 'udp4' });
+    sock.once('error', reject);
+    sock.bind(port, host, () => {
+      sock.off('error', reject);
+      resolve(sock);
+    });
+  });
+}
+
+function bindTcp(server: net.Server, host: string, port: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen({ host, port, exclusive: true }, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+}
+
+function serveTcpConnection(sock: net.Socket, handler: PacketHandler, opts: ListenOptions): void {
+  const client = `${sock.remoteAddress}#${sock.remotePort}`;
+  let buf: Buffer = Buffer.alloc(0);
+  sock.setNoDelay(true);
+  sock.setTimeout(opts.tcpTimeoutMs, () => {
+    opts.onTcpEvent?.('idle_closed');
+    sock.destroy();
+  });
+  sock.on('error', () => sock.destroy());
+  sock.on('data', (chunk: Buffer) => {
+    buf = buf.length === 0 ? chunk : Buffer.concat([buf, chunk]);
+    while (buf.length >= 2) {
+      const len = buf.readUInt16BE(0);
+      if (len < MIN_MESSAGE) {
+        opts.onTcpEvent?.('bad_frame');
+        sock.destroy();
+        return;
+      }
+      if (buf.length < 2 + len) break;
+      const msg = buf.subarray(2, 2 + len);
+      buf = buf.subarray(2 + len);
+      handler(msg, 'tcp', client).then(
+        (answer) => {
+          if (!answer || sock.destroyed) return;
+          const frame = Buffer.allocUnsafe(2 + answer.length);
+          frame.writeUInt16BE(answer.length, 0);
+          answer.copy(frame, 2);
+          sock.write(frame);
+        },
+        (e: Error) => opts.log.error(`tcp query from ${client}: ${e.stack ?? e.message}`),
+      );
+    }
+  });
+}
+
+export async function listenDns(handler: PacketHandler, opts: ListenOptions): Promise<DnsListener> {
+  const tcp = net.createServer((sock) => {
+    opts.onTcpEvent?.('accepted');
+    serveTcpConnection(sock, handler, opts);
+  });
+  tcp.maxConnections = opts.maxTcpConnections;
+  // With port 0, take the UDP port the kernel chose and claim the same one on TCP; retry if it is taken.
+  let udp: dgram.Socket | undefined;
+  for (let attempt = 0; ; attempt++) {
+    udp = await bindUdp(opts.host, opts.port);
+    const port = udp.address().port;
+    try {
+      await bindTcp(tcp, opts.host, port);
+      break;
+    } catch (e) {
+      udp.close();
+      if (opts.port !== 0 || attempt >= 20) throw e;
+    }
+  }
+  const udpSock = udp;
+  udpSock.on('message', (msg, rinfo) => {
+    const client = `${rinfo.address}#${rinfo.port}`;
+    handler(msg, 'udp', client).then(
+      (answer) => {
+        if (answer) udpSock.send(answer, rinfo.port, rinfo.address);
+      },
+      (e: Error) => opts.log.error(`udp query from ${client}: ${e.stack ?? e.message}`),
+    );
+  });
+  udpSock.on('error', (e) => opts.log.error(`udp socket: ${e.message}`));
+  const port = udpSock.address().port;
+  const sockets = new Set<net.Socket>();
+  tcp.on('connection', (s) => {
+    sockets.add(s);
+    s.on('close', () => sockets.delete(s));
+  });
+  return {
+    host: opts.host,
+    port,
+    tcpConnections: () => sockets.size,
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const s of sockets) s.destroy();
+        udpSock.close();
+        tcp.close(() => resolve());
+      }),
+  };
+}

@@ -1,0 +1,195 @@
+/**
+ * rkvdns settings. Names and meanings follow the upstream RKVDNS configuration so a configuration can be
+ * carried over. Every value is checked once, at load; errors name the setting and say what is allowed.
+ */
+import { readFileSync } from 'node:fs';
+import { parse as parseYaml } from 'yaml';
+import { CASE_FOLDINGS, type CaseFolding } from '../query/casefold.js';
+import { LOG_LEVELS, type LogLevel } from '../common/log.js';
+
+export interface Settings {
+  ZONE: string;
+  INTERFACE: string;
+  PORT: number;
+  REDIS_SERVER: string;
+  REDIS_TIMEOUT_MS: number;
+  MAX_PENDING: number;
+  MAX_KEYS: number;
+  MAX_UDP_PAYLOAD: number;
+  MAX_TCP_PAYLOAD: number;
+  MAX_VALUE_PAYLOAD: number;
+  RETURN_PARTIAL_TCP: boolean;
+  RETURN_PARTIAL_VALUE: boolean;
+  NXDOMAIN_FOR_SERVFAIL: boolean;
+  TCP_TIMEOUT: number;
+  MAX_TCP_CONNECTIONS: number;
+  ALL_QUERIES_AS_TXT: boolean;
+  CASE_FOLDING: CaseFolding;
+  MAX_TTL: number;
+  DEFAULT_TTL: number;
+  MIN_TTL: number;
+  DEBOUNCE: boolean;
+  STATS: number;
+  LOG_LEVEL: LogLevel;
+  ENABLE_ERROR_TXT: boolean;
+  RKVDNS_FQDN: string | null;
+  SOA_CONTACT: string | null;
+  CONFORMANCE: boolean;
+  CONTROL_KEY: string | null;
+}
+
+export class SettingsError extends Error {
+  constructor(readonly setting: string, problem: string) {
+    super(`setting ${setting}: ${problem}`);
+    this.name = 'SettingsError';
+  }
+}
+
+type Kind =
+  | { t: 'int'; min: number; max: number }
+  | { t: 'bool' }
+  | { t: 'name'; nullable: boolean }
+  | { t: 'text' }
+  | { t: 'enum'; values: readonly string[] };
+
+interface Def {
+  kind: Kind;
+  default: unknown;
+  doc: string;
+}
+
+const int = (min: number, max: number): Kind => ({ t: 'int', min, max });
+const bool: Kind = { t: 'bool' };
+
+/** The single source of truth for defaults, types and documentation of every setting. */
+export const SETTINGS: Readonly<Record<keyof Settings, Def>> = {
+  ZONE: { kind: { t: 'name', nullable: false }, default: null, doc: 'the zone this server is authoritative for (required)' },
+  INTERFACE: { kind: { t: 'text' }, default: '127.0.0.1', doc: 'address to listen on, UDP and TCP' },
+  PORT: { kind: int(0, 65535), default: 53, doc: 'port to listen on, UDP and TCP' },
+  REDIS_SERVER: { kind: { t: 'text' }, default: 'redis://127.0.0.1:6379', doc: 'Redis URL (redis://[user:pass@]host:port[/db])' },
+  REDIS_TIMEOUT_MS: { kind: int(10, 60_000), default: 1000, doc: 'a Redis command not answered in this time fails (SERVFAIL)' },
+  MAX_PENDING: { kind: int(1, 1_000_000), default: 2000, doc: 'queries waiting on Redis; beyond it UDP queries are dropped' },
+  MAX_KEYS: { kind: int(1, 100_000_000), default: 100_000, doc: 'keys a pattern may enumerate before the answer is an error' },
+  MAX_UDP_PAYLOAD: { kind: int(512, 65_535), default: 1200, doc: 'largest UDP answer offered to EDNS clients' },
+  MAX_TCP_PAYLOAD: { kind: int(512, 65_535), default: 60_000, doc: 'largest TCP answer' },
+  MAX_VALUE_PAYLOAD: { kind: int(1, 255), default: 255, doc: 'largest single value in an answer' },
+  RETURN_PARTIAL_TCP: { kind: bool, default: false, doc: 'over MAX_TCP_PAYLOAD: send the records that fit instead of failing' },
+  RETURN_PARTIAL_VALUE: { kind: bool, default: false, doc: 'values over MAX_VALUE_PAYLOAD are cut instead of dropped' },
+  NXDOMAIN_FOR_SERVFAIL: { kind: bool, default: false, doc: 'answer NXDOMAIN instead of SERVFAIL for oversize answers' },
+  TCP_TIMEOUT: { kind: int(1, 3600), default: 30, doc: 'seconds an idle TCP connection is kept' },
+  MAX_TCP_CONNECTIONS: { kind: int(1, 100_000), default: 512, doc: 'concurrent TCP connections accepted' },
+  ALL_QUERIES_AS_TXT: { kind: bool, default: false, doc: 'answer every query type as TXT' },
+  CASE_FOLDING: { kind: { t: 'enum', values: CASE_FOLDINGS }, default: 'lower', doc: 'none | lower | upper | escape, applied to key and hget field labels' },
+  MAX_TTL: { kind: int(0, 2_147_483_647), default: 3600, doc: 'upper clamp for every answer TTL' },
+  DEFAULT_TTL: { kind: int(0, 2_147_483_647), default: 30, doc: 'TTL for answers without a key TTL (keys, klen, shards, ...)' },
+  MIN_TTL: { kind: int(0, 2_147_483_647), default: 5, doc: 'lower clamp for every answer TTL' },
+  DEBOUNCE: { kind: bool, default: false, doc: 'drop repeats of a query from the same client within 5 s' },
+  STATS: { kind: int(0, 86_400), default: 0, doc: 'seconds between statistics log lines (0: off)' },
+  LOG_LEVEL: { kind: { t: 'enum', values: LOG_LEVELS }, default: 'info', doc: 'debug | info | warn | error | silent' },
+  ENABLE_ERROR_TXT: { kind: bool, default: false, doc: 'answer errors as a CNAME to <digits>.error.<zone> with the error text' },
+  RKVDNS_FQDN: { kind: { t: 'name', nullable: true }, default: null, doc: 'name of this server, for the synthesised NS and SOA' },
+  SOA_CONTACT: { kind: { t: 'name', nullable: true }, default: null, doc: 'SOA contact (hostmaster.example.com)' },
+  CONFORMANCE: { kind: bool, default: false, doc: 'answer the way qname-minimising resolvers expect' },
+  CONTROL_KEY: { kind: { t: 'name', nullable: true }, default: null, doc: 'Redis hash overlaid on the settings per query (tests only)' },
+};
+
+export const SETTING_NAMES = Object.keys(SETTINGS) as (keyof Settings)[];
+
+const NAME_RE = /^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*\.?$/;
+
+/** Coerces a value from YAML, the command line or the control hash (`True`, `None`, `42`, `a.b`). */
+export function coerce(name: keyof Settings, raw: unknown): unknown {
+  const { kind } = SETTINGS[name];
+  const text = typeof raw === 'string' ? raw.trim() : raw;
+  switch (kind.t) {
+    case 'int': {
+      const n = typeof text === 'number' ? text : typeof text === 'string' && /^-?\d+$/.test(text) ? Number(text) : NaN;
+      if (!Number.isInteger(n) || n < kind.min || n > kind.max) throw new SettingsError(name, `expected an integer from ${kind.min} to ${kind.max}, got ${JSON.stringify(raw)}`);
+      return n;
+    }
+    case 'bool': {
+      if (typeof text === 'boolean') return text;
+      if (typeof text === 'string' && /^(true|yes|on|1)$/i.test(text)) return true;
+      if (typeof text === 'string' && /^(false|no|off|0|none)$/i.test(text)) return false;
+      if (text === null) return false;
+      throw new SettingsError(name, `expected True or False, got ${JSON.stringify(raw)}`);
+    }
+    case 'name': {
+      if (text === null || text === undefined || (typeof text === 'string' && /^(none|null|)$/i.test(text))) {
+        if (kind.nullable) return null;
+        throw new SettingsError(name, 'is required');
+      }
+      if (typeof text !== 'string' || !NAME_RE.test(text)) throw new SettingsError(name, `expected a dotted name such as example.com, got ${JSON.stringify(raw)}`);
+      return text.replace(/\.$/, '').toLowerCase();
+    }
+    case 'text':
+      if (typeof text !== 'string' || text.length === 0) throw new SettingsError(name, `expected text, got ${JSON.stringify(raw)}`);
+      return text;
+    case 'enum': {
+      const v = typeof text === 'string' ? text.toLowerCase() : text;
+      if (typeof v !== 'string' || !kind.values.includes(v)) throw new SettingsError(name, `expected one of ${kind.values.join(', ')}, got ${JSON.stringify(raw)}`);
+      return v;
+    }
+  }
+}
+
+function checkConsistency(s: Settings): void {
+  if (s.MIN_TTL > s.MAX_TTL) throw new SettingsError('MIN_TTL', `(${s.MIN_TTL}) is larger than MAX_TTL (${s.MAX_TTL})`);
+}
+
+/** Builds settings from layers (file, then command line), later layers winning. Unknown names are errors. */
+export function buildSettings(...layers: Record<string, unknown>[]): Settings {
+  const out: Record<string, unknown> = {};
+  for (const name of SETTING_NAMES) out[name] = SETTINGS[name].default;
+  for (const layer of layers) {
+    for (const [k, v] of Object.entries(layer)) {
+      if (v === undefined) continue;
+      const name = k.toUpperCase();
+      if (!Object.hasOwn(SETTINGS, name)) throw new SettingsError(k, `unknown setting; known settings are ${SETTING_NAMES.join(', ')}`);
+      out[name] = coerce(name as keyof Settings, v);
+    }
+  }
+  if (out.ZONE === null) throw new SettingsError('ZONE', 'is required: set ZONE in the config file or pass --zone');
+  const s = out as unknown as Settings;
+  checkConsistency(s);
+  return s;
+}
+
+export function loadSettingsFile(path: string): Record<string, unknown> {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (e) {
+    throw new Error(`cannot read config file ${path}: ${(e as Error).message}`);
+  }
+  let doc: unknown;
+  try {
+    doc = parseYaml(text);
+  } catch (e) {
+    throw new Error(`config file ${path} is not valid YAML: ${(e as Error).message}`);
+  }
+  if (doc === null || doc === undefined) return {};
+  if (typeof doc !== 'object' || Array.isArray(doc)) throw new Error(`config file ${path} must be a mapping of SETTING: value`);
+  return doc as Record<string, unknown>;
+}
+
+/** Applies the control-hash overlay for one query; invalid fields are reported and ignored. */
+export function overlaySettings(base: Settings, fields: Record<string, string>, onError: (e: Error) => void): Settings {
+  const out: Record<string, unknown> = { ...base };
+  for (const [k, v] of Object.entries(fields)) {
+    const name = k.toUpperCase();
+    if (!Object.hasOwn(SETTINGS, name) || name === 'ZONE' || name === 'REDIS_SERVER' || name === 'CONTROL_KEY') continue;
+    try {
+      out[name] = coerce(name as keyof Settings, v);
+    } catch (e) {
+      onError(e as Error);
+    }
+  }
+  return out as unknown as Settings;
+}
+
+export function presentSetting(v: unknown): string {
+  if (v === null) return 'None';
+  if (typeof v === 'boolean') return v ? 'True' : 'False';
+  return String(v);
+}

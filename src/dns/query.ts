@@ -68,7 +68,7 @@ export function parseQuery(msg: Buffer): ParseResult {
     const len = msg[off]!;
     if (len === 0) { off++; break; }
     // A query has nothing earlier to point to; rejecting pointers also rules out pointer loops.
-    if (len > MAX_LABEL) return formerr(msg, len & 0xc0 ? 'compression pointer in question' : `label length ${len} > 63`);
+    if (len > MAX_LABEL) return formerr(msg, (len & 0xc0) === 0xc0 ? 'compression pointer in question' : `label length ${len} > 63`);
     nameLen += len + 1;
     if (nameLen > MAX_NAME) return formerr(msg, 'name longer than 255 bytes');
     if (off + 1 + len > msg.length) return formerr(msg, 'truncated label');

@@ -72,7 +72,9 @@ export function createHandler(s: Settings, ctx: ResolverContext) {
 export async function startRkvdns(s: Settings, log: Logger, redisOverride?: Redis): Promise<Rkvdns> {
   const redis = redisOverride ?? connectRedis(s.REDIS_SERVER, s.REDIS_TIMEOUT_MS, log);
   if (redis.status === 'wait') {
-    redis.connect().catch((e: Error) => log.warn(`redis not reachable yet at ${s.REDIS_SERVER} (${e.message}); queries get SERVFAIL until it is`));
+    // Wait briefly so the first queries do not fail just because the connection is still being made;
+    // if Redis is down the server starts anyway and answers SERVFAIL until it is back.
+    await redis.connect().catch((e: Error) => log.warn(`redis not reachable yet at ${s.REDIS_SERVER} (${e.message}); queries get SERVFAIL until it is`));
   }
   const stats = new ServerStats();
   let listener: DnsListener | undefined;

@@ -1,0 +1,96 @@
+/**
+ * Pending increments, summed per key in memory and written as one INCRBY + EXPIRE per key per flush, inside
+ * MULTI/EXEC so a flush is applied whole or not at all (a failed flush is retried without double counting).
+ * Memory grows with distinct keys, not with events; while Redis is away the counts are held, bounded by
+ * max_pending_keys, and written when it returns.
+ */
+import type { Logger } from '../common/log.js';
+import type { AgentStats } from './stats.js';
+
+export interface Pending {
+  n: number;
+  ttl: number;
+}
+
+/** Writes a batch; returns the keys Redis refused for good (e.g. WRONGTYPE), throws when Redis is unreachable. */
+export type BatchWriter = (batch: Map<string, Pending>) => Promise<string[]>;
+
+export class Aggregator {
+  private pending = new Map<string, Pending>();
+  private pendingCount = 0;
+  private flushing: Promise<void> | null = null;
+
+  constructor(
+    private readonly write: BatchWriter,
+    private readonly stats: AgentStats,
+    private readonly log: Logger,
+    private readonly maxKeys: number,
+    private readonly flushKeys: number,
+  ) {}
+
+  get pendingIncrements(): number {
+    return this.pendingCount;
+  }
+
+  get pendingKeys(): number {
+    return this.pending.size;
+  }
+
+  add(key: string, ttl: number): void {
+    const p = this.pending.get(key);
+    if (p) {
+      p.n++;
+      p.ttl = ttl;
+    } else if (this.pending.size >= this.maxKeys) {
+      this.stats.dropped_pending_full++;
+      return;
+    } else {
+      this.pending.set(key, { n: 1, ttl });
+    }
+    this.pendingCount++;
+    this.stats.increments++;
+    if (this.pending.size >= this.flushKeys && !this.flushing) void this.flush();
+  }
+
+  /** Writes what is pending; on failure the counts go back into pending to be retried. */
+  flush(): Promise<void> {
+    if (this.flushing) return this.flushing;
+    if (this.pending.size === 0) return Promise.resolve();
+    const batch = this.pending;
+    const count = this.pendingCount;
+    this.pending = new Map();
+    this.pendingCount = 0;
+    this.flushing = this.write(batch)
+      .then((refused) => {
+        let lost = 0;
+        for (const k of refused) lost += batch.get(k)!.n;
+        this.stats.written += count - lost;
+        if (refused.length > 0) {
+          this.stats.dropped_wrongtype += lost;
+          this.log.error(`redis refused ${refused.length} key(s) (wrong type?), ${lost} increment(s) dropped, e.g. ${refused[0]}`);
+        }
+      })
+      .catch((e: Error) => {
+        this.stats.redis_errors++;
+        this.log.warn(`redis write failed (${e.message}); holding ${count} increment(s) on ${batch.size} key(s) to retry`);
+        // Merge back: keys already pending again since the snapshot keep accumulating on top.
+        for (const [k, p] of batch) {
+          const cur = this.pending.get(k);
+          if (cur) cur.n += p.n;
+          else this.pending.set(k, p);
+        }
+        this.pendingCount += count;
+      })
+      .finally(() => {
+        this.flushing = null;
+      });
+    return this.flushing;
+  }
+
+  /** Counts what could not be written before exit. */
+  abandon(): void {
+    this.stats.dropped_at_shutdown += this.pendingCount;
+    this.pending.clear();
+    this.pendingCount = 0;
+  }
+}

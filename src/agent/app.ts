@@ -1,0 +1,112 @@
+/**
+ * The running agent: one UDP socket per distinct address:port, each feeding the rules bound there into the
+ * engine; increments go to the aggregator (or to stdout in test mode). Stats are logged periodically and at
+ * shutdown, after a final flush.
+ */
+import dgram from 'node:dgram';
+import net from 'node:net';
+import type { Logger } from '../common/log.js';
+import { Aggregator } from './aggregator.js';
+import type { AgentConfig } from './config.js';
+import { Engine } from './engine.js';
+import type { Rule } from './rules.js';
+import { AgentStats } from './stats.js';
+import { connectAgentRedis, redisBatchWriter } from './writer.js';
+
+export interface AgentOptions {
+  /** Print keys instead of writing them. */
+  test?: boolean;
+  printLines?: boolean;
+  out?: (line: string) => void;
+}
+
+export interface RunningAgent {
+  bindings: { address: string; port: number; rules: string[] }[];
+  stats: AgentStats;
+  stop(): Promise<void>;
+}
+
+function bind(address: string, port: number): Promise<dgram.Socket> {
+  return new Promise((resolve, reject) => {
+    const s = dgram.createSocket({ type: net.isIPv6(address) ? 'udp6' : 'udp4', recvBufferSize: 8 * 1024 * 1024 });
+    s.once('error', reject);
+    s.bind(port, address, () => {
+      s.off('error', reject);
+      resolve(s);
+    });
+  });
+}
+
+export async function startAgent(cfg: AgentConfig, log: Logger, opts: AgentOptions = {}): Promise<RunningAgent> {
+  const stats = new AgentStats();
+  const out = opts.out ?? ((l: string) => process.stdout.write(l + '\n'));
+  const redis = opts.test ? null : connectAgentRedis(cfg.redis);
+  let aggregator: Aggregator | null = null;
+  if (redis) {
+    let down = false;
+    redis.on('error', (e: Error) => {
+      if (!down) log.warn(`redis ${cfg.redis}: ${e.message}; holding counts until it is back`);
+      down = true;
+    });
+    redis.on('ready', () => {
+      if (down) log.info(`redis ${cfg.redis}: connected again`);
+      down = false;
+    });
+    await redis.connect().catch((e: Error) => log.warn(`redis not reachable at ${cfg.redis} (${e.message}); counts are held until it is`));
+    aggregator = new Aggregator(redisBatchWriter(redis), stats, log, cfg.max_pending_keys, cfg.flush_keys);
+  }
+  const agg = aggregator;
+  const engine = new Engine(stats, log, opts.test || !agg ? (key) => out(key) : (key, rule) => agg.add(key, rule.ttl));
+  const echo = opts.printLines ? (line: string) => out(`line: ${line}`) : undefined;
+
+  const groups = new Map<string, Rule[]>();
+  for (const r of cfg.rules) {
+    const id = `${r.address}|${r.port}`;
+    groups.set(id, [...(groups.get(id) ?? []), r]);
+  }
+  const sockets: dgram.Socket[] = [];
+  const bindings: RunningAgent['bindings'] = [];
+  for (const rules of groups.values()) {
+    const { address, port } = rules[0]!;
+    let sock: dgram.Socket;
+    try {
+      sock = await bind(address, port);
+    } catch (e) {
+      for (const s of sockets) s.close();
+      redis?.disconnect();
+      throw new Error(`cannot listen on udp ${address}:${port} for rule(s) ${rules.map((r) => r.name).join(', ')}: ${(e as Error).message}`);
+    }
+    sock.on('message', (msg) => engine.datagram(msg, rules, echo));
+    sock.on('error', (e) => log.error(`udp ${address}:${port}: ${e.message}`));
+    sockets.push(sock);
+    bindings.push({ address, port: sock.address().port, rules: rules.map((r) => r.name) });
+  }
+
+  const flushTimer = agg ? setInterval(() => void agg.flush(), cfg.flush_interval_ms) : undefined;
+  const summary = () => stats.summary(agg?.pendingIncrements ?? 0, agg?.pendingKeys ?? 0);
+  const statsTimer = cfg.stats > 0 ? setInterval(() => log.info(`stats ${summary()}`), cfg.stats * 1000) : undefined;
+
+  return {
+    bindings,
+    stats,
+    async stop() {
+      clearInterval(flushTimer);
+      clearInterval(statsTimer);
+      for (const s of sockets) s.close();
+      if (agg) {
+        // Give Redis a few seconds to take what is pending; what it does not take is counted as lost.
+        const deadline = Date.now() + 5000;
+        while (agg.pendingIncrements > 0 && Date.now() < deadline) {
+          await agg.flush();
+          if (agg.pendingIncrements > 0) await new Promise((r) => setTimeout(r, 200));
+        }
+        if (agg.pendingIncrements > 0) {
+          log.error(`shutting down with ${agg.pendingIncrements} increment(s) not written (redis unreachable); counted as dropped_at_shutdown`);
+          agg.abandon();
+        }
+      }
+      log.info(`final stats ${summary()}`);
+      redis?.disconnect();
+    },
+  };
+}

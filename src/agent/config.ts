@@ -1,0 +1,92 @@
+/**
+ * Agent configuration from a commented YAML file or a JS module (`export default { ... }`) whose rules may
+ * carry a `postproc(match)` function. Defaults are merged into every rule; every problem names the rule.
+ */
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { parse as parseYaml } from 'yaml';
+import { LOG_LEVELS, type LogLevel } from '../common/log.js';
+import { compileRule, type Rule, type RuleSpec } from './rules.js';
+
+export interface AgentConfig {
+  redis: string;
+  stats: number;
+  log_level: LogLevel;
+  /** Pending increments are written at least this often. */
+  flush_interval_ms: number;
+  /** ...and sooner when this many distinct keys are pending. */
+  flush_keys: number;
+  /** Distinct keys held while Redis is slow or away; increments for new keys beyond it are dropped and counted. */
+  max_pending_keys: number;
+  rules: Rule[];
+}
+
+const TOP_FIELDS: Record<string, unknown> = {
+  redis: 'redis://127.0.0.1:6379',
+  stats: 60,
+  log_level: 'info',
+  flush_interval_ms: 200,
+  flush_keys: 5000,
+  max_pending_keys: 100_000,
+  defaults: {},
+  rules: [],
+};
+
+export class ConfigError extends Error {}
+
+function intField(raw: Record<string, unknown>, name: string, min: number, max: number): number {
+  const v = raw[name] ?? TOP_FIELDS[name];
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) throw new ConfigError(`${name} must be an integer from ${min} to ${max}, got ${JSON.stringify(v)}`);
+  return v;
+}
+
+export function buildAgentConfig(raw: unknown): AgentConfig {
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new ConfigError('the config must be a mapping with a rules list');
+  const r = raw as Record<string, unknown>;
+  for (const k of Object.keys(r)) if (!(k in TOP_FIELDS)) throw new ConfigError(`unknown top-level field '${k}' (known: ${Object.keys(TOP_FIELDS).join(', ')})`);
+  const defaults = (r.defaults ?? {}) as RuleSpec;
+  if (typeof defaults !== 'object' || Array.isArray(defaults)) throw new ConfigError('defaults must be a mapping of rule fields');
+  if (!Array.isArray(r.rules) || r.rules.length === 0) throw new ConfigError('rules must be a non-empty list');
+  const rules = (r.rules as RuleSpec[]).map((spec, i) => {
+    if (typeof spec !== 'object' || spec === null) throw new ConfigError(`rule #${i + 1} must be a mapping`);
+    return compileRule({ ...defaults, ...spec, substitutions: { ...(defaults.substitutions ?? {}), ...(spec.substitutions ?? {}) } }, i);
+  });
+  const names = new Set<string>();
+  for (const rule of rules) {
+    if (names.has(rule.name)) throw new ConfigError(`rule ${rule.name}: two rules share this name; give each a distinct name`);
+    names.add(rule.name);
+  }
+  const logLevel = (r.log_level ?? TOP_FIELDS.log_level) as LogLevel;
+  if (!LOG_LEVELS.includes(logLevel)) throw new ConfigError(`log_level must be one of ${LOG_LEVELS.join(', ')}`);
+  const redis = String(r.redis ?? TOP_FIELDS.redis);
+  if (!/^rediss?:\/\//.test(redis)) throw new ConfigError(`redis must be a redis:// URL, got '${redis}'`);
+  return {
+    redis,
+    stats: intField(r, 'stats', 0, 86_400),
+    log_level: logLevel,
+    flush_interval_ms: intField(r, 'flush_interval_ms', 1, 60_000),
+    flush_keys: intField(r, 'flush_keys', 1, 10_000_000),
+    max_pending_keys: intField(r, 'max_pending_keys', 1, 100_000_000),
+    rules,
+  };
+}
+
+export async function loadAgentConfig(path: string): Promise<AgentConfig> {
+  let raw: unknown;
+  try {
+    if (/\.(m?js)$/.test(path)) {
+      const mod = (await import(pathToFileURL(resolve(path)).href)) as { default?: unknown };
+      raw = mod.default;
+    } else {
+      raw = parseYaml(readFileSync(path, 'utf8'));
+    }
+  } catch (e) {
+    throw new ConfigError(`cannot load ${path}: ${(e as Error).message}`);
+  }
+  try {
+    return buildAgentConfig(raw);
+  } catch (e) {
+    throw new ConfigError(`${path}: ${(e as Error).message}`);
+  }
+}

@@ -1,0 +1,53 @@
+/**
+ * The agent's core, with no sockets: lines in, keys out. Each line is tested against every rule bound to
+ * the address:port it arrived on; every matching rule yields one increment.
+ */
+import type { Logger } from '../common/log.js';
+import { BucketClock } from './buckets.js';
+import { splitLines } from './lines.js';
+import { keyFor, type Rule } from './rules.js';
+import type { AgentStats } from './stats.js';
+
+export type Sink = (key: string, rule: Rule, line: string) => void;
+
+export class Engine {
+  private readonly clock = new BucketClock();
+  private readonly warnedMissing = new Set<string>();
+
+  constructor(
+    private readonly stats: AgentStats,
+    private readonly log: Logger,
+    private readonly sink: Sink,
+    private readonly now: () => number = () => Date.now() / 1000,
+  ) {}
+
+  datagram(buf: Buffer, rules: readonly Rule[], echo?: (line: string) => void): void {
+    this.stats.datagrams++;
+    const nowSec = Math.floor(this.now());
+    for (const line of splitLines(buf)) this.line(line, rules, nowSec, echo);
+  }
+
+  line(line: string, rules: readonly Rule[], nowSec: number, echo?: (line: string) => void): void {
+    echo?.(line);
+    let matchedAny = false;
+    for (const rule of rules) {
+      const m = rule.regex.exec(line);
+      if (!m) continue;
+      matchedAny = true;
+      this.stats.match(rule.name);
+      const r = keyFor(rule, m, this.clock.start(rule, nowSec));
+      if ('key' in r) this.sink(r.key, rule, line);
+      else if ('ignored' in r) this.stats.ignored++;
+      else {
+        this.stats.dropped_missing_substitution++;
+        const id = `${rule.name}/${r.missing}`;
+        // Log the first occurrence per rule and substitution; the counter carries the rest.
+        if (!this.warnedMissing.has(id)) {
+          this.warnedMissing.add(id);
+          this.log.warn(`rule ${rule.name}: no value for <${r.missing}>, match skipped (counted as dropped_missing_substitution), line: ${line.slice(0, 200)}`);
+        }
+      }
+    }
+    this.stats.line(matchedAny);
+  }
+}

@@ -1,0 +1,156 @@
+/**
+ * Agent rules: defaults inherited by every rule, validation that names the rule and the problem, and
+ * compilation (regex, key pattern, post-processing) done once at load.
+ */
+import { hostname } from 'node:os';
+import { compileKeyPattern, KeyPatternError, renderKey, type KeyPattern } from './keypattern.js';
+
+export type PostProc = (match: RegExpExecArray) => Record<string, string | number | undefined> | null | undefined;
+
+/** A rule as written in YAML or a JS module, after defaults are merged in. */
+export interface RuleSpec {
+  name?: string;
+  address?: string;
+  port?: number;
+  matchex?: string;
+  keypattern?: string;
+  prefix?: string;
+  source?: string;
+  ttl?: number;
+  buckets?: number;
+  bucket_alignment?: 'aligned' | 'first-event';
+  substitutions?: Record<string, string>;
+  matched?: string;
+  truncate?: number;
+  lowercase?: boolean;
+  cut_at?: string;
+  postproc?: PostProc;
+}
+
+const RULE_FIELDS = new Set(['name', 'address', 'port', 'matchex', 'keypattern', 'prefix', 'source', 'ttl', 'buckets', 'bucket_alignment', 'substitutions', 'matched', 'truncate', 'lowercase', 'cut_at', 'postproc']);
+export const DEFAULT_KEYPATTERN = '<prefix>;<matched>;<source>;<start_ts>';
+/** A DNS label holds at most 63 bytes, and a bucket key travels as one label. */
+export const MAX_KEY_BYTES = 63;
+
+export interface Rule {
+  name: string;
+  address: string;
+  port: number;
+  regex: RegExp;
+  keypattern: KeyPattern;
+  ttl: number;
+  bucketLength: number;
+  alignment: 'aligned' | 'first-event';
+  /** Substitutions fixed by the configuration (prefix, source, extra values). */
+  fixed: Record<string, string>;
+  /** Turns a match into substitutions, or null to ignore the line. */
+  extract(m: RegExpExecArray): Record<string, string | undefined> | null;
+}
+
+export class RuleError extends Error {
+  constructor(readonly rule: string, problem: string) {
+    super(`rule ${rule}: ${problem}`);
+  }
+}
+
+function declarative(spec: RuleSpec, ruleName: string): (m: RegExpExecArray) => Record<string, string | undefined> {
+  const template = spec.matched ?? null;
+  if (template !== null && !/\{\d+\}/.test(template)) throw new RuleError(ruleName, `matched template '${template}' refers to no capture group ({1}, {2}, ...)`);
+  return (m) => {
+    let matched = template === null ? (m.length > 1 ? m[1] : m[0]) : template.replace(/\{(\d+)\}/g, (_, n: string) => m[Number(n)] ?? '');
+    if (matched !== undefined) {
+      if (spec.cut_at) {
+        const i = matched.indexOf(spec.cut_at);
+        if (i >= 0) matched = matched.slice(0, i);
+      }
+      if (spec.lowercase) matched = matched.toLowerCase();
+      if (spec.truncate) matched = matched.slice(0, spec.truncate);
+    }
+    return { ...(m.groups ?? {}), matched };
+  };
+}
+
+export function compileRule(spec: RuleSpec, index: number): Rule {
+  const name = spec.name ?? spec.prefix ?? `#${index + 1}`;
+  for (const k of Object.keys(spec)) if (!RULE_FIELDS.has(k)) throw new RuleError(name, `unknown field '${k}' (known: ${[...RULE_FIELDS].join(', ')})`);
+  if (spec.port === undefined) throw new RuleError(name, 'no port: set port in the rule or in defaults');
+  if (!Number.isInteger(spec.port) || spec.port < 0 || spec.port > 65535) throw new RuleError(name, `port ${String(spec.port)} is not a port number`);
+  if (!spec.matchex) throw new RuleError(name, 'no matchex (the regular expression that selects lines)');
+  let regex: RegExp;
+  try {
+    regex = new RegExp(spec.matchex);
+  } catch (e) {
+    throw new RuleError(name, `bad matchex: ${(e as Error).message}`);
+  }
+  let keypattern: KeyPattern;
+  try {
+    keypattern = compileKeyPattern(spec.keypattern ?? DEFAULT_KEYPATTERN);
+  } catch (e) {
+    if (e instanceof KeyPatternError) throw new RuleError(name, `bad keypattern '${spec.keypattern}': ${e.message}`);
+    throw e;
+  }
+  const ttl = spec.ttl ?? 0;
+  if (!Number.isInteger(ttl) || ttl <= 0) throw new RuleError(name, `ttl must be a positive number of seconds (the maximum reporting window), got ${String(spec.ttl)}`);
+  const buckets = spec.buckets ?? 0;
+  if (!Number.isInteger(buckets) || buckets < 0 || buckets > ttl) throw new RuleError(name, `buckets must be an integer from 0 to ttl, got ${String(spec.buckets)}`);
+  const alignment = spec.bucket_alignment ?? 'aligned';
+  if (alignment !== 'aligned' && alignment !== 'first-event') throw new RuleError(name, `bucket_alignment must be aligned or first-event, got '${String(alignment)}'`);
+  if (spec.truncate !== undefined && (!Number.isInteger(spec.truncate) || spec.truncate <= 0)) throw new RuleError(name, `truncate must be a positive integer, got ${String(spec.truncate)}`);
+  if (spec.postproc !== undefined && typeof spec.postproc !== 'function') throw new RuleError(name, 'postproc must be a function (match) => object | null; use a .mjs config for it');
+  if (spec.postproc && (spec.matched || spec.truncate || spec.lowercase || spec.cut_at)) throw new RuleError(name, 'postproc and declarative post-processing (matched, truncate, lowercase, cut_at) exclude each other');
+  const fixed: Record<string, string> = {};
+  if (spec.prefix !== undefined) fixed.prefix = String(spec.prefix);
+  // Without a configured source, this machine's short host name tells the servers of a farm apart.
+  fixed.source = spec.source !== undefined ? String(spec.source) : hostname().split('.')[0]!;
+  for (const [k, v] of Object.entries(spec.substitutions ?? {})) fixed[k] = String(v);
+  for (const n of keypattern.required) {
+    if (n !== 'matched' && n !== 'start_ts' && !(n in fixed) && !spec.postproc && !regex.source.includes(`(?<${n}>`)) {
+      throw new RuleError(name, `keypattern needs <${n}> but nothing provides it (set ${n === 'prefix' || n === 'source' ? n : `substitutions.${n}`}, a named group (?<${n}>...), or a postproc)`);
+    }
+  }
+  let extract: Rule['extract'];
+  if (spec.postproc) {
+    const pp = spec.postproc;
+    extract = (m) => {
+      const r = pp(m);
+      if (r === null || r === undefined) return null;
+      const out: Record<string, string | undefined> = {};
+      for (const [k, v] of Object.entries(r)) out[k] = v === undefined || v === null ? undefined : String(v);
+      return out;
+    };
+  } else {
+    extract = declarative(spec, name);
+  }
+  return {
+    name,
+    address: spec.address ?? '127.0.0.1',
+    port: spec.port,
+    regex,
+    keypattern,
+    ttl,
+    bucketLength: buckets > 0 ? Math.floor(ttl / buckets) : ttl,
+    alignment,
+    fixed,
+    extract,
+  };
+}
+
+export type KeyResult = { key: string } | { missing: string } | { ignored: true };
+
+/**
+ * The key one match increments. `matched` is shortened when the key would not fit one DNS label.
+ */
+export function keyFor(rule: Rule, m: RegExpExecArray, startTs: number): KeyResult {
+  const extracted = rule.extract(m);
+  if (extracted === null) return { ignored: true };
+  const values: Record<string, string | undefined> = { ...rule.fixed, ...extracted };
+  if (rule.keypattern.names.has('start_ts')) values.start_ts = String(startTs);
+  const r = renderKey(rule.keypattern, values);
+  if ('missing' in r) return r;
+  const excess = Buffer.byteLength(r.key, 'latin1') - MAX_KEY_BYTES;
+  if (excess > 0 && values.matched && values.matched.length > excess) {
+    values.matched = values.matched.slice(0, values.matched.length - excess);
+    return renderKey(rule.keypattern, values);
+  }
+  return r;
+}

@@ -1,0 +1,41 @@
+/**
+ * Agent counters. Every line and every increment is accounted for:
+ *   lines      = lines_matched + lines_unmatched
+ *   matches    = increments + ignored + dropped_missing_substitution
+ *   increments = written + pending + dropped_pending_full + dropped_wrongtype + dropped_at_shutdown
+ */
+export class AgentStats {
+  datagrams = 0;
+  lines = 0;
+  lines_matched = 0;
+  lines_unmatched = 0;
+  matches = 0;
+  ignored = 0;
+  increments = 0;
+  written = 0;
+  dropped_pending_full = 0;
+  dropped_missing_substitution = 0;
+  dropped_wrongtype = 0;
+  dropped_at_shutdown = 0;
+  redis_errors = 0;
+  readonly perRule = new Map<string, number>();
+
+  line(matchedAny: boolean): void {
+    this.lines++;
+    if (matchedAny) this.lines_matched++;
+    else this.lines_unmatched++;
+  }
+
+  match(rule: string): void {
+    this.matches++;
+    this.perRule.set(rule, (this.perRule.get(rule) ?? 0) + 1);
+  }
+
+  summary(pending: number, pendingKeys: number): string {
+    const rules = [...this.perRule.entries()].map(([k, v]) => `match[${k}]=${v}`).join(' ');
+    return `datagrams=${this.datagrams} lines=${this.lines} matched=${this.lines_matched} unmatched=${this.lines_unmatched} ` +
+      `matches=${this.matches} ignored=${this.ignored} increments=${this.increments} written=${this.written} pending=${pending} pending_keys=${pendingKeys} ` +
+      `dropped_pending_full=${this.dropped_pending_full} dropped_missing_substitution=${this.dropped_missing_substitution} ` +
+      `dropped_wrongtype=${this.dropped_wrongtype} dropped_at_shutdown=${this.dropped_at_shutdown} redis_errors=${this.redis_errors}${rules ? ' ' + rules : ''}`;
+  }
+}

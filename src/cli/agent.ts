@@ -1,0 +1,69 @@
+#!/usr/bin/env node
+/** totalizer-agent: log lines over UDP → time-bucketed Redis counters. */
+import { Command } from 'commander';
+import { createLogger } from '../common/log.js';
+import { startAgent } from '../agent/app.js';
+import { checkRules, formatReport, openInput } from '../agent/check.js';
+import { loadAgentConfig, type AgentConfig } from '../agent/config.js';
+
+async function load(path: string): Promise<AgentConfig> {
+  try {
+    return await loadAgentConfig(path);
+  } catch (e) {
+    process.stderr.write(`totalizer-agent: ${(e as Error).message}\n`);
+    process.exit(2);
+  }
+}
+
+const program = new Command('totalizer-agent')
+  .description('Listens on UDP for log lines, matches them against rules and keeps time-bucketed counters in Redis.\n' +
+    'Feed it with e.g.: tail -F /var/log/apache2/access.log | nc -u 127.0.0.1 3430')
+  .showHelpAfterError();
+
+program
+  .command('run', { isDefault: true })
+  .description('listen and count (the default command)')
+  .requiredOption('-c, --config <file>', 'rules: YAML (config/agent.yaml) or a JS module (config/agent.config.mjs)')
+  .option('--redis <url>', 'Redis URL, overriding the config file')
+  .option('--test', 'print the keys that would be incremented instead of writing to Redis')
+  .option('--print-lines', 'also print each line as it will be matched')
+  .option('--log-level <level>', 'debug | info | warn | error | silent')
+  .action(async (o: { config: string; redis?: string; test?: boolean; printLines?: boolean; logLevel?: string }) => {
+    const cfg = await load(o.config);
+    if (o.redis) cfg.redis = o.redis;
+    const log = createLogger((o.logLevel ?? cfg.log_level) as AgentConfig['log_level'], 'totalizer-agent');
+    let agent;
+    try {
+      agent = await startAgent(cfg, log, { test: !!o.test, printLines: !!o.printLines });
+    } catch (e) {
+      log.error(`${(e as Error).message}`);
+      process.exit(1);
+    }
+    for (const b of agent.bindings) log.info(`listening on udp ${b.address}:${b.port} for rule(s) ${b.rules.join(', ')}${o.test ? ' (test mode: printing keys)' : ''}`);
+    let stopping = false;
+    const stop = (sig: string) => {
+      if (stopping) return;
+      stopping = true;
+      log.info(`${sig}: flushing pending counts and shutting down`);
+      agent.stop().then(() => process.exit(agent.stats.dropped_at_shutdown > 0 ? 1 : 0));
+    };
+    process.on('SIGTERM', () => stop('SIGTERM'));
+    process.on('SIGINT', () => stop('SIGINT'));
+  });
+
+program
+  .command('check')
+  .description('run the rules over a file (or stdin) with no network and report what each rule matches')
+  .requiredOption('-c, --config <file>', 'rules file')
+  .argument('[file]', 'log file to check; - or nothing reads stdin')
+  .action(async (file: string | undefined, o: { config: string }) => {
+    const cfg = await load(o.config);
+    try {
+      process.stdout.write(formatReport(await checkRules(cfg, openInput(file))) + '\n');
+    } catch (e) {
+      process.stderr.write(`totalizer-agent check: ${(e as Error).message}\n`);
+      process.exit(1);
+    }
+  });
+
+await program.parseAsync();

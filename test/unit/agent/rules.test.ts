@@ -23,7 +23,7 @@ describe('rules', () => {
   it('named groups and substitutions fill the key pattern; postproc null ignores the line', () => {
     const r = compileRule({ prefix: 'p', port: 1, ttl: 60, matchex: '" (?<status>\\d{3}) ', keypattern: '<prefix>;<status>;<site>;<start_ts>', substitutions: { site: 'eu' } }, 0);
     expect(keyFor(r, r.regex.exec(LINE)!, 5)).toEqual({ key: 'p;200;eu;5' });
-    const pp = compileRule({ prefix: 'p', port: 1, ttl: 60, matchex: '(\\d{3}) ', postproc: (m) => (m[1] === '200' ? null : { matched: m[1] }) }, 0);
+    const pp = compileRule({ prefix: 'p', port: 1, ttl: 60, matchex: '" (\\d{3}) ', postproc: (m) => (m[1] === '200' ? null : { matched: m[1] }) }, 0);
     expect(keyFor(pp, pp.regex.exec(LINE)!, 5)).toEqual({ ignored: true });
   });
 

@@ -73,7 +73,7 @@ function declarative(spec: RuleSpec, ruleName: string): (m: RegExpExecArray) => 
 export function compileRule(spec: RuleSpec, index: number): Rule {
   const name = spec.name ?? spec.prefix ?? `#${index + 1}`;
   for (const k of Object.keys(spec)) if (!RULE_FIELDS.has(k)) throw new RuleError(name, `unknown field '${k}' (known: ${[...RULE_FIELDS].join(', ')})`);
-  if (spec.port === undefined) throw new RuleError(name, 'no port: set port in the rule or in defaults');
+  if (spec.port === undefined || spec.port === null) throw new RuleError(name, 'no port: set port in the rule or in defaults');
   if (!Number.isInteger(spec.port) || spec.port < 0 || spec.port > 65535) throw new RuleError(name, `port ${String(spec.port)} is not a port number`);
   if (!spec.matchex) throw new RuleError(name, 'no matchex (the regular expression that selects lines)');
   let regex: RegExp;

@@ -51,7 +51,7 @@ export function startProcess(cmd: string, args: string[], ready: RegExp, timeout
 }
 
 /** Runs a command to completion and returns its output and exit code. */
-export function run(cmd: string, args: string[], input?: string, timeoutMs = 20_000): Promise<{ code: number | null; stdout: string; stderr: string }> {
+export function run(cmd: string, args: string[], input?: string | Buffer, timeoutMs = 20_000): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
     const child = spawn(cmd, args, { stdio: ['pipe', 'pipe', 'pipe'] });
     let stdout = '';
@@ -64,6 +64,8 @@ export function run(cmd: string, args: string[], input?: string, timeoutMs = 20_
       clearTimeout(t);
       resolve({ code, stdout, stderr });
     });
+    // A command that exits before reading its input (a start-up error) must not fail the test with EPIPE.
+    child.stdin.on('error', () => undefined);
     child.stdin.end(input ?? '');
   });
 }

@@ -21,6 +21,8 @@ export async function startRedis(extra: string[] = []): Promise<TestRedis> {
   const port = await freePort();
   let proc = await spawnRedis(port, extra);
   const client = new Redis({ port, host: '127.0.0.1', lazyConnect: true, maxRetriesPerRequest: 1 });
+  // The tests kill and restart Redis on purpose; reconnect errors are expected, not news.
+  client.on('error', () => undefined);
   await client.connect();
   const r: TestRedis = {
     port,

@@ -1,0 +1,55 @@
+/** Starts the built totalizer-agent CLI with a generated config, sends it datagrams, stops it by PID. */
+import dgram from 'node:dgram';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { stringify } from 'yaml';
+import { startProcess, type Started } from './process.js';
+
+export const AGENT_BIN = fileURLToPath(new URL('../../dist/cli/agent.js', import.meta.url));
+export const FIXTURE_LOG = fileURLToPath(new URL('../fixtures/access.log', import.meta.url));
+
+/** Writes a config (an object as YAML, or text as is) to a temporary file. */
+export function writeConfig(cfg: object | string, ext = 'yaml'): string {
+  const dir = mkdtempSync(join(tmpdir(), 'agent-'));
+  const path = join(dir, `agent.${ext}`);
+  writeFileSync(path, typeof cfg === 'string' ? cfg : stringify(cfg));
+  return path;
+}
+
+export interface TestAgent {
+  proc: Started;
+  stop(): Promise<number | null>;
+}
+
+/** Resolves when every binding has logged "listening on udp". */
+export async function startAgent(configPath: string, args: string[] = [], bindings = 1): Promise<TestAgent> {
+  const proc = await startProcess('node', [AGENT_BIN, '--config', configPath, ...args], new RegExp(`(listening on udp[^\\n]*\\n[^]*){${bindings}}`));
+  return { proc, stop: () => proc.stop() };
+}
+
+/** Sends lines, `perDatagram` per datagram, pacing at most `rate` lines/s (bounded loopback load). */
+export async function sendLines(port: number, lines: string[], perDatagram = 1, rate = 20_000, host = '127.0.0.1'): Promise<void> {
+  const sock = dgram.createSocket(host.includes(':') ? 'udp6' : 'udp4');
+  const started = Date.now();
+  let sent = 0;
+  for (let i = 0; i < lines.length; i += perDatagram) {
+    const chunk = lines.slice(i, i + perDatagram);
+    await new Promise<void>((resolve, reject) => sock.send(Buffer.from(chunk.join('\n') + '\n', 'latin1'), port, host, (e) => (e ? reject(e) : resolve())));
+    sent += chunk.length;
+    const ahead = sent / rate - (Date.now() - started) / 1000;
+    if (ahead > 0.005) await new Promise((r) => setTimeout(r, ahead * 1000));
+  }
+  sock.close();
+}
+
+/** Polls until `check` is true or the time runs out. */
+export async function waitFor(check: () => Promise<boolean> | boolean, timeoutMs = 10_000, stepMs = 50): Promise<boolean> {
+  const end = Date.now() + timeoutMs;
+  while (Date.now() < end) {
+    if (await check()) return true;
+    await new Promise((r) => setTimeout(r, stepMs));
+  }
+  return check();
+}

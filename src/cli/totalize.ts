@@ -1,0 +1,170 @@
+#!/usr/bin/env node
+/** totalize: totals of a totalizer over a window, through DNS only. */
+import { existsSync, readFileSync } from 'node:fs';
+import { Command, Option } from 'commander';
+import { parse as parseYaml } from 'yaml';
+import { parseFieldToken, SpecError, type FieldSpec } from '../client/matchspec.js';
+import { renderCsv, renderJson, renderTable, type RenderOptions } from '../client/render.js';
+import { makeLookups, total, type TotalOptions } from '../client/total.js';
+
+const USAGE = 2;
+const DNS_ERROR = 1;
+
+class UsageError extends Error {}
+
+export function parseWindow(v: string): number {
+  const m = /^(\d+(?:\.\d+)?)([smhd]?)$/.exec(v.trim());
+  if (!m) throw new UsageError(`--window '${v}' is not a duration: use seconds (3600) or 90s, 30m, 1h, 1d`);
+  return Number(m[1]) * ({ '': 1, s: 1, m: 60, h: 3600, d: 86400 } as Record<string, number>)[m[2]!]!;
+}
+
+/** Field names of a key pattern such as `<prefix>;<matched>{;<source>};<start_ts>`, timestamp excluded. */
+export function fieldNames(keypattern: string, delimiter: string): string[] {
+  const names = keypattern.replace(/[{}]/g, '').split(delimiter).map((f) => /^<([A-Za-z_][A-Za-z0-9_]*)>$/.exec(f)?.[1]);
+  if (names.some((n) => !n)) throw new UsageError(`--keypattern '${keypattern}': every field must be one <name> separated by '${delimiter}'`);
+  if (names[names.length - 1] !== 'start_ts') throw new UsageError(`--keypattern '${keypattern}': the last field must be <start_ts>`);
+  return names.slice(0, -1) as string[];
+}
+
+interface Opts {
+  window: string; zone?: string; server?: string[]; keypattern: string; by?: string[]; where?: string[]; sharded?: boolean;
+  trend?: boolean; format: 'table' | 'json' | 'csv'; top?: string; watch?: string; debug?: boolean; fanout?: string; spark?: boolean;
+  fields?: string; timeout: string; config?: string; columns?: string; delimiter: string;
+}
+
+function loadDefaults(path: string | undefined): { zone?: string; server?: string[] } {
+  const file = path ?? process.env.TOTALIZE_CONFIG ?? (existsSync('config/totalize.yaml') ? 'config/totalize.yaml' : undefined);
+  const out: { zone?: string; server?: string[] } = {};
+  if (file) {
+    let doc: unknown;
+    try {
+      doc = parseYaml(readFileSync(file, 'utf8'));
+    } catch (e) {
+      throw new UsageError(`cannot read ${file}: ${(e as Error).message}`);
+    }
+    const d = (doc ?? {}) as Record<string, unknown>;
+    for (const k of Object.keys(d)) if (k !== 'zone' && k !== 'server') throw new UsageError(`${file}: unknown key '${k}' (known: zone, server)`);
+    if (typeof d.zone === 'string') out.zone = d.zone;
+    if (d.server) out.server = ([] as string[]).concat(d.server as string[]).map(String);
+  }
+  if (process.env.TOTALIZE_ZONE) out.zone = process.env.TOTALIZE_ZONE;
+  if (process.env.TOTALIZE_SERVER) out.server = process.env.TOTALIZE_SERVER.split(/[\s,]+/).filter(Boolean);
+  return out;
+}
+
+const isGrouped = (f: FieldSpec) => f.kind === 'break' || (f.kind === 'partial' && f.group);
+
+function buildSpec(prefix: string, tokens: string[], o: Opts): { spec: FieldSpec[]; breakNames: string[] } {
+  const names = fieldNames(o.keypattern, o.delimiter);
+  if (tokens.length > 0) {
+    const spec = [{ kind: 'literal', value: prefix } as FieldSpec, ...tokens.map(parseFieldToken)];
+    const breakNames = spec.flatMap((f, i) => (isGrouped(f) ? [names[i] ?? `field${i + 1}`] : []));
+    return { spec, breakNames };
+  }
+  const where = new Map<string, string>();
+  for (const w of o.where ?? []) {
+    const i = w.indexOf('=');
+    if (i <= 0) throw new UsageError(`--where '${w}' is not FIELD=VALUE`);
+    where.set(w.slice(0, i), w.slice(i + 1));
+  }
+  const by = o.by?.length ? o.by : ['matched'];
+  for (const n of [...by, ...where.keys()]) if (!names.includes(n)) throw new UsageError(`unknown field '${n}'; the key pattern has ${names.join(', ')}`);
+  const spec: FieldSpec[] = names.map((n, i) => {
+    if (i === 0 && n === 'prefix') return { kind: 'literal', value: prefix };
+    if (where.has(n)) return parseFieldToken(where.get(n)!);
+    return by.includes(n) ? { kind: 'break' } : { kind: 'ignore' };
+  });
+  if (names[0] !== 'prefix') throw new UsageError(`--keypattern must start with <prefix>`);
+  return { spec, breakNames: names.filter((_, i) => isGrouped(spec[i]!)) };
+}
+
+const program = new Command('totalize')
+  .description('Totals of a totalizer over a time window, fetched through DNS only (no Redis access).\n' +
+    'Example: totalize web_client --window 1h --trend --server 127.0.0.1:5300 --zone rkvdns.example.com')
+  .argument('<prefix>', 'the totalizer (first key field), e.g. web_client')
+  .argument('[field-spec...]', 'upstream style, one per field after the prefix: break | ignore (_) | literal | abc* (grouped) | abc** (not grouped)')
+  .option('-w, --window <duration>', 'reporting window: seconds or 90s, 30m, 1h, 1d', '3600')
+  .option('-z, --zone <zone>', 'the rkvdns zone (default from config/totalize.yaml or TOTALIZE_ZONE)')
+  .option('-s, --server <server...>', 'nameserver(s) HOST[:PORT] to ask (default: the system resolver; or TOTALIZE_SERVER)')
+  .option('--keypattern <pattern>', 'key pattern naming the fields', '<prefix>;<matched>;<source>;<start_ts>')
+  .option('--by <field...>', 'group by these fields (default: matched)')
+  .option('--where <field=value...>', 'only keys whose field equals value (or matches abc*)')
+  .option('--sharded', 'one shget query instead of keys + one get per bucket')
+  .option('--trend', 'add trend = last quarter of the window / (count × 0.25), capped at 9.99')
+  .option('--spark', 'add a sparkline of bucket counts over the window (newest right)')
+  .addOption(new Option('-f, --format <format>', 'output format').choices(['table', 'json', 'csv']).default('table'))
+  .option('--top <n>', 'only the N largest groups')
+  .option('--columns <names>', 'column names for comma-joined values, e.g. ip,status')
+  .option('--watch <seconds>', 'refresh the view every N seconds (Ctrl-C to stop)')
+  .option('--fanout <name>', "a name whose PTR records list several rkvdns zones; totals from each are added")
+  .option('--fields <n>', 'fields per key, timestamp included (default: inferred)')
+  .option('--delimiter <c>', 'key field delimiter', ';')
+  .option('--timeout <ms>', 'timeout per DNS try', '2000')
+  .option('--config <file>', 'defaults for zone and server (default: config/totalize.yaml when present)')
+  .option('--debug', 'print each DNS query and its outcome to stderr')
+  .addHelpText('after', '\nExit codes: 0 ok (also an empty total), 1 DNS or server error, 2 usage error.')
+  .showHelpAfterError()
+  .exitOverride((err) => process.exit(err.exitCode === 0 ? 0 : USAGE));
+
+async function main(): Promise<number> {
+  program.parse();
+  const [prefix, tokens] = program.processedArgs as [string, string[]];
+  const o = program.opts<Opts>();
+  const defaults = loadDefaults(o.config);
+  const zone = o.zone ?? defaults.zone;
+  if (!zone && !o.fanout) throw new UsageError('no zone: pass --zone (or --fanout), set zone in config/totalize.yaml, or TOTALIZE_ZONE');
+  const window = parseWindow(o.window);
+  const { spec, breakNames } = buildSpec(prefix, tokens, o);
+  const num = (v: string | undefined, name: string) => {
+    if (v === undefined) return undefined;
+    if (!/^\d+$/.test(v) || Number(v) <= 0) throw new UsageError(`--${name} '${v}' must be a positive integer`);
+    return Number(v);
+  };
+  const debug = o.debug ? (l: string) => process.stderr.write(`debug: ${l}\n`) : undefined;
+  const base: TotalOptions = {
+    zone: zone ?? o.fanout!,
+    window,
+    delimiter: o.delimiter,
+    ...(o.fields ? { fieldCount: num(o.fields, 'fields')! } : {}),
+    sharded: !!o.sharded,
+    trend: !!o.trend,
+    ...(o.spark ? { sparkBins: 24 } : {}),
+    ...(o.fanout ? { fanout: o.fanout } : {}),
+    timeoutMs: num(o.timeout, 'timeout')!,
+    ...(debug ? { debug } : {}),
+  };
+  const servers = o.server ?? defaults.server;
+  const lookups = makeLookups({ ...(servers ? { nameservers: servers } : {}), timeoutMs: base.timeoutMs!, ...(debug ? { debug } : {}) });
+  const render: RenderOptions = { breakNames, trend: !!o.trend, spark: !!o.spark, ...(o.top ? { top: num(o.top, 'top')! } : {}), ...(o.columns ? { columns: o.columns.split(',') } : {}) };
+  const once = async () => {
+    const r = await total(spec, { ...base, lookups });
+    const d = r.diagnostics;
+    for (const s of d.keysSkipped.slice(0, 5)) process.stderr.write(`warning: key skipped: ${s.key} ${s.reason}\n`);
+    for (const f of d.bucketsFailed.slice(0, 5)) process.stderr.write(`warning: bucket skipped: ${f.key}: ${f.reason}\n`);
+    if (d.bucketsFailed.length > 5) process.stderr.write(`warning: ${d.bucketsFailed.length} buckets skipped in all\n`);
+    debug?.(`zones ${d.zones.join(', ')}: ${d.keysListed} key(s) listed, ${d.queries} DNS queries, ${d.cacheHits} answered from cache`);
+    if (o.format === 'json') return renderJson(r, render, { prefix, window, zones: d.zones });
+    if (o.format === 'csv') return renderCsv(r, render);
+    return renderTable(r, render);
+  };
+  if (!o.watch) {
+    process.stdout.write((await once()) + '\n');
+    return 0;
+  }
+  const every = num(o.watch, 'watch')!;
+  process.on('SIGINT', () => process.exit(0));
+  for (;;) {
+    const out = await once().catch((e: Error) => `error: ${e.message}`);
+    process.stdout.write(`\x1b[2J\x1b[H${prefix} over ${o.window} at ${new Date().toISOString()} (every ${every}s, Ctrl-C to stop)\n\n${out}\n`);
+    await new Promise((r) => setTimeout(r, every * 1000));
+  }
+}
+
+main().then(
+  (code) => process.exit(code),
+  (e: Error) => {
+    const usage = e instanceof UsageError || e instanceof SpecError;
+    process.stderr.write(`totalize: ${e.message}\n`);
+    process.exit(usage ? USAGE : DNS_ERROR);
+  },
+);

@@ -1,0 +1,62 @@
+/**
+ * DNS lookups for totals, with an in-process cache that honours the TTLs the DNS gives, so repeated totals
+ * in one process (watch mode, trend) do not re-ask what is still fresh.
+ */
+import { LRUCache } from 'lru-cache';
+import { QTYPE, RCODE, RCODE_NAME } from '../dns/constants.js';
+import type { DnsClient } from '../dns/client.js';
+import { readName, txtStrings } from '../dns/response.js';
+
+export type Lookup =
+  | { kind: 'records'; records: Buffer[][] }
+  | { kind: 'nxdomain' }
+  | { kind: 'empty' }
+  | { kind: 'failed'; reason: string };
+
+export class Lookups {
+  private readonly cache = new LRUCache<string, Lookup>({ max: 200_000 });
+  hits = 0;
+
+  constructor(private readonly client: DnsClient) {}
+
+  get queries(): number {
+    return this.client.queries;
+  }
+
+  async txt(labels: readonly Buffer[], display: string): Promise<Lookup> {
+    return this.lookup(labels, QTYPE.TXT, display, (rdata) => txtStrings(rdata));
+  }
+
+  /** PTR targets, as dotted names. */
+  async ptr(labels: readonly Buffer[], display: string): Promise<Lookup> {
+    return this.lookup(labels, QTYPE.PTR, display, (_rdata, msg, off) => [Buffer.from(readName(msg, off).labels.map((l) => l.toString('latin1')).join('.'), 'latin1')]);
+  }
+
+  private async lookup(labels: readonly Buffer[], qtype: number, display: string, parse: (rdata: Buffer, msg: Buffer, off: number) => Buffer[]): Promise<Lookup> {
+    const id = `${qtype}\0${labels.map((l) => l.toString('latin1')).join('\0')}`;
+    const cached = this.cache.get(id);
+    if (cached) {
+      this.hits++;
+      return cached;
+    }
+    let result: Lookup;
+    let ttl = 0;
+    try {
+      const r = await this.client.query(labels, qtype, display);
+      if (r.rcode === RCODE.NOERROR) {
+        const recs = r.answers.filter((a) => a.type === qtype);
+        result = recs.length ? { kind: 'records', records: recs.map((a) => parse(a.rdata, r.message, a.rdataOffset)) } : { kind: 'empty' };
+        ttl = recs.length ? Math.min(...recs.map((a) => a.ttl)) : (r.negativeTtl ?? 0);
+      } else if (r.rcode === RCODE.NXDOMAIN) {
+        result = { kind: 'nxdomain' };
+        ttl = r.negativeTtl ?? 0;
+      } else {
+        result = { kind: 'failed', reason: RCODE_NAME[r.rcode] ?? `rcode ${r.rcode}` };
+      }
+    } catch (e) {
+      result = { kind: 'failed', reason: (e as Error).message };
+    }
+    if (ttl > 0) this.cache.set(id, result, { ttl: ttl * 1000 });
+    return result;
+  }
+}

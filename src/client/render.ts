@@ -1,0 +1,73 @@
+/** Output of totals as a table, JSON or CSV. A break field holding `a,b` is shown as two columns. */
+import type { GroupResult, TotalResult } from './total.js';
+
+const SPARK = '▁▂▃▄▅▆▇█';
+
+export function sparkline(series: readonly number[]): string {
+  const max = Math.max(...series);
+  if (max <= 0) return SPARK[0]!.repeat(series.length);
+  return series.map((v) => SPARK[Math.min(SPARK.length - 1, Math.floor((v / max) * (SPARK.length - 1) + 0.5))]).join('');
+}
+
+export interface RenderOptions {
+  /** Names of the break fields, in order. */
+  breakNames: string[];
+  /** Column names for the comma-separated parts of break fields, in order over all of them. */
+  columns?: string[];
+  trend: boolean;
+  spark: boolean;
+  top?: number;
+}
+
+function columnsOf(groups: readonly GroupResult[], o: RenderOptions): { header: string[]; rows: string[][] } {
+  // How many comma parts each break field has at most.
+  const widths = o.breakNames.map((_, i) => Math.max(1, ...groups.map((g) => (g.fields[i] ?? '').split(',').length)));
+  const header: string[] = [];
+  let named = 0;
+  o.breakNames.forEach((name, i) => {
+    for (let j = 0; j < widths[i]!; j++) header.push(o.columns?.[named++] ?? (widths[i]! > 1 ? `${name}.${j + 1}` : name));
+  });
+  header.push('count');
+  if (o.trend) header.push('trend');
+  if (o.spark) header.push('buckets');
+  const rows = groups.map((g) => {
+    const row: string[] = [];
+    o.breakNames.forEach((_, i) => {
+      const parts = (g.fields[i] ?? '').split(',');
+      for (let j = 0; j < widths[i]!; j++) row.push(widths[i]! > 1 ? (parts[j] ?? '') : (g.fields[i] ?? ''));
+    });
+    row.push(String(g.count));
+    if (o.trend) row.push(g.trend!.toFixed(2));
+    if (o.spark) row.push(sparkline(g.spark ?? []));
+    return row;
+  });
+  return { header, rows };
+}
+
+export function renderTable(r: TotalResult, o: RenderOptions): string {
+  const groups = o.top ? r.groups.slice(0, o.top) : r.groups;
+  if (groups.length === 0) return '(no counts in this window)';
+  const { header, rows } = columnsOf(groups, o);
+  const numeric = new Set(header.map((h, i) => (h === 'count' || h === 'trend' ? i : -1)));
+  const width = header.map((h, i) => Math.max([...h].length, ...rows.map((row) => [...row[i]!].length)));
+  const line = (cells: string[]) => cells.map((c, i) => (numeric.has(i) ? c.padStart(width[i]!) : c.padEnd(width[i]!))).join('  ').trimEnd();
+  return [line(header), line(width.map((w) => '-'.repeat(w))), ...rows.map(line)].join('\n');
+}
+
+export function renderCsv(r: TotalResult, o: RenderOptions): string {
+  const groups = o.top ? r.groups.slice(0, o.top) : r.groups;
+  const { header, rows } = columnsOf(groups, { ...o, spark: false });
+  const esc = (c: string) => (/[",\n]/.test(c) ? `"${c.replace(/"/g, '""')}"` : c);
+  return [header, ...rows].map((row) => row.map(esc).join(',')).join('\n');
+}
+
+export function renderJson(r: TotalResult, o: RenderOptions, meta: object): string {
+  const groups = (o.top ? r.groups.slice(0, o.top) : r.groups).map((g) => ({
+    group: g.group,
+    fields: Object.fromEntries(o.breakNames.map((n, i) => [n, g.fields[i]])),
+    count: g.count,
+    ...(g.trend !== undefined ? { trend: g.trend } : {}),
+    ...(g.spark ? { buckets: g.spark.map((v) => Math.round(v * 100) / 100) } : {}),
+  }));
+  return JSON.stringify({ ...meta, groups, diagnostics: r.diagnostics }, null, 2);
+}

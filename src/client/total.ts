@@ -1,0 +1,219 @@
+/**
+ * total(spec, options): the totals of a totalizer over a window, fetched through DNS only. Lists the bucket
+ * keys (`<glob>.keys.<zone>`, one GET per needed bucket) or, sharded, with one `<pattern>.shget.<zone>`;
+ * both paths feed the same walk, so they give identical totals. With a fanout name, the zones its PTR
+ * records list are totalled in parallel and added.
+ */
+import { DnsClient, parseNameserver, systemNameservers } from '../dns/client.js';
+import { labelsOf } from '../dns/message.js';
+import { Lookups, type Lookup } from './lookup.js';
+import { fieldSpec, keysGlob, shgetPattern, validateSpec, type FieldSpec } from './matchspec.js';
+import { parseKeys, sumGroups, trendOf, walkBuckets, type ParsedKey, type WeightedBucket } from './totals.js';
+
+export interface TotalOptions {
+  zone: string;
+  /** Seconds. */
+  window: number;
+  delimiter?: string;
+  /** Fields per key, timestamp included; inferred from the keys when not given. */
+  fieldCount?: number;
+  /** `host[:port]`; default: the system resolver (/etc/resolv.conf). */
+  nameservers?: string[];
+  sharded?: boolean;
+  timeoutMs?: number;
+  tries?: number;
+  trend?: boolean;
+  /** Number of columns of a per-group bucket series over the window (for sparklines). */
+  sparkBins?: number;
+  /** A name whose PTR records list several zones to total and add. */
+  fanout?: string;
+  /** Parallel GETs in keys+get mode. */
+  concurrency?: number;
+  /** Unix seconds; default now. */
+  now?: number;
+  debug?: (line: string) => void;
+  /** Reuse one cache across calls (watch mode). */
+  lookups?: Lookups;
+}
+
+export interface GroupResult {
+  group: string;
+  fields: string[];
+  count: number;
+  trend?: number;
+  spark?: number[];
+}
+
+export interface Diagnostics {
+  zones: string[];
+  queries: number;
+  cacheHits: number;
+  keysListed: number;
+  keysSkipped: { key: string; reason: string }[];
+  bucketsFailed: { key: string; reason: string }[];
+}
+
+export interface TotalResult {
+  groups: GroupResult[];
+  diagnostics: Diagnostics;
+}
+
+export class TotalError extends Error {}
+
+interface ZonePart {
+  sums: Map<string, number>;
+  recent: Map<string, number>;
+  spark: Map<string, number[]>;
+  keysListed: number;
+  keysSkipped: Diagnostics['keysSkipped'];
+  bucketsFailed: Diagnostics['bucketsFailed'];
+}
+
+const latin1 = (s: string) => Buffer.from(s, 'latin1');
+
+function describe(l: Lookup): string {
+  return l.kind === 'failed' ? l.reason : l.kind.toUpperCase();
+}
+
+async function pool<T>(items: readonly T[], limit: number, fn: (t: T) => Promise<void>): Promise<void> {
+  let i = 0;
+  const workers = Array.from({ length: Math.min(limit, items.length) }, async () => {
+    while (i < items.length) await fn(items[i++]!);
+  });
+  await Promise.all(workers);
+}
+
+function parseCount(v: Buffer | undefined): number | null {
+  const s = v?.toString('latin1') ?? '';
+  return /^-?\d+$/.test(s) ? Number(s) : null;
+}
+
+async function listAndFetch(spec: FieldSpec[], zone: string, o: Required<Pick<TotalOptions, 'delimiter' | 'concurrency'>> & TotalOptions, lookups: Lookups, needed: (keys: ParsedKey[]) => WeightedBucket[]): Promise<Omit<ZonePart, 'sums' | 'recent' | 'spark'> & { buckets: WeightedBucket[]; values: Map<string, number> }> {
+  const zoneLabels = labelsOf(zone);
+  const values = new Map<string, number>();
+  const bucketsFailed: Diagnostics['bucketsFailed'] = [];
+  let keys: string[];
+  if (o.sharded) {
+    const { pattern, rebuild } = shgetPattern(spec, o.delimiter);
+    const name = [latin1(pattern), latin1('shget'), ...zoneLabels];
+    const display = `${pattern}.shget.${zone}`;
+    const r = await lookups.txt(name, display);
+    if (r.kind === 'failed' || r.kind === 'nxdomain') throw new TotalError(`listing ${display} failed: ${describe(r)}`);
+    const captures = pattern.split('*').length - 1;
+    keys = [];
+    for (const rec of r.kind === 'records' ? r.records : []) {
+      const key = rebuild(rec.slice(0, captures).map((b) => b.toString('latin1')));
+      let sum = 0;
+      let ok = rec.length > captures;
+      for (const v of rec.slice(captures)) {
+        const n = parseCount(v);
+        if (n === null) ok = false;
+        else sum += n;
+      }
+      keys.push(key);
+      if (ok) values.set(key, sum);
+      else bucketsFailed.push({ key, reason: 'value is not an integer' });
+    }
+  } else {
+    const glob = keysGlob(spec, o.delimiter);
+    const display = `${glob}.keys.${zone}`;
+    const r = await lookups.txt([latin1(glob), latin1('keys'), ...zoneLabels], display);
+    if (r.kind === 'failed' || r.kind === 'nxdomain') throw new TotalError(`listing ${display} failed: ${describe(r)}`);
+    keys = r.kind === 'records' ? r.records.map((rec) => rec[0]!.toString('latin1')) : [];
+  }
+  const parsed = parseKeys(keys, spec, o.delimiter, o.fieldCount);
+  const buckets = needed(parsed.keys);
+  if (!o.sharded) {
+    const wanted = [...new Set(buckets.map((b) => b.key.key))];
+    await pool(wanted, o.concurrency, async (key) => {
+      const r = await lookups.txt([latin1(key), latin1('get'), ...zoneLabels], `${key}.get.${zone}`);
+      const n = r.kind === 'records' ? parseCount(r.records[0]?.[0]) : null;
+      if (n === null) bucketsFailed.push({ key, reason: r.kind === 'records' ? 'value is not an integer' : describe(r) });
+      else values.set(key, n);
+    });
+  }
+  return { keysListed: keys.length, keysSkipped: parsed.skipped, bucketsFailed, buckets, values };
+}
+
+async function totalZone(spec: FieldSpec[], zone: string, o: Required<Pick<TotalOptions, 'delimiter' | 'concurrency'>> & TotalOptions, lookups: Lookups, now: number): Promise<ZonePart> {
+  let recentBuckets: WeightedBucket[] = [];
+  let mainBuckets: WeightedBucket[] = [];
+  const r = await listAndFetch(spec, zone, o, lookups, (keys) => {
+    mainBuckets = walkBuckets(keys, now, o.window);
+    recentBuckets = o.trend ? walkBuckets(keys, now, o.window / 4) : [];
+    return [...mainBuckets, ...recentBuckets];
+  });
+  const spark = new Map<string, number[]>();
+  if (o.sparkBins) {
+    const floor = now - o.window;
+    const width = o.window / o.sparkBins;
+    for (const b of mainBuckets) {
+      const v = r.values.get(b.key.key);
+      if (v === undefined) continue;
+      const series = spark.get(b.key.group) ?? new Array<number>(o.sparkBins).fill(0);
+      const bin = Math.min(o.sparkBins - 1, Math.max(0, Math.floor((b.key.start - floor) / width)));
+      series[bin]! += v * b.weight;
+      spark.set(b.key.group, series);
+    }
+  }
+  return {
+    sums: sumGroups(mainBuckets, r.values),
+    recent: sumGroups(recentBuckets, r.values),
+    spark,
+    keysListed: r.keysListed,
+    keysSkipped: r.keysSkipped,
+    bucketsFailed: r.bucketsFailed,
+  };
+}
+
+export function makeLookups(o: Pick<TotalOptions, 'nameservers' | 'timeoutMs' | 'tries' | 'debug'>): Lookups {
+  const servers = o.nameservers?.length ? o.nameservers.map(parseNameserver) : systemNameservers();
+  return new Lookups(new DnsClient({ servers, timeoutMs: o.timeoutMs ?? 2000, tries: o.tries ?? 3, ...(o.debug ? { trace: o.debug } : {}) }));
+}
+
+async function zonesOf(fanout: string, lookups: Lookups): Promise<string[]> {
+  const r = await lookups.ptr(labelsOf(fanout), `${fanout} PTR`);
+  if (r.kind === 'records') return r.records.map((rec) => rec[0]!.toString('latin1')).sort();
+  if (r.kind === 'failed') throw new TotalError(`fanout lookup ${fanout} PTR failed: ${r.reason}`);
+  return [fanout];
+}
+
+export async function total(specIn: ReadonlyArray<string | null | FieldSpec>, options: TotalOptions): Promise<TotalResult> {
+  const spec = specIn.map(fieldSpec);
+  validateSpec(spec);
+  if (!(options.window > 0)) throw new TotalError(`window must be a positive number of seconds, got ${options.window}`);
+  const o = { delimiter: ';', concurrency: 64, ...options };
+  const lookups = o.lookups ?? makeLookups(o);
+  const queriesBefore = lookups.queries;
+  const hitsBefore = lookups.hits;
+  const now = o.now ?? Date.now() / 1000;
+  const zones = o.fanout ? await zonesOf(o.fanout, lookups) : [o.zone];
+  const parts = await Promise.all(zones.map((z) => totalZone(spec, z, o, lookups, now)));
+  const sums = new Map<string, number>();
+  const recent = new Map<string, number>();
+  const spark = new Map<string, number[]>();
+  for (const p of parts) {
+    for (const [g, v] of p.sums) sums.set(g, (sums.get(g) ?? 0) + v);
+    for (const [g, v] of p.recent) recent.set(g, (recent.get(g) ?? 0) + v);
+    for (const [g, s] of p.spark) spark.set(g, (spark.get(g) ?? new Array<number>(s.length).fill(0)).map((x, i) => x + s[i]!));
+  }
+  const groups: GroupResult[] = [...sums].map(([group, sum]) => ({
+    group,
+    fields: group.split(o.delimiter),
+    count: Math.round(sum),
+    ...(o.trend ? { trend: Math.round(trendOf(sum, recent.get(group) ?? 0) * 100) / 100 } : {}),
+    ...(o.sparkBins ? { spark: spark.get(group) ?? new Array<number>(o.sparkBins).fill(0) } : {}),
+  }));
+  groups.sort((a, b) => b.count - a.count || (a.group < b.group ? -1 : 1));
+  return {
+    groups,
+    diagnostics: {
+      zones,
+      queries: lookups.queries - queriesBefore,
+      cacheHits: lookups.hits - hitsBefore,
+      keysListed: parts.reduce((a, p) => a + p.keysListed, 0),
+      keysSkipped: parts.flatMap((p) => p.keysSkipped),
+      bucketsFailed: parts.flatMap((p) => p.bucketsFailed),
+    },
+  };
+}

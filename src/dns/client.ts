@@ -1,0 +1,140 @@
+/**
+ * A small stub resolver client: queries built from raw labels (a label may hold '.' or ';'), UDP with EDNS
+ * first and TCP when the answer is truncated, a timeout per try and retries across the given servers.
+ */
+import dgram from 'node:dgram';
+import net from 'node:net';
+import { readFileSync } from 'node:fs';
+import { CLASS_IN, QTYPE } from './constants.js';
+import { encodeName } from './message.js';
+import { decodeResponse, type Response } from './response.js';
+
+export interface Nameserver {
+  host: string;
+  port: number;
+}
+
+export interface ClientOptions {
+  servers: Nameserver[];
+  timeoutMs: number;
+  tries: number;
+  /** Called with each query and what came of it (for --debug). */
+  trace?: (line: string) => void;
+}
+
+export class DnsTimeout extends Error {}
+
+const EDNS_SIZE = 1232;
+
+export function parseNameserver(spec: string): Nameserver {
+  const m = /^\[([^\]]+)\](?::(\d+))?$/.exec(spec) ?? /^([^:]+)(?::(\d+))?$/.exec(spec);
+  if (m) return { host: m[1]!, port: m[2] ? Number(m[2]) : 53 };
+  if (net.isIPv6(spec)) return { host: spec, port: 53 };
+  throw new Error(`nameserver '${spec}' is not HOST[:PORT] or [IPv6]:PORT`);
+}
+
+/** The nameservers of /etc/resolv.conf, as the system resolver would use them. */
+export function systemNameservers(path = '/etc/resolv.conf'): Nameserver[] {
+  let text = '';
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch {
+    return [{ host: '127.0.0.1', port: 53 }];
+  }
+  const servers = [...text.matchAll(/^\s*nameserver\s+(\S+)/gm)].map((m) => ({ host: m[1]!.replace(/%.*$/, ''), port: 53 }));
+  return servers.length ? servers : [{ host: '127.0.0.1', port: 53 }];
+}
+
+export function buildQuery(id: number, labels: readonly Buffer[], qtype: number, edns: boolean): Buffer {
+  const name = encodeName(labels);
+  const msg = Buffer.alloc(12 + name.length + 4 + (edns ? 11 : 0));
+  msg.writeUInt16BE(id, 0);
+  msg.writeUInt16BE(0x0100, 2); // RD: ask a recursive resolver to do the work
+  msg.writeUInt16BE(1, 4);
+  msg.writeUInt16BE(edns ? 1 : 0, 10);
+  name.copy(msg, 12);
+  let o = 12 + name.length;
+  msg.writeUInt16BE(qtype, o);
+  msg.writeUInt16BE(CLASS_IN, o + 2);
+  o += 4;
+  if (edns) {
+    msg.writeUInt16BE(QTYPE.OPT, o + 1);
+    msg.writeUInt16BE(EDNS_SIZE, o + 3);
+  }
+  return msg;
+}
+
+function udpExchange(ns: Nameserver, query: Buffer, id: number, timeoutMs: number): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const sock = dgram.createSocket(net.isIPv6(ns.host) ? 'udp6' : 'udp4');
+    const done = (fn: () => void) => {
+      clearTimeout(timer);
+      sock.close();
+      fn();
+    };
+    const timer = setTimeout(() => done(() => reject(new DnsTimeout(`no answer from ${ns.host}:${ns.port} in ${timeoutMs} ms`))), timeoutMs);
+    sock.on('message', (m) => {
+      // Ignore stray datagrams that are not the answer to this query.
+      if (m.length >= 2 && m.readUInt16BE(0) === id) done(() => resolve(m));
+    });
+    sock.on('error', (e) => done(() => reject(e)));
+    sock.send(query, ns.port, ns.host);
+  });
+}
+
+function tcpExchange(ns: Nameserver, query: Buffer, timeoutMs: number): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const sock = net.connect(ns.port, ns.host);
+    let buf = Buffer.alloc(0);
+    const timer = setTimeout(() => { sock.destroy(); reject(new DnsTimeout(`no TCP answer from ${ns.host}:${ns.port} in ${timeoutMs} ms`)); }, timeoutMs);
+    sock.on('connect', () => {
+      const len = Buffer.alloc(2);
+      len.writeUInt16BE(query.length);
+      sock.write(Buffer.concat([len, query]));
+    });
+    sock.on('data', (d) => {
+      buf = Buffer.concat([buf, d]);
+      if (buf.length >= 2 && buf.length >= 2 + buf.readUInt16BE(0)) {
+        clearTimeout(timer);
+        sock.destroy();
+        resolve(buf.subarray(2, 2 + buf.readUInt16BE(0)));
+      }
+    });
+    sock.on('error', (e) => { clearTimeout(timer); reject(e); });
+    sock.on('close', () => { clearTimeout(timer); reject(new Error(`TCP connection to ${ns.host}:${ns.port} closed without an answer`)); });
+  });
+}
+
+export class DnsClient {
+  private next = 0;
+  queries = 0;
+
+  constructor(private readonly o: ClientOptions) {
+    if (o.servers.length === 0) throw new Error('no nameservers');
+  }
+
+  async query(labels: readonly Buffer[], qtype: number, display: string): Promise<Response> {
+    let lastError: Error = new Error('no tries');
+    for (let attempt = 0; attempt < this.o.tries; attempt++) {
+      const ns = this.o.servers[(this.next + attempt) % this.o.servers.length]!;
+      const id = Math.floor(Math.random() * 65536);
+      const q = buildQuery(id, labels, qtype, true);
+      try {
+        this.queries++;
+        let r = decodeResponse(await udpExchange(ns, q, id, this.o.timeoutMs));
+        if (r.tc) {
+          this.o.trace?.(`${display} via ${ns.host}:${ns.port} udp: truncated, retrying over TCP`);
+          this.queries++;
+          r = decodeResponse(await tcpExchange(ns, buildQuery(id, labels, qtype, false), this.o.timeoutMs * 2));
+        }
+        this.o.trace?.(`${display} via ${ns.host}:${ns.port}: rcode ${r.rcode}, ${r.answers.length} answer(s)`);
+        return r;
+      } catch (e) {
+        lastError = e as Error;
+        this.o.trace?.(`${display} via ${ns.host}:${ns.port}: ${lastError.message}`);
+      }
+    }
+    this.next++;
+    throw lastError;
+  }
+}

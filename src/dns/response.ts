@@ -1,0 +1,85 @@
+/**
+ * Decodes DNS answers for the client: rcode, TC, and the answer records with their TTLs and raw rdata.
+ * Names may be compressed; pointer chains are bounded so a hostile answer cannot loop.
+ */
+import { HEADER_LEN, QTYPE } from './constants.js';
+
+export interface DnsRecord {
+  type: number;
+  ttl: number;
+  rdata: Buffer;
+  /** Offset of rdata in the message, to decompress names inside it (PTR, CNAME). */
+  rdataOffset: number;
+}
+
+export interface Response {
+  id: number;
+  rcode: number;
+  tc: boolean;
+  answers: DnsRecord[];
+  /** Minimum field of an SOA in the authority section: how long a negative answer may be cached. */
+  negativeTtl: number | null;
+  message: Buffer;
+}
+
+export class MalformedResponse extends Error {}
+
+/** Reads a possibly compressed name; returns its labels and the offset after it in the original place. */
+export function readName(msg: Buffer, off: number): { labels: Buffer[]; end: number } {
+  const labels: Buffer[] = [];
+  let end = -1;
+  for (let jumps = 0; jumps < 64; ) {
+    if (off >= msg.length) throw new MalformedResponse('name runs past the end');
+    const len = msg[off]!;
+    if (len === 0) return { labels, end: end < 0 ? off + 1 : end };
+    if ((len & 0xc0) === 0xc0) {
+      if (off + 1 >= msg.length) throw new MalformedResponse('truncated pointer');
+      if (end < 0) end = off + 2;
+      off = ((len & 0x3f) << 8) | msg[off + 1]!;
+      jumps++;
+      continue;
+    }
+    if (len > 63 || off + 1 + len > msg.length) throw new MalformedResponse('bad label');
+    labels.push(msg.subarray(off + 1, off + 1 + len));
+    off += 1 + len;
+  }
+  throw new MalformedResponse('too many compression pointers');
+}
+
+export function decodeResponse(msg: Buffer): Response {
+  if (msg.length < HEADER_LEN) throw new MalformedResponse('short answer');
+  const flags = msg.readUInt16BE(2);
+  const qd = msg.readUInt16BE(4);
+  const an = msg.readUInt16BE(6);
+  const ns = msg.readUInt16BE(8);
+  let off = HEADER_LEN;
+  for (let i = 0; i < qd; i++) off = readName(msg, off).end + 4;
+  const answers: DnsRecord[] = [];
+  let negativeTtl: number | null = null;
+  for (let i = 0; i < an + ns; i++) {
+    off = readName(msg, off).end;
+    if (off + 10 > msg.length) throw new MalformedResponse('truncated record');
+    const type = msg.readUInt16BE(off);
+    const ttl = msg.readUInt32BE(off + 4);
+    const rdlen = msg.readUInt16BE(off + 8);
+    const rdataOffset = off + 10;
+    if (rdataOffset + rdlen > msg.length) throw new MalformedResponse('truncated rdata');
+    const rdata = msg.subarray(rdataOffset, rdataOffset + rdlen);
+    if (i < an) answers.push({ type, ttl, rdata, rdataOffset });
+    else if (type === QTYPE.SOA && rdlen >= 20) negativeTtl = Math.min(ttl, rdata.readUInt32BE(rdlen - 4));
+    off = rdataOffset + rdlen;
+  }
+  return { id: msg.readUInt16BE(0), rcode: flags & 0xf, tc: (flags & 0x0200) !== 0, answers, negativeTtl, message: msg };
+}
+
+/** TXT rdata → its character-strings. */
+export function txtStrings(rdata: Buffer): Buffer[] {
+  const out: Buffer[] = [];
+  for (let o = 0; o < rdata.length; ) {
+    const len = rdata[o]!;
+    if (o + 1 + len > rdata.length) throw new MalformedResponse('bad TXT string');
+    out.push(rdata.subarray(o + 1, o + 1 + len));
+    o += 1 + len;
+  }
+  return out;
+}

@@ -1,0 +1,52 @@
+/** A private unbound (from Debian) on a free loopback port, with stub zones pointing at our rkvdns instances. */
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { freePort } from './ports.js';
+import { startProcess, type Started } from './process.js';
+
+export interface TestUnbound {
+  port: number;
+  proc: Started;
+  stop(): Promise<number | null>;
+}
+
+/** Runs unbound with `config` (a complete unbound.conf); `{{PORT}}` and `{{DIR}}` are filled in. */
+export async function startUnbound(config: string): Promise<TestUnbound> {
+  const port = await freePort();
+  const dir = mkdtempSync(join(tmpdir(), 'unbound-'));
+  const path = join(dir, 'unbound.conf');
+  writeFileSync(path, config.replaceAll('{{PORT}}', String(port)).replaceAll('{{DIR}}', dir));
+  const proc = await startProcess('unbound', ['-d', '-c', path], /start of service/, 15_000);
+  return { port, proc, stop: () => proc.stop() };
+}
+
+/** The server block every test unbound shares: loopback only, no DNSSEC, no daemon, no chroot. */
+export function serverBlock(extra: string[] = []): string {
+  return [
+    'server:',
+    '  interface: 127.0.0.1',
+    '  port: {{PORT}}',
+    '  do-daemonize: no',
+    '  use-syslog: no',
+    '  logfile: ""',
+    '  verbosity: 1',
+    '  username: ""',
+    '  chroot: ""',
+    '  directory: "{{DIR}}"',
+    '  pidfile: ""',
+    '  do-ip6: no',
+    '  access-control: 127.0.0.0/8 allow',
+    '  do-not-query-localhost: no',
+    '  module-config: "iterator"',
+    '  qname-minimisation: no',
+    // unbound answers the RFC 6761 name test. itself by default; our test zones live under it.
+    '  local-zone: "test." nodefault',
+    ...extra.map((l) => `  ${l}`),
+    '',
+  ].join('\n');
+}
+
+export function stubZone(zone: string, port: number): string {
+  return ['stub-zone:', `  name: "${zone}"`, `  stub-addr: 127.0.0.1@${port}`, ''].join('\n');
+}

@@ -1,0 +1,218 @@
+/** totalize against keys written to a real Redis with known timestamps, served by a real rkvdns. */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { fileURLToPath } from 'node:url';
+import { total } from '../../src/index.js';
+import { run } from '../helpers/process.js';
+import { startRedis, type TestRedis } from '../helpers/redis.js';
+import { startRkvdns, ZONE, type TestRkvdns } from '../helpers/rkvdns.js';
+import { serverBlock, startUnbound, stubZone, type TestUnbound } from '../helpers/unbound.js';
+
+const TOTALIZE = fileURLToPath(new URL('../../dist/cli/totalize.js', import.meta.url));
+const NOW = Math.floor(Date.now() / 1000);
+let redis: TestRedis;
+let server: TestRkvdns;
+let ns: string;
+
+/** Keys with known timestamps relative to now. */
+async function seed(prefix: string, rows: [string, string, number, number][]): Promise<void> {
+  for (const [matched, source, age, value] of rows) await redis.client.set(`${prefix};${matched};${source};${NOW - age}`, String(value), 'EX', 86400);
+}
+
+beforeAll(async () => {
+  redis = await startRedis();
+  // web_client over one hour: ages in seconds.
+  await seed('web_client', [
+    ['10.0.0.224,200', 'sophia', 100, 5], ['10.0.0.224,200', 'sophia', 1000, 7], ['10.0.0.224,200', 'sophia', 3000, 3],
+    ['10.0.0.224,200', 'sophia', 4000, 10], // straddles the floor (now-3600): spans [now-4000, now-3000) → 600/1000 inside
+    ['10.0.0.224,200', 'sophia', 9000, 99], // older: never counted
+    ['10.0.0.224,200', 'flame', 200, 2], // another source of the same group
+    ['10.0.0.224,304', 'sophia', 500, 4],
+    ['10.0.0.9,404', 'flame', 3599, 1],
+  ]);
+  server = await startRkvdns(redis.url, { RKVDNS_FQDN: 'ns.rkvdns.test', SOA_CONTACT: 'hm.rkvdns.test' });
+  ns = `127.0.0.1:${server.port}`;
+});
+
+afterAll(async () => {
+  await server?.stop();
+  await redis?.stop();
+});
+
+const expected = { '10.0.0.224,200': Math.round(5 + 7 + 3 + 10 * 0.6 + 2), '10.0.0.224,304': 4, '10.0.0.9,404': 1 };
+
+describe('total() library', () => {
+  it('sums per group over the window, pro-rating the bucket that straddles the floor, both modes', async () => {
+    for (const sharded of [false, true]) {
+      const r = await total(['web_client', null], { zone: ZONE, window: 3600, nameservers: [ns], sharded, now: NOW });
+      expect(Object.fromEntries(r.groups.map((g) => [g.group, g.count]))).toEqual(expected);
+      expect(r.diagnostics.keysListed).toBe(8);
+      expect(r.diagnostics.bucketsFailed).toEqual([]);
+      // keys+get asks once for the list and once per needed bucket; sharded asks once.
+      expect(r.diagnostics.queries).toBe(sharded ? 1 : 1 + 7);
+    }
+  });
+
+  it('groups by source with literal and ignore fields', async () => {
+    const r = await total(['web_client', { kind: 'ignore' }, null], { zone: ZONE, window: 3600, nameservers: [ns], now: NOW });
+    expect(Object.fromEntries(r.groups.map((g) => [g.group, g.count]))).toEqual({ sophia: Math.round(5 + 7 + 3 + 6 + 4), flame: 3 });
+    const only = await total(['web_client', null, 'flame'], { zone: ZONE, window: 3600, nameservers: [ns], now: NOW });
+    expect(Object.fromEntries(only.groups.map((g) => [g.group, g.count]))).toEqual({ '10.0.0.224,200': 2, '10.0.0.9,404': 1 });
+  });
+
+  it('sharded and keys+get agree on randomized data (many resources, sources, buckets)', async () => {
+    let seedv = 7;
+    const rand = () => ((seedv = (seedv * 1103515245 + 12345) % 2147483648) / 2147483648);
+    const pipe = redis.client.pipeline();
+    for (let r = 0; r < 40; r++) for (const src of ['a', 'b', 'c']) {
+      let t = NOW - Math.floor(rand() * 300);
+      for (let b = 0; b < 6; b++) {
+        if (rand() < 0.8) pipe.set(`rnd;m${r % 17},${r % 3};${src};${t}`, String(1 + Math.floor(rand() * 50)), 'EX', 86400);
+        t -= 300 + Math.floor(rand() * 900);
+      }
+    }
+    await pipe.exec();
+    for (const window of [600, 1800, 3600, 7200]) {
+      const a = await total(['rnd', null], { zone: ZONE, window, nameservers: [ns], now: NOW });
+      const b = await total(['rnd', null], { zone: ZONE, window, nameservers: [ns], now: NOW, sharded: true });
+      expect(b.groups).toEqual(a.groups);
+      expect(a.groups.length).toBeGreaterThan(10);
+    }
+  });
+
+  it('trend and per-group bucket series', async () => {
+    const r = await total(['web_client', null], { zone: ZONE, window: 3600, nameservers: [ns], now: NOW, trend: true, sparkBins: 4 });
+    const g = r.groups.find((x) => x.group === '10.0.0.224,200')!;
+    // Recent quarter (900 s): the buckets 100 and 200 s old in full, and the share of the 1000-s-old sophia
+    // bucket that lies inside: it spans [now-1000, now-100), 800 of its 900 s.
+    const recent = 5 + 2 + 7 * (800 / 900);
+    expect(g.trend).toBeCloseTo(Math.min(9.99, recent / ((5 + 7 + 3 + 6 + 2) * 0.25)), 2);
+    expect(g.spark!.reduce((a, v) => a + v, 0)).toBeCloseTo(23, 6);
+    // 900-s columns, newest right: [3 + 10 × 0.6, 0, 7, 5 + 2].
+    expect(g.spark!.map((v) => Math.round(v * 1000) / 1000)).toEqual([9, 0, 7, 7]);
+  });
+
+  it('a listing that fails is an error naming the query; an empty listing is an empty total', async () => {
+    await expect(total(['web_client', null], { zone: 'not-served.example', window: 60, nameservers: [ns], tries: 1 })).rejects.toThrow(/listing web_client;\*;\*\.keys\.not-served\.example failed: NXDOMAIN/);
+    const empty = await total(['nothing', null], { zone: ZONE, window: 60, nameservers: [ns] });
+    expect(empty.groups).toEqual([]);
+    await expect(total(['web_client', null], { zone: ZONE, window: 60, nameservers: ['127.0.0.1:9'], tries: 2, timeoutMs: 200 })).rejects.toThrow(/failed: no answer from 127\.0\.0\.1:9/);
+  });
+
+  it('a bucket that vanished between listing and GET is reported and skipped', async () => {
+    await redis.client.set(`gone;x;s;${NOW - 10}`, '3');
+    await redis.client.set(`gone;x;s;${NOW - 20}`, '4');
+    const r = await total(['gone', null], {
+      zone: ZONE, window: 60, nameservers: [ns], now: NOW,
+      debug: (l) => { if (l.includes('.keys.')) void redis.client.del(`gone;x;s;${NOW - 20}`); },
+    });
+    expect(r.groups).toEqual([{ group: 'x', fields: ['x'], count: 3 }]);
+    expect(r.diagnostics.bucketsFailed).toEqual([{ key: `gone;x;s;${NOW - 20}`, reason: 'NXDOMAIN' }]);
+  });
+
+  it('a listing too large for UDP is retried over TCP; repeated totals are answered from the TTL cache', async () => {
+    const pipe = redis.client.pipeline();
+    for (let i = 0; i < 200; i++) pipe.set(`wide;item${i};s;${NOW - 5}`, '1', 'EX', 600);
+    await pipe.exec();
+    const lines: string[] = [];
+    const { makeLookups } = await import('../../src/index.js');
+    const lookups = makeLookups({ nameservers: [ns], debug: (l) => lines.push(l) });
+    const first = await total(['wide', null], { zone: ZONE, window: 60, lookups, now: NOW, sharded: true });
+    expect(first.groups).toHaveLength(200);
+    expect(lines.some((l) => /truncated, retrying over TCP/.test(l))).toBe(true);
+    const second = await total(['wide', null], { zone: ZONE, window: 60, lookups, now: NOW, sharded: true });
+    expect(second.groups).toEqual(first.groups);
+    expect(second.diagnostics.queries).toBe(0);
+    expect(second.diagnostics.cacheHits).toBe(1);
+  });
+});
+
+describe('totalize CLI', () => {
+  const cli = (...args: string[]) => run('node', [TOTALIZE, ...args, '--server', ns, '--zone', ZONE]);
+
+  it('prints a table: one column per comma part of the break field, count, trend, sorted by count', async () => {
+    const r = await cli('web_client', '--window', '1h', '--trend', '--columns', 'ip,status');
+    expect(r.code).toBe(0);
+    const rows = r.stdout.trim().split('\n');
+    expect(rows[0]).toMatch(/^ip\s+status\s+count\s+trend$/);
+    expect(rows[2]).toMatch(/^10\.0\.0\.224\s+200\s+\d+\s+\d\.\d\d$/);
+    expect(rows.length).toBe(2 + 3);
+  });
+
+  it('json and csv formats, --top, --where, --by source, upstream-style positional specs', async () => {
+    const json = JSON.parse((await cli('web_client', '--format', 'json', '--window', '3600')).stdout);
+    expect(json.groups.map((g: { fields: { matched: string } }) => g.fields.matched)).toContain('10.0.0.9,404');
+    const csv = (await cli('web_client', '--format', 'csv', '--top', '1', '--window', '3600')).stdout.trim().split('\n');
+    expect(csv).toHaveLength(2);
+    expect(csv[0]).toBe('matched.1,matched.2,count');
+    const where = (await cli('web_client', '--where', 'source=flame', '--format', 'csv', '--window', '1h')).stdout;
+    expect(where).toContain('10.0.0.9,404,1');
+    const by = (await cli('web_client', '--by', 'source', '--format', 'csv', '--window', '1h')).stdout.trim().split('\n');
+    expect(by.slice(1).sort()).toEqual(['flame,3', `sophia,${Math.round(5 + 7 + 3 + 6 + 4)}`]);
+    const positional = (await cli('web_client', 'ignore', 'break', '--format', 'csv', '--window', '1h')).stdout.trim().split('\n');
+    expect(positional.slice(1).sort()).toEqual(by.slice(1).sort());
+  });
+
+  it('--sharded gives the same output; --debug prints each query and its outcome', async () => {
+    const plain = await cli('web_client', '--format', 'csv', '--window', '1h');
+    const sharded = await cli('web_client', '--format', 'csv', '--window', '1h', '--sharded', '--debug');
+    expect(sharded.stdout).toBe(plain.stdout);
+    expect(sharded.stderr).toMatch(/debug: web_client;\*;\*;\*\.shget\.rkvdns\.test via 127\.0\.0\.1:\d+: rcode 0, 8 answer\(s\)/);
+  });
+
+  it('exit codes: 0 for an empty total, 1 for a DNS error, 2 for usage errors', async () => {
+    expect((await cli('nothing')).code).toBe(0);
+    const dnsErr = await run('node', [TOTALIZE, 'web_client', '--server', '127.0.0.1:9', '--zone', ZONE, '--timeout', '200']);
+    expect(dnsErr.code).toBe(1);
+    expect(dnsErr.stderr).toMatch(/listing web_client;\*;\*;\*\.keys\.rkvdns\.test failed/);
+    for (const args of [['web_client', '--window', 'soon'], ['web_client', '--by', 'colour'], ['web_client', '--format', 'xml'], ['web_client', 'ignore']]) {
+      const r = await cli(...args);
+      expect({ args, code: r.code }).toEqual({ args, code: 2 });
+    }
+  });
+
+  it('--window accepts 30m, 1h, 1d', async () => {
+    const a = await cli('web_client', '--format', 'csv', '--window', '60m');
+    const b = await cli('web_client', '--format', 'csv', '--window', '3600');
+    expect(a.stdout).toBe(b.stdout);
+  });
+});
+
+describe('fanout through a real unbound', () => {
+  let redis2: TestRedis;
+  let zoneB: TestRkvdns;
+  let unbound: TestUnbound;
+
+  beforeAll(async () => {
+    redis2 = await startRedis();
+    await redis2.client.set(`web_client;10.0.0.224,200;athena;${NOW - 60}`, '100', 'EX', 3600);
+    await redis2.client.set(`web_client;10.0.9.9,500;athena;${NOW - 60}`, '8', 'EX', 3600);
+    zoneB = await startRkvdns(redis2.url, { RKVDNS_FQDN: 'ns.site-b.test', SOA_CONTACT: 'hm.site-b.test' }, ['--zone', 'site-b.test']);
+    unbound = await startUnbound(serverBlock([
+      'local-zone: "fanout.test." static',
+      'local-data: "sites.fanout.test. 300 IN PTR rkvdns.test."',
+      'local-data: "sites.fanout.test. 300 IN PTR site-b.test."',
+      'domain-insecure: "rkvdns.test"',
+      'domain-insecure: "site-b.test"',
+    ]) + stubZone('rkvdns.test', server.port) + stubZone('site-b.test', zoneB.port));
+  });
+
+  afterAll(async () => {
+    await unbound?.stop();
+    await zoneB?.stop();
+    await redis2?.stop();
+  });
+
+  it('totals every zone the PTR records list and adds them', async () => {
+    for (const sharded of [false, true]) {
+      const r = await total(['web_client', null], { zone: 'unused', fanout: 'sites.fanout.test', window: 3600, nameservers: [`127.0.0.1:${unbound.port}`], now: NOW, sharded });
+      expect(r.diagnostics.zones).toEqual(['rkvdns.test', 'site-b.test']);
+      expect(Object.fromEntries(r.groups.map((g) => [g.group, g.count]))).toEqual({ ...expected, '10.0.0.224,200': expected['10.0.0.224,200'] + 100, '10.0.9.9,500': 8 });
+    }
+  });
+
+  it('a name without PTR records is used as the zone itself (CLI)', async () => {
+    const r = await run('node', [TOTALIZE, 'web_client', '--fanout', 'site-b.test', '--server', `127.0.0.1:${unbound.port}`, '--format', 'csv']);
+    expect(r.code).toBe(0);
+    expect(r.stdout.trim().split('\n').slice(1).sort()).toEqual(['10.0.0.224,200,100', '10.0.9.9,500,8']);
+  });
+});

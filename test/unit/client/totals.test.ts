@@ -1,0 +1,104 @@
+import { describe, expect, it } from 'vitest';
+import { fieldSpec, groupOf, keysGlob, parseFieldToken, shgetPattern, validateSpec } from '../../../src/client/matchspec.js';
+import { parseKeys, sumGroups, trendOf, walkBuckets } from '../../../src/client/totals.js';
+import { sparkline } from '../../../src/client/render.js';
+import { compileShardPattern } from '../../../src/query/shards.js';
+
+const WEB = ['web_client', null].map(fieldSpec);
+
+describe('match specs', () => {
+  it('upstream [prefix, None] lists prefix;*;* and groups by the second field', () => {
+    expect(keysGlob(WEB, ';')).toBe('web_client;*;*');
+    expect(groupOf(['web_client', '10.0.0.224,200', 'sophia'], WEB, ';')).toBe('10.0.0.224,200');
+    expect(groupOf(['web_page', 'x', 'sophia'], WEB, ';')).toBeNull();
+  });
+
+  it('literal, break, ignore, grouped and ungrouped partials', () => {
+    const spec = ['p', 'ab*', 'ignore', 'x**', null].map((t) => (t === null ? fieldSpec(null) : parseFieldToken(t)));
+    expect(keysGlob(spec, ';')).toBe('p;ab*;*;x*;*;*');
+    expect(groupOf(['p', 'abc', 'any', 'xyz', 'b'], spec, ';')).toBe('abc;b');
+    expect(groupOf(['p', 'zzz', 'any', 'xyz', 'b'], spec, ';')).toBeNull();
+    expect(groupOf(['p', 'abc', 'any', 'yyy', 'b'], spec, ';')).toBeNull();
+  });
+
+  it('glob metacharacters in literals are escaped for Redis', () => {
+    expect(keysGlob([fieldSpec('a?[b]'), fieldSpec(null)], ';')).toBe('a\\?\\[b\\];*;*');
+  });
+
+  it('a spec needs a break field', () => {
+    expect(() => validateSpec([fieldSpec('p'), parseFieldToken('ignore')])).toThrow(/at least one break/);
+    expect(() => fieldSpec('a*b*')).toThrow(/more than one wildcard/);
+  });
+
+  it('the shget pattern captures every open field and rebuilds each key exactly', () => {
+    const spec = ['web_client', 'ab**', null].map((t) => (t === null ? fieldSpec(null) : fieldSpec(t)));
+    const { pattern, rebuild } = shgetPattern(spec, ';');
+    expect(pattern).toBe('web_client;ab*;*;*');
+    const key = 'web_client;abc;10.0.0.1,200;sophia;1700000000';
+    const captures = compileShardPattern(Buffer.from(pattern))!.match(Buffer.from(key))!.map((b) => b.toString());
+    expect(rebuild(captures)).toBe(key);
+  });
+});
+
+const keys = (...ks: string[]) => parseKeys(ks, WEB, ';').keys;
+const total = (ks: string[], values: Record<string, number>, now: number, window: number) =>
+  Object.fromEntries(sumGroups(walkBuckets(keys(...ks), now, window), new Map(Object.entries(values))));
+
+describe('bucket walk (hand-computed)', () => {
+  it('buckets inside the window count in full; the straddling one pro rata; older ones not at all', () => {
+    // now 10000, window 3000 → floor 7000. Buckets of one resource start 9000, 8000, 6000, 5000.
+    // 9000 and 8000 count fully (5 + 7); 6000 spans [6000, 8000) of which 1000 s lie inside: 10 × 0.5 = 5.
+    const ks = ['web_client;a;s;9000', 'web_client;a;s;8000', 'web_client;a;s;6000', 'web_client;a;s;5000'];
+    const v = { [ks[0]!]: 5, [ks[1]!]: 7, [ks[2]!]: 10, [ks[3]!]: 1000 };
+    expect(total(ks, v, 10000, 3000)).toEqual({ a: 17 });
+    expect(walkBuckets(keys(...ks), 10000, 3000).map((b) => b.weight)).toEqual([1, 1, 0.5]);
+  });
+
+  it('a gap between buckets: the straddling bucket ends where the next newer one starts', () => {
+    // floor 7000; buckets 9500 and 4000 (gap): the older spans [4000, 9500): 2500/5500 inside.
+    const ks = ['web_client;a;s;9500', 'web_client;a;s;4000'];
+    const sums = total(ks, { [ks[0]!]: 2, [ks[1]!]: 11 }, 10000, 3000);
+    expect(sums.a).toBeCloseTo(2 + 11 * (2500 / 5500), 10);
+  });
+
+  it('only the newest bucket, straddling the floor: its share is up to now', () => {
+    const ks = ['web_client;a;s;6000'];
+    expect(total(ks, { [ks[0]!]: 8 }, 10000, 3000)).toEqual({ a: 6 });
+  });
+
+  it('a restart bucket (first-event mode) between regular ones is just another bucket', () => {
+    // Buckets 9000, 8700 (agent restarted), 7900; floor 8000: 9000 and 8700 in full, 7900 spans [7900, 8700): 700/800.
+    const ks = ['web_client;a;s;9000', 'web_client;a;s;8700', 'web_client;a;s;7900'];
+    const sums = total(ks, { [ks[0]!]: 1, [ks[1]!]: 3, [ks[2]!]: 8 }, 10000, 2000);
+    expect(sums.a).toBeCloseTo(1 + 3 + 8 * (700 / 800), 10);
+  });
+
+  it('several sources of one group add up; each source walks its own buckets', () => {
+    const ks = ['web_client;a;s1;9000', 'web_client;a;s1;6000', 'web_client;a;s2;9500', 'web_client;b;s2;9500'];
+    const v = { [ks[0]!]: 4, [ks[1]!]: 4, [ks[2]!]: 3, [ks[3]!]: 1 };
+    // s1: 4 + 4 × (9000−7000)/(9000−6000); s2: 3.
+    const sums = total(ks, v, 10000, 3000);
+    expect(sums.a).toBeCloseTo(4 + 4 * (2 / 3) + 3, 10);
+    expect(sums.b).toBe(1);
+  });
+
+  it('keys with the wrong field count are skipped; mixed counts without a field count are an error naming them', () => {
+    expect(() => parseKeys(['web_client;a;s;1', 'web_client;a;1'], WEB, ';')).toThrow(/different numbers of fields: 4 \(e\.g\. web_client;a;s;1\), 3 \(e\.g\. web_client;a;1\)/);
+    const p = parseKeys(['web_client;a;s;1', 'web_client;a;1', 'web_client;a;s;x'], WEB, ';', 4);
+    expect(p.keys.map((k) => k.key)).toEqual(['web_client;a;s;1']);
+    expect(p.skipped.map((s) => s.reason)).toEqual(['has 3 fields, expected 4', "last field 'x' is not a timestamp"]);
+  });
+});
+
+describe('trend and sparkline', () => {
+  it('trend = recent / (count × 0.25), capped at 9.99, 9.99 on a zero base', () => {
+    expect(trendOf(100, 25)).toBe(1);
+    expect(trendOf(100, 50)).toBe(2);
+    expect(trendOf(10, 100)).toBe(9.99);
+    expect(trendOf(0, 0)).toBe(9.99);
+  });
+  it('sparkline scales to the largest bin', () => {
+    expect(sparkline([0, 1, 2, 4, 8])).toBe('▁▂▃▅█');
+    expect(sparkline([0, 0])).toBe('▁▁');
+  });
+});

@@ -170,6 +170,33 @@ describe('totalize CLI', () => {
     }
   });
 
+  it('--spark adds a sparkline column', async () => {
+    const r = await cli('web_client', '--spark', '--top', '1');
+    expect(r.stdout.split('\n')[0]).toMatch(/count\s+buckets$/);
+    expect(r.stdout.split('\n')[2]).toMatch(/^10\.0\.0\.224\s+200\s+23\s+[▁▂▃▄▅▆▇█]{24}$/);
+  });
+
+  it('zone and server from a config file or TOTALIZE_ZONE/TOTALIZE_SERVER', async () => {
+    const { mkdtempSync, writeFileSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const file = `${mkdtempSync(`${tmpdir()}/tz-`)}/totalize.yaml`;
+    writeFileSync(file, `zone: ${ZONE}\nserver: ["${ns}"]\n`);
+    const viaFile = await run('node', [TOTALIZE, 'web_client', '--config', file, '--format', 'csv']);
+    expect(viaFile.code).toBe(0);
+    expect(viaFile.stdout).toContain('10.0.0.9,404,1');
+    const viaEnv = await new Promise<string>((resolve) => {
+      import('node:child_process').then(({ execFile }) => execFile('node', [TOTALIZE, 'web_client', '--format', 'csv'], { env: { ...process.env, TOTALIZE_ZONE: ZONE, TOTALIZE_SERVER: ns } }, (_e, out) => resolve(out)));
+    });
+    expect(viaEnv).toBe(viaFile.stdout);
+  });
+
+  it('--watch refreshes the view until interrupted, answering repeats from the cache', async () => {
+    const { startProcess } = await import('../helpers/process.js');
+    const p = await startProcess('node', [TOTALIZE, 'web_client', '--server', ns, '--zone', ZONE, '--watch', '1', '--debug'], /(every 1s[^]*){2}/, 8000);
+    expect(await p.stop('SIGINT')).toBe(0);
+    expect(p.output()).toMatch(/\d+ key\(s\) listed, 0 DNS queries, 8 answered from cache/);
+  });
+
   it('--window accepts 30m, 1h, 1d', async () => {
     const a = await cli('web_client', '--format', 'csv', '--window', '60m');
     const b = await cli('web_client', '--format', 'csv', '--window', '3600');

@@ -16,7 +16,7 @@ export interface ListenOptions {
   tcpTimeoutMs: number;
   maxTcpConnections: number;
   log: Logger;
-  onTcpEvent?: (event: 'accepted' | 'idle_closed' | 'bad_frame') => void;
+  onTcpEvent?: (event: 'accepted' | 'idle_closed' | 'bad_frame' | 'read_deadline' | 'refused') => void;
 }
 
 export interface DnsListener {
@@ -49,17 +49,30 @@ function bindTcp(server: net.Server, host: string, port: number): Promise<void> 
   });
 }
 
+/** Queries one TCP connection may have in flight before we stop reading from it. */
+const MAX_TCP_INFLIGHT = 100;
+
 function serveTcpConnection(sock: net.Socket, handler: PacketHandler, opts: ListenOptions): void {
   const client = `${sock.remoteAddress}#${sock.remotePort}`;
   let buf: Buffer = Buffer.alloc(0);
+  let inflight = 0;
+  // A message must arrive whole within the timeout of its first byte: dribbling bytes (slow loris) do not
+  // keep a connection open the way the idle timer alone would allow.
+  let deadline: NodeJS.Timeout | undefined;
+  const clearDeadline = () => {
+    clearTimeout(deadline);
+    deadline = undefined;
+  };
   sock.setNoDelay(true);
   sock.setTimeout(opts.tcpTimeoutMs, () => {
     opts.onTcpEvent?.('idle_closed');
     sock.destroy();
   });
   sock.on('error', () => sock.destroy());
+  sock.on('close', clearDeadline);
   sock.on('data', (chunk: Buffer) => {
     buf = buf.length === 0 ? chunk : Buffer.concat([buf, chunk]);
+    let progressed = false;
     while (buf.length >= 2) {
       const len = buf.readUInt16BE(0);
       if (len < MIN_MESSAGE) {
@@ -70,6 +83,8 @@ function serveTcpConnection(sock: net.Socket, handler: PacketHandler, opts: List
       if (buf.length < 2 + len) break;
       const msg = buf.subarray(2, 2 + len);
       buf = buf.subarray(2 + len);
+      progressed = true;
+      if (++inflight >= MAX_TCP_INFLIGHT) sock.pause();
       handler(msg, 'tcp', client).then(
         (answer) => {
           if (!answer || sock.destroyed) return;
@@ -79,7 +94,16 @@ function serveTcpConnection(sock: net.Socket, handler: PacketHandler, opts: List
           sock.write(frame);
         },
         (e: Error) => opts.log.error(`tcp query from ${client}: ${e.stack ?? e.message}`),
-      );
+      ).finally(() => {
+        if (--inflight < MAX_TCP_INFLIGHT / 2 && sock.isPaused()) sock.resume();
+      });
+    }
+    if (progressed || buf.length === 0) clearDeadline();
+    if (buf.length > 0 && !deadline) {
+      deadline = setTimeout(() => {
+        opts.onTcpEvent?.('read_deadline');
+        sock.destroy();
+      }, opts.tcpTimeoutMs);
     }
   });
 }
@@ -89,7 +113,10 @@ export async function listenDns(handler: PacketHandler, opts: ListenOptions): Pr
     opts.onTcpEvent?.('accepted');
     serveTcpConnection(sock, handler, opts);
   });
+  // Beyond the cap the kernel-accepted connection is closed at once: half-open or idle clients cannot
+  // exhaust the server.
   tcp.maxConnections = opts.maxTcpConnections;
+  tcp.on('drop', () => opts.onTcpEvent?.('refused'));
   // With port 0, take the UDP port the kernel chose and claim the same one on TCP; retry if it is taken.
   let udp: dgram.Socket | undefined;
   for (let attempt = 0; ; attempt++) {

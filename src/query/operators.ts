@@ -22,12 +22,13 @@ export function isIntrospection(p: Plan): p is IntrospectPlan {
 }
 
 export type PlanError = { error: 'parameter' | 'operand' | 'syntax'; message: string };
-export type PlanResult = { plan: Plan } | PlanError;
+/** `id` names the operation and its parameters: equal ids run the same Redis work (for marshalling). */
+export type PlanResult = { plan: Plan; id: string } | PlanError;
 
 interface Descriptor {
   /** Labels including the operator label itself. */
   labels: 2 | 3;
-  build(key: Buffer, param: Buffer | undefined, fold: CaseFolding): PlanResult;
+  build(key: Buffer, param: Buffer | undefined, fold: CaseFolding): { plan: Plan } | PlanError;
 }
 
 const INTEGER = /^-?\d{1,18}$/;
@@ -91,7 +92,7 @@ const INTROSPECTION = new Set(['config', 'queues', 'stats']);
 export function planQuery(labels: readonly Buffer[], fold: CaseFolding): PlanResult {
   const opName = labels[labels.length - 1]!.toString('latin1').toLowerCase();
   if (labels.length === 1) {
-    if (INTROSPECTION.has(opName)) return { plan: { op: opName } as IntrospectPlan };
+    if (INTROSPECTION.has(opName)) return { plan: { op: opName } as IntrospectPlan, id: opName };
     if (opName in OPERATORS) return { error: 'parameter', message: `${opName} needs a key label` };
     return { error: 'operand', message: `unknown operator '${opName}'` };
   }
@@ -103,5 +104,8 @@ export function planQuery(labels: readonly Buffer[], fold: CaseFolding): PlanRes
   if (labels.some((l) => l.length === 0)) return { error: 'parameter', message: 'empty label' };
   const key = foldLabel(labels[labels.length - 2]!, fold);
   if (!key || key.length === 0) return { error: 'parameter', message: 'empty key after case folding' };
-  return d.build(key, d.labels === 3 ? labels[0] : undefined, fold);
+  const param = d.labels === 3 ? labels[0] : undefined;
+  const built = d.build(key, param, fold);
+  if ('error' in built) return built;
+  return { plan: built.plan, id: `${opName}\0${key.toString('latin1')}\0${param?.toString('latin1') ?? ''}` };
 }

@@ -1,6 +1,6 @@
 /**
- * Wires the rkvdns request path to the sockets: parse, resolve, fit to the transport's size limit.
- * Bad packets never throw out of here; each gets a counted outcome.
+ * Wires the rkvdns request path to the sockets: parse, admit (debounce, MAX_PENDING), overlay, resolve,
+ * fit to the transport's size limit. Bad packets never throw out of here; each gets a counted outcome.
  */
 import type { Redis } from 'ioredis';
 import { EXTENDED_BADVERS_HIGH, MIN_UDP, RCODE } from '../dns/constants.js';
@@ -9,7 +9,9 @@ import { parseQuery, type Query } from '../dns/query.js';
 import { listenDns, type DnsListener, type Transport } from '../dns/server.js';
 import type { Logger } from '../common/log.js';
 import { connectRedis } from '../redis/client.js';
-import { resolve, tooLarge, type ResolverContext } from './resolver.js';
+import { Debouncer, Flights } from './flight.js';
+import { ControlOverlay } from './overlay.js';
+import { resolve, tooLarge, type Resolution, type ResolverContext } from './resolver.js';
 import type { Settings } from './settings.js';
 import { ServerStats } from './stats.js';
 
@@ -25,7 +27,12 @@ export function udpLimit(q: Query, s: Settings): number {
   return q.edns ? Math.min(Math.max(q.edns.udpSize, MIN_UDP), s.MAX_UDP_PAYLOAD) : MIN_UDP;
 }
 
-export function createHandler(s: Settings, ctx: ResolverContext) {
+/** The client's address without its port: debouncing is per host, not per socket. */
+function hostOf(client: string): string {
+  return client.slice(0, client.lastIndexOf('#'));
+}
+
+export function createHandler(base: Settings, ctx: ResolverContext, debouncer: Debouncer) {
   let pending = 0;
   const handle = async (msg: Buffer, transport: Transport, client: string): Promise<Buffer | null> => {
     ctx.stats.count(`${transport}_queries`);
@@ -38,30 +45,40 @@ export function createHandler(s: Settings, ctx: ResolverContext) {
       return headerOnly(r.id, r.opcode, r.rd, r.kind === 'notimp' ? RCODE.NOTIMP : RCODE.FORMERR);
     }
     const q = parsed.query;
-    const limit = transport === 'udp' ? udpLimit(q, s) : s.MAX_TCP_PAYLOAD;
-    const optSize = transport === 'udp' && q.edns ? limit : undefined;
     if (q.edns && q.edns.version > 0) {
       ctx.stats.count('badvers');
-      return assemble(q, BADVERS, limit, { optSize: optSize ?? MIN_UDP, setTcOnDrop: false, extendedRcodeHigh: EXTENDED_BADVERS_HIGH }).packet;
+      const limit = transport === 'udp' ? udpLimit(q, base) : base.MAX_TCP_PAYLOAD;
+      return assemble(q, BADVERS, limit, { optSize: Math.max(MIN_UDP, Math.min(limit, base.MAX_UDP_PAYLOAD)), setTcOnDrop: false, extendedRcodeHigh: EXTENDED_BADVERS_HIGH }).packet;
     }
-    if (pending >= s.MAX_PENDING && transport === 'udp') {
+    // Beyond MAX_PENDING, UDP queries are dropped (the client retries); TCP clients are held by back-pressure.
+    if (pending >= base.MAX_PENDING && transport === 'udp') {
       ctx.stats.count('dropped_pending');
       return null;
     }
     pending++;
-    let answer: EncodedAnswer;
+    let r: Resolution;
+    let s: Settings;
     try {
-      const r = await resolve(q, s, client, ctx);
-      answer = r.answer;
-      ctx.stats.count(r.outcome);
+      const qs = await ctx.overlay.read();
+      s = qs.settings;
+      if (s.DEBOUNCE && !debouncer.admit(`${hostOf(client)}\0${q.question.toString('latin1').toLowerCase()}`)) {
+        ctx.stats.count('dropped_debounce');
+        return null;
+      }
+      if (qs.pendingDelayMs) await ctx.overlay.delay(qs.pendingDelayMs);
+      r = await resolve(q, qs, transport, client, ctx);
     } finally {
       pending--;
     }
+    ctx.stats.count(r.outcome);
+    let answer = r.answer;
+    const limit = transport === 'udp' ? udpLimit(q, s) : s.MAX_TCP_PAYLOAD;
     if (transport === 'tcp' && sizeOf(answer, q.question.length) > limit && !s.RETURN_PARTIAL_TCP) {
       ctx.stats.count('too_large_tcp');
       answer = tooLarge(q, s, client, ctx);
     }
-    const out = assemble(q, answer, limit, { ...(optSize !== undefined ? { optSize } : {}), setTcOnDrop: transport === 'udp' });
+    // One shared answer, fitted to this client's own limit.
+    const out = assemble(q, answer, limit, { ...(transport === 'udp' && q.edns ? { optSize: limit } : {}), setTcOnDrop: transport === 'udp' });
     if (out.truncated) ctx.stats.count('truncated');
     else if (out.dropped > 0) ctx.stats.count('partial_tcp');
     return out.packet;
@@ -77,15 +94,26 @@ export async function startRkvdns(s: Settings, log: Logger, redisOverride?: Redi
     await redis.connect().catch((e: Error) => log.warn(`redis not reachable yet at ${s.REDIS_SERVER} (${e.message}); queries get SERVFAIL until it is`));
   }
   const stats = new ServerStats();
+  const flights = new Flights<Resolution>();
+  const debouncer = new Debouncer();
   let listener: DnsListener | undefined;
   let handler: ReturnType<typeof createHandler> | undefined;
   const ctx: ResolverContext = {
     redis,
     log,
     stats,
-    gauges: () => ({ pending: handler?.pending() ?? 0, tcp_connections: listener?.tcpConnections() ?? 0 }),
+    flights,
+    overlay: new ControlOverlay(s, redis, log),
+    gauges: () => ({
+      pending: handler?.pending() ?? 0,
+      tcp_connections: listener?.tcpConnections() ?? 0,
+      flights: flights.size,
+      marshalled: flights.shared,
+      debounce_entries: debouncer.size,
+      redis_commands_queued: (redis as unknown as { commandQueue?: { length: number } }).commandQueue?.length ?? 0,
+    }),
   };
-  handler = createHandler(s, ctx);
+  handler = createHandler(s, ctx, debouncer);
   listener = await listenDns(handler.handle, {
     host: s.INTERFACE,
     port: s.PORT,
@@ -94,6 +122,9 @@ export async function startRkvdns(s: Settings, log: Logger, redisOverride?: Redi
     log,
     onTcpEvent: (e) => stats.count(`tcp_${e}`),
   });
+  // Expired flights are dropped once a second so memory follows the query rate of the last 5 s.
+  const sweeper = setInterval(() => flights.prune(), 1000);
+  sweeper.unref();
   const timer = s.STATS > 0 ? setInterval(() => log.info(`stats ${stats.lines(ctx.gauges()).join(' ')}`), s.STATS * 1000) : undefined;
   timer?.unref();
   const l = listener;
@@ -101,8 +132,10 @@ export async function startRkvdns(s: Settings, log: Logger, redisOverride?: Redi
     listener: l,
     stats,
     async close() {
+      clearInterval(sweeper);
       if (timer) clearInterval(timer);
       await l.close();
+      log.info(`final stats ${stats.lines(ctx.gauges()).join(' ')}`);
       redis.disconnect();
     },
   };

@@ -1,16 +1,20 @@
 /**
  * The request path for one parsed query: place the name in the zone, check the type, plan the
- * operation, run it on Redis, render records, and turn the outcome into an encoded answer.
+ * operation, run it on Redis (marshalled: identical operations share one lookup and one answer for 5 s),
+ * render records, and turn the outcome into an encoded answer.
  */
 import type { Redis } from 'ioredis';
 import { QTYPE, RCODE_NAME } from '../dns/constants.js';
 import { labelsOf, type EncodedAnswer } from '../dns/message.js';
 import type { Query } from '../dns/query.js';
+import type { Transport } from '../dns/server.js';
 import type { Logger } from '../common/log.js';
 import { placeInZone, presentName } from '../query/name.js';
-import { OPERATORS, isIntrospection, planQuery } from '../query/operators.js';
-import { executePlan } from '../redis/execute.js';
+import { OPERATORS, isIntrospection, planQuery, type IntrospectPlan, type RedisPlan } from '../query/operators.js';
+import { executePlan, type Reply } from '../redis/execute.js';
+import type { Flights } from './flight.js';
 import { answerFor, errorText, type Outcome } from './outcome.js';
+import type { ControlOverlay, QuerySettings } from './overlay.js';
 import { clampTtl, renderRecords } from './records.js';
 import { SETTING_NAMES, presentSetting, type Settings } from './settings.js';
 import type { ServerStats } from './stats.js';
@@ -19,6 +23,8 @@ export interface ResolverContext {
   redis: Redis;
   log: Logger;
   stats: ServerStats;
+  flights: Flights<Resolution>;
+  overlay: ControlOverlay;
   /** Current depths of internal queues, for queues.<zone> and stats.<zone>. */
   gauges(): Record<string, number>;
 }
@@ -36,55 +42,76 @@ function zoneLabels(s: Settings): Buffer[] {
   return z;
 }
 
-function introspect(op: 'config' | 'queues' | 'stats', s: Settings, ctx: ResolverContext): Buffer[][] {
+const settingsIds = new WeakMap<Settings, number>();
+let nextSettingsId = 0;
+function settingsId(s: Settings): number {
+  let id = settingsIds.get(s);
+  if (id === undefined) settingsIds.set(s, (id = nextSettingsId++));
+  return id;
+}
+
+function introspect(plan: IntrospectPlan, s: Settings, ctx: ResolverContext): Buffer[][] {
   let lines: string[];
-  if (op === 'config') lines = SETTING_NAMES.map((n) => `${n}:${presentSetting(s[n])}`);
-  else if (op === 'queues') lines = Object.entries(ctx.gauges()).map(([k, v]) => `${k}:${v}`);
+  if (plan.op === 'config') lines = SETTING_NAMES.map((n) => `${n}:${presentSetting(s[n])}`);
+  else if (plan.op === 'queues') lines = Object.entries(ctx.gauges()).map(([k, v]) => `${k}:${v}`);
   else lines = ctx.stats.lines(ctx.gauges());
   return lines.map((l) => [Buffer.from(l)]);
 }
 
-async function outcomeOf(q: Query, s: Settings, client: string, ctx: ResolverContext): Promise<Outcome> {
+function recordsOutcome(q: Query, records: Buffer[][], ttl: number | null, answerType: number, s: Settings, client: string, log: Logger): Outcome {
+  const r = renderRecords(records, answerType, clampTtl(ttl, s), s);
+  if (r.oversize > 0) log.info(`${presentName(q.labels)} from ${client}: ${r.oversize} value(s) over MAX_VALUE_PAYLOAD ${s.RETURN_PARTIAL_VALUE ? 'cut' : 'dropped'}`);
+  if (r.unconvertible > 0) log.info(`${presentName(q.labels)} from ${client}: ${r.unconvertible} value(s) not convertible to ${answerType === QTYPE.A ? 'A' : 'AAAA'} left out`);
+  return { kind: 'records', rrs: r.rrs };
+}
+
+async function lookup(plan: RedisPlan, qs: QuerySettings, ctx: ResolverContext): Promise<Reply> {
+  if (qs.incrementing && plan.op === 'get' && plan.key.equals(qs.incrementing)) {
+    return { kind: 'values', records: [[Buffer.from(String(ctx.overlay.increment(plan.key)))]], ttl: null };
+  }
+  const started = performance.now();
+  const reply = await executePlan(ctx.redis, plan, qs.settings.MAX_KEYS);
+  ctx.stats.redisLatency(performance.now() - started);
+  return reply;
+}
+
+function finish(q: Query, o: Outcome, s: Settings, client: string, ctx: ResolverContext): Resolution {
+  const answer = answerFor(o, s);
+  if (o.kind === 'error') {
+    const text = errorText(o.error, o.message);
+    (o.error === 'redis' || o.error === 'toomany' ? ctx.log.warn : ctx.log.info)(`${presentName(q.labels)} from ${client}: ${text}`);
+    return { answer, outcome: `error_${o.error}` };
+  }
+  return { answer, outcome: RCODE_NAME[answer.rcode]!.toLowerCase() };
+}
+
+export async function resolve(q: Query, qs: QuerySettings, transport: Transport, client: string, ctx: ResolverContext): Promise<Resolution> {
+  const s = qs.settings;
   const place = placeInZone(q.labels, zoneLabels(s));
-  if (place.kind === 'outside') return { kind: 'outside' };
-  if (place.kind === 'apex') return { kind: 'apex', qtype: q.qtype };
+  if (place.kind === 'outside') return finish(q, { kind: 'outside' }, s, client, ctx);
+  if (place.kind === 'apex') return finish(q, { kind: 'apex', qtype: q.qtype }, s, client, ctx);
   const answerType = s.ALL_QUERIES_AS_TXT ? QTYPE.TXT : q.qtype;
   const classOk = q.qclass === 1 || q.qclass === 255;
   if (!classOk || (answerType !== QTYPE.TXT && answerType !== QTYPE.A && answerType !== QTYPE.AAAA)) {
     const last = place.labels[place.labels.length - 1]!.toString('latin1').toLowerCase();
-    return { kind: 'badtype', maybeOperator: place.labels.length > 1 || Object.hasOwn(OPERATORS, last) };
+    return finish(q, { kind: 'badtype', maybeOperator: place.labels.length > 1 || Object.hasOwn(OPERATORS, last) }, s, client, ctx);
   }
   const planned = planQuery(place.labels, s.CASE_FOLDING);
-  if ('error' in planned) return { kind: 'error', error: planned.error, message: planned.message };
+  if ('error' in planned) return finish(q, { kind: 'error', error: planned.error, message: planned.message }, s, client, ctx);
   const plan = planned.plan;
-  let records: Buffer[][];
-  let ttl: number | null = null;
-  if (isIntrospection(plan)) {
-    records = introspect(plan.op, s, ctx);
-  } else {
-    const started = performance.now();
-    const reply = await executePlan(ctx.redis, plan, s.MAX_KEYS);
-    ctx.stats.redisLatency(performance.now() - started);
-    if (reply.kind === 'nil') return { kind: 'nxdomain' };
-    if (reply.kind === 'error') return { kind: 'error', error: reply.error, message: reply.message };
-    records = reply.records;
-    ttl = reply.ttl;
-  }
-  const r = renderRecords(records, answerType, clampTtl(ttl, s), s);
-  if (r.oversize > 0) ctx.log.info(`${presentName(q.labels)} from ${client}: ${r.oversize} value(s) over MAX_VALUE_PAYLOAD ${s.RETURN_PARTIAL_VALUE ? 'cut' : 'dropped'}`);
-  if (r.unconvertible > 0) ctx.log.info(`${presentName(q.labels)} from ${client}: ${r.unconvertible} value(s) not convertible to ${answerType === QTYPE.A ? 'A' : 'AAAA'} left out`);
-  return { kind: 'records', rrs: r.rrs };
-}
-
-export async function resolve(q: Query, s: Settings, client: string, ctx: ResolverContext): Promise<Resolution> {
-  const o = await outcomeOf(q, s, client, ctx);
-  const answer = answerFor(o, s);
-  if (o.kind === 'error') {
-    const text = errorText(o.error, o.message);
-    (o.error === 'redis' ? ctx.log.warn : ctx.log.info)(`${presentName(q.labels)} from ${client}: ${text}`);
-    return { answer, outcome: `error_${o.error}` };
-  }
-  return { answer, outcome: RCODE_NAME[answer.rcode]!.toLowerCase() };
+  if (isIntrospection(plan)) return finish(q, recordsOutcome(q, introspect(plan, s, ctx), null, answerType, s, client, ctx.log), s, client, ctx);
+  const id = `${transport}\0${answerType}\0${settingsId(s)}\0${planned.id}`;
+  return ctx.flights.run(
+    id,
+    async () => {
+      const reply = await lookup(plan, qs, ctx);
+      if (reply.kind === 'nil') return finish(q, { kind: 'nxdomain' }, s, client, ctx);
+      if (reply.kind === 'error') return finish(q, { kind: 'error', error: reply.error, message: reply.message }, s, client, ctx);
+      return finish(q, recordsOutcome(q, reply.records, reply.ttl, answerType, s, client, ctx.log), s, client, ctx);
+    },
+    // A Redis failure is not replayed to later queries: they try Redis again.
+    (r) => r.outcome !== 'error_redis',
+  );
 }
 
 /** Outcome for an answer too large for TCP, decided after assembly. */

@@ -58,9 +58,26 @@ function start(cmd: string, args: string[], ready: RegExp): Promise<ChildProcess
   });
 }
 
-function stopAll(): void {
-  for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGTERM');
+const running = (c: ChildProcess) => c.exitCode === null && c.signalCode === null;
+
+/** SIGTERM to everything started, then waits for each to exit (SIGKILL after 5 s), so nothing outlives the demo. */
+async function stopAll(): Promise<void> {
+  await Promise.all(
+    children.filter(running).map(
+      (c) =>
+        new Promise<void>((res) => {
+          const kill = setTimeout(() => c.kill('SIGKILL'), 5000);
+          c.once('exit', () => {
+            clearTimeout(kill);
+            res();
+          });
+          c.kill('SIGTERM');
+        }),
+    ),
+  );
 }
+
+const exitAfterStopping = (code: number) => void stopAll().then(() => process.exit(code));
 
 async function replay(port: number, file: string): Promise<number> {
   const lines = readFileSync(file, 'latin1').split('\n').filter(Boolean);
@@ -118,22 +135,12 @@ async function main(): Promise<void> {
   show('dig', ['@127.0.0.1', '-p', String(dnsPort), '+short', `web_client\\;10\\.0\\.0\\.200*.klen.${ZONE}`, 'TXT']);
 }
 
-process.on('SIGINT', () => {
-  stopAll();
-  process.exit(130);
-});
-process.on('SIGTERM', () => {
-  stopAll();
-  process.exit(143);
-});
+process.on('SIGINT', () => exitAfterStopping(130));
+process.on('SIGTERM', () => exitAfterStopping(143));
 main().then(
-  () => {
-    stopAll();
-    process.exit(0);
-  },
+  () => exitAfterStopping(0),
   (e: Error) => {
     process.stderr.write(`demo: ${e.message}\n`);
-    stopAll();
-    process.exit(1);
+    exitAfterStopping(1);
   },
 );

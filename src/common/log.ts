@@ -24,3 +24,27 @@ export function createLogger(level: LogLevel, name: string, sink: (line: string)
 export function isLogLevel(v: string): v is LogLevel {
   return (LOG_LEVELS as readonly string[]).includes(v);
 }
+
+/**
+ * Caps a per-event log to `perSecond` lines a second, so hostile traffic cannot flood the log; lines left
+ * out are counted and reported with the next line that gets through.
+ */
+export function rateLimited(write: (msg: string) => void, perSecond: number, now: () => number = Date.now): (msg: string) => void {
+  let windowStart = 0;
+  let used = 0;
+  let suppressed = 0;
+  return (msg) => {
+    const t = now();
+    if (t - windowStart >= 1000) {
+      windowStart = t;
+      used = 0;
+    }
+    if (used >= perSecond) {
+      suppressed++;
+      return;
+    }
+    used++;
+    write(suppressed > 0 ? `${msg} (${suppressed} similar line(s) suppressed)` : msg);
+    suppressed = 0;
+  };
+}

@@ -135,6 +135,43 @@ export function headerOnly(id: number, opcode: number, rd: boolean, rcode: Rcode
   return b;
 }
 
+/** Offset of the TYPE field of an encoded record: right after its owner name (labels, then 0 or a pointer). */
+function typeOffset(rr: Buffer): number {
+  let o = 0;
+  for (;;) {
+    const b = rr[o]!;
+    if (b === 0) return o + 1;
+    if ((b & 0xc0) === 0xc0) return o + 2;
+    o += 1 + b;
+  }
+}
+
+/**
+ * How long, in seconds, a cache may keep this answer: the smallest record TTL, and for an SOA (negative
+ * answers) also its MINIMUM field. Null when the answer holds no records at all.
+ */
+export function cacheLifetime(ans: EncodedAnswer): number | null {
+  let min: number | null = null;
+  for (const rr of [...ans.answers, ...ans.authority]) {
+    const t = typeOffset(rr);
+    let ttl = rr.readUInt32BE(t + 4);
+    if (rr.readUInt16BE(t) === QTYPE.SOA) ttl = Math.min(ttl, rr.readUInt32BE(rr.length - 4));
+    min = min === null ? ttl : Math.min(min, ttl);
+  }
+  return min;
+}
+
+/** A copy of the answer whose record TTLs are `seconds` lower (not below 0), as a cache would serve it. */
+export function agedAnswer(ans: EncodedAnswer, seconds: number): EncodedAnswer {
+  const age = (rr: Buffer) => {
+    const out = Buffer.from(rr);
+    const at = typeOffset(out) + 4;
+    out.writeUInt32BE(Math.max(0, out.readUInt32BE(at) - seconds), at);
+    return out;
+  };
+  return { rcode: ans.rcode, answers: ans.answers.map(age), authority: ans.authority.map(age) };
+}
+
 export function sizeOf(ans: EncodedAnswer, questionLen: number): number {
   let s = HEADER_LEN + questionLen;
   for (const r of ans.answers) s += r.length;

@@ -7,11 +7,11 @@ import { EXTENDED_BADVERS_HIGH, MIN_UDP, RCODE } from '../dns/constants.js';
 import { assemble, headerOnly, sizeOf, type EncodedAnswer } from '../dns/message.js';
 import { parseQuery, type Query } from '../dns/query.js';
 import { listenDns, type DnsListener, type Transport } from '../dns/server.js';
-import type { Logger } from '../common/log.js';
+import { rateLimited, type Logger } from '../common/log.js';
 import { connectRedis } from '../redis/client.js';
 import { Debouncer, Flights } from './flight.js';
 import { ControlOverlay } from './overlay.js';
-import { resolve, tooLarge, type Resolution, type ResolverContext } from './resolver.js';
+import { resolve, resolutionAging, tooLarge, type Resolution, type ResolverContext } from './resolver.js';
 import type { Settings } from './settings.js';
 import { ServerStats } from './stats.js';
 
@@ -94,13 +94,15 @@ export async function startRkvdns(s: Settings, log: Logger, redisOverride?: Redi
     await redis.connect().catch((e: Error) => log.warn(`redis not reachable yet at ${s.REDIS_SERVER} (${e.message}); queries get SERVFAIL until it is`));
   }
   const stats = new ServerStats();
-  const flights = new Flights<Resolution>();
+  const flights = new Flights<Resolution>(resolutionAging);
   const debouncer = new Debouncer();
   let listener: DnsListener | undefined;
   let handler: ReturnType<typeof createHandler> | undefined;
   const ctx: ResolverContext = {
     redis,
     log,
+    // Every error is logged with name and client, up to 50 lines a second per level.
+    queryLog: { info: rateLimited((m) => log.info(m), 50), warn: rateLimited((m) => log.warn(m), 50) },
     stats,
     flights,
     overlay: new ControlOverlay(s, redis, log),

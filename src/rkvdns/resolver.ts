@@ -5,14 +5,14 @@
  */
 import type { Redis } from 'ioredis';
 import { QTYPE, RCODE_NAME } from '../dns/constants.js';
-import { labelsOf, type EncodedAnswer } from '../dns/message.js';
+import { agedAnswer, cacheLifetime, labelsOf, type EncodedAnswer } from '../dns/message.js';
 import type { Query } from '../dns/query.js';
 import type { Transport } from '../dns/server.js';
 import type { Logger } from '../common/log.js';
 import { placeInZone, presentName } from '../query/name.js';
 import { OPERATORS, isIntrospection, planQuery, type IntrospectPlan, type RedisPlan } from '../query/operators.js';
 import { executePlan, type Reply } from '../redis/execute.js';
-import type { Flights } from './flight.js';
+import type { Aging, Flights } from './flight.js';
 import { answerFor, errorText, type Outcome } from './outcome.js';
 import type { ControlOverlay, QuerySettings } from './overlay.js';
 import { clampTtl, renderRecords } from './records.js';
@@ -22,6 +22,8 @@ import type { ServerStats } from './stats.js';
 export interface ResolverContext {
   redis: Redis;
   log: Logger;
+  /** Per-query lines (errors, dropped values), rate-limited. */
+  queryLog: { info(msg: string): void; warn(msg: string): void };
   stats: ServerStats;
   flights: Flights<Resolution>;
   overlay: ControlOverlay;
@@ -34,6 +36,15 @@ export interface Resolution {
   /** What happened, for counters and logs. */
   outcome: string;
 }
+
+/** A marshalled answer is shared no longer than its own TTL, with TTLs lowered as it ages. */
+export const resolutionAging: Aging<Resolution> = {
+  lifetimeMs: (r) => {
+    const ttl = cacheLifetime(r.answer);
+    return ttl === null ? null : ttl * 1000;
+  },
+  aged: (r, seconds) => ({ ...r, answer: agedAnswer(r.answer, seconds) }),
+};
 
 const zoneCache = new WeakMap<Settings, Buffer[]>();
 function zoneLabels(s: Settings): Buffer[] {
@@ -58,7 +69,7 @@ function introspect(plan: IntrospectPlan, s: Settings, ctx: ResolverContext): Bu
   return lines.map((l) => [Buffer.from(l)]);
 }
 
-function recordsOutcome(q: Query, records: Buffer[][], ttl: number | null, answerType: number, s: Settings, client: string, log: Logger): Outcome {
+function recordsOutcome(q: Query, records: Buffer[][], ttl: number | null, answerType: number, s: Settings, client: string, log: ResolverContext['queryLog']): Outcome {
   const r = renderRecords(records, answerType, clampTtl(ttl, s), s);
   if (r.oversize > 0) log.info(`${presentName(q.labels)} from ${client}: ${r.oversize} value(s) over MAX_VALUE_PAYLOAD ${s.RETURN_PARTIAL_VALUE ? 'cut' : 'dropped'}`);
   if (r.unconvertible > 0) log.info(`${presentName(q.labels)} from ${client}: ${r.unconvertible} value(s) not convertible to ${answerType === QTYPE.A ? 'A' : 'AAAA'} left out`);
@@ -79,7 +90,7 @@ function finish(q: Query, o: Outcome, s: Settings, client: string, ctx: Resolver
   const answer = answerFor(o, s);
   if (o.kind === 'error') {
     const text = errorText(o.error, o.message);
-    (o.error === 'redis' || o.error === 'toomany' ? ctx.log.warn : ctx.log.info)(`${presentName(q.labels)} from ${client}: ${text}`);
+    (o.error === 'redis' || o.error === 'toomany' ? ctx.queryLog.warn : ctx.queryLog.info)(`${presentName(q.labels)} from ${client}: ${text}`);
     return { answer, outcome: `error_${o.error}` };
   }
   return { answer, outcome: RCODE_NAME[answer.rcode]!.toLowerCase() };
@@ -99,7 +110,7 @@ export async function resolve(q: Query, qs: QuerySettings, transport: Transport,
   const planned = planQuery(place.labels, s.CASE_FOLDING);
   if ('error' in planned) return finish(q, { kind: 'error', error: planned.error, message: planned.message }, s, client, ctx);
   const plan = planned.plan;
-  if (isIntrospection(plan)) return finish(q, recordsOutcome(q, introspect(plan, s, ctx), null, answerType, s, client, ctx.log), s, client, ctx);
+  if (isIntrospection(plan)) return finish(q, recordsOutcome(q, introspect(plan, s, ctx), null, answerType, s, client, ctx.queryLog), s, client, ctx);
   const id = `${transport}\0${answerType}\0${settingsId(s)}\0${planned.id}`;
   return ctx.flights.run(
     id,
@@ -107,7 +118,7 @@ export async function resolve(q: Query, qs: QuerySettings, transport: Transport,
       const reply = await lookup(plan, qs, ctx);
       if (reply.kind === 'nil') return finish(q, { kind: 'nxdomain' }, s, client, ctx);
       if (reply.kind === 'error') return finish(q, { kind: 'error', error: reply.error, message: reply.message }, s, client, ctx);
-      return finish(q, recordsOutcome(q, reply.records, reply.ttl, answerType, s, client, ctx.log), s, client, ctx);
+      return finish(q, recordsOutcome(q, reply.records, reply.ttl, answerType, s, client, ctx.queryLog), s, client, ctx);
     },
     // A Redis failure is not replayed to later queries: they try Redis again.
     (r) => r.outcome !== 'error_redis',
@@ -116,6 +127,6 @@ export async function resolve(q: Query, qs: QuerySettings, transport: Transport,
 
 /** Outcome for an answer too large for TCP, decided after assembly. */
 export function tooLarge(q: Query, s: Settings, client: string, ctx: ResolverContext): EncodedAnswer {
-  ctx.log.info(`${presentName(q.labels)} from ${client}: ${errorText('toolarge', '')} (MAX_TCP_PAYLOAD ${s.MAX_TCP_PAYLOAD})`);
+  ctx.queryLog.info(`${presentName(q.labels)} from ${client}: ${errorText('toolarge', '')} (MAX_TCP_PAYLOAD ${s.MAX_TCP_PAYLOAD})`);
   return answerFor({ kind: 'error', error: 'toolarge', message: '' }, s);
 }

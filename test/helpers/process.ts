@@ -33,10 +33,13 @@ export function startProcess(cmd: string, args: string[], ready: RegExp, timeout
       child.kill('SIGKILL');
       reject(new Error(`${cmd} did not become ready in ${timeoutMs} ms; output:\n${out}`));
     }, timeoutMs);
+    let isReady = false;
     const onData = (d: Buffer) => {
       out += d.toString();
+      if (isReady) return;
       const m = out.match(ready);
       if (m) {
+        isReady = true;
         clearTimeout(timer);
         resolve({ ...started, match: m });
       }

@@ -1,0 +1,215 @@
+/** Redis outages, TCP timeouts and connection caps, hostile packets and a fuzz run against a real rkvdns. */
+import dgram from 'node:dgram';
+import net from 'node:net';
+import { readFileSync } from 'node:fs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ask, buildQuery, decode, sendUdp, txt } from '../helpers/dns.js';
+import { startRedis, type TestRedis } from '../helpers/redis.js';
+import { startRkvdns, ZONE, type TestRkvdns } from '../helpers/rkvdns.js';
+
+let redis: TestRedis;
+let server: TestRkvdns;
+
+beforeAll(async () => {
+  redis = await startRedis();
+  await redis.client.set('k', 'v');
+  server = await startRkvdns(redis.url, { RKVDNS_FQDN: 'ns.rkvdns.test', SOA_CONTACT: 'hm.rkvdns.test', TCP_TIMEOUT: 3, MAX_TCP_CONNECTIONS: 8 });
+});
+
+afterAll(async () => {
+  await server?.stop();
+  await redis?.stop();
+});
+
+const rssKb = (pid: number) => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))![1]);
+/** A fresh operation each time (marshalling would answer a repeat from its flight), answered by Redis. */
+let probes = 0;
+const alive = async (port = server.port) => txt(await ask(port, `probe${probes++}*.klen.${ZONE}`, 'TXT'));
+
+/** Opens a TCP connection and resolves with the seconds until the server closes it. */
+function closedAfter(port: number, onOpen: (s: net.Socket) => void = () => undefined): Promise<number> {
+  return new Promise((resolve) => {
+    const t0 = Date.now();
+    const s = net.connect(port, '127.0.0.1', () => onOpen(s));
+    s.on('error', () => undefined);
+    s.on('close', () => resolve((Date.now() - t0) / 1000));
+  });
+}
+
+describe('Redis outage', () => {
+  it('queries get SERVFAIL within 1 s while Redis is down, and answers resume by themselves when it returns', async () => {
+    expect(await alive()).toEqual([['0']]);
+    const restart = await redis.kill();
+    const t0 = Date.now();
+    const down = await ask(server.port, `k2.get.${ZONE}`, 'TXT', { timeoutMs: 3000 });
+    expect(down.rcode).toBe('SERVFAIL');
+    expect(Date.now() - t0).toBeLessThan(1000);
+    // Several more while down: still fast, nothing queued up behind them.
+    const more = await Promise.all(Array.from({ length: 20 }, (_, i) => ask(server.port, `x${i}.get.${ZONE}`, 'TXT', { timeoutMs: 3000 })));
+    expect(new Set(more.map((d) => d.rcode))).toEqual(new Set(['SERVFAIL']));
+    await restart();
+    await redis.client.connect().catch(() => undefined);
+    await new Promise((r) => setTimeout(r, 200));
+    await redis.client.set('k', 'v');
+    await redis.client.set('k2', 'back');
+    let answer: string[][] = [];
+    for (let i = 0; i < 50 && answer.length === 0; i++) {
+      answer = txt(await ask(server.port, `k2.get.${ZONE}`, 'TXT'));
+      if (answer.length === 0) await new Promise((r) => setTimeout(r, 100));
+    }
+    expect(answer).toEqual([['back']]);
+  }, 20_000);
+});
+
+describe('TCP', () => {
+  it('an idle connection is closed after TCP_TIMEOUT (3 s and 8 s)', async () => {
+    const three = await closedAfter(server.port);
+    expect(three).toBeGreaterThan(2.8);
+    expect(three).toBeLessThan(4.5);
+    const slow = await startRkvdns(redis.url, { TCP_TIMEOUT: 8 });
+    try {
+      const eight = await closedAfter(slow.port);
+      expect(eight).toBeGreaterThan(7.8);
+      expect(eight).toBeLessThan(9.5);
+    } finally {
+      await slow.stop();
+    }
+  }, 20_000);
+
+  it('a slow-loris sender (one byte a second) is cut off by the read deadline', async () => {
+    const q = buildQuery(`k.get.${ZONE}`, 'TXT');
+    const frame = Buffer.concat([Buffer.from([0, q.length]), q]);
+    let timer: NodeJS.Timeout | undefined;
+    const secs = await closedAfter(server.port, (s) => {
+      let i = 0;
+      timer = setInterval(() => { if (i < frame.length && !s.destroyed) s.write(frame.subarray(i, ++i)); }, 1000);
+    });
+    clearInterval(timer);
+    expect(secs).toBeLessThan(4.5);
+  }, 10_000);
+
+  it('connections beyond MAX_TCP_CONNECTIONS are refused; the server keeps answering', async () => {
+    const open: net.Socket[] = [];
+    const closed: boolean[] = [];
+    for (let i = 0; i < 12; i++) {
+      const s = net.connect(server.port, '127.0.0.1');
+      s.on('error', () => undefined);
+      const idx = i;
+      closed[idx] = false;
+      s.on('close', () => (closed[idx] = true));
+      open.push(s);
+    }
+    await new Promise((r) => setTimeout(r, 500));
+    const refused = closed.filter(Boolean).length;
+    const answering = await alive();
+    for (const s of open) s.destroy();
+    expect(refused).toBe(4);
+    expect(answering).toEqual([['0']]);
+    await new Promise((r) => setTimeout(r, 200));
+    expect(txt(await ask(server.port, `k.get.${ZONE}`, 'TXT', { tcp: true }))).toEqual([['v']]);
+  });
+
+  it('a length prefix too small is garbage and closes the connection; a large one waits for the deadline', async () => {
+    expect(await closedAfter(server.port, (s) => s.write(Buffer.from([0, 3, 1, 2, 3])))).toBeLessThan(1);
+    const secs = await closedAfter(server.port, (s) => s.write(Buffer.from([0xff, 0xff, 1, 2, 3])));
+    expect(secs).toBeGreaterThan(2.5);
+    expect(secs).toBeLessThan(4.5);
+  }, 10_000);
+});
+
+describe('hostile input', () => {
+  const header = (qd: number, flags = 0x0100) => { const h = Buffer.alloc(12); h.writeUInt16BE(0x4242, 0); h.writeUInt16BE(flags, 2); h.writeUInt16BE(qd, 4); return h; };
+  const q = buildQuery(`k.get.${ZONE}`, 'TXT', { id: 0x4242 });
+
+  it.each([
+    ['an opcode other than QUERY → NOTIMP', Buffer.concat([header(1, 0x0100 | (4 << 11)), q.subarray(12)]), 'NOTIMP'],
+    ['QDCOUNT 2 → FORMERR', Buffer.concat([header(2), q.subarray(12), q.subarray(12)]), 'FORMERR'],
+    ['QDCOUNT 0 → FORMERR', header(0), 'FORMERR'],
+    ['a compression-pointer loop → FORMERR', Buffer.concat([header(1), Buffer.from([0xc0, 12, 0, 16, 0, 1])]), 'FORMERR'],
+    ['a label longer than 63 → FORMERR', Buffer.concat([header(1), Buffer.from([70]), Buffer.alloc(70, 97), Buffer.from([0, 0, 16, 0, 1])]), 'FORMERR'],
+    ['a name longer than 255 → FORMERR', Buffer.concat([header(1), ...Array.from({ length: 5 }, () => Buffer.concat([Buffer.from([63]), Buffer.alloc(63, 97)])), Buffer.from([0, 0, 16, 0, 1])]), 'FORMERR'],
+    ['a truncated question → FORMERR', q.subarray(0, q.length - 3), 'FORMERR'],
+  ])('%s', async (_name, packet, rcode) => {
+    const raw = await sendUdp(server.port, packet);
+    expect(raw).not.toBeNull();
+    expect(decode(raw!).rcode).toBe(rcode);
+    expect(raw!.readUInt16BE(0)).toBe(0x4242);
+  });
+
+  it.each([
+    ['a response (QR=1)', (() => { const b = Buffer.from(q); b[2]! |= 0x80; return b; })()],
+    ['a packet shorter than a header', Buffer.from([1, 2, 3])],
+  ])('%s is ignored', async (_name, packet) => {
+    expect(await sendUdp(server.port, packet, 500)).toBeNull();
+    expect(await alive()).toEqual([['0']]);
+  });
+
+  it('a fuzz run of 200,000 random and mutated packets neither crashes nor bloats the server', async () => {
+    const udpQueries = async () => Number(txt(await ask(server.port, `stats.${ZONE}`, 'TXT', { tcp: true })).map((r) => r[0]!).find((l) => l.startsWith('udp_queries:'))?.split(':')[1] ?? 0);
+    const seenBefore = await udpQueries();
+    const before = rssKb(server.proc.pid);
+    // xorshift32: a fixed seed makes any failure reproducible.
+    let seed = 0x2545f491;
+    const rand = (n: number) => {
+      seed ^= seed << 13;
+      seed ^= seed >>> 17;
+      seed ^= seed << 5;
+      return n > 0 ? (seed >>> 0) % n : 0;
+    };
+    const valid = [q, buildQuery(`a\\;*.keys.${ZONE}`, 'TXT', { edns: 1232 }), buildQuery(`x.k.hget.${ZONE}`, 'A'), buildQuery(ZONE, 'SOA')];
+    const sock = dgram.createSocket('udp4');
+    sock.on('message', () => undefined);
+    const drained = async (sent: number) => {
+      for (let last = -1; ;) {
+        const seen = (await udpQueries()) - seenBefore;
+        if (seen >= sent || seen === last) return;
+        last = seen;
+        await new Promise((r) => setTimeout(r, 2));
+      }
+    };
+    for (let i = 0; i < 200_000; i++) {
+      let p: Buffer;
+      if (i % 3 === 0) {
+        p = Buffer.alloc(rand(80));
+        for (let j = 0; j < p.length; j++) p[j] = rand(256);
+      } else {
+        p = Buffer.from(valid[i % valid.length]!);
+        for (let m = 1 + rand(4); m > 0; m--) p[rand(p.length)] = rand(256);
+        if (rand(4) === 0) p = p.subarray(0, rand(p.length));
+      }
+      sock.send(p, server.port, '127.0.0.1');
+      // Paced by the server's own count: a socket buffer holds only a few hundred datagrams, and a burst
+      // beyond it would test the kernel's drops rather than the server's parser.
+      if (i % 250 === 249) await drained(i + 1);
+    }
+    // The same over TCP, fewer: framing plus garbage.
+    for (let c = 0; c < 20; c++) {
+      await new Promise<void>((resolve) => {
+        const s = net.connect(server.port, '127.0.0.1', () => {
+          for (let i = 0; i < 100; i++) {
+            const p = Buffer.from(valid[i % valid.length]!);
+            p[rand(p.length)] = rand(256);
+            s.write(Buffer.concat([Buffer.from([p.length >> 8, p.length & 255]), p]));
+          }
+          s.end();
+        });
+        // Answers are read and discarded: an unread socket would never see the server's FIN.
+        s.resume();
+        s.setTimeout(5000, () => s.destroy());
+        s.on('error', () => resolve());
+        s.on('close', () => resolve());
+      });
+    }
+    await new Promise((r) => setTimeout(r, 1000));
+    sock.close();
+    const after = rssKb(server.proc.pid);
+    console.log(`fuzz: 200000 UDP + 2000 TCP packets; RSS ${before} kB before, ${after} kB after`);
+    expect(await alive()).toEqual([['0']]);
+    expect(server.proc.child.exitCode).toBeNull();
+    expect(after - before).toBeLessThan(60_000);
+    // (Nearly) every datagram reached the server and got a counted outcome.
+    const seen = (await udpQueries()) - seenBefore;
+    console.log(`fuzz: ${seen} of 200000 UDP packets counted by the server`);
+    expect(seen).toBeGreaterThan(190_000);
+  }, 60_000);
+});

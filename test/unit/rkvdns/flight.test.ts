@@ -1,0 +1,88 @@
+import { describe, expect, it } from 'vitest';
+import { Debouncer, FLIGHT_MS, Flights, type Aging } from '../../../src/rkvdns/flight.js';
+
+/** A result with a TTL in seconds; ageing lowers it the way a cache would. */
+interface Answer { value: string; ttl: number }
+const aging: Aging<Answer> = { lifetimeMs: (a) => a.ttl * 1000, aged: (a, s) => ({ ...a, ttl: a.ttl - s }) };
+
+function setup(a: Aging<Answer> | null = aging, max = 100) {
+  let t = 1_000_000;
+  let lookups = 0;
+  const flights = new Flights<Answer>(a, max, () => t);
+  const ask = (id: string, ttl = 30) => flights.run(id, async () => ({ value: `${id}#${++lookups}`, ttl }));
+  return { flights, ask, advance: (ms: number) => { t += ms; }, lookups: () => lookups };
+}
+
+describe('Flights', () => {
+  it('concurrent identical queries share one lookup', async () => {
+    const { ask, lookups } = setup();
+    const all = await Promise.all([ask('a'), ask('a'), ask('a')]);
+    expect(all.map((r) => r.value)).toEqual(['a#1', 'a#1', 'a#1']);
+    expect(lookups()).toBe(1);
+  });
+
+  it('a repeat inside 5 s is answered from the flight with its TTL aged; after 5 s a new lookup runs', async () => {
+    const { ask, advance, lookups } = setup();
+    await ask('a');
+    advance(2500);
+    expect(await ask('a')).toEqual({ value: 'a#1', ttl: 28 });
+    advance(FLIGHT_MS - 2500);
+    expect(await ask('a')).toEqual({ value: 'a#2', ttl: 30 });
+    expect(lookups()).toBe(2);
+  });
+
+  it('an answer with a TTL under 5 s is not shared past its TTL', async () => {
+    const { ask, advance } = setup();
+    await ask('a', 2);
+    advance(1999);
+    expect(await ask('a', 2)).toEqual({ value: 'a#1', ttl: 1 });
+    advance(1);
+    expect((await ask('a', 2)).value).toBe('a#2');
+  });
+
+  it('without ageing, the answer is shared unchanged for the whole flight', async () => {
+    const { ask, advance } = setup(null);
+    await ask('a', 2);
+    advance(4000);
+    expect(await ask('a', 2)).toEqual({ value: 'a#1', ttl: 2 });
+  });
+
+  it('a result that must not be kept (a Redis failure) is not replayed', async () => {
+    const { flights } = setup();
+    let n = 0;
+    const work = async () => ({ value: `fail${++n}`, ttl: 30 });
+    await flights.run('a', work, () => false);
+    expect((await flights.run('a', work, () => false)).value).toBe('fail2');
+  });
+
+  it('a rejected lookup is forgotten', async () => {
+    const { flights, ask } = setup();
+    await expect(flights.run('a', () => Promise.reject(new Error('down')))).rejects.toThrow('down');
+    expect((await ask('a')).value).toBe('a#1');
+  });
+
+  it('the table stays bounded: beyond the cap, queries run alone', async () => {
+    const { flights, ask, advance, lookups } = setup(aging, 3);
+    for (const id of ['a', 'b', 'c', 'd']) await ask(id);
+    expect(flights.size).toBe(3);
+    await ask('d');
+    expect(lookups()).toBe(5);
+    advance(FLIGHT_MS);
+    await ask('e');
+    expect(flights.size).toBe(1);
+  });
+});
+
+describe('Debouncer', () => {
+  it('admits the first query and drops repeats for 5 s', () => {
+    let t = 0;
+    const d = new Debouncer(100, () => t);
+    expect(d.admit('x')).toBe(true);
+    t += FLIGHT_MS - 1;
+    expect(d.admit('x')).toBe(false);
+    expect(d.admit('y')).toBe(true);
+    t += 1;
+    expect(d.admit('x')).toBe(true);
+    expect(d.dropped).toBe(1);
+  });
+});

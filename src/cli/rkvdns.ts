@@ -3,6 +3,7 @@
 import { Command, Option } from 'commander';
 import { createLogger } from '../common/log.js';
 import { startRkvdns } from '../rkvdns/app.js';
+import { forkWorkers, isWorker, tellPrimary, workerId } from '../rkvdns/workers.js';
 import { SETTINGS, SettingsError, buildSettings, loadSettingsFile, type Settings } from '../rkvdns/settings.js';
 
 function parseListen(v: string): { INTERFACE: string; PORT: string } {
@@ -23,6 +24,7 @@ const program = new Command('rkvdns')
   .option('--max-ttl <seconds>', 'upper TTL clamp')
   .addOption(new Option('--case-folding <mode>', 'case folding of key labels').choices(['none', 'lower', 'upper', 'escape']))
   .option('--conformance', 'answer as qname-minimising resolvers expect')
+  .option('--workers <n>', 'server processes sharing the port, up to one per core (default 1)')
   .addOption(new Option('--log-level <level>', 'log level').choices(['debug', 'info', 'warn', 'error', 'silent']))
   .option('-s, --set <SETTING=value...>', 'set any setting, e.g. --set ENABLE_ERROR_TXT=True')
   .addHelpText('after', '\nSettings (config file keys, overridable with --set):\n' +
@@ -30,7 +32,7 @@ const program = new Command('rkvdns')
   .showHelpAfterError();
 
 program.parse();
-const o = program.opts<{ config?: string; listen?: string; redis?: string; zone?: string; defaultTtl?: string; minTtl?: string; maxTtl?: string; caseFolding?: string; conformance?: boolean; logLevel?: string; set?: string[] }>();
+const o = program.opts<{ config?: string; listen?: string; redis?: string; zone?: string; defaultTtl?: string; minTtl?: string; maxTtl?: string; caseFolding?: string; conformance?: boolean; logLevel?: string; workers?: string; set?: string[] }>();
 
 let settings: Settings;
 try {
@@ -44,32 +46,56 @@ try {
   settings = buildSettings(file, sets, {
     ...(o.listen ? parseListen(o.listen) : {}),
     REDIS_SERVER: o.redis, ZONE: o.zone, DEFAULT_TTL: o.defaultTtl, MIN_TTL: o.minTtl, MAX_TTL: o.maxTtl,
-    CASE_FOLDING: o.caseFolding, CONFORMANCE: o.conformance, LOG_LEVEL: o.logLevel,
+    CASE_FOLDING: o.caseFolding, CONFORMANCE: o.conformance, LOG_LEVEL: o.logLevel, WORKERS: o.workers,
   });
 } catch (e) {
   process.stderr.write(`rkvdns: ${(e as Error).message}\n`);
   process.exit(2);
 }
 
-const log = createLogger(settings.LOG_LEVEL, 'rkvdns');
-try {
-  const server = await startRkvdns(settings, log);
-  log.info(`serving zone ${settings.ZONE} on ${server.listener.host}:${server.listener.port} (udp+tcp), redis ${settings.REDIS_SERVER.replace(/\/\/[^@]*@/, '//***@')}`);
-  if (settings.CONTROL_KEY) log.warn(`CONTROL_KEY ${settings.CONTROL_KEY} is set: settings are overlaid per query from Redis. Never use this in production.`);
-  const stop = (sig: string) => {
-    log.info(`${sig}: shutting down`);
-    server.close().then(() => process.exit(0));
-  };
+const log = createLogger(settings.LOG_LEVEL, isWorker() ? `rkvdns worker ${workerId()}` : 'rkvdns');
+const redisShown = settings.REDIS_SERVER.replace(/\/\/[^@]*@/, '//***@');
+
+function explainStartFailure(e: NodeJS.ErrnoException): string {
+  if (e.code === 'EACCES') {
+    return `cannot bind ${settings.INTERFACE}:${settings.PORT}: permission denied. Use a high port such as --listen 127.0.0.1:5300, or grant CAP_NET_BIND_SERVICE (setcap cap_net_bind_service=+ep $(which node), or AmbientCapabilities= in the systemd unit).`;
+  }
+  if (e.code === 'EADDRINUSE') return `cannot bind ${settings.INTERFACE}:${settings.PORT}: address in use. Stop the other DNS server there or choose another --listen address.`;
+  return `start-up failed: ${e.message}`;
+}
+
+function onSignals(stop: (sig: string) => void): void {
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
-} catch (e) {
-  const err = e as NodeJS.ErrnoException;
-  if (err.code === 'EACCES') {
-    log.error(`cannot bind ${settings.INTERFACE}:${settings.PORT}: permission denied. Use a high port such as --listen 127.0.0.1:5300, or grant CAP_NET_BIND_SERVICE (setcap cap_net_bind_service=+ep $(which node), or AmbientCapabilities= in the systemd unit).`);
-  } else if (err.code === 'EADDRINUSE') {
-    log.error(`cannot bind ${settings.INTERFACE}:${settings.PORT}: address in use. Stop the other DNS server there or choose another --listen address.`);
-  } else {
-    log.error(`start-up failed: ${err.message}`);
+}
+
+if (settings.WORKERS > 1 && !isWorker()) {
+  try {
+    const pool = await forkWorkers(settings.WORKERS, log);
+    log.info(`serving zone ${settings.ZONE} on ${pool.host}:${pool.port} (udp+tcp) with ${settings.WORKERS} workers, redis ${redisShown}`);
+    onSignals((sig) => {
+      log.info(`${sig}: stopping ${settings.WORKERS} workers`);
+      pool.stop().then(() => process.exit(0));
+    });
+  } catch (e) {
+    log.error((e as Error).message);
+    process.exit(1);
   }
-  process.exit(1);
+} else {
+  try {
+    const server = await startRkvdns(settings, log);
+    const { host, port } = server.listener;
+    if (isWorker()) tellPrimary({ ready: { host, port } });
+    else log.info(`serving zone ${settings.ZONE} on ${host}:${port} (udp+tcp), redis ${redisShown}`);
+    if (settings.CONTROL_KEY && !isWorker()) log.warn(`CONTROL_KEY ${settings.CONTROL_KEY} is set: settings are overlaid per query from Redis. Never use this in production.`);
+    onSignals((sig) => {
+      log.info(`${sig}: shutting down`);
+      server.close().then(() => process.exit(0));
+    });
+  } catch (e) {
+    const message = explainStartFailure(e as NodeJS.ErrnoException);
+    if (isWorker()) tellPrimary({ failed: message });
+    else log.error(message);
+    process.exit(1);
+  }
 }

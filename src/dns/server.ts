@@ -3,6 +3,7 @@
  * (pipelined) queries per connection, and closes connections idle for longer than the timeout or
  * sending garbage framing. The handler returns the answer packet, or null to send nothing.
  */
+import cluster from 'node:cluster';
 import dgram from 'node:dgram';
 import net from 'node:net';
 import type { Logger } from '../common/log.js';
@@ -42,7 +43,8 @@ function bindUdp(host: string, port: number): Promise<dgram.Socket> {
 function bindTcp(server: net.Server, host: string, port: number): Promise<void> {
   return new Promise((resolve, reject) => {
     server.once('error', reject);
-    server.listen({ host, port, exclusive: true }, () => {
+    // Exclusive outside a cluster, so a taken port is an error; cluster workers share the primary's listener.
+    server.listen({ host, port, exclusive: !cluster.isWorker }, () => {
       server.off('error', reject);
       resolve();
     });

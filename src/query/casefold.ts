@@ -10,15 +10,25 @@ export type CaseFolding = (typeof CASE_FOLDINGS)[number];
 const lower = (b: number) => (b >= 0x41 && b <= 0x5a ? b | 0x20 : b);
 const upper = (b: number) => (b >= 0x61 && b <= 0x7a ? b & ~0x20 : b);
 
+/** `label` itself when `f` changes no byte (the common case, no copy); otherwise a mapped copy. */
+function mapBytes(label: Buffer, f: (b: number) => number): Buffer {
+  let i = 0;
+  while (i < label.length && f(label[i]!) === label[i]) i++;
+  if (i === label.length) return label;
+  const out = Buffer.from(label);
+  for (; i < out.length; i++) out[i] = f(out[i]!);
+  return out;
+}
+
 /** Returns the folded key, or null when an escape-mode label is too short to name its escapes. */
 export function foldLabel(label: Buffer, mode: CaseFolding): Buffer | null {
   switch (mode) {
     case 'none':
       return label;
     case 'lower':
-      return Buffer.from(label.map(lower));
+      return mapBytes(label, lower);
     case 'upper':
-      return Buffer.from(label.map(upper));
+      return mapBytes(label, upper);
     case 'escape':
       return unescapeLabel(label);
   }

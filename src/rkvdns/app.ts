@@ -14,6 +14,7 @@ import { ControlOverlay } from './overlay.js';
 import { resolve, resolutionAging, tooLarge, type Resolution, type ResolverContext } from './resolver.js';
 import type { Settings } from './settings.js';
 import { ServerStats } from './stats.js';
+import { workerId } from './workers.js';
 
 export interface Rkvdns {
   listener: DnsListener;
@@ -112,6 +113,7 @@ export async function startRkvdns(s: Settings, log: Logger, redisOverride?: Redi
       flights: flights.size,
       marshalled: flights.shared,
       debounce_entries: debouncer.size,
+      ...(workerId() !== undefined ? { worker: workerId()! } : {}),
       redis_commands_queued: (redis as unknown as { commandQueue?: { length: number } }).commandQueue?.length ?? 0,
     }),
   };

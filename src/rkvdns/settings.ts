@@ -23,6 +23,7 @@ export interface Settings {
   NXDOMAIN_FOR_SERVFAIL: boolean;
   TCP_TIMEOUT: number;
   MAX_TCP_CONNECTIONS: number;
+  WORKERS: number;
   ALL_QUERIES_AS_TXT: boolean;
   CASE_FOLDING: CaseFolding;
   MAX_TTL: number;
@@ -78,6 +79,7 @@ export const SETTINGS: Readonly<Record<keyof Settings, Def>> = {
   NXDOMAIN_FOR_SERVFAIL: { kind: bool, default: false, doc: 'answer NXDOMAIN instead of SERVFAIL for oversize answers' },
   TCP_TIMEOUT: { kind: int(1, 3600), default: 30, doc: 'seconds an idle TCP connection is kept' },
   MAX_TCP_CONNECTIONS: { kind: int(1, 100_000), default: 512, doc: 'concurrent TCP connections accepted' },
+  WORKERS: { kind: int(1, 256), default: 1, doc: 'server processes sharing the port (up to one per core)' },
   ALL_QUERIES_AS_TXT: { kind: bool, default: false, doc: 'answer every query type as TXT' },
   CASE_FOLDING: { kind: { t: 'enum', values: CASE_FOLDINGS }, default: 'lower', doc: 'none | lower | upper | escape, applied to key and hget field labels' },
   MAX_TTL: { kind: int(0, 2_147_483_647), default: 3600, doc: 'upper clamp for every answer TTL' },

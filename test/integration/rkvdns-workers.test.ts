@@ -1,0 +1,57 @@
+/** WORKERS > 1: several processes share one port and answer alike; a dead worker is replaced; SIGTERM stops all. */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ask, txt } from '../helpers/dns.js';
+import { run } from '../helpers/process.js';
+import { startRedis, type TestRedis } from '../helpers/redis.js';
+import { startRkvdns, ZONE, type TestRkvdns } from '../helpers/rkvdns.js';
+
+let redis: TestRedis;
+let server: TestRkvdns;
+
+beforeAll(async () => {
+  redis = await startRedis();
+  await redis.client.set('k', 'shared');
+  server = await startRkvdns(redis.url, { STATS: 0 }, ['--workers', '2']);
+});
+
+afterAll(async () => {
+  await server?.stop();
+  await redis?.stop();
+});
+
+/** The worker that answered, from its queues.<zone> record; each query is a new TCP connection. */
+const workerOf = async () => txt(await ask(server.port, `queues.${ZONE}`, 'TXT', { tcp: true })).map((r) => r[0]!).find((l) => l.startsWith('worker:'));
+const workerPids = async () => (await run('pgrep', ['-P', String(server.proc.pid)])).stdout.trim().split('\n').filter(Boolean).map(Number);
+
+describe('--workers 2', () => {
+  it('both workers answer on the one port, over UDP and TCP, with identical answers', async () => {
+    const seen = new Set<string | undefined>();
+    for (let i = 0; i < 30 && seen.size < 2; i++) seen.add(await workerOf());
+    expect(seen).toEqual(new Set(['worker:1', 'worker:2']));
+    for (const tcp of [false, true]) {
+      const answers = await Promise.all(Array.from({ length: 10 }, () => ask(server.port, `k.get.${ZONE}`, 'TXT', { tcp })));
+      expect(answers.map(txt)).toEqual(Array.from({ length: 10 }, () => [['shared']]));
+    }
+  });
+
+  it('a worker that dies is replaced and the port keeps answering', async () => {
+    const [victim] = await workerPids();
+    expect(victim).toBeGreaterThan(0);
+    process.kill(victim!, 'SIGKILL');
+    expect(txt(await ask(server.port, `k.get.${ZONE}`, 'TXT'))).toEqual([['shared']]);
+    let pids: number[] = [];
+    for (let i = 0; i < 40; i++) {
+      pids = await workerPids();
+      if (pids.length === 2 && !pids.includes(victim!)) break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    expect(pids).toHaveLength(2);
+    expect(pids).not.toContain(victim);
+  });
+
+  it('SIGTERM to the primary stops every worker and exits 0', async () => {
+    const pids = await workerPids();
+    expect(await server.stop()).toBe(0);
+    for (const pid of pids) expect(() => process.kill(pid, 0)).toThrow();
+  });
+});

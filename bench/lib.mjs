@@ -3,7 +3,7 @@
  * tools installed when missing, dnsperf runs parsed, process CPU and memory read from /proc, tables.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { readFileSync, writeFileSync, mkdtempSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -43,14 +43,13 @@ export function startProcess(cmd, args, ready, { env, timeoutMs = 20_000 } = {})
     started.add(child);
     let out = '';
     const timer = setTimeout(() => reject(new Error(`${cmd} did not start:\n${out}`)), timeoutMs);
+    let isReady = false;
     const onData = (d) => {
-      if (out.length < 100_000) out += d;
-      if (ready.test(out)) {
+      // The last 100 kB of output are kept: enough for start-up lines and a final report.
+      out = (out + d).slice(-100_000);
+      if (!isReady && ready.test(out)) {
+        isReady = true;
         clearTimeout(timer);
-        child.stdout.removeListener('data', onData);
-        child.stderr.removeListener('data', onData);
-        child.stdout.resume();
-        child.stderr.resume();
         resolve({
           child,
           pid: child.pid,
@@ -94,15 +93,16 @@ export function usage(pid) {
   return { cpuS: (Number(f[11]) + Number(f[12])) / 100, rssMb: kb('VmRSS') / 1024, hwmMb: kb('VmHWM') / 1024 };
 }
 
-/** Measures `fn` while sampling a process: CPU share over the run and peak RSS. */
-export async function measured(pid, fn) {
-  const before = usage(pid);
+/** Measures `fn` while sampling processes (a server and its workers): summed CPU share and peak summed RSS. */
+export async function measured(pids, fn) {
+  const sum = () => pids.map((p) => { try { return usage(p); } catch { return { cpuS: 0, rssMb: 0 }; } }).reduce((a, u) => ({ cpuS: a.cpuS + u.cpuS, rssMb: a.rssMb + u.rssMb }), { cpuS: 0, rssMb: 0 });
+  const before = sum();
   const t0 = performance.now();
   let peak = before.rssMb;
-  const sampler = setInterval(() => { try { peak = Math.max(peak, usage(pid).rssMb); } catch { /* exited */ } }, 200);
+  const sampler = setInterval(() => { peak = Math.max(peak, sum().rssMb); }, 200);
   try {
     const result = await fn();
-    const after = usage(pid);
+    const after = sum();
     const seconds = (performance.now() - t0) / 1000;
     return { result, cpuPct: ((after.cpuS - before.cpuS) / seconds) * 100, rssMb: Math.max(peak, after.rssMb) };
   } finally {
@@ -110,9 +110,15 @@ export async function measured(pid, fn) {
   }
 }
 
-/** Runs dnsperf over `queries` ("name TYPE" lines) and parses its summary; with `latencies`, per-query latencies too. */
+/**
+ * Runs dnsperf over `queries` ("name TYPE" lines) and parses its summary. With `latencies`, dnsperf -v
+ * writes one line per answer to a file (a pipe could stall dnsperf and inflate its own latencies), and
+ * p50/p99 are computed from those lines.
+ */
 export function dnsperf({ port, queries, seconds = 10, clients = 20, outstanding = 500, tcp = false, edns = false, qps, latencies = false, timeout = 2 }) {
-  const file = join(scratch, `q-${Math.random().toString(36).slice(2)}.txt`);
+  const tag = Math.random().toString(36).slice(2);
+  const file = join(scratch, `q-${tag}.txt`);
+  const outFile = join(scratch, `out-${tag}.txt`);
   writeFileSync(file, queries.join('\n') + '\n');
   const args = ['-s', '127.0.0.1', '-p', String(port), '-d', file, '-l', String(seconds), '-c', String(clients), '-q', String(outstanding), '-t', String(timeout), '-T', '1'];
   if (tcp) args.push('-m', 'tcp');
@@ -120,28 +126,21 @@ export function dnsperf({ port, queries, seconds = 10, clients = 20, outstanding
   if (qps) args.push('-Q', String(qps));
   if (latencies) args.push('-v');
   return new Promise((resolve, reject) => {
-    const child = spawn('dnsperf', args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    const out = openSync(outFile, 'w');
+    const child = spawn('dnsperf', args, { stdio: ['ignore', out, 'pipe'] });
+    closeSync(out);
     started.add(child);
-    const lat = [];
-    let tail = '';
     let err = '';
     child.stderr.on('data', (d) => { if (err.length < 10_000) err += d; });
-    child.stdout.on('data', (d) => {
-      const text = tail + d;
-      const lines = text.split('\n');
-      tail = lines.pop();
-      for (const l of lines) {
-        // -v lines: "> NOERROR name TYPE 0.000123"
-        if (latencies && l.startsWith('> ')) lat.push(Number(l.slice(l.lastIndexOf(' ') + 1)) * 1000);
-        else summary.push(l);
-      }
-    });
-    const summary = [];
     child.on('error', reject);
     child.on('exit', (code) => {
-      const s = summary.join('\n') + tail;
+      const s = readFileSync(outFile, 'utf8');
+      rmSync(outFile);
       const num = (rx) => Number(rx.exec(s)?.[1] ?? NaN);
-      if (code !== 0 || !/Queries sent/.test(s)) return reject(new Error(`dnsperf failed (${code}): ${err}${s}`));
+      if (code !== 0 || !/Queries sent/.test(s)) return reject(new Error(`dnsperf failed (${code}): ${err}${s.slice(-2000)}`));
+      // "> NOERROR name TYPE 0.000123"; lost queries have no latency and are left out.
+      const lat = [];
+      for (const m of s.matchAll(/^> \S+ .* (\d+\.\d+)$/gm)) lat.push(Number(m[1]) * 1000);
       lat.sort((a, b) => a - b);
       const pct = (p) => (lat.length ? lat[Math.min(lat.length - 1, Math.floor((p / 100) * lat.length))] : NaN);
       resolve({

@@ -60,19 +60,23 @@ export function compileKeyPattern(source: string): KeyPattern {
   return { source, parts, names, required };
 }
 
-/** Renders a key, or returns the name of a required substitution that has no value. */
-export function renderKey(p: KeyPattern, values: Readonly<Record<string, string | undefined>>): { key: string } | { missing: string } {
+/**
+ * Renders a key, or returns the name of a required substitution that has no value. `values` is a record
+ * or a lookup function (the agent's hot path looks names up without building a merged object per line).
+ */
+export function renderKey(p: KeyPattern, values: Readonly<Record<string, string | undefined>> | ((name: string) => string | undefined)): { key: string } | { missing: string } {
+  const get = typeof values === 'function' ? values : (n: string) => values[n];
   let key = '';
   for (const part of p.parts) {
     if ('lit' in part) key += part.lit;
     else if ('sub' in part) {
-      const v = values[part.sub];
+      const v = get(part.sub);
       if (v === undefined || v === '') return { missing: part.sub };
       key += v;
     } else {
-      const head = values[part.first];
+      const head = get(part.first);
       if (head === undefined || head === '') continue;
-      for (const q of part.opt) key += 'lit' in q ? q.lit : (values[q.sub] ?? '');
+      for (const q of part.opt) key += 'lit' in q ? q.lit : (get(q.sub) ?? '');
     }
   }
   return { key };

@@ -56,8 +56,15 @@ export class RuleError extends Error {
 function declarative(spec: RuleSpec, ruleName: string): (m: RegExpExecArray) => Record<string, string | undefined> {
   const template = spec.matched ?? null;
   if (template !== null && !/\{\d+\}/.test(template)) throw new RuleError(ruleName, `matched template '${template}' refers to no capture group ({1}, {2}, ...)`);
+  // "{1},{2}" → ['', 1, ',', 2, '']: literals at even positions, group numbers at odd ones, split once here.
+  const parts = template === null ? null : template.split(/\{(\d+)\}/).map((p, i) => (i % 2 === 1 ? Number(p) : p));
   return (m) => {
-    let matched = template === null ? (m.length > 1 ? m[1] : m[0]) : template.replace(/\{(\d+)\}/g, (_, n: string) => m[Number(n)] ?? '');
+    let matched: string | undefined;
+    if (parts === null) matched = m.length > 1 ? m[1] : m[0];
+    else {
+      matched = '';
+      for (let i = 0; i < parts.length; i++) matched += i % 2 === 1 ? (m[parts[i] as number] ?? '') : (parts[i] as string);
+    }
     if (matched !== undefined) {
       if (spec.cut_at) {
         const i = matched.indexOf(spec.cut_at);
@@ -66,7 +73,7 @@ function declarative(spec: RuleSpec, ruleName: string): (m: RegExpExecArray) => 
       if (spec.lowercase) matched = matched.toLowerCase();
       if (spec.truncate) matched = matched.slice(0, spec.truncate);
     }
-    return { ...(m.groups ?? {}), matched };
+    return m.groups ? { ...m.groups, matched } : { matched };
   };
 }
 
@@ -143,14 +150,17 @@ export type KeyResult = { key: string } | { missing: string } | { ignored: true 
 export function keyFor(rule: Rule, m: RegExpExecArray, startTs: number): KeyResult {
   const extracted = rule.extract(m);
   if (extracted === null) return { ignored: true };
-  const values: Record<string, string | undefined> = { ...rule.fixed, ...extracted };
-  if (rule.keypattern.names.has('start_ts')) values.start_ts = String(startTs);
-  const r = renderKey(rule.keypattern, values);
+  let matched = extracted.matched;
+  const start = String(startTs);
+  // Extracted values win over configured ones; start_ts is generated.
+  const get = (n: string) => (n === 'matched' ? matched : n === 'start_ts' ? start : Object.hasOwn(extracted, n) ? extracted[n] : rule.fixed[n]);
+  const r = renderKey(rule.keypattern, get);
   if ('missing' in r) return r;
-  const excess = Buffer.byteLength(r.key, 'latin1') - MAX_KEY_BYTES;
-  if (excess > 0 && values.matched && values.matched.length > excess) {
-    values.matched = values.matched.slice(0, values.matched.length - excess);
-    return renderKey(rule.keypattern, values);
+  // Keys are latin1 strings: one character per byte.
+  const excess = r.key.length - MAX_KEY_BYTES;
+  if (excess > 0 && matched && matched.length > excess) {
+    matched = matched.slice(0, matched.length - excess);
+    return renderKey(rule.keypattern, get);
   }
   return r;
 }

@@ -1,0 +1,99 @@
+#!/usr/bin/env node
+/**
+ * totalizer-agent under a replayed 200,000-line combined log at fixed offered rates, one line per datagram
+ * and 20 lines per datagram, with the two sample rules (web_client, web_page) of config/agent.yaml.
+ * Every line is accounted for: sent = received + dropped by the kernel (socket buffer, from /proc/net/udp),
+ * and 2 × received = counters summed in Redis + the agent's own drop counters.
+ *   npm run bench:agent            (BENCH_LINES=200000 by default)
+ */
+import { spawn, spawnSync } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { dist, fmt, freePort, need, root, scratch, startProcess, startRedis, table, usage } from './lib.mjs';
+
+need({ 'redis-server': 'redis-server' });
+const LINES = Number(process.env.BENCH_LINES ?? 200_000);
+const logFile = join(scratch, 'access.log');
+writeFileSync(logFile, spawnSync('node', [join(root, 'bench/gen-access-log.mjs'), String(LINES)], { encoding: 'utf8', maxBuffer: 1 << 30 }).stdout);
+
+const SCENARIOS = [
+  { rate: 10_000, per: 1 },
+  { rate: 25_000, per: 1 },
+  { rate: 50_000, per: 1 },
+  { rate: 100_000, per: 1 },
+  { rate: 200_000, per: 20 },
+  { rate: 400_000, per: 20 },
+];
+
+/** Kernel drops on a UDP socket bound to `port` (the last column of /proc/net/udp). */
+function kernelDrops(port) {
+  const hex = port.toString(16).toUpperCase().padStart(4, '0');
+  const line = readFileSync('/proc/net/udp', 'utf8').split('\n').find((l) => l.trim().split(/\s+/)[1]?.endsWith(`:${hex}`));
+  return line ? Number(line.trim().split(/\s+/).at(-1)) : NaN;
+}
+
+async function sumCounters(redis) {
+  let total = 0;
+  let cursor = '0';
+  do {
+    const [next, keys] = await redis.scan(cursor, 'COUNT', 1000);
+    cursor = next;
+    if (keys.length) for (const v of await redis.mget(keys)) total += Number(v);
+  } while (cursor !== '0');
+  return total;
+}
+
+const redis = await startRedis();
+const rows = [];
+for (const sc of SCENARIOS) {
+  await redis.client.flushall();
+  const port = await freePort();
+  const cfgPath = join(scratch, `agent-${port}.yaml`);
+  writeFileSync(cfgPath, readFileSync(join(root, 'config/agent.yaml'), 'utf8')
+    .replace('redis://127.0.0.1:6379', redis.url).replace('port: 3430', `port: ${port}`)
+    .replace('port: 3431', `port: ${await freePort()}`).replace('stats: 60', 'stats: 0'));
+  const agent = await startProcess('node', [dist('cli/agent.js'), '--config', cfgPath], /(listening on udp[^\n]*\n[^]*){2}/);
+  const rssBefore = usage(agent.pid).rssMb;
+  let rssPeak = rssBefore;
+  const sampler = setInterval(() => { rssPeak = Math.max(rssPeak, usage(agent.pid).rssMb); }, 200);
+  const cpu0 = usage(agent.pid).cpuS;
+  // One sender process pushes about 60k datagrams/s here; higher one-line rates use two.
+  const shards = sc.per === 1 && sc.rate > 50_000 ? 2 : 1;
+  const outs = await Promise.all(Array.from({ length: shards }, (_, i) => new Promise((resolve) => {
+    const p = spawn('node', [join(root, 'bench/udp-sender.mjs'), String(port), logFile, String(sc.rate), String(sc.per), String(i), String(shards)], { stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    p.stdout.on('data', (d) => { out += d; });
+    p.on('exit', () => resolve(out));
+  })));
+  const sent = outs.reduce((a, o) => a + Number(o.split(' ')[1]), 0);
+  const sendSeconds = Math.max(...outs.map((o) => Number(o.split(' ')[3])));
+  await new Promise((r) => setTimeout(r, 1500));
+  const dropsKernel = kernelDrops(port);
+  const cpuPct = ((usage(agent.pid).cpuS - cpu0) / (sendSeconds + 1.5)) * 100;
+  clearInterval(sampler);
+  const code = await agent.stop();
+  const final = /final stats ([^\n]*)/.exec(agent.output())?.[1] ?? '';
+  const stat = (name) => Number(new RegExp(`\\b${name}=(\\d+)`).exec(final)?.[1] ?? NaN);
+  const received = stat('lines');
+  const agentDropped = ['dropped_pending_full', 'dropped_missing_substitution', 'dropped_wrongtype', 'dropped_at_shutdown'].reduce((a, n) => a + stat(n), 0);
+  const counted = await sumCounters(redis.client);
+  const kernelLines = dropsKernel * sc.per;
+  rows.push({
+    offered: `${fmt.int(sc.rate)} lines/s`,
+    'lines/dgram': sc.per,
+    sent: fmt.int(sent),
+    'send rate': `${fmt.int(sent / sendSeconds)}/s`,
+    received: fmt.int(received),
+    'kernel drops': `${fmt.int(kernelLines)} lines`,
+    'in Redis': fmt.int(counted),
+    'agent drops': fmt.int(agentDropped),
+    'lost (sent − counted/2)': fmt.int(sent - counted / 2),
+    accounted: sent === received + kernelLines && 2 * received === counted + agentDropped ? 'exact' : `NO (exit ${code})`,
+    'CPU %': fmt.int(cpuPct),
+    'RSS MB start→peak': `${fmt.int(rssBefore)}→${fmt.int(rssPeak)}`,
+  });
+  console.error(`done: ${sc.rate} lines/s × ${sc.per}`);
+}
+await redis.stop();
+table(`totalizer-agent, ${fmt.int(LINES)}-line combined log, rules web_client + web_page (2 increments per line)`, rows);
+process.exit(0);

@@ -1,0 +1,101 @@
+#!/usr/bin/env node
+/**
+ * rkvdns under dnsperf: distinct GETs, one repeated GET, 50-record KEYS and SHGET answers over UDP (EDNS,
+ * 1232-byte answers, so they arrive truncated) and over TCP; 1 and 2 workers. Baselines from the same run:
+ * the null server (same sockets and codec, fixed answer, no Redis) and redis-benchmark GET.
+ *   npm run bench:rkvdns            (BENCH_SECONDS=10 per mix by default)
+ */
+import { spawnSync } from 'node:child_process';
+import { dnsperf, fmt, freePort, measured, need, root, serverStats, startProcess, startRedis, startRkvdns, table } from './lib.mjs';
+
+need({ dnsperf: 'dnsperf', 'redis-server': 'redis-server', 'redis-benchmark': 'redis-tools', dig: 'bind9-dnsutils' });
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
+const ZONE = 'bench.test';
+const UNCACHED = 500_000;
+
+const redis = await startRedis();
+// 500,000 small keys: a mix that names each at most once in a run makes every query a Redis lookup.
+for (let i = 0; i < UNCACHED; i += 5000) {
+  const kv = [];
+  for (let j = i; j < i + 5000; j++) kv.push(`k${j}`, String(j));
+  await redis.client.mset(kv);
+}
+// 50 bucket keys, the shape the agent writes: 50 records for keys, 50 tuples for shget.
+for (let i = 0; i < 50; i++) await redis.client.set(`web_client;10.0.${Math.floor(i / 10)}.${200 + i},200;sophia;1747546909`, String(1000 + i));
+
+const names = (n, f) => Array.from({ length: n }, (_, i) => f(i));
+const MIXES = [
+  { mix: 'GET, 1,000 distinct names', queries: names(1000, (i) => `k${i}.get.${ZONE} TXT`), latency: true },
+  { mix: `GET, ${fmt.int(UNCACHED)} distinct (all from Redis)`, queries: names(UNCACHED, (i) => `k${i}.get.${ZONE} TXT`) },
+  { mix: 'GET, one name (marshalled)', queries: [`k7.get.${ZONE} TXT`] },
+  { mix: 'KEYS, 50 records, EDNS 1232', queries: [`web_client\\;*.keys.${ZONE} TXT`], edns: true, big: true },
+  { mix: 'SHGET, 50 tuples, EDNS 1232', queries: [`web_client\\;*\\;**.shget.${ZONE} TXT`], edns: true, big: true },
+  { mix: 'KEYS, 50 records', queries: [`web_client\\;*.keys.${ZONE} TXT`], tcp: true },
+  { mix: 'SHGET, 50 tuples', queries: [`web_client\\;*\\;**.shget.${ZONE} TXT`], tcp: true },
+];
+const CLIENTS = { udp: { clients: 8, outstanding: 200 }, tcp: { clients: 16, outstanding: 256 } };
+
+/** All processes of a server: the primary and its workers. */
+const tree = (pid) => [pid, ...spawnSync('pgrep', ['-P', String(pid)], { encoding: 'utf8' }).stdout.trim().split('\n').filter(Boolean).map(Number)];
+
+const rows = [];
+const row = (mix, transport, workers, r, m, nullQps, extra = '') => rows.push({
+  mix, transport, workers,
+  'q/s': fmt.int(r.qps),
+  'of null': transport === 'udp' ? fmt.pct((r.qps / nullQps) * 100) : '–',
+  lost: fmt.pct((r.lost / r.sent) * 100),
+  'avg ms': fmt.ms(r.avgMs),
+  'p50 ms': fmt.ms(r.p50Ms),
+  'p99 ms': fmt.ms(r.p99Ms),
+  'CPU %': fmt.int(m.cpuPct),
+  'RSS MB': fmt.int(m.rssMb),
+  notes: extra,
+});
+
+// Baseline 1: the null server.
+const nullPort = await freePort();
+const nul = await startProcess('node', [`${root}/bench/null-server.mjs`, String(nullPort)], /null server on/);
+const nullQ = MIXES[0].queries;
+await dnsperf({ port: nullPort, queries: nullQ, seconds: 2, ...CLIENTS.udp }); // warm-up
+const nm = await measured([nul.pid], () => dnsperf({ port: nullPort, queries: nullQ, seconds: SECONDS, ...CLIENTS.udp }));
+const nullQps = nm.result.qps;
+const nullHalf = await dnsperf({ port: nullPort, queries: nullQ, seconds: Math.min(SECONDS, 5), qps: Math.round(nullQps / 2), latencies: true, ...CLIENTS.udp });
+Object.assign(nm.result, { p50Ms: nullHalf.p50Ms, p99Ms: nullHalf.p99Ms });
+row('null server (fixed TXT, no Redis)', 'udp', 1, nm.result, nm, nullQps, `p50/p99 at ${fmt.int(nullQps / 2)} q/s (half load)`);
+await nul.stop();
+
+for (const workers of [1, 2]) {
+  const srv = await startRkvdns(redis.url, ZONE, { WORKERS: workers, MAX_UDP_PAYLOAD: 1232 });
+  const pids = tree(srv.proc.pid);
+  await dnsperf({ port: srv.port, queries: nullQ, seconds: 2, ...CLIENTS.udp }); // warm-up (JIT)
+  for (const mx of MIXES) {
+    const transport = mx.tcp ? 'tcp' : 'udp';
+    const before = workers === 1 ? await serverStats(srv.port, ZONE) : {};
+    const m = await measured(pids, () => dnsperf({ port: srv.port, queries: mx.queries, seconds: SECONDS, tcp: mx.tcp, edns: mx.edns, ...CLIENTS[transport] }));
+    let notes = '';
+    if (mx.big && workers === 1) {
+      const after = await serverStats(srv.port, ZONE);
+      const truncated = (after.truncated ?? 0) - (before.truncated ?? 0);
+      notes = `${fmt.int(truncated)} answers sent truncated (TC=1), ${fmt.pct((truncated / m.result.completed) * 100)} of completed`;
+    }
+    if (mx.latency) {
+      // Latency at half the measured rate: per-query figures from dnsperf -v.
+      const half = await dnsperf({ port: srv.port, queries: mx.queries, seconds: Math.min(SECONDS, 5), qps: Math.round(m.result.qps / 2), latencies: true, ...CLIENTS.udp });
+      m.result.p50Ms = half.p50Ms;
+      m.result.p99Ms = half.p99Ms;
+      notes = `p50/p99 at ${fmt.int(m.result.qps / 2)} q/s (half load)`;
+    }
+    row(mx.mix, transport, workers, m.result, m, nullQps, notes);
+  }
+  await srv.proc.stop();
+}
+
+// Baseline 2: Redis itself.
+const rb = spawnSync('redis-benchmark', ['-p', String(redis.port), '-t', 'get', '-c', '50', '-n', '300000', '-q'], { encoding: 'utf8' }).stdout;
+const redisGets = Number(/GET: ([\d.]+) requests per second/.exec(rb)?.[1] ?? NaN);
+await redis.stop();
+
+table(`rkvdns, ${SECONDS} s per mix (dnsperf ${CLIENTS.udp.clients} clients × ${CLIENTS.udp.outstanding} outstanding on UDP, ${CLIENTS.tcp.clients} × ${CLIENTS.tcp.outstanding} on TCP)`, rows);
+console.log(`redis-benchmark -t get -c 50: ${fmt.int(redisGets)} GET/s`);
+console.log(`distinct GETs: ${rows[1]['q/s']} q/s with 1 worker, ${rows[MIXES.length + 1]['q/s']} with 2 (${rows[1]['of null']} and ${rows[MIXES.length + 1]['of null']} of the null server's ${fmt.int(nullQps)} q/s)`);
+process.exit(0);

@@ -1,0 +1,78 @@
+#!/usr/bin/env node
+/**
+ * totalize over totalizers of 1,000 and 10,000 bucket keys (4 sources, 10 buckets each), both modes
+ * (keys + one GET per bucket, and one sharded SHGET), through rkvdns directly and through unbound
+ * (cold cache, then warm). Reports DNS queries, wall time and whether the total is exact.
+ *   npm run bench:totalize
+ */
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { total } from '../dist/index.js';
+import { fmt, freePort, need, startProcess, startRedis, startRkvdns, table } from './lib.mjs';
+
+need({ 'redis-server': 'redis-server', unbound: 'unbound' });
+const ZONE = 'bench.test';
+const NOW = 1_747_600_000;
+const SOURCES = 4;
+const BUCKETS = 10;
+
+const redis = await startRedis();
+const server = await startRkvdns(redis.url, ZONE);
+const unboundPort = await freePort();
+const dir = mkdtempSync(join(tmpdir(), 'bench-unbound-'));
+writeFileSync(join(dir, 'unbound.conf'), [
+  'server:', '  interface: 127.0.0.1', `  port: ${unboundPort}`, '  do-daemonize: no', '  use-syslog: no', '  logfile: ""',
+  '  username: ""', '  chroot: ""', `  directory: "${dir}"`, '  pidfile: ""', '  do-ip6: no', '  access-control: 127.0.0.0/8 allow',
+  '  do-not-query-localhost: no', '  module-config: "iterator"', '  qname-minimisation: no', '  local-zone: "test." nodefault',
+  '  msg-cache-size: 64m', '  rrset-cache-size: 128m',
+  'stub-zone:', `  name: "${ZONE}"`, `  stub-addr: 127.0.0.1@${server.port}`, '',
+].join('\n'));
+const unbound = await startProcess('unbound', ['-d', '-c', join(dir, 'unbound.conf')], /start of service/);
+
+const rows = [];
+for (const keys of [1_000, 10_000]) {
+  const prefix = `t${keys}`;
+  const groups = keys / SOURCES / BUCKETS;
+  let expected = 0;
+  const kv = [];
+  for (let g = 0; g < groups; g++) {
+    for (let s = 0; s < SOURCES; s++) {
+      for (let b = 0; b < BUCKETS; b++) {
+        const n = 1 + ((g * 7 + s * 3 + b) % 50);
+        expected += n;
+        kv.push(`${prefix};10.${Math.floor(g / 250)}.${g % 250}.1,200;web${s};${NOW - 300 - b * 300}`, String(n));
+      }
+    }
+  }
+  for (let i = 0; i < kv.length; i += 2000) await redis.client.mset(kv.slice(i, i + 2000));
+  for (const sharded of [false, true]) {
+    for (const [via, port, runs] of [['rkvdns', server.port, ['']], ['unbound', unboundPort, ['cold', 'warm']]]) {
+      for (const run of runs) {
+        const t0 = performance.now();
+        let result;
+        let error = '';
+        try {
+          result = await total([prefix, null], { zone: ZONE, window: 3600 * 2, nameservers: [`127.0.0.1:${port}`], sharded, now: NOW, timeoutMs: 5000, concurrency: 64 });
+        } catch (e) {
+          error = e.message;
+        }
+        const ms = performance.now() - t0;
+        const sum = result ? result.groups.reduce((a, g) => a + g.count, 0) : NaN;
+        rows.push({
+          'bucket keys': fmt.int(keys),
+          mode: sharded ? 'sharded (shget)' : 'keys + get',
+          via: run ? `${via} (${run})` : via,
+          queries: result ? fmt.int(result.diagnostics.queries) : '–',
+          'wall ms': fmt.int(ms),
+          total: result ? (Math.abs(sum - expected) < 1e-6 ? 'exact' : `${sum} ≠ ${expected}`) : `failed: ${error.slice(0, 70)}`,
+        });
+      }
+    }
+  }
+}
+await unbound.stop();
+await server.proc.stop();
+await redis.stop();
+table(`totalize, ${SOURCES} sources × ${BUCKETS} buckets per group, window 2 h`, rows);
+process.exit(0);

@@ -14,7 +14,6 @@ export { freePort };
 export const root = fileURLToPath(new URL('..', import.meta.url));
 export const dist = (p) => join(root, 'dist', p);
 export const scratch = mkdtempSync(join(tmpdir(), 'totalizer-bench-'));
-export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 const started = new Set();
 function stopAllNow() {

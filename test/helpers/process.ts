@@ -1,5 +1,6 @@
 /** Child processes started by tests, stopped by PID afterwards. */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 
 export interface Started {
   child: ChildProcess;
@@ -71,4 +72,9 @@ export function run(cmd: string, args: string[], input?: string | Buffer, timeou
     child.stdin.on('error', () => undefined);
     child.stdin.end(input ?? '');
   });
+}
+
+/** Resident memory of a process in kB, from /proc. */
+export function rssKb(pid: number): number {
+  return Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))![1]);
 }

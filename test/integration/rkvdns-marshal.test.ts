@@ -1,10 +1,10 @@
 /** Marshalling, debouncing, back-pressure, the CONTROL_KEY overlay, MAX_KEYS and statistics. */
 import dgram from 'node:dgram';
-import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ask, buildQuery, decode, sendUdp, txt } from '../helpers/dns.js';
 import { startRedis, type TestRedis } from '../helpers/redis.js';
-import { startRkvdns, ZONE, type TestRkvdns } from '../helpers/rkvdns.js';
+import { rssKb } from '../helpers/process.js';
+import { counter, introspect, startRkvdns, ZONE, type TestRkvdns } from '../helpers/rkvdns.js';
 
 const SOA = { RKVDNS_FQDN: 'ns.rkvdns.test', SOA_CONTACT: 'hm.rkvdns.test' };
 let redis: TestRedis;
@@ -22,11 +22,7 @@ afterAll(async () => {
 });
 
 const value = async (name: string) => txt(await ask(server.port, `${name}.${ZONE}`, 'TXT'))[0]?.[0];
-const rssKb = (pid: number) => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))![1]);
-const stat = async (name: string) => {
-  const lines = txt(await ask(server.port, `stats.${ZONE}`, 'TXT', { tcp: true })).map((r) => r[0]!);
-  return Number(lines.find((l) => l.startsWith(`${name}:`))?.split(':')[1] ?? 0);
-};
+const stat = (name: string) => counter(server.port, name);
 
 describe('marshalling', () => {
   it('many concurrent identical queries share one Redis-level lookup', async () => {
@@ -106,8 +102,7 @@ describe('back-pressure', () => {
       sock.close();
       const after = rssKb(small.proc.pid);
       console.log(`back-pressure: 20000 queries sent, ${answered} answered, RSS ${before} kB before, ${after} kB after`);
-      const lines = txt(await ask(small.port, `stats.${ZONE}`, 'TXT', { tcp: true })).map((r) => r[0]!);
-      const dropped = Number(lines.find((l) => l.startsWith('dropped_pending:'))?.split(':')[1] ?? 0);
+      const dropped = await counter(small.port, 'dropped_pending');
       console.log(`back-pressure: ${dropped} dropped and counted by the server (the rest of the burst overflowed the socket buffer)`);
       // Only MAX_PENDING queries (plus those already answered) were ever admitted.
       expect(dropped).toBeGreaterThan(1000);
@@ -164,9 +159,9 @@ describe('expensive patterns', () => {
 describe('statistics', () => {
   it('stats.<zone> and the periodic log line count outcomes; queues.<zone> shows depths', async () => {
     await value('nope.frob');
-    const lines = txt(await ask(server.port, `stats.${ZONE}`, 'TXT', { tcp: true })).map((r) => r[0]!);
+    const lines = await introspect(server.port, 'stats');
     expect(lines).toEqual(expect.arrayContaining([expect.stringMatching(/^noerror:\d+$/), expect.stringMatching(/^error_operand:\d+$/), expect.stringMatching(/^udp_queries:\d+$/), expect.stringMatching(/^tcp_queries:\d+$/), expect.stringMatching(/^redis_p99_ms:[\d.]+$/), expect.stringMatching(/^truncated:\d+$/)]));
-    const queues = txt(await ask(server.port, `queues.${ZONE}`, 'TXT', { tcp: true })).map((r) => r[0]!.split(':')[0]);
+    const queues = (await introspect(server.port, 'queues')).map((l) => l.split(':')[0]);
     expect(queues).toEqual(expect.arrayContaining(['pending', 'tcp_connections', 'flights', 'debounce_entries']));
     expect(server.proc.output()).toMatch(/INFO rkvdns: stats .*noerror:\d+.*redis_p50_ms:/);
   });

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ask, txt } from '../helpers/dns.js';
 import { run } from '../helpers/process.js';
 import { startRedis, type TestRedis } from '../helpers/redis.js';
-import { startRkvdns, ZONE, type TestRkvdns } from '../helpers/rkvdns.js';
+import { introspect, startRkvdns, ZONE, type TestRkvdns } from '../helpers/rkvdns.js';
 
 let redis: TestRedis;
 let server: TestRkvdns;
@@ -20,7 +20,7 @@ afterAll(async () => {
 });
 
 /** The worker that answered, from its queues.<zone> record; each query is a new TCP connection. */
-const workerOf = async () => txt(await ask(server.port, `queues.${ZONE}`, 'TXT', { tcp: true })).map((r) => r[0]!).find((l) => l.startsWith('worker:'));
+const workerOf = async () => (await introspect(server.port, 'queues')).find((l) => l.startsWith('worker:'));
 const workerPids = async () => (await run('pgrep', ['-P', String(server.proc.pid)])).stdout.trim().split('\n').filter(Boolean).map(Number);
 
 describe('--workers 2', () => {

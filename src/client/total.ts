@@ -6,9 +6,14 @@
  */
 import { DnsClient, parseNameserver, systemNameservers } from '../dns/client.js';
 import { labelsOf } from '../dns/message.js';
+import { TotalError } from './errors.js';
+import { fetchListing } from './listing.js';
 import { Lookups, type Lookup } from './lookup.js';
+import { pool } from './pool.js';
 import { fieldSpec, keysGlob, shgetPattern, validateSpec, type FieldSpec } from './matchspec.js';
 import { parseKeys, sumGroups, trendOf, walkBuckets, type ParsedKey, type WeightedBucket } from './totals.js';
+
+export { TotalError };
 
 export interface TotalOptions {
   zone: string;
@@ -58,8 +63,6 @@ export interface TotalResult {
   diagnostics: Diagnostics;
 }
 
-export class TotalError extends Error {}
-
 interface ZonePart {
   sums: Map<string, number>;
   recent: Map<string, number>;
@@ -75,14 +78,6 @@ function describe(l: Lookup): string {
   return l.kind === 'failed' ? l.reason : l.kind.toUpperCase();
 }
 
-async function pool<T>(items: readonly T[], limit: number, fn: (t: T) => Promise<void>): Promise<void> {
-  let i = 0;
-  const workers = Array.from({ length: Math.min(limit, items.length) }, async () => {
-    while (i < items.length) await fn(items[i++]!);
-  });
-  await Promise.all(workers);
-}
-
 function parseCount(v: Buffer | undefined): number | null {
   const s = v?.toString('latin1') ?? '';
   return /^-?\d+$/.test(s) ? Number(s) : null;
@@ -92,17 +87,21 @@ async function listAndFetch(spec: FieldSpec[], zone: string, o: Required<Pick<To
   const zoneLabels = labelsOf(zone);
   const values = new Map<string, number>();
   const bucketsFailed: Diagnostics['bucketsFailed'] = [];
-  let keys: string[];
-  if (o.sharded) {
-    const { pattern, rebuild } = shgetPattern(spec, o.delimiter);
-    const name = [latin1(pattern), latin1('shget'), ...zoneLabels];
-    const display = `${pattern}.shget.${zone}`;
-    const r = await lookups.txt(name, display);
-    if (r.kind === 'failed' || r.kind === 'nxdomain') throw new TotalError(`listing ${display} failed: ${describe(r)}`);
-    const captures = pattern.split('*').length - 1;
-    keys = [];
-    for (const rec of r.kind === 'records' ? r.records : []) {
-      const key = rebuild(rec.slice(0, captures).map((b) => b.toString('latin1')));
+  const keys: string[] = [];
+  const shget = shgetPattern(spec, o.delimiter);
+  const glob = keysGlob(spec, o.delimiter);
+  const listing = await fetchListing(lookups, {
+    op: o.sharded ? 'shget' : 'keys',
+    pattern: o.sharded ? shget.pattern : glob,
+    glob,
+    zone,
+    concurrency: o.concurrency,
+    ...(o.debug ? { debug: o.debug } : {}),
+  });
+  if (listing.op === 'shget') {
+    const captures = shget.pattern.split('*').length - 1;
+    for (const rec of listing.records) {
+      const key = shget.rebuild(rec.slice(0, captures).map((b) => b.toString('latin1')));
       let sum = 0;
       let ok = rec.length > captures;
       for (const v of rec.slice(captures)) {
@@ -115,15 +114,11 @@ async function listAndFetch(spec: FieldSpec[], zone: string, o: Required<Pick<To
       else bucketsFailed.push({ key, reason: 'value is not an integer' });
     }
   } else {
-    const glob = keysGlob(spec, o.delimiter);
-    const display = `${glob}.keys.${zone}`;
-    const r = await lookups.txt([latin1(glob), latin1('keys'), ...zoneLabels], display);
-    if (r.kind === 'failed' || r.kind === 'nxdomain') throw new TotalError(`listing ${display} failed: ${describe(r)}`);
-    keys = r.kind === 'records' ? r.records.map((rec) => rec[0]!.toString('latin1')) : [];
+    for (const rec of listing.records) keys.push(rec[0]!.toString('latin1'));
   }
   const parsed = parseKeys(keys, spec, o.delimiter, o.fieldCount);
   const buckets = needed(parsed.keys);
-  if (!o.sharded) {
+  if (listing.op === 'keys') {
     const wanted = [...new Set(buckets.map((b) => b.key.key))];
     await pool(wanted, o.concurrency, async (key) => {
       const r = await lookups.txt([latin1(key), latin1('get'), ...zoneLabels], `${key}.get.${zone}`);

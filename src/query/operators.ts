@@ -3,6 +3,7 @@
  * read-only Redis plan it produces. Planning does no I/O and is table-tested.
  */
 import { foldLabel, type CaseFolding } from './casefold.js';
+import { parsePartition, partitionLabel, type Partition } from './partition.js';
 import { compileShardPattern, escapeGlob, type ShardPattern } from './shards.js';
 
 export type Plan =
@@ -10,8 +11,9 @@ export type Plan =
   | { op: 'hget'; key: Buffer; field: Buffer }
   | { op: 'lindex'; key: Buffer; index: number }
   | { op: 'lrange'; key: Buffer; start: number; stop: number }
-  | { op: 'keys' | 'klen' | 'kplen'; glob: Buffer }
-  | { op: 'shards' | 'shget'; pattern: ShardPattern }
+  /** `part`: only the keys of one partition (the optional `<i>of<n>` label). */
+  | { op: 'keys' | 'klen' | 'kplen'; glob: Buffer; part?: Partition }
+  | { op: 'shards' | 'shget'; pattern: ShardPattern; part?: Partition }
   | IntrospectPlan;
 
 export type IntrospectPlan = { op: 'config' } | { op: 'queues' } | { op: 'stats' };
@@ -28,6 +30,8 @@ export type PlanResult = { plan: Plan; id: string } | PlanError;
 interface Descriptor {
   /** Labels including the operator label itself. */
   labels: 2 | 3;
+  /** Listing operators also take a partition label in front: `<i>of<n>.<pattern>.<op>`. */
+  partitionable?: true;
   build(key: Buffer, param: Buffer | undefined, fold: CaseFolding): { plan: Plan } | PlanError;
 }
 
@@ -41,6 +45,7 @@ const simple = (op: 'get' | 'hkeys' | 'hlen' | 'llen' | 'scard' | 'smembers'): D
 
 const shardOp = (op: 'shards' | 'shget'): Descriptor => ({
   labels: 2,
+  partitionable: true,
   build(key) {
     const pattern = compileShardPattern(key);
     return pattern ? { plan: { op, pattern } } : { error: 'syntax', message: `${op} pattern has no capturing '*'` };
@@ -54,9 +59,9 @@ export const OPERATORS: Readonly<Record<string, Descriptor>> = {
   llen: simple('llen'),
   scard: simple('scard'),
   smembers: simple('smembers'),
-  keys: { labels: 2, build: (key) => ({ plan: { op: 'keys', glob: key } }) },
-  klen: { labels: 2, build: (key) => ({ plan: { op: 'klen', glob: key } }) },
-  kplen: { labels: 2, build: (key) => ({ plan: { op: 'kplen', glob: Buffer.concat([escapeGlob(key), Buffer.from('*')]) } }) },
+  keys: { labels: 2, partitionable: true, build: (key) => ({ plan: { op: 'keys', glob: key } }) },
+  klen: { labels: 2, partitionable: true, build: (key) => ({ plan: { op: 'klen', glob: key } }) },
+  kplen: { labels: 2, partitionable: true, build: (key) => ({ plan: { op: 'kplen', glob: Buffer.concat([escapeGlob(key), Buffer.from('*')]) } }) },
   hget: {
     labels: 3,
     build(key, param, fold) {
@@ -88,8 +93,11 @@ export const OPERATORS: Readonly<Record<string, Descriptor>> = {
 
 const INTROSPECTION = new Set(['config', 'queues', 'stats']);
 
-/** Turns the labels left of the zone into a plan. `labels` is in query order: [param.]key.operator. */
-export function planQuery(labels: readonly Buffer[], fold: CaseFolding): PlanResult {
+/**
+ * Turns the labels left of the zone into a plan. `labels` is in query order: [param.]key.operator.
+ * Without `partitions`, a listing takes no partition label, as upstream.
+ */
+export function planQuery(labels: readonly Buffer[], fold: CaseFolding, partitions = true): PlanResult {
   const opName = labels[labels.length - 1]!.toString('latin1').toLowerCase();
   if (labels.length === 1) {
     if (INTROSPECTION.has(opName)) return { plan: { op: opName } as IntrospectPlan, id: opName };
@@ -98,7 +106,8 @@ export function planQuery(labels: readonly Buffer[], fold: CaseFolding): PlanRes
   }
   const d = Object.hasOwn(OPERATORS, opName) ? OPERATORS[opName] : undefined;
   if (!d) return { error: 'operand', message: `unknown operator '${opName}'` };
-  if (labels.length !== d.labels) {
+  const partitioned = partitions && d.partitionable === true && labels.length === 3;
+  if (labels.length !== d.labels && !partitioned) {
     return { error: 'parameter', message: `${opName} takes ${d.labels - 1} label(s) before the operator, got ${labels.length - 1}` };
   }
   if (labels.some((l) => l.length === 0)) return { error: 'parameter', message: 'empty label' };
@@ -107,5 +116,11 @@ export function planQuery(labels: readonly Buffer[], fold: CaseFolding): PlanRes
   const param = d.labels === 3 ? labels[0] : undefined;
   const built = d.build(key, param, fold);
   if ('error' in built) return built;
+  if (partitioned) {
+    const part = parsePartition(labels[0]!);
+    if (typeof part === 'string') return { error: 'syntax', message: part };
+    (built.plan as { part?: Partition }).part = part;
+    return { plan: built.plan, id: `${opName}\0${key.toString('latin1')}\0${partitionLabel(part)}` };
+  }
   return { plan: built.plan, id: `${opName}\0${key.toString('latin1')}\0${param?.toString('latin1') ?? ''}` };
 }

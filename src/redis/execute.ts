@@ -1,10 +1,13 @@
 /**
  * Runs a plan against Redis with read-only commands only (GET, HGET, HKEYS, HLEN, LINDEX, LLEN, LRANGE,
  * SCARD, SMEMBERS, SCAN, MGET, TYPE, TTL) and returns what happened as a value. Patterns are enumerated
- * with SCAN, never KEYS, so a large keyspace does not block Redis, and are capped at MAX_KEYS.
+ * with SCAN, never KEYS, so a large keyspace does not block Redis, and are capped at MAX_KEYS. A
+ * partitioned listing takes its keys from a snapshot shared by the pages of one walk.
  */
-import type { Redis } from 'ioredis';
 import type { RedisPlan } from '../query/operators.js';
+import type { Partition } from '../query/partition.js';
+import type { KeySnapshots } from './snapshots.js';
+import { TooManyKeysError, type Commands, type Store } from './store.js';
 
 export type Reply =
   /** Records, each a list of character-strings; `ttl` is the key's TTL or null where none applies. */
@@ -12,43 +15,17 @@ export type Reply =
   | { kind: 'nil' }
   | { kind: 'error'; error: 'redis' | 'toomany'; message: string };
 
-export class TooManyKeysError extends Error {}
-
-const SCAN_COUNT = 1000;
-const MGET_CHUNK = 500;
-
-export async function scanAll(redis: Redis, glob: Buffer, maxKeys: number): Promise<Buffer[]> {
-  const seen = new Set<string>();
-  const keys: Buffer[] = [];
-  let cursor = '0';
-  do {
-    // scanBuffer, not callBuffer: ioredis drops the command name of callBuffer under auto-pipelining.
-    // The pattern is sent as a Buffer so binary patterns reach Redis intact.
-    const [next, batch] = await redis.scanBuffer(cursor, 'MATCH', glob as unknown as string, 'COUNT', SCAN_COUNT);
-    cursor = next.toString();
-    for (const k of batch) {
-      // SCAN may return a key more than once while the keyspace is rehashing.
-      const id = k.toString('latin1');
-      if (seen.has(id)) continue;
-      seen.add(id);
-      keys.push(k);
-      if (keys.length > maxKeys) throw new TooManyKeysError(`pattern matches more than MAX_KEYS (${maxKeys}) keys`);
-    }
-  } while (cursor !== '0');
-  return keys;
-}
-
 const one = (v: Buffer): Buffer[][] => [[v]];
 const int = (n: number): Buffer[][] => [[Buffer.from(String(n))]];
 const each = (vs: Buffer[]): Buffer[][] => vs.map((v) => [v]);
 
-async function withTtl(redis: Redis, key: Buffer, value: Promise<Buffer[][] | null>): Promise<Reply> {
+async function withTtl(redis: Commands, key: Buffer, value: Promise<Buffer[][] | null>): Promise<Reply> {
   const [records, ttl] = await Promise.all([value, redis.ttl(key)]);
   if (records === null) return { kind: 'nil' };
   return { kind: 'values', records, ttl: ttl >= 0 ? ttl : null };
 }
 
-async function shget(redis: Redis, keys: Buffer[], match: (k: Buffer) => Buffer[] | null): Promise<Reply> {
+async function shget(store: Store, keys: Buffer[], match: (k: Buffer) => Buffer[] | null): Promise<Reply> {
   const groups = new Map<string, { captures: Buffer[]; keys: Buffer[] }>();
   for (const k of keys) {
     const captures = match(k);
@@ -59,14 +36,11 @@ async function shget(redis: Redis, keys: Buffer[], match: (k: Buffer) => Buffer[
     g.keys.push(k);
   }
   const all = [...groups.values()].flatMap((g) => g.keys);
-  const values: (Buffer | null)[] = [];
-  const chunks: Promise<(Buffer | null)[]>[] = [];
-  for (let i = 0; i < all.length; i += MGET_CHUNK) chunks.push(redis.mgetBuffer(all.slice(i, i + MGET_CHUNK)));
-  for (const c of await Promise.all(chunks)) values.push(...c);
+  const values = await store.mget(all);
   // MGET answers nil for a key of another type; tell that apart from a key that expired meanwhile.
   const nilKeys = all.filter((_, i) => values[i] === null);
   if (nilKeys.length > 0) {
-    const types = await Promise.all(nilKeys.map((k) => redis.type(k)));
+    const types = await Promise.all(nilKeys.map((k) => store.commands.type(k)));
     const wrong = types.findIndex((t) => t !== 'none' && t !== 'string');
     if (wrong >= 0) return { kind: 'error', error: 'redis', message: `WRONGTYPE key ${nilKeys[wrong]!.toString('latin1')} holds a ${types[wrong]}` };
   }
@@ -80,7 +54,19 @@ async function shget(redis: Redis, keys: Buffer[], match: (k: Buffer) => Buffer[
   return { kind: 'values', records, ttl: null };
 }
 
-async function run(redis: Redis, plan: RedisPlan, maxKeys: number): Promise<Reply> {
+/** Where listings get their keys: a fresh SCAN, or for one partition, the pattern's snapshot. */
+export interface KeySource {
+  store: Store;
+  snapshots: KeySnapshots;
+  maxKeys: number;
+}
+
+function listKeys(src: KeySource, glob: Buffer, part: Partition | undefined): Promise<Buffer[]> {
+  return part ? src.snapshots.partition(src.store, glob, src.maxKeys, part) : src.store.scan(glob, src.maxKeys);
+}
+
+async function run(src: KeySource, plan: RedisPlan): Promise<Reply> {
+  const redis = src.store.commands;
   switch (plan.op) {
     case 'get':
       return withTtl(redis, plan.key, redis.getBuffer(plan.key).then((v) => (v === null ? null : one(v))));
@@ -101,14 +87,14 @@ async function run(redis: Redis, plan: RedisPlan, maxKeys: number): Promise<Repl
     case 'scard':
       return withTtl(redis, plan.key, redis.scard(plan.key).then(int));
     case 'keys':
-      return { kind: 'values', records: each(await scanAll(redis, plan.glob, maxKeys)), ttl: null };
+      return { kind: 'values', records: each(await listKeys(src, plan.glob, plan.part)), ttl: null };
     case 'klen':
     case 'kplen':
-      return { kind: 'values', records: int((await scanAll(redis, plan.glob, maxKeys)).length), ttl: null };
+      return { kind: 'values', records: int((await listKeys(src, plan.glob, plan.part)).length), ttl: null };
     case 'shards': {
       const seen = new Set<string>();
       const records: Buffer[][] = [];
-      for (const k of await scanAll(redis, plan.pattern.glob, maxKeys)) {
+      for (const k of await listKeys(src, plan.pattern.glob, plan.part)) {
         const captures = plan.pattern.match(k);
         if (!captures) continue;
         const id = captures.map((c) => c.toString('latin1')).join('\0');
@@ -117,13 +103,13 @@ async function run(redis: Redis, plan: RedisPlan, maxKeys: number): Promise<Repl
       return { kind: 'values', records, ttl: null };
     }
     case 'shget':
-      return shget(redis, await scanAll(redis, plan.pattern.glob, maxKeys), (k) => plan.pattern.match(k));
+      return shget(src.store, await listKeys(src, plan.pattern.glob, plan.part), (k) => plan.pattern.match(k));
   }
 }
 
-export async function executePlan(redis: Redis, plan: RedisPlan, maxKeys: number): Promise<Reply> {
+export async function executePlan(src: KeySource, plan: RedisPlan): Promise<Reply> {
   try {
-    return await run(redis, plan, maxKeys);
+    return await run(src, plan);
   } catch (e) {
     if (e instanceof TooManyKeysError) return { kind: 'error', error: 'toomany', message: e.message };
     return { kind: 'error', error: 'redis', message: (e as Error).message };

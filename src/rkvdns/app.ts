@@ -2,13 +2,14 @@
  * Wires the rkvdns request path to the sockets: parse, admit (debounce, MAX_PENDING), overlay, resolve,
  * fit to the transport's size limit. Bad packets never throw out of here; each gets a counted outcome.
  */
-import type { Redis } from 'ioredis';
 import { EXTENDED_BADVERS_HIGH, MIN_UDP, RCODE } from '../dns/constants.js';
 import { assemble, headerOnly, sizeOf, type EncodedAnswer } from '../dns/message.js';
 import { parseQuery, type Query } from '../dns/query.js';
 import { listenDns, type DnsListener, type Transport } from '../dns/server.js';
 import { rateLimited, type Logger } from '../common/log.js';
-import { connectRedis } from '../redis/client.js';
+import { KeySnapshots } from '../redis/snapshots.js';
+import { openStore, type Store } from '../redis/store.js';
+import { describeTarget } from '../redis/target.js';
 import { Debouncer, Flights } from './flight.js';
 import { ControlOverlay } from './overlay.js';
 import { resolve, resolutionAging, tooLarge, type Resolution, type ResolverContext } from './resolver.js';
@@ -87,26 +88,26 @@ export function createHandler(base: Settings, ctx: ResolverContext, debouncer: D
   return { handle, pending: () => pending };
 }
 
-export async function startRkvdns(s: Settings, log: Logger, redisOverride?: Redis): Promise<Rkvdns> {
-  const redis = redisOverride ?? connectRedis(s.REDIS_SERVER, s.REDIS_TIMEOUT_MS, log);
-  if (redis.status === 'wait') {
-    // Wait briefly so the first queries do not fail just because the connection is still being made;
-    // if Redis is down the server starts anyway and answers SERVFAIL until it is back.
-    await redis.connect().catch((e: Error) => log.warn(`redis not reachable yet at ${s.REDIS_SERVER} (${e.message}); queries get SERVFAIL until it is`));
-  }
+export async function startRkvdns(s: Settings, log: Logger, storeOverride?: Store): Promise<Rkvdns> {
+  const store = storeOverride ?? openStore(s.REDIS_SERVER, s.REDIS_TIMEOUT_MS, log);
+  // Wait briefly so the first queries do not fail just because the connection is still being made;
+  // if Redis is down the server starts anyway and answers SERVFAIL until it is back.
+  if (!storeOverride) await store.connect().catch((e: Error) => log.warn(`redis not reachable yet at ${describeTarget(store.target)} (${e.message}); queries get SERVFAIL until it is`));
+  const snapshots = new KeySnapshots();
   const stats = new ServerStats();
   const flights = new Flights<Resolution>(resolutionAging);
   const debouncer = new Debouncer();
   let listener: DnsListener | undefined;
   let handler: ReturnType<typeof createHandler> | undefined;
   const ctx: ResolverContext = {
-    redis,
+    store,
+    snapshots,
     log,
     // Every error is logged with name and client, up to 50 lines a second per level.
     queryLog: { info: rateLimited((m) => log.info(m), 50), warn: rateLimited((m) => log.warn(m), 50) },
     stats,
     flights,
-    overlay: new ControlOverlay(s, redis, log),
+    overlay: new ControlOverlay(s, store.commands, log),
     gauges: () => ({
       pending: handler?.pending() ?? 0,
       tcp_connections: listener?.tcpConnections() ?? 0,
@@ -114,7 +115,8 @@ export async function startRkvdns(s: Settings, log: Logger, redisOverride?: Redi
       marshalled: flights.shared,
       debounce_entries: debouncer.size,
       ...(workerId() !== undefined ? { worker: workerId()! } : {}),
-      redis_commands_queued: (redis as unknown as { commandQueue?: { length: number } }).commandQueue?.length ?? 0,
+      key_snapshots: snapshots.size,
+      redis_commands_queued: store.queued(),
     }),
   };
   handler = createHandler(s, ctx, debouncer);
@@ -126,8 +128,11 @@ export async function startRkvdns(s: Settings, log: Logger, redisOverride?: Redi
     log,
     onTcpEvent: (e) => stats.count(`tcp_${e}`),
   });
-  // Expired flights are dropped once a second so memory follows the query rate of the last 5 s.
-  const sweeper = setInterval(() => flights.prune(), 1000);
+  // Expired flights and key snapshots are dropped once a second so memory follows the last 5 s.
+  const sweeper = setInterval(() => {
+    flights.prune();
+    snapshots.prune();
+  }, 1000);
   sweeper.unref();
   const timer = s.STATS > 0 ? setInterval(() => log.info(`stats ${stats.lines(ctx.gauges()).join(' ')}`), s.STATS * 1000) : undefined;
   timer?.unref();
@@ -140,7 +145,7 @@ export async function startRkvdns(s: Settings, log: Logger, redisOverride?: Redi
       if (timer) clearInterval(timer);
       await l.close();
       log.info(`final stats ${stats.lines(ctx.gauges()).join(' ')}`);
-      redis.disconnect();
+      store.disconnect();
     },
   };
 }

@@ -4,7 +4,7 @@
  * whose GET is answered by a counter in the server, one more on every Redis-level lookup; and
  * `pending_delay_ms` delays the processing of each incoming query, one query after another.
  */
-import type { Redis } from 'ioredis';
+import type { Commands } from '../redis/store.js';
 import type { Logger } from '../common/log.js';
 import { overlaySettings, type Settings } from './settings.js';
 
@@ -19,7 +19,7 @@ export class ControlOverlay {
   private delayChain: Promise<void> = Promise.resolve();
   private cache = new Map<string, Settings>();
 
-  constructor(private readonly base: Settings, private readonly redis: Redis, private readonly log: Logger) {}
+  constructor(private readonly base: Settings, private readonly redis: Commands, private readonly log: Logger) {}
 
   async read(): Promise<QuerySettings> {
     const key = this.base.CONTROL_KEY;

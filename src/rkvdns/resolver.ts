@@ -3,7 +3,6 @@
  * operation, run it on Redis (marshalled: identical operations share one lookup and one answer for 5 s),
  * render records, and turn the outcome into an encoded answer.
  */
-import type { Redis } from 'ioredis';
 import { QTYPE, RCODE_NAME } from '../dns/constants.js';
 import { agedAnswer, cacheLifetime, labelsOf, type EncodedAnswer } from '../dns/message.js';
 import type { Query } from '../dns/query.js';
@@ -12,6 +11,8 @@ import type { Logger } from '../common/log.js';
 import { placeInZone, presentName } from '../query/name.js';
 import { OPERATORS, isIntrospection, planQuery, type IntrospectPlan, type RedisPlan } from '../query/operators.js';
 import { executePlan, type Reply } from '../redis/execute.js';
+import type { KeySnapshots } from '../redis/snapshots.js';
+import type { Store } from '../redis/store.js';
 import type { Aging, Flights } from './flight.js';
 import { answerFor, errorText, type Outcome } from './outcome.js';
 import type { ControlOverlay, QuerySettings } from './overlay.js';
@@ -20,7 +21,9 @@ import { SETTING_NAMES, presentSetting, type Settings } from './settings.js';
 import type { ServerStats } from './stats.js';
 
 export interface ResolverContext {
-  redis: Redis;
+  store: Store;
+  /** Key lists shared by the pages of a partitioned listing. */
+  snapshots: KeySnapshots;
   log: Logger;
   /** Per-query lines (errors, dropped values), rate-limited. */
   queryLog: { info(msg: string): void; warn(msg: string): void };
@@ -81,7 +84,7 @@ async function lookup(plan: RedisPlan, qs: QuerySettings, ctx: ResolverContext):
     return { kind: 'values', records: [[Buffer.from(String(ctx.overlay.increment(plan.key)))]], ttl: null };
   }
   const started = performance.now();
-  const reply = await executePlan(ctx.redis, plan, qs.settings.MAX_KEYS);
+  const reply = await executePlan({ store: ctx.store, snapshots: ctx.snapshots, maxKeys: qs.settings.MAX_KEYS }, plan);
   ctx.stats.redisLatency(performance.now() - started);
   return reply;
 }
@@ -107,7 +110,7 @@ export async function resolve(q: Query, qs: QuerySettings, transport: Transport,
     const last = place.labels[place.labels.length - 1]!.toString('latin1').toLowerCase();
     return finish(q, { kind: 'badtype', maybeOperator: place.labels.length > 1 || Object.hasOwn(OPERATORS, last) }, s, client, ctx);
   }
-  const planned = planQuery(place.labels, s.CASE_FOLDING);
+  const planned = planQuery(place.labels, s.CASE_FOLDING, s.PARTITIONED_LISTINGS);
   if ('error' in planned) return finish(q, { kind: 'error', error: planned.error, message: planned.message }, s, client, ctx);
   const plan = planned.plan;
   if (isIntrospection(plan)) return finish(q, recordsOutcome(q, introspect(plan, s, ctx), null, answerType, s, client, ctx.queryLog), s, client, ctx);

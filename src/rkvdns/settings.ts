@@ -15,6 +15,7 @@ export interface Settings {
   REDIS_TIMEOUT_MS: number;
   MAX_PENDING: number;
   MAX_KEYS: number;
+  PARTITIONED_LISTINGS: boolean;
   MAX_UDP_PAYLOAD: number;
   MAX_TCP_PAYLOAD: number;
   MAX_VALUE_PAYLOAD: number;
@@ -67,10 +68,11 @@ export const SETTINGS: Readonly<Record<keyof Settings, Def>> = {
   ZONE: { kind: { t: 'name', nullable: false }, default: null, doc: 'the zone this server is authoritative for (required)' },
   INTERFACE: { kind: { t: 'text' }, default: '127.0.0.1', doc: 'address to listen on, UDP and TCP' },
   PORT: { kind: int(0, 65535), default: 53, doc: 'port to listen on, UDP and TCP' },
-  REDIS_SERVER: { kind: { t: 'text' }, default: 'redis://127.0.0.1:6379', doc: 'Redis URL (redis://[user:pass@]host:port[/db])' },
+  REDIS_SERVER: { kind: { t: 'text' }, default: 'redis://127.0.0.1:6379', doc: 'Redis URL (redis://[user:pass@]host:port[/db]), or a cluster: redis+cluster://[user:pass@]host:port,host:port' },
   REDIS_TIMEOUT_MS: { kind: int(10, 60_000), default: 1000, doc: 'a Redis command not answered in this time fails (SERVFAIL)' },
   MAX_PENDING: { kind: int(1, 1_000_000), default: 2000, doc: 'queries waiting on Redis; beyond it UDP queries are dropped' },
   MAX_KEYS: { kind: int(1, 100_000_000), default: 100_000, doc: 'keys a pattern may enumerate before the answer is an error' },
+  PARTITIONED_LISTINGS: { kind: bool, default: true, doc: 'answer <i>of<n>.<pattern>.<op> listing pages (keys, klen, kplen, shards, shget)' },
   MAX_UDP_PAYLOAD: { kind: int(512, 65_535), default: 1200, doc: 'largest UDP answer offered to EDNS clients' },
   MAX_TCP_PAYLOAD: { kind: int(512, 65_535), default: 60_000, doc: 'largest TCP answer' },
   MAX_VALUE_PAYLOAD: { kind: int(1, 255), default: 255, doc: 'largest single value in an answer' },

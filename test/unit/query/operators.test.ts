@@ -36,6 +36,16 @@ describe('planQuery', () => {
     [L('a;**', 'shget'), 'syntax'],
     [L('foo', 'config'), 'operand'],
     [L('', 'get'), 'parameter'],
+    [L('3of8', 'a;*', 'keys'), 'keys'],
+    [L('0OF1', 'a;*', 'klen'), 'klen'],
+    [L('1of2', 'a;', 'kplen'), 'kplen'],
+    [L('5of16', 'a;*', 'shards'), 'shards'],
+    [L('5of16', 'a;*', 'shget'), 'shget'],
+    [L('3of6', 'a;*', 'shget'), 'syntax'],
+    [L('8of8', 'a;*', 'keys'), 'syntax'],
+    [L('page2', 'a;*', 'keys'), 'syntax'],
+    [L('1of2', 'foo', 'get'), 'parameter'],
+    [L('1of2', 'x', 'a;*', 'keys'), 'parameter'],
   ])('%j → %s', (labels, expected) => {
     const r = planQuery(labels, 'none');
     expect('plan' in r ? r.plan.op : r.error).toBe(expected);
@@ -50,6 +60,16 @@ describe('planQuery', () => {
   ])('lrange %s → %i..%i', (range, start, stop) => {
     const r = planQuery(L(range, 'l', 'lrange'), 'none');
     expect('plan' in r && r.plan).toMatchObject({ op: 'lrange', start, stop });
+  });
+
+  it('a partition label pages a listing; without partitions it is a parameter error, as upstream', () => {
+    const r = planQuery(L('3of8', 'a;*', 'shget'), 'none');
+    expect('plan' in r && r.plan).toMatchObject({ op: 'shget', part: { index: 3, count: 8 } });
+    // Case-randomising resolvers must not split one page into several marshalling ids.
+    const upper = planQuery(L('3OF8', 'a;*', 'shget'), 'none');
+    expect('id' in upper && upper.id).toBe('id' in r && r.id);
+    const off = planQuery(L('3of8', 'a;*', 'shget'), 'none', false);
+    expect('error' in off && off.error).toBe('parameter');
   });
 
   it('kplen escapes glob characters in the prefix and appends *', () => {

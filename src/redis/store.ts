@@ -1,0 +1,167 @@
+/**
+ * The Redis that rkvdns reads: one server or a cluster, behind one small interface. Single-key commands
+ * go to `commands` (a cluster routes them by slot); the two operations that span keys are here, because a
+ * cluster needs them done its own way: SCAN on every master (a cluster client sends SCAN to one random
+ * node), and MGET grouped by slot (a cross-slot MGET is refused).
+ *
+ * The connection fails fast while Redis is away (no offline queue, one retry, a command timeout) so DNS
+ * clients get SERVFAIL in about a second instead of a hang, and reconnects on its own when Redis returns.
+ * No ready check: it would send INFO, which a read-only ACL user (`-@dangerous`) may not run.
+ */
+import { Cluster, Redis } from 'ioredis';
+import calculateSlot from 'cluster-key-slot';
+import type { Logger } from '../common/log.js';
+import { describeTarget, parseRedisTarget, type RedisTarget } from './target.js';
+
+export type Commands = Redis | Cluster;
+
+export interface Store {
+  readonly commands: Commands;
+  readonly target: RedisTarget;
+  /** Every key matching the glob, each once; throws TooManyKeysError beyond maxKeys. */
+  scan(glob: Buffer, maxKeys: number): Promise<Buffer[]>;
+  /** Values in key order; null for a missing key or one of another type. */
+  mget(keys: readonly Buffer[]): Promise<(Buffer | null)[]>;
+  /** Commands written but not yet answered, for queues.<zone>. */
+  queued(): number;
+  /** Resolves when connected; rejects (and keeps retrying) when Redis is not reachable. */
+  connect(): Promise<void>;
+  disconnect(): void;
+}
+
+export class TooManyKeysError extends Error {}
+
+const SCAN_COUNT = 1000;
+const MGET_CHUNK = 500;
+
+/** SCAN one node to the end, adding keys not seen before to `keys`. */
+async function scanNode(node: Redis, glob: Buffer, maxKeys: number, seen: Set<string>, keys: Buffer[]): Promise<void> {
+  let cursor = '0';
+  do {
+    // scanBuffer, not callBuffer: ioredis drops the command name of callBuffer under auto-pipelining.
+    // The pattern is sent as a Buffer so binary patterns reach Redis intact.
+    const [next, batch] = await node.scanBuffer(cursor, 'MATCH', glob as unknown as string, 'COUNT', SCAN_COUNT);
+    cursor = next.toString();
+    for (const k of batch) {
+      // SCAN may return a key more than once while the keyspace is rehashing (or a slot is migrating).
+      const id = k.toString('latin1');
+      if (seen.has(id)) continue;
+      seen.add(id);
+      keys.push(k);
+      if (keys.length > maxKeys) throw new TooManyKeysError(`pattern matches more than MAX_KEYS (${maxKeys}) keys`);
+    }
+  } while (cursor !== '0');
+}
+
+async function mgetChunks(commands: Commands, groups: Buffer[][]): Promise<(Buffer | null)[][]> {
+  const calls: Promise<(Buffer | null)[]>[] = [];
+  for (const g of groups) for (let i = 0; i < g.length; i += MGET_CHUNK) calls.push(commands.mgetBuffer(g.slice(i, i + MGET_CHUNK)));
+  return Promise.all(calls);
+}
+
+function watch(emitter: Redis | Cluster, where: string, log: Logger): void {
+  let down = false;
+  emitter.on('error', (e: Error) => {
+    if (!down) log.warn(`redis ${where}: ${e.message}`);
+    down = true;
+  });
+  emitter.on('ready', () => {
+    if (down) log.info(`redis ${where}: connected again`);
+    down = false;
+  });
+}
+
+function singleStore(target: Extract<RedisTarget, { kind: 'single' }>, timeoutMs: number, log: Logger): Store {
+  const redis = new Redis(target.url, {
+    enableAutoPipelining: true,
+    enableOfflineQueue: false,
+    enableReadyCheck: false,
+    maxRetriesPerRequest: 1,
+    commandTimeout: timeoutMs,
+    connectTimeout: Math.max(timeoutMs, 1000),
+    retryStrategy: (times) => Math.min(50 * times, 1000),
+    lazyConnect: true,
+  });
+  watch(redis, describeTarget(target), log);
+  return {
+    commands: redis,
+    target,
+    async scan(glob, maxKeys) {
+      const keys: Buffer[] = [];
+      await scanNode(redis, glob, maxKeys, new Set(), keys);
+      return keys;
+    },
+    async mget(keys) {
+      return (await mgetChunks(redis, [keys as Buffer[]])).flat();
+    },
+    queued: () => (redis as unknown as { commandQueue?: { length: number } }).commandQueue?.length ?? 0,
+    connect: () => redis.connect(),
+    disconnect: () => redis.disconnect(),
+  };
+}
+
+/** Options shared by rkvdns and the agent for a cluster. */
+export function clusterOptions(target: Extract<RedisTarget, { kind: 'cluster' }>, timeoutMs: number) {
+  return {
+    enableOfflineQueue: false,
+    enableAutoPipelining: true,
+    lazyConnect: true,
+    // A slot whose master is down is retried briefly, then the command fails and the caller decides.
+    retryDelayOnClusterDown: 100,
+    retryDelayOnFailover: 100,
+    clusterRetryStrategy: (times: number) => Math.min(100 * times, 1000),
+    slotsRefreshTimeout: Math.max(timeoutMs, 1000),
+    redisOptions: {
+      ...(target.username !== undefined ? { username: target.username } : {}),
+      ...(target.password !== undefined ? { password: target.password } : {}),
+      ...(target.tls ? { tls: {} } : {}),
+      maxRetriesPerRequest: 1,
+      commandTimeout: timeoutMs,
+      connectTimeout: Math.max(timeoutMs, 1000),
+    },
+  };
+}
+
+function clusterStore(target: Extract<RedisTarget, { kind: 'cluster' }>, timeoutMs: number, log: Logger): Store {
+  const cluster = new Cluster(target.seeds, clusterOptions(target, timeoutMs));
+  watch(cluster, describeTarget(target), log);
+  return {
+    commands: cluster,
+    target,
+    async scan(glob, maxKeys) {
+      const masters = cluster.nodes('master');
+      if (masters.length === 0) throw new Error('no cluster master is known yet');
+      const seen = new Set<string>();
+      const keys: Buffer[] = [];
+      await Promise.all(masters.map((m) => scanNode(m, glob, maxKeys, seen, keys)));
+      return keys;
+    },
+    async mget(keys) {
+      const bySlot = new Map<number, number[]>();
+      keys.forEach((k, i) => {
+        const slot = calculateSlot(k);
+        const at = bySlot.get(slot);
+        if (at) at.push(i);
+        else bySlot.set(slot, [i]);
+      });
+      const order = [...bySlot.values()];
+      const chunks = await mgetChunks(cluster, order.map((idx) => idx.map((i) => keys[i]!)));
+      const values = new Array<Buffer | null>(keys.length);
+      let c = 0;
+      for (const idx of order) {
+        for (let start = 0; start < idx.length; start += MGET_CHUNK, c++) {
+          chunks[c]!.forEach((v, j) => (values[idx[start + j]!] = v));
+        }
+      }
+      return values;
+    },
+    queued: () => cluster.nodes().reduce((n, r) => n + ((r as unknown as { commandQueue?: { length: number } }).commandQueue?.length ?? 0), 0),
+    connect: () => cluster.connect(),
+    disconnect: () => cluster.disconnect(),
+  };
+}
+
+export function openStore(url: string, timeoutMs: number, log: Logger): Store {
+  const target = parseRedisTarget(url);
+  return target.kind === 'cluster' ? clusterStore(target, timeoutMs, log) : singleStore(target, timeoutMs, log);
+}

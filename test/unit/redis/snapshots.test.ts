@@ -1,0 +1,69 @@
+import { describe, expect, it } from 'vitest';
+import { partitionOf } from '../../../src/query/partition.js';
+import { KeySnapshots, SNAPSHOT_MS } from '../../../src/redis/snapshots.js';
+import type { Store } from '../../../src/redis/store.js';
+
+/** A store whose SCAN returns a fixed key list and counts how often it was asked. */
+function listStore(keys: Buffer[]): Store & { scans: number } {
+  const s = {
+    scans: 0,
+    async scan() {
+      s.scans++;
+      return keys;
+    },
+  };
+  return s as unknown as Store & { scans: number };
+}
+
+const keys = Array.from({ length: 3000 }, (_, i) => Buffer.from(`w;m${i % 5};s${i % 3};${1700000000 + i}`));
+const glob = Buffer.from('w;*');
+
+describe('KeySnapshots', () => {
+  it('gives every key to exactly one partition, the one its hash names', async () => {
+    const snapshots = new KeySnapshots();
+    const store = listStore(keys);
+    for (const n of [1, 2, 8, 64]) {
+      const seen: string[] = [];
+      for (let i = 0; i < n; i++) {
+        for (const k of await snapshots.partition(store, glob, 1e6, { index: i, count: n })) {
+          expect(partitionOf(k, n)).toBe(i);
+          seen.push(k.toString());
+        }
+      }
+      expect(seen.sort()).toEqual(keys.map(String).sort());
+    }
+    expect(store.scans).toBe(1);
+  });
+
+  it('scans again once the snapshot is older than SNAPSHOT_MS, and prune lets it go', async () => {
+    let t = 1000;
+    const snapshots = new KeySnapshots(8, () => t);
+    const store = listStore(keys);
+    await snapshots.partition(store, glob, 1e6, { index: 0, count: 2 });
+    t += SNAPSHOT_MS - 1;
+    await snapshots.partition(store, glob, 1e6, { index: 1, count: 2 });
+    expect(store.scans).toBe(1);
+    t += 1;
+    await snapshots.partition(store, glob, 1e6, { index: 1, count: 2 });
+    expect(store.scans).toBe(2);
+    t += SNAPSHOT_MS;
+    snapshots.prune();
+    expect(snapshots.size).toBe(0);
+  });
+
+  it('does not keep a failed scan', async () => {
+    const snapshots = new KeySnapshots();
+    let fail = true;
+    const store = { scan: async () => { if (fail) throw new Error('down'); return keys; } } as unknown as Store;
+    await expect(snapshots.partition(store, glob, 1e6, { index: 0, count: 1 })).rejects.toThrow('down');
+    fail = false;
+    expect((await snapshots.partition(store, glob, 1e6, { index: 0, count: 1 })).length).toBe(keys.length);
+  });
+
+  it('holds at most maxSnapshots patterns', async () => {
+    const snapshots = new KeySnapshots(2);
+    const store = listStore(keys);
+    for (const g of ['a*', 'b*', 'c*']) await snapshots.partition(store, Buffer.from(g), 1e6, { index: 0, count: 1 });
+    expect(snapshots.size).toBe(2);
+  });
+});

@@ -1,6 +1,6 @@
 /**
  * Listing a totalizer's keys (or shget tuples) however large it is. One query when one answer holds it,
- * as upstream does. When that fails, a `0of1.<glob>.klen` probe tells whether the server pages listings
+ * as upstream does. When that fails (or times out), a `0of1.<glob>.klen` probe tells whether the server pages listings
  * (it answers a count): then the listing is fetched in partitions `<i>of<n>.<pattern>.<op>`, sized from
  * the count, and a partition still too large is split in its two halves. A server without partitions
  * gets the glob split by the next character instead (`P*S` becomes `P<c>*S` for every byte c, plus `PS`),
@@ -63,7 +63,7 @@ async function byPartitions(l: Lookups, req: ListingRequest, count: number): Pro
   let splits = 0;
   const page = async (p: Partition): Promise<void> => {
     const { labels, display } = nameOf([partitionLabel(p), req.pattern, req.op], req.zone);
-    const r = await l.txt(labels, display);
+    const r = await l.txt(labels, display, true);
     const got = recordsOf(r, display);
     if (got) {
       for (const rec of got) records.push(rec);
@@ -136,11 +136,12 @@ export async function fetchListing(l: Lookups, req: ListingRequest): Promise<Lis
   const r = await l.txt(whole.labels, whole.display);
   const got = recordsOf(r, whole.display);
   if (got) return { op: req.op, records: got };
-  if (!splittable(r)) throw new TotalError(`listing ${whole.display} failed: ${describe(r)}`);
+  // Too large, or too slow to list whole (a timeout): a server that pages listings answers the probe.
   const probe = nameOf(['0of1', req.glob, 'klen'], req.zone);
   const p = await l.txt(probe.labels, probe.display);
   const count = p.kind === 'records' ? p.records[0]?.[0]?.toString('latin1') : undefined;
   if (count !== undefined && /^\d+$/.test(count)) return { op: req.op, records: await byPartitions(l, req, Number(count)) };
+  if (!splittable(r)) throw new TotalError(`listing ${whole.display} failed: ${describe(r)}`);
   req.debug?.(
     `${whole.display} failed (${describe(r)}) and the server does not page listings (${probe.display}: ${describe(p)}); ` +
       `splitting ${req.glob} by the next character${req.op === 'shget' ? ' and fetching values with GET' : ''}`,

@@ -23,8 +23,9 @@ export class Lookups {
     return this.client.queries;
   }
 
-  async txt(labels: readonly Buffer[], display: string): Promise<Lookup> {
-    return this.lookup(labels, QTYPE.TXT, display, (rdata) => txtStrings(rdata));
+  /** `tcp`: for answers known to be large, skip the UDP attempt that would only come back truncated. */
+  async txt(labels: readonly Buffer[], display: string, tcp = false): Promise<Lookup> {
+    return this.lookup(labels, QTYPE.TXT, display, (rdata) => txtStrings(rdata), tcp);
   }
 
   /** PTR targets, as dotted names. */
@@ -32,7 +33,7 @@ export class Lookups {
     return this.lookup(labels, QTYPE.PTR, display, (_rdata, msg, off) => [Buffer.from(readName(msg, off).labels.map((l) => l.toString('latin1')).join('.'), 'latin1')]);
   }
 
-  private async lookup(labels: readonly Buffer[], qtype: number, display: string, parse: (rdata: Buffer, msg: Buffer, off: number) => Buffer[]): Promise<Lookup> {
+  private async lookup(labels: readonly Buffer[], qtype: number, display: string, parse: (rdata: Buffer, msg: Buffer, off: number) => Buffer[], tcp = false): Promise<Lookup> {
     const id = `${qtype}\0${labels.map((l) => l.toString('latin1')).join('\0')}`;
     const cached = this.cache.get(id);
     if (cached) {
@@ -42,7 +43,7 @@ export class Lookups {
     let result: Lookup;
     let ttl = 0;
     try {
-      const r = await this.client.query(labels, qtype, display);
+      const r = await this.client.query(labels, qtype, display, tcp);
       if (r.rcode === RCODE.NOERROR) {
         const recs = r.answers.filter((a) => a.type === qtype);
         result = recs.length ? { kind: 'records', records: recs.map((a) => parse(a.rdata, r.message, a.rdataOffset)) } : { kind: 'empty' };

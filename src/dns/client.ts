@@ -113,7 +113,8 @@ export class DnsClient {
     if (o.servers.length === 0) throw new Error('no nameservers');
   }
 
-  async query(labels: readonly Buffer[], qtype: number, display: string): Promise<Response> {
+  /** `tcp`: ask over TCP straight away, for answers known to be large (listing pages). */
+  async query(labels: readonly Buffer[], qtype: number, display: string, tcp = false): Promise<Response> {
     let lastError: Error = new Error('no tries');
     for (let attempt = 0; attempt < this.o.tries; attempt++) {
       const ns = this.o.servers[(this.next + attempt) % this.o.servers.length]!;
@@ -121,6 +122,11 @@ export class DnsClient {
       const q = buildQuery(id, labels, qtype, true);
       try {
         this.queries++;
+        if (tcp) {
+          const r = decodeResponse(await tcpExchange(ns, buildQuery(id, labels, qtype, false), this.o.timeoutMs * 2));
+          this.o.trace?.(`${display} via ${ns.host}:${ns.port} tcp: rcode ${r.rcode}, ${r.answers.length} answer(s)`);
+          return r;
+        }
         let r = decodeResponse(await udpExchange(ns, q, id, this.o.timeoutMs));
         if (r.tc) {
           this.o.trace?.(`${display} via ${ns.host}:${ns.port} udp: truncated, retrying over TCP`);

@@ -7,8 +7,8 @@
 export interface ShardPattern {
   /** MATCH argument for SCAN. */
   glob: Buffer;
-  /** Returns the captured parts, or null when the key does not match. */
-  match(key: Buffer): Buffer[] | null;
+  /** The captured parts as latin1 strings (one char per byte), or null when the key does not match. */
+  matchText(key: Buffer): string[] | null;
   captures: number;
 }
 
@@ -48,9 +48,9 @@ export function compileShardPattern(pattern: Buffer): ShardPattern | null {
   return {
     glob: Buffer.concat(glob),
     captures,
-    match(key) {
+    matchText(key) {
       const m = re.exec(key.toString('latin1'));
-      return m ? m.slice(1).map((s) => Buffer.from(s ?? '', 'latin1')) : null;
+      return m ? m.slice(1).map((s) => s ?? '') : null;
     },
   };
 }

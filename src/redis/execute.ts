@@ -6,6 +6,7 @@
  */
 import type { RedisPlan } from '../query/operators.js';
 import type { Partition } from '../query/partition.js';
+import type { ShardPattern } from '../query/shards.js';
 import type { KeySnapshots } from './snapshots.js';
 import { TooManyKeysError, type Commands, type Store } from './store.js';
 
@@ -13,7 +14,7 @@ export type Reply =
   /** Records, each a list of character-strings; `ttl` is the key's TTL or null where none applies. */
   | { kind: 'values'; records: Buffer[][]; ttl: number | null }
   | { kind: 'nil' }
-  | { kind: 'error'; error: 'redis' | 'toomany'; message: string };
+  | { kind: 'error'; error: 'redis' | 'toomany' | 'toolarge'; message: string };
 
 const one = (v: Buffer): Buffer[][] => [[v]];
 const int = (n: number): Buffer[][] => [[Buffer.from(String(n))]];
@@ -25,16 +26,29 @@ async function withTtl(redis: Commands, key: Buffer, value: Promise<Buffer[][] |
   return { kind: 'values', records, ttl: ttl >= 0 ? ttl : null };
 }
 
-async function shget(store: Store, keys: Buffer[], match: (k: Buffer) => Buffer[] | null): Promise<Reply> {
+/**
+ * Keys grouped by their captures, in first-seen order; capture Buffers are made once per group. Stops as
+ * soon as there are more groups than one answer can hold: a million keys are refused in milliseconds.
+ */
+function groupKeys(src: KeySource, keys: Buffer[], pattern: ShardPattern): Map<string, { captures: Buffer[]; keys: Buffer[] }> {
   const groups = new Map<string, { captures: Buffer[]; keys: Buffer[] }>();
   for (const k of keys) {
-    const captures = match(k);
+    const captures = pattern.matchText(k);
     if (!captures) continue;
-    const id = captures.map((c) => c.toString('latin1')).join('\0');
+    const id = captures.join('\0');
     let g = groups.get(id);
-    if (!g) groups.set(id, (g = { captures, keys: [] }));
+    if (!g) {
+      groups.set(id, (g = { captures: captures.map((c) => Buffer.from(c, 'latin1')), keys: [] }));
+      checkFits(src, groups.size);
+    }
     g.keys.push(k);
   }
+  return groups;
+}
+
+async function shget(src: KeySource, keys: Buffer[], pattern: ShardPattern): Promise<Reply> {
+  const store = src.store;
+  const groups = groupKeys(src, keys, pattern);
   const all = [...groups.values()].flatMap((g) => g.keys);
   const values = await store.mget(all);
   // MGET answers nil for a key of another type; tell that apart from a key that expired meanwhile.
@@ -59,10 +73,31 @@ export interface KeySource {
   store: Store;
   snapshots: KeySnapshots;
   maxKeys: number;
+  /** More records than this cannot fit one answer, so their values are not fetched; null: no limit. */
+  maxRecords: number | null;
+}
+
+/** The smallest record: a 2-byte name pointer, type, class, TTL, length, and one character-string. */
+export const MIN_RECORD_BYTES = 13;
+
+class TooLargeError extends Error {}
+
+/** Refuses a listing before any value is read when its records cannot fit one answer anyway. */
+function checkFits(src: KeySource, records: number): void {
+  if (src.maxRecords !== null && records > src.maxRecords) throw new TooLargeError(`${records} records cannot fit one answer`);
+}
+
+function fits<T>(src: KeySource, records: T[]): T[] {
+  checkFits(src, records.length);
+  return records;
 }
 
 function listKeys(src: KeySource, glob: Buffer, part: Partition | undefined): Promise<Buffer[]> {
-  return part ? src.snapshots.partition(src.store, glob, src.maxKeys, part) : src.store.scan(glob, src.maxKeys);
+  return part ? src.snapshots.partition(src.store, glob, src.maxKeys, part) : src.snapshots.fresh(src.store, glob, src.maxKeys);
+}
+
+async function countKeys(src: KeySource, glob: Buffer, part: Partition | undefined): Promise<number> {
+  return part ? src.snapshots.count(src.store, glob, src.maxKeys, part) : (await src.snapshots.fresh(src.store, glob, src.maxKeys)).length;
 }
 
 async function run(src: KeySource, plan: RedisPlan): Promise<Reply> {
@@ -87,23 +122,14 @@ async function run(src: KeySource, plan: RedisPlan): Promise<Reply> {
     case 'scard':
       return withTtl(redis, plan.key, redis.scard(plan.key).then(int));
     case 'keys':
-      return { kind: 'values', records: each(await listKeys(src, plan.glob, plan.part)), ttl: null };
+      return { kind: 'values', records: each(fits(src, await listKeys(src, plan.glob, plan.part))), ttl: null };
     case 'klen':
     case 'kplen':
-      return { kind: 'values', records: int((await listKeys(src, plan.glob, plan.part)).length), ttl: null };
-    case 'shards': {
-      const seen = new Set<string>();
-      const records: Buffer[][] = [];
-      for (const k of await listKeys(src, plan.pattern.glob, plan.part)) {
-        const captures = plan.pattern.match(k);
-        if (!captures) continue;
-        const id = captures.map((c) => c.toString('latin1')).join('\0');
-        if (!seen.has(id)) { seen.add(id); records.push(captures); }
-      }
-      return { kind: 'values', records, ttl: null };
-    }
+      return { kind: 'values', records: int(await countKeys(src, plan.glob, plan.part)), ttl: null };
+    case 'shards':
+      return { kind: 'values', records: [...groupKeys(src, await listKeys(src, plan.pattern.glob, plan.part), plan.pattern).values()].map((g) => g.captures), ttl: null };
     case 'shget':
-      return shget(src.store, await listKeys(src, plan.pattern.glob, plan.part), (k) => plan.pattern.match(k));
+      return shget(src, await listKeys(src, plan.pattern.glob, plan.part), plan.pattern);
   }
 }
 
@@ -112,6 +138,7 @@ export async function executePlan(src: KeySource, plan: RedisPlan): Promise<Repl
     return await run(src, plan);
   } catch (e) {
     if (e instanceof TooManyKeysError) return { kind: 'error', error: 'toomany', message: e.message };
+    if (e instanceof TooLargeError) return { kind: 'error', error: 'toolarge', message: e.message };
     return { kind: 'error', error: 'redis', message: (e as Error).message };
   }
 }

@@ -3,14 +3,20 @@
  * `<i>of<n>.<pattern>.<op>` queries in a row; each needs the keys of one partition, but SCAN can only
  * enumerate them all. So the keys of a pattern are scanned once, bucketed by hash (a counting sort on the
  * top 16 hash bits, linear in the number of keys) and packed into one buffer, and every partition query
- * within SNAPSHOT_MS takes its slice from there. Values are always read fresh; only the list of keys is
+ * while the snapshot lives (10 s, or DEFAULT_TTL when longer) takes its slice from there. A whole listing always scans afresh, and leaves its scan
+ * here for the pages that follow when its answer is too large. Values are always read fresh; only the list of keys is
  * reused. Partitions depend on the key alone, so pages served from different snapshots still never
  * repeat a key.
  */
 import { PARTITION_BITS, bucketOf, bucketRange, type Partition } from '../query/partition.js';
 import type { Store } from './store.js';
 
-export const SNAPSHOT_MS = 5000;
+/**
+ * The shortest life of a snapshot, counted from the end of its scan: long enough for a whole listing to be
+ * refused and its pages walked. rkvdns uses DEFAULT_TTL when longer: a page is then no older than a whole
+ * listing a resolver may still hold in its cache.
+ */
+export const SNAPSHOT_MS = 10_000;
 const BUCKETS = 1 << PARTITION_BITS;
 
 interface Snapshot {
@@ -48,10 +54,18 @@ function pack(keys: readonly Buffer[]): Snapshot {
   return { data, offsets, bucketStart };
 }
 
+interface Held {
+  keys: Promise<Buffer[]>;
+  /** Packed on first use by a partition query. */
+  packed?: Promise<Snapshot>;
+  expires: number;
+}
+
 export class KeySnapshots {
-  private readonly held = new Map<string, { snapshot: Promise<Snapshot>; expires: number }>();
+  private readonly held = new Map<string, Held>();
 
   constructor(
+    private readonly lifetimeMs = SNAPSHOT_MS,
     private readonly maxSnapshots = 8,
     private readonly now: () => number = Date.now,
   ) {}
@@ -60,13 +74,28 @@ export class KeySnapshots {
     return this.held.size;
   }
 
+  /**
+   * A fresh scan, for a whole listing (answers stay as fresh as upstream's). It is kept as the pattern's
+   * snapshot, so when the whole answer turns out too large, the probe and pages that follow need no scan.
+   */
+  fresh(store: Store, glob: Buffer, maxKeys: number): Promise<Buffer[]> {
+    return this.start(store, glob, maxKeys).keys;
+  }
+
   /** The keys matching `glob` that fall in partition `part`. */
   async partition(store: Store, glob: Buffer, maxKeys: number, part: Partition): Promise<Buffer[]> {
-    const s = await this.snapshot(store, glob, maxKeys);
+    const s = await this.packed(store, glob, maxKeys);
     const [first, end] = bucketRange(part);
     const keys: Buffer[] = [];
     for (let i = s.bucketStart[first]!; i < s.bucketStart[end]!; i++) keys.push(s.data.subarray(s.offsets[i]!, s.offsets[i + 1]!));
     return keys;
+  }
+
+  /** How many keys matching `glob` fall in partition `part`. */
+  async count(store: Store, glob: Buffer, maxKeys: number, part: Partition): Promise<number> {
+    const s = await this.packed(store, glob, maxKeys);
+    const [first, end] = bucketRange(part);
+    return s.bucketStart[end]! - s.bucketStart[first]!;
   }
 
   /** Drops expired snapshots so their memory goes back as soon as paging stops. */
@@ -74,20 +103,33 @@ export class KeySnapshots {
     for (const [id, h] of this.held) if (h.expires <= t) this.held.delete(id);
   }
 
-  private snapshot(store: Store, glob: Buffer, maxKeys: number): Promise<Snapshot> {
+  private packed(store: Store, glob: Buffer, maxKeys: number): Promise<Snapshot> {
     const t = this.now();
-    const id = `${maxKeys}\0${glob.toString('latin1')}`;
-    const h = this.held.get(id);
-    if (h && h.expires > t) return h.snapshot;
-    this.prune(t);
-    while (this.held.size >= this.maxSnapshots) this.held.delete(this.held.keys().next().value!);
-    const snapshot = store.scan(glob, maxKeys).then(pack);
-    const entry = { snapshot, expires: t + SNAPSHOT_MS };
-    this.held.set(id, entry);
-    // A failed scan (Redis away, too many keys) is not reused: the next query tries again.
-    snapshot.catch(() => {
-      if (this.held.get(id) === entry) this.held.delete(id);
-    });
-    return snapshot;
+    let h = this.held.get(idOf(glob, maxKeys));
+    if (!h || h.expires <= t) h = this.start(store, glob, maxKeys);
+    return (h.packed ??= h.keys.then(pack));
   }
+
+  private start(store: Store, glob: Buffer, maxKeys: number): Held {
+    const t = this.now();
+    const id = idOf(glob, maxKeys);
+    this.prune(t);
+    this.held.delete(id);
+    while (this.held.size >= this.maxSnapshots) this.held.delete(this.held.keys().next().value!);
+    // Held while the scan runs, and for its lifetime after it ends (a million keys take seconds to scan).
+    const entry: Held = { keys: store.scan(glob, maxKeys), expires: Infinity };
+    this.held.set(id, entry);
+    entry.keys.then(
+      () => (entry.expires = this.now() + this.lifetimeMs),
+      // A failed scan (Redis away, too many keys) is not reused: the next query tries again.
+      () => {
+        if (this.held.get(id) === entry) this.held.delete(id);
+      },
+    );
+    return entry;
+  }
+}
+
+function idOf(glob: Buffer, maxKeys: number): string {
+  return `${maxKeys}\0${glob.toString('latin1')}`;
 }

@@ -7,7 +7,7 @@ import { assemble, headerOnly, sizeOf, type EncodedAnswer } from '../dns/message
 import { parseQuery, type Query } from '../dns/query.js';
 import { listenDns, type DnsListener, type Transport } from '../dns/server.js';
 import { rateLimited, type Logger } from '../common/log.js';
-import { KeySnapshots } from '../redis/snapshots.js';
+import { KeySnapshots, SNAPSHOT_MS } from '../redis/snapshots.js';
 import { openStore, type Store } from '../redis/store.js';
 import { describeTarget } from '../redis/target.js';
 import { Debouncer, Flights } from './flight.js';
@@ -93,7 +93,7 @@ export async function startRkvdns(s: Settings, log: Logger, storeOverride?: Stor
   // Wait briefly so the first queries do not fail just because the connection is still being made;
   // if Redis is down the server starts anyway and answers SERVFAIL until it is back.
   if (!storeOverride) await store.connect().catch((e: Error) => log.warn(`redis not reachable yet at ${describeTarget(store.target)} (${e.message}); queries get SERVFAIL until it is`));
-  const snapshots = new KeySnapshots();
+  const snapshots = new KeySnapshots(Math.max(SNAPSHOT_MS, s.DEFAULT_TTL * 1000));
   const stats = new ServerStats();
   const flights = new Flights<Resolution>(resolutionAging);
   const debouncer = new Debouncer();

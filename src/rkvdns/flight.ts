@@ -38,7 +38,8 @@ export class Flights<T> {
   run(id: string, work: () => Promise<T>, keep: (result: T) => boolean = () => true): Promise<T> {
     const t = this.now();
     const f = this.flights.get(id);
-    if (f && f.expires > t) {
+    // A lookup still running is always joined, however long it takes (a big SCAN can take seconds).
+    if (f && (!f.done || f.expires > t)) {
       this.shared++;
       return f.done ? Promise.resolve(this.served(f.done, t)) : f.result;
     }
@@ -73,7 +74,7 @@ export class Flights<T> {
   }
 
   prune(t = this.now()): void {
-    for (const [id, f] of this.flights) if (f.expires <= t) this.flights.delete(id);
+    for (const [id, f] of this.flights) if (f.done && f.expires <= t) this.flights.delete(id);
   }
 }
 

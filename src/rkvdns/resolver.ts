@@ -10,7 +10,7 @@ import type { Transport } from '../dns/server.js';
 import type { Logger } from '../common/log.js';
 import { placeInZone, presentName } from '../query/name.js';
 import { OPERATORS, isIntrospection, planQuery, type IntrospectPlan, type RedisPlan } from '../query/operators.js';
-import { executePlan, type Reply } from '../redis/execute.js';
+import { MIN_RECORD_BYTES, executePlan, type Reply } from '../redis/execute.js';
 import type { KeySnapshots } from '../redis/snapshots.js';
 import type { Store } from '../redis/store.js';
 import type { Aging, Flights } from './flight.js';
@@ -84,7 +84,9 @@ async function lookup(plan: RedisPlan, qs: QuerySettings, ctx: ResolverContext):
     return { kind: 'values', records: [[Buffer.from(String(ctx.overlay.increment(plan.key)))]], ttl: null };
   }
   const started = performance.now();
-  const reply = await executePlan({ store: ctx.store, snapshots: ctx.snapshots, maxKeys: qs.settings.MAX_KEYS }, plan);
+  const s = qs.settings;
+  const maxRecords = s.RETURN_PARTIAL_TCP ? null : Math.floor(s.MAX_TCP_PAYLOAD / MIN_RECORD_BYTES);
+  const reply = await executePlan({ store: ctx.store, snapshots: ctx.snapshots, maxKeys: s.MAX_KEYS, maxRecords }, plan);
   ctx.stats.redisLatency(performance.now() - started);
   return reply;
 }

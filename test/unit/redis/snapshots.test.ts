@@ -37,7 +37,7 @@ describe('KeySnapshots', () => {
 
   it('scans again once the snapshot is older than SNAPSHOT_MS, and prune lets it go', async () => {
     let t = 1000;
-    const snapshots = new KeySnapshots(8, () => t);
+    const snapshots = new KeySnapshots(SNAPSHOT_MS, 8, () => t);
     const store = listStore(keys);
     await snapshots.partition(store, glob, 1e6, { index: 0, count: 2 });
     t += SNAPSHOT_MS - 1;
@@ -51,6 +51,18 @@ describe('KeySnapshots', () => {
     expect(snapshots.size).toBe(0);
   });
 
+  it('a whole listing always scans afresh, and the pages and counts after it reuse that scan', async () => {
+    const snapshots = new KeySnapshots();
+    const store = listStore(keys);
+    await snapshots.fresh(store, glob, 1e6);
+    await snapshots.fresh(store, glob, 1e6);
+    expect(store.scans).toBe(2);
+    const counts = await Promise.all([0, 1, 2, 3].map((index) => snapshots.count(store, glob, 1e6, { index, count: 4 })));
+    expect(counts.reduce((a, b) => a + b)).toBe(keys.length);
+    expect((await snapshots.partition(store, glob, 1e6, { index: 2, count: 4 })).length).toBe(counts[2]);
+    expect(store.scans).toBe(2);
+  });
+
   it('does not keep a failed scan', async () => {
     const snapshots = new KeySnapshots();
     let fail = true;
@@ -61,7 +73,7 @@ describe('KeySnapshots', () => {
   });
 
   it('holds at most maxSnapshots patterns', async () => {
-    const snapshots = new KeySnapshots(2);
+    const snapshots = new KeySnapshots(SNAPSHOT_MS, 2);
     const store = listStore(keys);
     for (const g of ['a*', 'b*', 'c*']) await snapshots.partition(store, Buffer.from(g), 1e6, { index: 0, count: 1 });
     expect(snapshots.size).toBe(2);

@@ -31,6 +31,21 @@ describe('Flights', () => {
     expect(lookups()).toBe(2);
   });
 
+  it('a lookup still running after 5 s is joined, not started again, and not pruned', async () => {
+    let t = 0;
+    let finish!: (a: Answer) => void;
+    let lookups = 0;
+    const flights = new Flights<Answer>(aging, 100, () => t);
+    const slow = () => flights.run('big', () => { lookups++; return new Promise<Answer>((r) => (finish = r)); });
+    const first = slow();
+    t += 3 * FLIGHT_MS;
+    flights.prune();
+    const late = slow();
+    expect(lookups).toBe(1);
+    finish({ value: 'done', ttl: 30 });
+    expect([await first, await late].map((a) => a.value)).toEqual(['done', 'done']);
+  });
+
   it('an answer with a TTL under 5 s is not shared past its TTL', async () => {
     const { ask, advance } = setup();
     await ask('a', 2);

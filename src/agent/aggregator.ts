@@ -12,8 +12,16 @@ export interface Pending {
   ttl: number;
 }
 
-/** Writes a batch; returns the keys Redis refused for good (e.g. WRONGTYPE), throws when Redis is unreachable. */
-export type BatchWriter = (batch: Map<string, Pending>) => Promise<string[]>;
+/** Keys Redis refused for good (e.g. WRONGTYPE), and keys not written this time (a cluster node away). */
+export interface WriteResult {
+  refused: string[];
+  unwritten: string[];
+  /** Why the unwritten keys were not written. */
+  error?: string;
+}
+
+/** Writes a batch; throws when nothing of it was written (Redis unreachable). */
+export type BatchWriter = (batch: Map<string, Pending>) => Promise<WriteResult>;
 
 export class Aggregator {
   private pending = new Map<string, Pending>();
@@ -61,30 +69,44 @@ export class Aggregator {
     this.pending = new Map();
     this.pendingCount = 0;
     this.flushing = this.write(batch)
-      .then((refused) => {
+      .then(({ refused, unwritten, error }) => {
         let lost = 0;
         for (const k of refused) lost += batch.get(k)!.n;
-        this.stats.written += count - lost;
+        const held = this.holdAgain(batch, unwritten);
+        this.stats.written += count - lost - held;
         if (refused.length > 0) {
           this.stats.dropped_wrongtype += lost;
           this.log.error(`redis refused ${refused.length} key(s) (wrong type?), ${lost} increment(s) dropped, e.g. ${refused[0]}`);
+        }
+        if (unwritten.length > 0) {
+          this.stats.redis_errors++;
+          this.log.warn(`redis write partly failed (${error}); holding ${held} increment(s) on ${unwritten.length} key(s) to retry`);
         }
       })
       .catch((e: Error) => {
         this.stats.redis_errors++;
         this.log.warn(`redis write failed (${e.message}); holding ${count} increment(s) on ${batch.size} key(s) to retry`);
-        // Merge back: keys already pending again since the snapshot keep accumulating on top.
-        for (const [k, p] of batch) {
-          const cur = this.pending.get(k);
-          if (cur) cur.n += p.n;
-          else this.pending.set(k, p);
-        }
-        this.pendingCount += count;
+        this.holdAgain(batch, batch.keys());
       })
       .finally(() => {
         this.flushing = null;
       });
     return this.flushing;
+  }
+
+  /** Puts keys of a failed write back into pending; returns how many increments that was. */
+  private holdAgain(batch: Map<string, Pending>, keys: Iterable<string>): number {
+    let held = 0;
+    for (const k of keys) {
+      const p = batch.get(k)!;
+      // Keys already pending again since the batch was taken keep accumulating on top.
+      const cur = this.pending.get(k);
+      if (cur) cur.n += p.n;
+      else this.pending.set(k, p);
+      held += p.n;
+    }
+    this.pendingCount += held;
+    return held;
   }
 
   /** Counts what could not be written before exit. */

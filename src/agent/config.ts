@@ -7,6 +7,7 @@ import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parse as parseYaml } from 'yaml';
 import { LOG_LEVELS, type LogLevel } from '../common/log.js';
+import { parseRedisTarget } from '../redis/target.js';
 import { compileRule, type Rule, type RuleSpec } from './rules.js';
 
 export interface AgentConfig {
@@ -60,7 +61,11 @@ export function buildAgentConfig(raw: unknown): AgentConfig {
   const logLevel = (r.log_level ?? TOP_FIELDS.log_level) as LogLevel;
   if (!LOG_LEVELS.includes(logLevel)) throw new ConfigError(`log_level must be one of ${LOG_LEVELS.join(', ')}`);
   const redis = String(r.redis ?? TOP_FIELDS.redis);
-  if (!/^rediss?:\/\//.test(redis)) throw new ConfigError(`redis must be a redis:// URL, got '${redis}'`);
+  try {
+    parseRedisTarget(redis, 'redis');
+  } catch (e) {
+    throw new ConfigError((e as Error).message);
+  }
   return {
     redis,
     stats: intField(r, 'stats', 0, 86_400),

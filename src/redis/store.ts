@@ -151,6 +151,8 @@ export function clusterOptions(target: Extract<RedisTarget, { kind: 'cluster' }>
     retryDelayOnClusterDown: 100,
     retryDelayOnFailover: 100,
     clusterRetryStrategy: (times: number) => Math.min(100 * times, 1000),
+    // A master that restarts at the same address is reconnected, not dropped from the pool until a MOVED.
+    clusterNodeRetryStrategy: (times: number) => Math.min(100 * times, 1000),
     slotsRefreshTimeout: Math.max(timeoutMs, 1000),
     redisOptions: {
       ...(target.username !== undefined ? { username: target.username } : {}),
@@ -163,6 +165,28 @@ export function clusterOptions(target: Extract<RedisTarget, { kind: 'cluster' }>
   };
 }
 
+const SLOTS = 16384;
+
+/**
+ * The masters that own the slots, each once. A listing from fewer than all of them would be silently
+ * short, so a slot without a master, or a master the client is not connected to, is an error (SERVFAIL)
+ * and asks for a fresh slot table.
+ */
+function slotOwners(cluster: Cluster): Redis[] {
+  const pool = new Map(cluster.nodes('master').map((n) => [`${n.options.host}:${n.options.port}`, n]));
+  const owners = new Map<string, Redis>();
+  for (let slot = 0; slot < SLOTS; slot++) {
+    const owner = cluster.slots[slot]?.[0];
+    const node = owner === undefined ? undefined : (owners.get(owner) ?? pool.get(owner));
+    if (!node) {
+      cluster.refreshSlotsCache();
+      throw new Error(owner === undefined ? `cluster slot ${slot} has no master` : `cluster master ${owner} (slot ${slot}) is not connected`);
+    }
+    owners.set(owner!, node);
+  }
+  return [...owners.values()];
+}
+
 function clusterStore(target: Extract<RedisTarget, { kind: 'cluster' }>, timeoutMs: number, log: Logger): Store {
   const cluster = new Cluster(target.seeds, clusterOptions(target, timeoutMs));
   watch(cluster, describeTarget(target), log);
@@ -170,8 +194,7 @@ function clusterStore(target: Extract<RedisTarget, { kind: 'cluster' }>, timeout
     commands: cluster,
     target,
     async scan(glob, maxKeys) {
-      const masters = cluster.nodes('master');
-      if (masters.length === 0) throw new Error('no cluster master is known yet');
+      const masters = slotOwners(cluster);
       const seen = new SeenKeys();
       const keys: Buffer[] = [];
       await Promise.all(masters.map((m) => scanNode(m, glob, maxKeys, seen, keys)));

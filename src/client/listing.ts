@@ -61,18 +61,20 @@ async function byPartitions(l: Lookups, req: ListingRequest, count: number): Pro
   req.debug?.(`${req.pattern}.${req.op}: ${count} keys, too many for one answer; paging in ${n} partitions`);
   const records: Buffer[][] = [];
   let splits = 0;
+  let answered = 0;
   const page = async (p: Partition): Promise<void> => {
     const { labels, display } = nameOf([partitionLabel(p), req.pattern, req.op], req.zone);
     const r = await l.txt(labels, display, true);
     const got = recordsOf(r, display);
     if (got) {
+      answered++;
       for (const rec of got) records.push(rec);
       return;
     }
     const halves = splittable(r) ? splitPartition(p) : null;
     if (!halves) throw new TotalError(`listing ${display} failed: ${describe(r)}`);
-    // Pages several times larger than estimated are splits; every page failing (Redis gone) is not.
-    if (++splits > 4 * n) throw new TotalError(`listing ${display} failed: ${describe(r)}, and ${splits - 1} smaller pages failed before it`);
+    // Pages several times larger than estimated are split; every page failing (Redis gone) is not size.
+    if (++splits > 4 * n || (splits >= n && answered === 0)) throw new TotalError(`listing ${display} failed: ${describe(r)}, and ${splits - 1} smaller pages failed before it`);
     await Promise.all(halves.map(page));
   };
   await pool(Array.from({ length: n }, (_, index) => ({ index, count: n })), req.concurrency, page);
@@ -112,21 +114,29 @@ async function bySplitting(l: Lookups, req: ListingRequest): Promise<Buffer[][]>
   const keys = new Map<string, Buffer[]>();
   const limit = limiter(req.concurrency);
   let queries = 0;
-  const list = async (glob: Buffer): Promise<void> => {
+  const zone = req.zone.split('.').filter(Boolean).map(latin1);
+  const ask = async (glob: Buffer): Promise<{ glob: Buffer; r: Lookup; got: Buffer[][] | null }> => {
     const display = `${glob.toString('latin1')}.keys.${req.zone}`;
     if (++queries > MAX_SPLIT_QUERIES) throw new TotalError(`listing ${req.glob}.keys.${req.zone} by splitting needs more than ${MAX_SPLIT_QUERIES} queries`);
-    const r = await limit(() => l.txt([glob, latin1('keys'), ...req.zone.split('.').filter(Boolean).map(latin1)], display));
+    const r = await limit(() => l.txt([glob, latin1('keys'), ...zone], display));
     const got = recordsOf(r, display);
-    if (got) {
-      // `PS` and `P<c>*S` can match the same key; each key is kept once.
-      for (const rec of got) keys.set(rec[0]!.toString('latin1'), rec);
-      return;
-    }
-    const parts = splittable(r) && glob.length < 255 ? splitGlob(glob) : null;
-    if (!parts) throw new TotalError(`listing ${display} failed: ${describe(r)}`);
-    await Promise.all(parts.map(list));
+    // `PS` and `P<c>*S` can match the same key; each key is kept once.
+    if (got) for (const rec of got) keys.set(rec[0]!.toString('latin1'), rec);
+    return { glob, r, got };
   };
-  await list(latin1(req.glob));
+  /** Lists what a failed glob matches through its narrower globs, and theirs where they fail too. */
+  const narrow = async (failed: { glob: Buffer; r: Lookup }): Promise<void> => {
+    const display = `${failed.glob.toString('latin1')}.keys.${req.zone}`;
+    const parts = splittable(failed.r) && failed.glob.length < 255 ? splitGlob(failed.glob) : null;
+    if (!parts) throw new TotalError(`listing ${display} failed: ${describe(failed.r)}`);
+    const answers = await Promise.all(parts.map(ask));
+    const still = answers.filter((a) => !a.got);
+    // Too large shrinks as globs narrow; a failure that every narrower glob shares is something else.
+    if (still.length === answers.length) throw new TotalError(`listing ${display} failed: ${describe(failed.r)}, and so did every narrower listing`);
+    await Promise.all(still.map(narrow));
+  };
+  const top = await ask(latin1(req.glob));
+  if (!top.got) await narrow(top);
   req.debug?.(`${req.glob}.keys: listed by splitting in ${queries} queries, ${keys.size} keys`);
   return [...keys.values()];
 }

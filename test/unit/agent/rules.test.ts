@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { AgentStats } from '../../../src/agent/stats.js';
-import { Aggregator, type Pending } from '../../../src/agent/aggregator.js';
+import { Aggregator, type Pending, type WriteResult } from '../../../src/agent/aggregator.js';
 import { BucketClock } from '../../../src/agent/buckets.js';
 import { buildAgentConfig } from '../../../src/agent/config.js';
 import { splitLines } from '../../../src/agent/lines.js';
@@ -76,14 +76,15 @@ describe('buckets', () => {
 });
 
 describe('aggregator', () => {
-  const setup = (writer: (b: Map<string, Pending>) => Promise<string[]>, maxKeys = 3) => {
+  const setup = (writer: (b: Map<string, Pending>) => Promise<WriteResult>, maxKeys = 3) => {
     const stats = new AgentStats();
     return { stats, agg: new Aggregator(writer, stats, createLogger('silent', 't'), maxKeys, 1000) };
   };
+  const ok: WriteResult = { refused: [], unwritten: [] };
 
   it('sums per key and writes one entry per key', async () => {
     const batches: [string, number][][] = [];
-    const { agg, stats } = setup(async (b) => { batches.push([...b].map(([k, p]) => [k, p.n])); return []; });
+    const { agg, stats } = setup(async (b) => { batches.push([...b].map(([k, p]) => [k, p.n])); return ok; });
     for (const k of ['a', 'b', 'a', 'a']) agg.add(k, 60);
     await agg.flush();
     expect(batches).toEqual([[['a', 3], ['b', 1]]]);
@@ -93,7 +94,7 @@ describe('aggregator', () => {
   it('holds counts when the write fails and writes them later, merged with new ones', async () => {
     let fail = true;
     const written: [string, number][] = [];
-    const { agg, stats } = setup(async (b) => { if (fail) throw new Error('down'); written.push(...[...b].map(([k, p]) => [k, p.n] as [string, number])); return []; });
+    const { agg, stats } = setup(async (b) => { if (fail) throw new Error('down'); written.push(...[...b].map(([k, p]) => [k, p.n] as [string, number])); return ok; });
     agg.add('a', 60);
     agg.add('b', 60);
     await agg.flush();
@@ -107,7 +108,7 @@ describe('aggregator', () => {
   });
 
   it('beyond the distinct-key limit new keys are dropped and counted; held keys keep counting', async () => {
-    const { agg, stats } = setup(async () => []);
+    const { agg, stats } = setup(async () => ok);
     for (const k of ['a', 'b', 'c', 'd', 'a', 'e']) agg.add(k, 60);
     expect(agg.pendingKeys).toBe(3);
     expect(agg.pendingIncrements).toBe(4);
@@ -115,11 +116,29 @@ describe('aggregator', () => {
   });
 
   it('keys Redis refuses are counted as dropped, not retried', async () => {
-    const { agg, stats } = setup(async () => ['b']);
+    const { agg, stats } = setup(async () => ({ refused: ['b'], unwritten: [] }));
     agg.add('a', 60);
     agg.add('b', 60);
     agg.add('b', 60);
     await agg.flush();
     expect([stats.written, stats.dropped_wrongtype, agg.pendingIncrements]).toEqual([1, 2, 0]);
+  });
+
+  it('a partly failed write (one cluster slot away) holds only the keys that were not written', async () => {
+    let down = true;
+    const written: [string, number][] = [];
+    const { agg, stats } = setup(async (b) => {
+      const unwritten = down ? [...b.keys()].filter((k) => k === 'b') : [];
+      for (const [k, p] of b) if (!unwritten.includes(k)) written.push([k, p.n]);
+      return { refused: [], unwritten, ...(down ? { error: 'CLUSTERDOWN' } : {}) };
+    });
+    for (const k of ['a', 'b', 'b', 'c']) agg.add(k, 60);
+    await agg.flush();
+    expect([stats.written, agg.pendingIncrements, agg.pendingKeys, stats.redis_errors]).toEqual([2, 2, 1, 1]);
+    down = false;
+    agg.add('b', 60);
+    await agg.flush();
+    expect(written.sort()).toEqual([['a', 1], ['b', 3], ['c', 1]]);
+    expect([stats.written, agg.pendingIncrements]).toEqual([5, 0]);
   });
 });

@@ -1,9 +1,13 @@
-/** WORKERS > 1: several processes share one port and answer alike; a dead worker is replaced; SIGTERM stops all. */
+/**
+ * WORKERS > 1: several processes share one port and answer alike; a dead worker is replaced; SIGTERM stops
+ * all. Several separate instances behind one resolver answer alike too.
+ */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ask, txt } from '../helpers/dns.js';
 import { run } from '../helpers/process.js';
 import { startRedis, type TestRedis } from '../helpers/redis.js';
 import { introspect, startRkvdns, ZONE, type TestRkvdns } from '../helpers/rkvdns.js';
+import { serverBlock, startUnbound } from '../helpers/unbound.js';
 
 let redis: TestRedis;
 let server: TestRkvdns;
@@ -54,4 +58,25 @@ describe('--workers 2', () => {
     expect(await server.stop()).toBe(0);
     for (const pid of pids) expect(() => process.kill(pid, 0)).toThrow();
   });
+});
+
+describe('several rkvdns instances behind one resolver', () => {
+  it('behind unbound (two stub addresses, like two NS records) every answer is the same as each instance gives', async () => {
+    const keys = Array.from({ length: 60 }, (_, i) => `spread${i}`);
+    await redis.client.mset(keys.flatMap((k, i) => [k, `v${i}`]));
+    // Two separate instances (the --workers server above has been stopped by now).
+    const [one, second] = await Promise.all([startRkvdns(redis.url, { STATS: 0 }), startRkvdns(redis.url, { STATS: 0 })]);
+    const unbound = await startUnbound(serverBlock() + ['stub-zone:', `  name: "${ZONE}"`, `  stub-addr: 127.0.0.1@${one.port}`, `  stub-addr: 127.0.0.1@${second.port}`, ''].join('\n'));
+    try {
+      const direct = await Promise.all(keys.map((k) => ask(second.port, `${k}.get.${ZONE}`, 'TXT')));
+      expect(direct.map(txt)).toEqual(keys.map((_, i) => [[`v${i}`]]));
+      const viaServer = await Promise.all(keys.map((k) => ask(one.port, `${k}.get.${ZONE}`, 'TXT')));
+      expect(viaServer.map(txt)).toEqual(direct.map(txt));
+      const viaUnbound = await Promise.all(keys.map((k) => ask(unbound.port, `${k}.get.${ZONE}`, 'TXT')));
+      expect(viaUnbound.map(txt)).toEqual(direct.map(txt));
+    } finally {
+      await unbound.stop();
+      await Promise.all([one.stop(), second.stop()]);
+    }
+  }, 30_000);
 });

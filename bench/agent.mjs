@@ -17,13 +17,24 @@ const logFile = join(scratch, 'access.log');
 writeFileSync(logFile, spawnSync('node', [join(root, 'bench/gen-access-log.mjs'), String(LINES)], { encoding: 'utf8', maxBuffer: 1 << 30 }).stdout);
 
 const SCENARIOS = [
-  { rate: 10_000, per: 1 },
-  { rate: 25_000, per: 1 },
-  { rate: 50_000, per: 1 },
-  { rate: 100_000, per: 1 },
-  { rate: 200_000, per: 20 },
-  { rate: 400_000, per: 20 },
+  { rate: 10_000, per: 1, workers: 1 },
+  { rate: 25_000, per: 1, workers: 1 },
+  { rate: 50_000, per: 1, workers: 1 },
+  { rate: 100_000, per: 1, workers: 1 },
+  { rate: 200_000, per: 20, workers: 1 },
+  { rate: 400_000, per: 20, workers: 1 },
+  { rate: 50_000, per: 1, workers: 2 },
+  { rate: 100_000, per: 1, workers: 2 },
+  { rate: 200_000, per: 20, workers: 2 },
+  { rate: 400_000, per: 20, workers: 2 },
 ];
+
+/** The agent and its workers. */
+function pids(pid) {
+  return [pid, ...spawnSync('pgrep', ['-P', String(pid)], { encoding: 'utf8' }).stdout.split('\n').filter(Boolean).map(Number)];
+}
+
+const sumUsage = (pid) => pids(pid).map((p) => { try { return usage(p); } catch { return { cpuS: 0, rssMb: 0 }; } }).reduce((a, u) => ({ cpuS: a.cpuS + u.cpuS, rssMb: a.rssMb + u.rssMb }), { cpuS: 0, rssMb: 0 });
 
 /** Kernel drops on a UDP socket bound to `port` (the last column of /proc/net/udp). */
 function kernelDrops(port) {
@@ -51,12 +62,12 @@ for (const sc of SCENARIOS) {
   const cfgPath = join(scratch, `agent-${port}.yaml`);
   writeFileSync(cfgPath, readFileSync(join(root, 'config/agent.yaml'), 'utf8')
     .replace('redis://127.0.0.1:6379', redis.url).replace('port: 3430', `port: ${port}`)
-    .replace('port: 3431', `port: ${await freePort()}`).replace('stats: 60', 'stats: 0'));
+    .replace('port: 3431', `port: ${await freePort()}`).replace('stats: 60', 'stats: 0').replace('workers: 1', `workers: ${sc.workers}`));
   const agent = await startProcess('node', [dist('cli/agent.js'), '--config', cfgPath], /(listening on udp[^\n]*\n[^]*){2}/);
-  const rssBefore = usage(agent.pid).rssMb;
+  const rssBefore = sumUsage(agent.pid).rssMb;
   let rssPeak = rssBefore;
-  const sampler = setInterval(() => { rssPeak = Math.max(rssPeak, usage(agent.pid).rssMb); }, 200);
-  const cpu0 = usage(agent.pid).cpuS;
+  const sampler = setInterval(() => { rssPeak = Math.max(rssPeak, sumUsage(agent.pid).rssMb); }, 200);
+  const cpu0 = sumUsage(agent.pid).cpuS;
   // One sender process pushes about 60k datagrams/s here; higher one-line rates use two.
   const shards = sc.per === 1 && sc.rate > 50_000 ? 2 : 1;
   const outs = await Promise.all(Array.from({ length: shards }, (_, i) => new Promise((resolve) => {
@@ -69,11 +80,12 @@ for (const sc of SCENARIOS) {
   const sendSeconds = Math.max(...outs.map((o) => Number(o.split(' ')[3])));
   await new Promise((r) => setTimeout(r, 1500));
   const dropsKernel = kernelDrops(port);
-  const cpuPct = ((usage(agent.pid).cpuS - cpu0) / (sendSeconds + 1.5)) * 100;
+  const cpuPct = ((sumUsage(agent.pid).cpuS - cpu0) / (sendSeconds + 1.5)) * 100;
   clearInterval(sampler);
   const code = await agent.stop();
-  const final = /final stats ([^\n]*)/.exec(agent.output())?.[1] ?? '';
-  const stat = (name) => Number(new RegExp(`\\b${name}=(\\d+)`).exec(final)?.[1] ?? NaN);
+  // One final stats line per process that counted (each worker with workers > 1): they add up.
+  const finals = [...agent.output().matchAll(/final stats ([^\n]*)/g)].map((m) => m[1]);
+  const stat = (name) => (finals.length === sc.workers ? finals.reduce((a, f) => a + Number(new RegExp(`\\b${name}=(\\d+)`).exec(f)?.[1] ?? NaN), 0) : NaN);
   const received = stat('lines');
   const agentDropped = ['dropped_pending_full', 'dropped_missing_substitution', 'dropped_wrongtype', 'dropped_at_shutdown'].reduce((a, n) => a + stat(n), 0);
   const counted = await sumCounters(redis.client);
@@ -81,6 +93,7 @@ for (const sc of SCENARIOS) {
   rows.push({
     offered: `${fmt.int(sc.rate)} lines/s`,
     'lines/dgram': sc.per,
+    workers: sc.workers,
     sent: fmt.int(sent),
     'send rate': `${fmt.int(sent / sendSeconds)}/s`,
     received: fmt.int(received),
@@ -92,7 +105,7 @@ for (const sc of SCENARIOS) {
     'CPU %': fmt.int(cpuPct),
     'RSS MB start→peak': `${fmt.int(rssBefore)}→${fmt.int(rssPeak)}`,
   });
-  console.error(`done: ${sc.rate} lines/s × ${sc.per}`);
+  console.error(`done: ${sc.rate} lines/s × ${sc.per}, ${sc.workers} worker(s)`);
 }
 await redis.stop();
 table(`totalizer-agent, ${fmt.int(LINES)}-line combined log, rules web_client + web_page (2 increments per line)`, rows);

@@ -52,7 +52,7 @@ writeFileSync(join(dir, 'unbound.conf'), [
   'server:', '  interface: 127.0.0.1', `  port: ${unboundPort}`, '  do-daemonize: no', '  use-syslog: no', '  logfile: ""',
   '  username: ""', '  chroot: ""', `  directory: "${dir}"`, '  pidfile: ""', '  do-ip6: no', '  access-control: 127.0.0.0/8 allow',
   '  do-not-query-localhost: no', '  module-config: "iterator"', '  qname-minimisation: no', '  local-zone: "test." nodefault',
-  '  msg-cache-size: 64m', '  rrset-cache-size: 128m',
+  '  msg-cache-size: 64m', '  rrset-cache-size: 128m', '  incoming-num-tcp: 128', '  outgoing-num-tcp: 128',
   'stub-zone:', `  name: "${ZONE}"`, `  stub-addr: 127.0.0.1@${server.port}`, '',
 ].join('\n'));
 const unbound = await startProcess('unbound', ['-d', '-c', join(dir, 'unbound.conf')], /start of service/);
@@ -83,7 +83,7 @@ for (const n of SIZES) {
       'wall s': (ms / 1000).toFixed(1),
       'keys/s': fmt.int((r ? n : NaN) / (ms / 1000)),
       'rkvdns RSS peak': `${fmt.int(peak)} MB`,
-      total: error ? `FAIL: ${error.slice(0, 60)}` : sum === expected.get(n) ? 'exact' : `WRONG (${sum})`,
+      total: error ? `FAIL: ${error.slice(0, 140)}` : sum === expected.get(n) ? 'exact' : `WRONG (${sum})`,
     });
   }
 }

@@ -20,6 +20,8 @@ export interface AgentConfig {
   flush_keys: number;
   /** Distinct keys held while Redis is slow or away; increments for new keys beyond it are dropped and counted. */
   max_pending_keys: number;
+  /** Processes reading the same UDP sockets; each aggregates and writes on its own (increments add up). */
+  workers: number;
   rules: Rule[];
 }
 
@@ -30,6 +32,7 @@ const TOP_FIELDS: Record<string, unknown> = {
   flush_interval_ms: 200,
   flush_keys: 5000,
   max_pending_keys: 100_000,
+  workers: 1,
   defaults: {},
   rules: [],
 };
@@ -73,6 +76,7 @@ export function buildAgentConfig(raw: unknown): AgentConfig {
     flush_interval_ms: intField(r, 'flush_interval_ms', 1, 60_000),
     flush_keys: intField(r, 'flush_keys', 1, 10_000_000),
     max_pending_keys: intField(r, 'max_pending_keys', 1, 100_000_000),
+    workers: intField(r, 'workers', 1, 256),
     rules,
   };
 }

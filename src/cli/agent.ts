@@ -5,6 +5,30 @@ import { createLogger } from '../common/log.js';
 import { startAgent } from '../agent/app.js';
 import { checkRules, formatReport, openInput } from '../agent/check.js';
 import { loadAgentConfig, type AgentConfig } from '../agent/config.js';
+import { forkWorkers, isWorker, tellPrimary, workerId } from '../common/workers.js';
+
+type Bindings = Awaited<ReturnType<typeof startAgent>>['bindings'];
+
+function onSignals(stop: (sig: string) => void): void {
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
+}
+
+/** The primary of `workers: N`: forks the workers, reports where they listen, stops them on a signal. */
+async function runPrimary(cfg: AgentConfig, log: ReturnType<typeof createLogger>): Promise<void> {
+  let pool;
+  try {
+    pool = await forkWorkers<Bindings>(cfg.workers, log);
+  } catch (e) {
+    log.error((e as Error).message);
+    process.exit(1);
+  }
+  for (const b of pool.ready) log.info(`listening on udp ${b.address}:${b.port} for rule(s) ${b.rules.join(', ')} with ${cfg.workers} workers`);
+  onSignals((sig) => {
+    log.info(`${sig}: stopping ${cfg.workers} workers (each flushes its pending counts)`);
+    void pool.stop().then(() => process.exit(0));
+  });
+}
 
 async function load(path: string): Promise<AgentConfig> {
   try {
@@ -28,27 +52,38 @@ program
   .option('--test', 'print the keys that would be incremented instead of writing to Redis')
   .option('--print-lines', 'also print each line as it will be matched')
   .option('--log-level <level>', 'debug | info | warn | error | silent')
-  .action(async (o: { config: string; redis?: string; test?: boolean; printLines?: boolean; logLevel?: string }) => {
+  .option('--workers <n>', 'processes sharing the UDP ports (overrides workers in the config)', (v) => Number(v))
+  .action(async (o: { config: string; redis?: string; test?: boolean; printLines?: boolean; logLevel?: string; workers?: number }) => {
     const cfg = await load(o.config);
     if (o.redis) cfg.redis = o.redis;
-    const log = createLogger((o.logLevel ?? cfg.log_level) as AgentConfig['log_level'], 'totalizer-agent');
+    if (o.workers !== undefined) {
+      if (!Number.isInteger(o.workers) || o.workers < 1 || o.workers > 256) {
+        process.stderr.write(`totalizer-agent: --workers must be an integer from 1 to 256\n`);
+        process.exit(2);
+      }
+      cfg.workers = o.workers;
+    }
+    const name = isWorker() ? `totalizer-agent worker ${workerId()}` : 'totalizer-agent';
+    const log = createLogger((o.logLevel ?? cfg.log_level) as AgentConfig['log_level'], name);
+    // Test mode prints keys in order: one process.
+    if (cfg.workers > 1 && !o.test && !isWorker()) return runPrimary(cfg, log);
     let agent;
     try {
       agent = await startAgent(cfg, log, { test: !!o.test, printLines: !!o.printLines });
     } catch (e) {
+      if (isWorker()) tellPrimary({ failed: (e as Error).message });
       log.error(`${(e as Error).message}`);
       process.exit(1);
     }
-    for (const b of agent.bindings) log.info(`listening on udp ${b.address}:${b.port} for rule(s) ${b.rules.join(', ')}${o.test ? ' (test mode: printing keys)' : ''}`);
+    if (isWorker()) tellPrimary({ ready: agent.bindings });
+    else for (const b of agent.bindings) log.info(`listening on udp ${b.address}:${b.port} for rule(s) ${b.rules.join(', ')}${o.test ? ' (test mode: printing keys)' : ''}`);
     let stopping = false;
-    const stop = (sig: string) => {
+    onSignals((sig) => {
       if (stopping) return;
       stopping = true;
       log.info(`${sig}: flushing pending counts and shutting down`);
-      agent.stop().then(() => process.exit(agent.stats.dropped_at_shutdown > 0 ? 1 : 0));
-    };
-    process.on('SIGTERM', () => stop('SIGTERM'));
-    process.on('SIGINT', () => stop('SIGINT'));
+      void agent.stop().then(() => process.exit(agent.stats.dropped_at_shutdown > 0 ? 1 : 0));
+    });
   });
 
 program

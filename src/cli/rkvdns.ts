@@ -3,7 +3,7 @@
 import { Command, Option } from 'commander';
 import { createLogger } from '../common/log.js';
 import { startRkvdns } from '../rkvdns/app.js';
-import { forkWorkers, isWorker, tellPrimary, workerId } from '../rkvdns/workers.js';
+import { forkWorkers, isWorker, tellPrimary, workerId } from '../common/workers.js';
 import { SETTINGS, SettingsError, buildSettings, loadSettingsFile, type Settings } from '../rkvdns/settings.js';
 
 function parseListen(v: string): { INTERFACE: string; PORT: string } {
@@ -71,8 +71,8 @@ function onSignals(stop: (sig: string) => void): void {
 
 if (settings.WORKERS > 1 && !isWorker()) {
   try {
-    const pool = await forkWorkers(settings.WORKERS, log);
-    log.info(`serving zone ${settings.ZONE} on ${pool.host}:${pool.port} (udp+tcp) with ${settings.WORKERS} workers, redis ${redisShown}`);
+    const pool = await forkWorkers<{ host: string; port: number }>(settings.WORKERS, log);
+    log.info(`serving zone ${settings.ZONE} on ${pool.ready.host}:${pool.ready.port} (udp+tcp) with ${settings.WORKERS} workers, redis ${redisShown}`);
     onSignals((sig) => {
       log.info(`${sig}: stopping ${settings.WORKERS} workers`);
       pool.stop().then(() => process.exit(0));

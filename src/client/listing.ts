@@ -13,6 +13,8 @@ import type { Lookup, Lookups } from './lookup.js';
 
 /** Keys aimed at per partition page: about 50 bytes a record keeps a page well under 60,000 bytes. */
 export const PAGE_KEYS = 800;
+/** Pages in flight at once: each is a TCP connection, and resolvers accept few at a time (unbound: 10). */
+const PAGE_CONCURRENCY = 16;
 
 export interface ListingRequest {
   op: 'keys' | 'shget';
@@ -77,7 +79,7 @@ async function byPartitions(l: Lookups, req: ListingRequest, count: number): Pro
     if (++splits > 4 * n || (splits >= n && answered === 0)) throw new TotalError(`listing ${display} failed: ${describe(r)}, and ${splits - 1} smaller pages failed before it`);
     await Promise.all(halves.map(page));
   };
-  await pool(Array.from({ length: n }, (_, index) => ({ index, count: n })), req.concurrency, page);
+  await pool(Array.from({ length: n }, (_, index) => ({ index, count: n })), Math.min(req.concurrency, PAGE_CONCURRENCY), page);
   if (splits > 0) req.debug?.(`${req.pattern}.${req.op}: ${splits} partition(s) were still too large and were split in two`);
   return records;
 }

@@ -55,9 +55,8 @@ function pack(keys: readonly Buffer[]): Snapshot {
 }
 
 interface Held {
-  keys: Promise<Buffer[]>;
-  /** Packed on first use by a partition query. */
-  packed?: Promise<Snapshot>;
+  /** Packed as soon as the scan ends: the scan's own Buffers (a million objects) are not kept. */
+  packed: Promise<Snapshot>;
   expires: number;
 }
 
@@ -79,7 +78,7 @@ export class KeySnapshots {
    * snapshot, so when the whole answer turns out too large, the probe and pages that follow need no scan.
    */
   fresh(store: Store, glob: Buffer, maxKeys: number): Promise<Buffer[]> {
-    return this.start(store, glob, maxKeys).keys;
+    return this.start(store, glob, maxKeys);
   }
 
   /** The keys matching `glob` that fall in partition `part`. */
@@ -104,29 +103,32 @@ export class KeySnapshots {
   }
 
   private packed(store: Store, glob: Buffer, maxKeys: number): Promise<Snapshot> {
-    const t = this.now();
-    let h = this.held.get(idOf(glob, maxKeys));
-    if (!h || h.expires <= t) h = this.start(store, glob, maxKeys);
-    return (h.packed ??= h.keys.then(pack));
+    const id = idOf(glob, maxKeys);
+    const h = this.held.get(id);
+    if (h && h.expires > this.now()) return h.packed;
+    void this.start(store, glob, maxKeys).catch(() => undefined);
+    return this.held.get(id)!.packed;
   }
 
-  private start(store: Store, glob: Buffer, maxKeys: number): Held {
+  /** Scans afresh and holds the result packed; resolves to the scanned keys. */
+  private start(store: Store, glob: Buffer, maxKeys: number): Promise<Buffer[]> {
     const t = this.now();
     const id = idOf(glob, maxKeys);
     this.prune(t);
     this.held.delete(id);
     while (this.held.size >= this.maxSnapshots) this.held.delete(this.held.keys().next().value!);
     // Held while the scan runs, and for its lifetime after it ends (a million keys take seconds to scan).
-    const entry: Held = { keys: store.scan(glob, maxKeys), expires: Infinity };
+    const keys = store.scan(glob, maxKeys);
+    const entry: Held = { packed: keys.then(pack), expires: Infinity };
     this.held.set(id, entry);
-    entry.keys.then(
+    entry.packed.then(
       () => (entry.expires = this.now() + this.lifetimeMs),
       // A failed scan (Redis away, too many keys) is not reused: the next query tries again.
       () => {
         if (this.held.get(id) === entry) this.held.delete(id);
       },
     );
-    return entry;
+    return keys;
   }
 }
 

@@ -15,7 +15,7 @@ import { ControlOverlay } from './overlay.js';
 import { resolve, resolutionAging, tooLarge, type Resolution, type ResolverContext } from './resolver.js';
 import type { Settings } from './settings.js';
 import { ServerStats } from './stats.js';
-import { workerId } from './workers.js';
+import { workerId } from '../common/workers.js';
 
 export interface Rkvdns {
   listener: DnsListener;

@@ -207,6 +207,24 @@ describe('outages and overload', () => {
     expect(await agent.stop()).toBe(0);
     expect(await sumOf('web_client;*')).toBe(1000);
   });
+
+  it('workers: 2 share the port, every line is counted once, and SIGTERM flushes both', async () => {
+    const port = await freePort();
+    const path = writeConfig(cfg(port, { workers: 2, flush_interval_ms: 60_000 }));
+    const agent = await startAgent(path);
+    expect(agent.proc.output()).toMatch(/listening on udp 127\.0\.0\.1:\d+ for rule\(s\) web_client with 2 workers/);
+    const lines = Array.from({ length: 6000 }, (_, i) => LOG[i % 3000]!);
+    const matching = lines.filter((l) => /" \d{3} /.test(l)).length;
+    await sendLines(port, lines, 1, 5000);
+    await new Promise((r) => setTimeout(r, 300));
+    // Nothing written yet (long flush interval): the counts sit in the workers until SIGTERM.
+    expect(await sumOf('web_client;*')).toBe(0);
+    expect(await agent.stop()).toBe(0);
+    expect(await sumOf('web_client;*')).toBe(matching);
+    const finals = [...agent.proc.output().matchAll(/totalizer-agent worker \d+: final stats .*? increments=(\d+) written=(\d+) /g)];
+    expect(finals).toHaveLength(2);
+    expect(finals.reduce((a, m) => a + Number(m[2]), 0)).toBe(matching);
+  }, 20_000);
 });
 
 describe('test mode and rule checking', () => {

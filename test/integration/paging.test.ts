@@ -55,7 +55,7 @@ beforeAll(async () => {
     startRkvdns(redis.url, { ...SOA, MAX_KEYS: 2 * BIG }),
     startRkvdns(smallRedis.url, { ...SOA, PARTITIONED_LISTINGS: false }),
   ]);
-  unbound = await startUnbound(serverBlock(['msg-cache-size: 64m', 'rrset-cache-size: 128m']) + stubZone(ZONE, paging.port));
+  unbound = await startUnbound(serverBlock(['msg-cache-size: 64m', 'rrset-cache-size: 128m', 'incoming-num-tcp: 128', 'outgoing-num-tcp: 128']) + stubZone(ZONE, paging.port));
 }, 120_000);
 
 afterAll(async () => {

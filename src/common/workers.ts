@@ -1,15 +1,17 @@
 /**
- * WORKERS > 1: a primary process forks that many rkvdns workers sharing one UDP socket and one TCP listener
- * (node:cluster), so the request path uses every core. Each worker keeps its own flights, debouncing,
- * MAX_PENDING and counters. The primary restarts a worker that dies and stops them all on SIGTERM/SIGINT.
+ * Worker processes for rkvdns (WORKERS) and the agent (workers): a primary forks that many workers that
+ * share its sockets (node:cluster: one UDP socket read by all, one TCP listener), so the hot path uses
+ * every core. Each worker keeps its own state and counters. The primary restarts a worker that dies and
+ * stops them all on SIGTERM/SIGINT.
  */
 import cluster, { type Worker } from 'node:cluster';
 import type { Logger } from '../common/log.js';
 
-export type WorkerMessage = { ready: { host: string; port: number } } | { failed: string };
+/** What a worker tells the primary once: that it serves (and where), or why it could not start. */
+export type WorkerMessage<T> = { ready: T } | { failed: string };
 
-/** In the primary: forks `n` workers; resolves with the address once every worker serves, rejects if one fails to start. */
-export function forkWorkers(n: number, log: Logger): Promise<{ host: string; port: number; stop(): Promise<void> }> {
+/** In the primary: forks `n` workers; resolves with what the first said once every worker serves, rejects if one fails to start. */
+export function forkWorkers<T>(n: number, log: Logger): Promise<{ ready: T; stop(): Promise<void> }> {
   let stopping = false;
   let started = false;
   const workers = new Set<Worker>();
@@ -18,7 +20,7 @@ export function forkWorkers(n: number, log: Logger): Promise<{ host: string; por
     const fork = () => {
       const w = cluster.fork();
       workers.add(w);
-      w.on('message', (m: WorkerMessage) => {
+      w.on('message', (m: WorkerMessage<T>) => {
         if ('failed' in m) {
           if (!started) {
             stopping = true;
@@ -27,7 +29,7 @@ export function forkWorkers(n: number, log: Logger): Promise<{ host: string; por
           }
         } else if (!started && ++ready === n) {
           started = true;
-          resolve({ ...m.ready, stop });
+          resolve({ ready: m.ready, stop });
         }
       });
       w.on('exit', (code, signal) => {
@@ -53,6 +55,6 @@ export function forkWorkers(n: number, log: Logger): Promise<{ host: string; por
 export const isWorker = (): boolean => cluster.isWorker;
 export const workerId = (): number | undefined => cluster.worker?.id;
 
-export function tellPrimary(m: WorkerMessage): void {
+export function tellPrimary<T>(m: WorkerMessage<T>): void {
   process.send?.(m);
 }

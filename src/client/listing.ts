@@ -1,18 +1,18 @@
 /**
  * Listing a totalizer's keys (or shget tuples) however large it is. One query when one answer holds it,
- * as upstream does. When that fails (or times out), a `0of1.<glob>.klen` probe tells whether the server pages listings
- * (it answers a count): then the listing is fetched in partitions `<i>of<n>.<pattern>.<op>`, sized from
- * the count, and a partition still too large is split in its two halves. A server without partitions
+ * as upstream does. When that fails (or times out), a `0of1.<glob>.klen` probe tells whether the server
+ * pages listings (it answers a count): then the listing is fetched in partitions `<i>of<n>.<pattern>.<op>`,
+ * sized from the count, and a partition still too large is split in its two halves. A server without partitions
  * gets the glob split by the next character instead (`P*S` becomes `P<c>*S` for every byte c, plus `PS`),
  * recursively, with keys de-duplicated, and the values are then fetched with GET.
  */
 import { MAX_PARTITIONS, partitionLabel, splitPartition, type Partition } from '../query/partition.js';
 import { TotalError } from './errors.js';
 import { limiter, pool } from './pool.js';
-import type { Lookup, Lookups } from './lookup.js';
+import { describe, type Lookup, type Lookups } from './lookup.js';
 
 /** Keys aimed at per partition page: about 50 bytes a record keeps a page well under 60,000 bytes. */
-export const PAGE_KEYS = 800;
+const PAGE_KEYS = 800;
 /** Pages in flight at once: each is a TCP connection, and resolvers accept few at a time (unbound: 10). */
 const PAGE_CONCURRENCY = 16;
 
@@ -31,10 +31,6 @@ export interface ListingRequest {
 export type Listing = { op: 'keys' | 'shget'; records: Buffer[][] };
 
 const latin1 = (s: string) => Buffer.from(s, 'latin1');
-
-function describe(l: Lookup): string {
-  return l.kind === 'failed' ? l.reason : l.kind.toUpperCase();
-}
 
 /** Only SERVFAIL can mean "too large"; a timeout or a refusal is not made better by asking more. */
 function splittable(l: Lookup): boolean {

@@ -13,6 +13,11 @@ export type Lookup =
   | { kind: 'empty' }
   | { kind: 'failed'; reason: string };
 
+/** A failed or empty lookup in a few words, for error texts. */
+export function describe(l: Lookup): string {
+  return l.kind === 'failed' ? l.reason : l.kind.toUpperCase();
+}
+
 export class Lookups {
   private readonly cache = new LRUCache<string, Lookup>({ max: 200_000 });
   hits = 0;

@@ -8,7 +8,7 @@ import { DnsClient, parseNameserver, systemNameservers } from '../dns/client.js'
 import { labelsOf } from '../dns/message.js';
 import { TotalError } from './errors.js';
 import { fetchListing } from './listing.js';
-import { Lookups, type Lookup } from './lookup.js';
+import { Lookups, describe } from './lookup.js';
 import { pool } from './pool.js';
 import { fieldSpec, keysGlob, shgetPattern, validateSpec, type FieldSpec } from './matchspec.js';
 import { parseKeys, sumGroups, trendOf, walkBuckets, type ParsedKey, type WeightedBucket } from './totals.js';
@@ -73,10 +73,6 @@ interface ZonePart {
 }
 
 const latin1 = (s: string) => Buffer.from(s, 'latin1');
-
-function describe(l: Lookup): string {
-  return l.kind === 'failed' ? l.reason : l.kind.toUpperCase();
-}
 
 function parseCount(v: Buffer | undefined): number | null {
   const s = v?.toString('latin1') ?? '';

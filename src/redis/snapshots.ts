@@ -3,10 +3,10 @@
  * `<i>of<n>.<pattern>.<op>` queries in a row; each needs the keys of one partition, but SCAN can only
  * enumerate them all. So the keys of a pattern are scanned once, bucketed by hash (a counting sort on the
  * top 16 hash bits, linear in the number of keys) and packed into one buffer, and every partition query
- * while the snapshot lives (10 s, or DEFAULT_TTL when longer) takes its slice from there. A whole listing always scans afresh, and leaves its scan
- * here for the pages that follow when its answer is too large. Values are always read fresh; only the list of keys is
- * reused. Partitions depend on the key alone, so pages served from different snapshots still never
- * repeat a key.
+ * while the snapshot lives (10 s, or DEFAULT_TTL when longer) takes its slice from there. A whole listing
+ * always scans afresh and, when it is big, leaves its scan here for the pages that follow. Values are
+ * always read fresh; only the list of keys is reused. Partitions depend on the key alone, so pages served
+ * from different snapshots still never repeat a key.
  */
 import { PARTITION_BITS, bucketOf, bucketRange, type Partition } from '../query/partition.js';
 import type { Store } from './store.js';
@@ -18,6 +18,8 @@ import type { Store } from './store.js';
  */
 export const SNAPSHOT_MS = 10_000;
 const BUCKETS = 1 << PARTITION_BITS;
+/** A whole listing with fewer keys fits one answer, so no pages follow: its scan is not held. */
+const HOLD_MIN_KEYS = 1000;
 
 interface Snapshot {
   /** All keys, concatenated in bucket order. */
@@ -78,7 +80,7 @@ export class KeySnapshots {
    * snapshot, so when the whole answer turns out too large, the probe and pages that follow need no scan.
    */
   fresh(store: Store, glob: Buffer, maxKeys: number): Promise<Buffer[]> {
-    return this.start(store, glob, maxKeys);
+    return this.start(store, glob, maxKeys, HOLD_MIN_KEYS);
   }
 
   /** The keys matching `glob` that fall in partition `part`. */
@@ -106,12 +108,12 @@ export class KeySnapshots {
     const id = idOf(glob, maxKeys);
     const h = this.held.get(id);
     if (h && h.expires > this.now()) return h.packed;
-    void this.start(store, glob, maxKeys).catch(() => undefined);
+    void this.start(store, glob, maxKeys, 0).catch(() => undefined);
     return this.held.get(id)!.packed;
   }
 
-  /** Scans afresh and holds the result packed; resolves to the scanned keys. */
-  private start(store: Store, glob: Buffer, maxKeys: number): Promise<Buffer[]> {
+  /** Scans afresh and holds the result packed (when it has at least `holdMin` keys); resolves to the keys. */
+  private start(store: Store, glob: Buffer, maxKeys: number, holdMin: number): Promise<Buffer[]> {
     const t = this.now();
     const id = idOf(glob, maxKeys);
     this.prune(t);
@@ -121,14 +123,18 @@ export class KeySnapshots {
     const keys = store.scan(glob, maxKeys);
     const entry: Held = { packed: keys.then(pack), expires: Infinity };
     this.held.set(id, entry);
-    entry.packed.then(
-      () => (entry.expires = this.now() + this.lifetimeMs),
+    const settled = entry.packed.then(
+      (snapshot) => {
+        entry.expires = this.now() + this.lifetimeMs;
+        if (snapshot.bucketStart[BUCKETS]! < holdMin && this.held.get(id) === entry) this.held.delete(id);
+      },
       // A failed scan (Redis away, too many keys) is not reused: the next query tries again.
       () => {
         if (this.held.get(id) === entry) this.held.delete(id);
       },
     );
-    return keys;
+    // The keys once the snapshot is decided on, so a small listing never holds a slot past its answer.
+    return settled.then(() => keys);
   }
 }
 

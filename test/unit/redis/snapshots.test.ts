@@ -63,6 +63,17 @@ describe('KeySnapshots', () => {
     expect(store.scans).toBe(2);
   });
 
+  it('a small whole listing is not held (no pages follow it), so it never pushes out a big one', async () => {
+    const snapshots = new KeySnapshots(SNAPSHOT_MS, 2);
+    const big = listStore(keys);
+    await snapshots.fresh(big, glob, 1e6);
+    for (const g of ['a*', 'b*', 'c*']) await snapshots.fresh(listStore(keys.slice(0, 10)), Buffer.from(g), 1e6);
+    await new Promise((r) => setTimeout(r, 0));
+    expect(snapshots.size).toBe(1);
+    await snapshots.count(big, glob, 1e6, { index: 0, count: 1 });
+    expect(big.scans).toBe(1);
+  });
+
   it('does not keep a failed scan', async () => {
     const snapshots = new KeySnapshots();
     let fail = true;

@@ -7,7 +7,24 @@ import net from 'node:net';
 import * as dnsPacket from 'dns-packet';
 import { run } from './process.js';
 
-export type Decoded = dnsPacket.Packet & { rcode?: string; flag_tc?: boolean; flag_aa?: boolean; flag_ra?: boolean };
+/** A resource record as dns-packet decodes it (its `Answer` union includes OPT, which has no TTL or data). */
+export interface DecodedRecord {
+  name: string;
+  type: string;
+  class?: string;
+  ttl?: number;
+  data?: unknown;
+}
+
+export type Decoded = Omit<dnsPacket.Packet, 'answers' | 'authorities' | 'additionals'> & {
+  answers?: DecodedRecord[];
+  authorities?: DecodedRecord[];
+  additionals?: DecodedRecord[];
+  rcode?: string;
+  flag_tc?: boolean;
+  flag_aa?: boolean;
+  flag_ra?: boolean;
+};
 
 /** Zone-file presentation form (`a\.b\;c.get.zone`, `\000`) to labels. */
 export function labels(name: string): Buffer[] {
@@ -98,7 +115,7 @@ export function sendTcp(port: number, msgs: Buffer[], timeoutMs = 5000): Promise
 }
 
 export function decode(raw: Buffer): Decoded {
-  return dnsPacket.decode(raw) as Decoded;
+  return dnsPacket.decode(raw) as unknown as Decoded;
 }
 
 export async function ask(port: number, name: string | Buffer[], type: string | number, o: QueryOptions = {}): Promise<Decoded & { raw: Buffer }> {

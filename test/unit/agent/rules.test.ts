@@ -128,7 +128,7 @@ describe('aggregator', () => {
     let down = true;
     const written: [string, number][] = [];
     const { agg, stats } = setup(async (b) => {
-      const unwritten = down ? [...b.keys()].filter((k) => k === 'b') : [];
+      const unwritten: string[] = down ? [...b.keys()].filter((k) => k === 'b') : [];
       for (const [k, p] of b) if (!unwritten.includes(k)) written.push([k, p.n]);
       return { refused: [], unwritten, ...(down ? { error: 'CLUSTERDOWN' } : {}) };
     });

@@ -1,4 +1,5 @@
 import dnsPacket from 'dns-packet';
+import { decode } from '../../helpers/dns.js';
 import { describe, expect, it } from 'vitest';
 import { QTYPE } from '../../../src/dns/constants.js';
 import { QNAME_POINTER, agedAnswer, assemble, cacheLifetime, encodeRR, txtRdata } from '../../../src/dns/message.js';
@@ -14,7 +15,7 @@ function decoded(ans: Parameters<typeof assemble>[1]) {
   const wire = dnsPacket.encode({ type: 'query', id: 7, questions: [{ name: 'k.get.rkvdns.test', type: 'TXT' }] });
   const parsed = parseQuery(wire);
   if (!parsed.ok) throw new Error('query did not parse');
-  return dnsPacket.decode(assemble(parsed.query, ans, 65535, { setTcOnDrop: false }).packet);
+  return decode(assemble(parsed.query, ans, 65535, { setTcOnDrop: false }).packet);
 }
 
 describe('cache lifetime and ageing of encoded answers', () => {

@@ -37,7 +37,7 @@ function hostOf(client: string): string {
 export function createHandler(base: Settings, ctx: ResolverContext, debouncer: Debouncer) {
   let pending = 0;
   const handle = async (msg: Buffer, transport: Transport, client: string): Promise<Buffer | null> => {
-    ctx.stats.count(`${transport}_queries`);
+    ctx.stats.count(transport === 'udp' ? 'udp_queries' : 'tcp_queries');
     const parsed = parseQuery(msg);
     if (!parsed.ok) {
       const r = parsed.rejection;

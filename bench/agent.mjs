@@ -9,7 +9,7 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { dist, fmt, freePort, need, root, scratch, startProcess, startRedis, table, usage } from './lib.mjs';
+import { dist, fmt, freePort, need, root, scratch, startProcess, startRedis, table, usageOf } from './lib.mjs';
 
 need({ 'redis-server': 'redis-server' });
 const LINES = Number(process.env.BENCH_LINES ?? 200_000);
@@ -34,7 +34,7 @@ function pids(pid) {
   return [pid, ...spawnSync('pgrep', ['-P', String(pid)], { encoding: 'utf8' }).stdout.split('\n').filter(Boolean).map(Number)];
 }
 
-const sumUsage = (pid) => pids(pid).map((p) => { try { return usage(p); } catch { return { cpuS: 0, rssMb: 0 }; } }).reduce((a, u) => ({ cpuS: a.cpuS + u.cpuS, rssMb: a.rssMb + u.rssMb }), { cpuS: 0, rssMb: 0 });
+const sumUsage = (pid) => usageOf(pids(pid));
 
 /** Kernel drops on a UDP socket bound to `port` (the last column of /proc/net/udp). */
 function kernelDrops(port) {

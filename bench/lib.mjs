@@ -92,9 +92,29 @@ export function usage(pid) {
   return { cpuS: (Number(f[11]) + Number(f[12])) / 100, rssMb: kb('VmRSS') / 1024, hwmMb: kb('VmHWM') / 1024 };
 }
 
+/** CPU seconds and RSS summed over processes (a server and its workers); a process gone counts as 0. */
+export function usageOf(pids) {
+  return pids.map((p) => { try { return usage(p); } catch { return { cpuS: 0, rssMb: 0 }; } }).reduce((a, u) => ({ cpuS: a.cpuS + u.cpuS, rssMb: a.rssMb + u.rssMb }), { cpuS: 0, rssMb: 0 });
+}
+
+/** A private unbound on a free loopback port, forwarding `zone` to rkvdns on `stubPort` (the drop-in's TCP limits). */
+export async function startUnbound(zone, stubPort) {
+  const port = await freePort();
+  const dir = mkdtempSync(join(tmpdir(), 'bench-unbound-'));
+  writeFileSync(join(dir, 'unbound.conf'), [
+    'server:', '  interface: 127.0.0.1', `  port: ${port}`, '  do-daemonize: no', '  use-syslog: no', '  logfile: ""',
+    '  username: ""', '  chroot: ""', `  directory: "${dir}"`, '  pidfile: ""', '  do-ip6: no', '  access-control: 127.0.0.0/8 allow',
+    '  do-not-query-localhost: no', '  module-config: "iterator"', '  qname-minimisation: no', '  local-zone: "test." nodefault',
+    '  msg-cache-size: 64m', '  rrset-cache-size: 128m', '  incoming-num-tcp: 128', '  outgoing-num-tcp: 128',
+    'stub-zone:', `  name: "${zone}"`, `  stub-addr: 127.0.0.1@${stubPort}`, '',
+  ].join('\n'));
+  const proc = await startProcess('unbound', ['-d', '-c', join(dir, 'unbound.conf')], /start of service/);
+  return { port, stop: () => proc.stop() };
+}
+
 /** Measures `fn` while sampling processes (a server and its workers): summed CPU share and peak summed RSS. */
 export async function measured(pids, fn) {
-  const sum = () => pids.map((p) => { try { return usage(p); } catch { return { cpuS: 0, rssMb: 0 }; } }).reduce((a, u) => ({ cpuS: a.cpuS + u.cpuS, rssMb: a.rssMb + u.rssMb }), { cpuS: 0, rssMb: 0 });
+  const sum = () => usageOf(pids);
   const before = sum();
   const t0 = performance.now();
   let peak = before.rssMb;

@@ -5,11 +5,8 @@
  * 1M bucket keys (sharded, paged) through rkvdns directly and through unbound.
  *   npm run bench:scaling
  */
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { total } from '../dist/index.js';
-import { fmt, freePort, need, serverStats, startProcess, startRedis, startRkvdns, table, usage } from './lib.mjs';
+import { fmt, need, serverStats, startRedis, startRkvdns, startUnbound, table, usage } from './lib.mjs';
 
 need({ 'redis-server': 'redis-server', unbound: 'unbound', dig: 'bind9-dnsutils' });
 const ZONE = 'bench.test';
@@ -46,16 +43,8 @@ for (const n of SIZES) {
 
 // DEFAULT_TTL 10: key snapshots live 10 s, so a pause of 11 s between runs makes each start cold.
 const server = await startRkvdns(redis.url, ZONE, { MAX_KEYS: 2_000_000, DEFAULT_TTL: 10 });
-const unboundPort = await freePort();
-const dir = mkdtempSync(join(tmpdir(), 'bench-unbound-'));
-writeFileSync(join(dir, 'unbound.conf'), [
-  'server:', '  interface: 127.0.0.1', `  port: ${unboundPort}`, '  do-daemonize: no', '  use-syslog: no', '  logfile: ""',
-  '  username: ""', '  chroot: ""', `  directory: "${dir}"`, '  pidfile: ""', '  do-ip6: no', '  access-control: 127.0.0.0/8 allow',
-  '  do-not-query-localhost: no', '  module-config: "iterator"', '  qname-minimisation: no', '  local-zone: "test." nodefault',
-  '  msg-cache-size: 64m', '  rrset-cache-size: 128m', '  incoming-num-tcp: 128', '  outgoing-num-tcp: 128',
-  'stub-zone:', `  name: "${ZONE}"`, `  stub-addr: 127.0.0.1@${server.port}`, '',
-].join('\n'));
-const unbound = await startProcess('unbound', ['-d', '-c', join(dir, 'unbound.conf')], /start of service/);
+const unbound = await startUnbound(ZONE, server.port);
+const unboundPort = unbound.port;
 
 const rows = [];
 for (const n of SIZES) {

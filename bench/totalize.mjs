@@ -5,11 +5,8 @@
  * (cold cache, then warm). Reports DNS queries, wall time and whether the total is exact.
  *   npm run bench:totalize
  */
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { total } from '../dist/index.js';
-import { fmt, freePort, need, startProcess, startRedis, startRkvdns, table } from './lib.mjs';
+import { fmt, need, startRedis, startRkvdns, startUnbound, table } from './lib.mjs';
 
 need({ 'redis-server': 'redis-server', unbound: 'unbound' });
 const ZONE = 'bench.test';
@@ -19,16 +16,8 @@ const BUCKETS = 10;
 
 const redis = await startRedis();
 const server = await startRkvdns(redis.url, ZONE);
-const unboundPort = await freePort();
-const dir = mkdtempSync(join(tmpdir(), 'bench-unbound-'));
-writeFileSync(join(dir, 'unbound.conf'), [
-  'server:', '  interface: 127.0.0.1', `  port: ${unboundPort}`, '  do-daemonize: no', '  use-syslog: no', '  logfile: ""',
-  '  username: ""', '  chroot: ""', `  directory: "${dir}"`, '  pidfile: ""', '  do-ip6: no', '  access-control: 127.0.0.0/8 allow',
-  '  do-not-query-localhost: no', '  module-config: "iterator"', '  qname-minimisation: no', '  local-zone: "test." nodefault',
-  '  msg-cache-size: 64m', '  rrset-cache-size: 128m',
-  'stub-zone:', `  name: "${ZONE}"`, `  stub-addr: 127.0.0.1@${server.port}`, '',
-].join('\n'));
-const unbound = await startProcess('unbound', ['-d', '-c', join(dir, 'unbound.conf')], /start of service/);
+const unbound = await startUnbound(ZONE, server.port);
+const unboundPort = unbound.port;
 
 const rows = [];
 for (const keys of [1_000, 10_000]) {

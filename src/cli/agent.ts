@@ -5,14 +5,10 @@ import { createLogger } from '../common/log.js';
 import { startAgent } from '../agent/app.js';
 import { checkRules, formatReport, openInput } from '../agent/check.js';
 import { loadAgentConfig, type AgentConfig } from '../agent/config.js';
+import { onSignals } from '../common/signals.js';
 import { forkWorkers, isWorker, tellPrimary, workerId } from '../common/workers.js';
 
 type Bindings = Awaited<ReturnType<typeof startAgent>>['bindings'];
-
-function onSignals(stop: (sig: string) => void): void {
-  process.on('SIGTERM', () => stop('SIGTERM'));
-  process.on('SIGINT', () => stop('SIGINT'));
-}
 
 /** The primary of `workers: N`: forks the workers, reports where they listen, stops them on a signal. */
 async function runPrimary(cfg: AgentConfig, log: ReturnType<typeof createLogger>): Promise<void> {

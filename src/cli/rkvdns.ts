@@ -3,6 +3,7 @@
 import { Command, Option } from 'commander';
 import { createLogger } from '../common/log.js';
 import { startRkvdns } from '../rkvdns/app.js';
+import { onSignals } from '../common/signals.js';
 import { forkWorkers, isWorker, tellPrimary, workerId } from '../common/workers.js';
 import { SETTINGS, SettingsError, buildSettings, loadSettingsFile, type Settings } from '../rkvdns/settings.js';
 
@@ -62,11 +63,6 @@ function explainStartFailure(e: NodeJS.ErrnoException): string {
   }
   if (e.code === 'EADDRINUSE') return `cannot bind ${settings.INTERFACE}:${settings.PORT}: address in use. Stop the other DNS server there or choose another --listen address.`;
   return `start-up failed: ${e.message}`;
-}
-
-function onSignals(stop: (sig: string) => void): void {
-  process.on('SIGTERM', () => stop('SIGTERM'));
-  process.on('SIGINT', () => stop('SIGINT'));
 }
 
 if (settings.WORKERS > 1 && !isWorker()) {

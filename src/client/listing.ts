@@ -112,11 +112,10 @@ async function bySplitting(l: Lookups, req: ListingRequest): Promise<Buffer[][]>
   const keys = new Map<string, Buffer[]>();
   const limit = limiter(req.concurrency);
   let queries = 0;
-  const zone = req.zone.split('.').filter(Boolean).map(latin1);
   const ask = async (glob: Buffer): Promise<{ glob: Buffer; r: Lookup; got: Buffer[][] | null }> => {
-    const display = `${glob.toString('latin1')}.keys.${req.zone}`;
+    const { labels, display } = nameOf([glob.toString('latin1'), 'keys'], req.zone);
     if (++queries > MAX_SPLIT_QUERIES) throw new TotalError(`listing ${req.glob}.keys.${req.zone} by splitting needs more than ${MAX_SPLIT_QUERIES} queries`);
-    const r = await limit(() => l.txt([glob, latin1('keys'), ...zone], display));
+    const r = await limit(() => l.txt(labels, display));
     const got = recordsOf(r, display);
     // `PS` and `P<c>*S` can match the same key; each key is kept once.
     if (got) for (const rec of got) keys.set(rec[0]!.toString('latin1'), rec);
@@ -124,7 +123,7 @@ async function bySplitting(l: Lookups, req: ListingRequest): Promise<Buffer[][]>
   };
   /** Lists what a failed glob matches through its narrower globs, and theirs where they fail too. */
   const narrow = async (failed: { glob: Buffer; r: Lookup }): Promise<void> => {
-    const display = `${failed.glob.toString('latin1')}.keys.${req.zone}`;
+    const { display } = nameOf([failed.glob.toString('latin1'), 'keys'], req.zone);
     const parts = splittable(failed.r) && failed.glob.length < 255 ? splitGlob(failed.glob) : null;
     if (!parts) throw new TotalError(`listing ${display} failed: ${describe(failed.r)}`);
     const answers = await Promise.all(parts.map(ask));

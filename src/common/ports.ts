@@ -2,7 +2,7 @@
 import dgram from 'node:dgram';
 import net from 'node:net';
 
-function tcpFree(port: number, host: string): Promise<boolean> {
+export function tcpFree(port: number, host = '127.0.0.1'): Promise<boolean> {
   return new Promise((resolve) => {
     const s = net.createServer();
     s.once('error', () => resolve(false));

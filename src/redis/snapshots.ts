@@ -80,7 +80,7 @@ export class KeySnapshots {
    * snapshot, so when the whole answer turns out too large, the probe and pages that follow need no scan.
    */
   fresh(store: Store, glob: Buffer, maxKeys: number): Promise<Buffer[]> {
-    return this.start(store, glob, maxKeys, HOLD_MIN_KEYS);
+    return this.start(store, glob, maxKeys, HOLD_MIN_KEYS).keys;
   }
 
   /** The keys matching `glob` that fall in partition `part`. */
@@ -105,15 +105,18 @@ export class KeySnapshots {
   }
 
   private packed(store: Store, glob: Buffer, maxKeys: number): Promise<Snapshot> {
-    const id = idOf(glob, maxKeys);
-    const h = this.held.get(id);
+    const h = this.held.get(idOf(glob, maxKeys));
     if (h && h.expires > this.now()) return h.packed;
-    void this.start(store, glob, maxKeys, 0).catch(() => undefined);
-    return this.held.get(id)!.packed;
+    const started = this.start(store, glob, maxKeys, 0);
+    started.keys.catch(() => undefined);
+    return started.packed;
   }
 
-  /** Scans afresh and holds the result packed (when it has at least `holdMin` keys); resolves to the keys. */
-  private start(store: Store, glob: Buffer, maxKeys: number, holdMin: number): Promise<Buffer[]> {
+  /**
+   * Scans afresh and holds the result packed (when it has at least `holdMin` keys). `keys` resolves once
+   * that is decided, so a small listing never holds a slot past its answer.
+   */
+  private start(store: Store, glob: Buffer, maxKeys: number, holdMin: number): { keys: Promise<Buffer[]>; packed: Promise<Snapshot> } {
     const t = this.now();
     const id = idOf(glob, maxKeys);
     this.prune(t);
@@ -133,8 +136,7 @@ export class KeySnapshots {
         if (this.held.get(id) === entry) this.held.delete(id);
       },
     );
-    // The keys once the snapshot is decided on, so a small listing never holds a slot past its answer.
-    return settled.then(() => keys);
+    return { keys: settled.then(() => keys), packed: entry.packed };
   }
 }
 

@@ -37,11 +37,11 @@ const SCAN_COUNT = 5000;
 const MGET_CHUNK = 500;
 
 /**
- * The keys seen so far, in an open-addressing table of 32-bit FNV-1a hashes (bytes compared only when
- * hashes meet): a million keys cost two typed arrays, not a million strings in a Set.
+ * The distinct keys seen so far, in order, indexed by an open-addressing table of 32-bit FNV-1a hashes
+ * (bytes compared only when hashes meet): a million keys cost two typed arrays, not a million strings in a Set.
  */
-export class SeenKeys {
-  private readonly keys: Buffer[] = [];
+class SeenKeys {
+  readonly keys: Buffer[] = [];
   private hashes = new Uint32Array(1024);
   /** Slot → index + 1 into keys; 0 is empty. */
   private slots = new Uint32Array(2048);
@@ -77,8 +77,8 @@ export class SeenKeys {
   }
 }
 
-/** SCAN one node to the end, adding keys not seen before to `keys`. */
-async function scanNode(node: Redis, glob: Buffer, maxKeys: number, seen: SeenKeys, keys: Buffer[]): Promise<void> {
+/** SCAN one node to the end, adding the keys not seen before to `seen`. */
+async function scanNode(node: Redis, glob: Buffer, maxKeys: number, seen: SeenKeys): Promise<void> {
   let cursor = '0';
   do {
     // scanBuffer, not callBuffer: ioredis drops the command name of callBuffer under auto-pipelining.
@@ -87,9 +87,7 @@ async function scanNode(node: Redis, glob: Buffer, maxKeys: number, seen: SeenKe
     cursor = next.toString();
     for (const k of batch) {
       // SCAN may return a key more than once while the keyspace is rehashing (or a slot is migrating).
-      if (!seen.add(k)) continue;
-      keys.push(k);
-      if (keys.length > maxKeys) throw new TooManyKeysError(`pattern matches more than MAX_KEYS (${maxKeys}) keys`);
+      if (seen.add(k) && seen.keys.length > maxKeys) throw new TooManyKeysError(`pattern matches more than MAX_KEYS (${maxKeys}) keys`);
     }
   } while (cursor !== '0');
 }
@@ -128,9 +126,9 @@ function singleStore(target: Extract<RedisTarget, { kind: 'single' }>, timeoutMs
     commands: redis,
     target,
     async scan(glob, maxKeys) {
-      const keys: Buffer[] = [];
-      await scanNode(redis, glob, maxKeys, new SeenKeys(), keys);
-      return keys;
+      const seen = new SeenKeys();
+      await scanNode(redis, glob, maxKeys, seen);
+      return seen.keys;
     },
     async mget(keys) {
       return (await mgetChunks(redis, [keys as Buffer[]])).flat();
@@ -196,9 +194,8 @@ function clusterStore(target: Extract<RedisTarget, { kind: 'cluster' }>, timeout
     async scan(glob, maxKeys) {
       const masters = slotOwners(cluster);
       const seen = new SeenKeys();
-      const keys: Buffer[] = [];
-      await Promise.all(masters.map((m) => scanNode(m, glob, maxKeys, seen, keys)));
-      return keys;
+      await Promise.all(masters.map((m) => scanNode(m, glob, maxKeys, seen)));
+      return seen.keys;
     },
     async mget(keys) {
       const bySlot = new Map<number, number[]>();

@@ -38,13 +38,30 @@ async function clusterOk(port: number): Promise<boolean> {
   return /cluster_state:ok/.test(r.stdout);
 }
 
+/** Waits until every node reports cluster_state:ok. */
+async function waitClusterOk(ports: number[], what: string): Promise<void> {
+  if (!(await waitFor(async () => (await Promise.all(ports.map(clusterOk))).every(Boolean), 20_000, 200))) throw new Error(what);
+}
+
+/** Runs `fn` with a plain client on each node, in parallel. */
+function onEachNode<T>(ports: number[], fn: (c: Redis) => Promise<T>): Promise<T[]> {
+  return Promise.all(ports.map(async (port) => {
+    const c = new Redis({ port, host: '127.0.0.1' });
+    try {
+      return await fn(c);
+    } finally {
+      c.disconnect();
+    }
+  }));
+}
+
 export async function startCluster(): Promise<TestCluster> {
   const ports = [await freeClusterPort(), await freeClusterPort(), await freeClusterPort()];
   const dir = mkdtempSync(join(tmpdir(), 'cluster-'));
   const procs = await Promise.all(ports.map((p) => spawnNode(p, dir)));
   const created = await run('redis-cli', ['--cluster', 'create', ...ports.map((p) => `127.0.0.1:${p}`), '--cluster-replicas', '0', '--cluster-yes'], undefined, 30_000);
   if (created.code !== 0) throw new Error(`redis-cli --cluster create failed: ${created.stdout}${created.stderr}`);
-  if (!(await waitFor(async () => (await Promise.all(ports.map(clusterOk))).every(Boolean), 20_000, 200))) throw new Error('cluster did not reach state ok');
+  await waitClusterOk(ports, 'cluster did not reach state ok');
   return {
     ports,
     url: `redis+cluster://${ports.map((p) => `127.0.0.1:${p}`).join(',')}`,
@@ -52,34 +69,19 @@ export async function startCluster(): Promise<TestCluster> {
       await procs[i]!.stop();
       return async () => {
         procs[i] = await spawnNode(ports[i]!, dir);
-        if (!(await waitFor(async () => (await Promise.all(ports.map(clusterOk))).every(Boolean), 20_000, 200))) throw new Error('cluster did not recover');
+        await waitClusterOk(ports, 'cluster did not recover');
       };
     },
     async sum(glob) {
-      let total = 0;
-      for (const port of ports) {
-        const c = new Redis({ port, host: '127.0.0.1' });
-        try {
-          const keys = await c.keys(glob);
-          // One GET per key: a multi-key command across slots is refused even on one node.
-          const replies = keys.length ? await c.pipeline(keys.map((k) => ['get', k])).exec() : [];
-          for (const [, v] of replies ?? []) total += Number(v);
-        } finally {
-          c.disconnect();
-        }
-      }
-      return total;
+      const perNode = await onEachNode(ports, async (c) => {
+        const keys = await c.keys(glob);
+        // One GET per key: a multi-key command across slots is refused even on one node.
+        const replies = keys.length ? await c.pipeline(keys.map((k) => ['get', k])).exec() : [];
+        return (replies ?? []).reduce((n, [, v]) => n + Number(v), 0);
+      });
+      return perNode.reduce((a, b) => a + b, 0);
     },
-    async counts(glob) {
-      return Promise.all(ports.map(async (port) => {
-        const c = new Redis({ port, host: '127.0.0.1' });
-        try {
-          return (await c.keys(glob)).length;
-        } finally {
-          c.disconnect();
-        }
-      }));
-    },
+    counts: (glob) => onEachNode(ports, async (c) => (await c.keys(glob)).length),
     async stop() {
       await Promise.all(procs.map((p) => p.stop()));
     },

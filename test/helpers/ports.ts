@@ -1,14 +1,6 @@
-import net from 'node:net';
+import { tcpFree } from '../../src/common/ports.js';
 
 export { freePort } from '../../src/common/ports.js';
-
-function tcpFree(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = net.createServer();
-    s.once('error', () => resolve(false));
-    s.listen(port, '127.0.0.1', () => s.close(() => resolve(true)));
-  });
-}
 
 /**
  * A free TCP port for a Redis Cluster node: its bus listens 10000 higher, so that port must be free too and

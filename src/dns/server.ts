@@ -9,7 +9,8 @@ import net from 'node:net';
 import type { Logger } from '../common/log.js';
 
 export type Transport = 'udp' | 'tcp';
-export type PacketHandler = (msg: Buffer, transport: Transport, client: string) => Promise<Buffer | null>;
+/** Returns the answer (null: send nothing) at once when it can, or a promise when it must wait. */
+export type PacketHandler = (msg: Buffer, transport: Transport, client: string) => Buffer | null | Promise<Buffer | null>;
 
 export interface ListenOptions {
   host: string;
@@ -28,6 +29,15 @@ export interface DnsListener {
 }
 
 const MIN_MESSAGE = 12;
+
+/** Runs the handler so that a throw becomes a rejected answer, logged as the failure of one query, never an uncaught exception. */
+function answerOf(handler: PacketHandler, msg: Buffer, transport: Transport, client: string): Buffer | null | Promise<Buffer | null> {
+  try {
+    return handler(msg, transport, client);
+  } catch (e) {
+    return Promise.reject(e as Error);
+  }
+}
 
 function bindUdp(host: string, port: number): Promise<dgram.Socket> {
   return new Promise((resolve, reject) => {
@@ -72,6 +82,13 @@ function serveTcpConnection(sock: net.Socket, handler: PacketHandler, opts: List
   });
   sock.on('error', () => sock.destroy());
   sock.on('close', clearDeadline);
+  const send = (answer: Buffer | null) => {
+    if (!answer || sock.destroyed) return;
+    const frame = Buffer.allocUnsafe(2 + answer.length);
+    frame.writeUInt16BE(answer.length, 0);
+    answer.copy(frame, 2);
+    sock.write(frame);
+  };
   sock.on('data', (chunk: Buffer) => {
     buf = buf.length === 0 ? chunk : Buffer.concat([buf, chunk]);
     let progressed = false;
@@ -86,17 +103,13 @@ function serveTcpConnection(sock: net.Socket, handler: PacketHandler, opts: List
       const msg = buf.subarray(2, 2 + len);
       buf = buf.subarray(2 + len);
       progressed = true;
+      const answer = answerOf(handler, msg, 'tcp', client);
+      if (!(answer instanceof Promise)) {
+        send(answer);
+        continue;
+      }
       if (++inflight >= MAX_TCP_INFLIGHT) sock.pause();
-      handler(msg, 'tcp', client).then(
-        (answer) => {
-          if (!answer || sock.destroyed) return;
-          const frame = Buffer.allocUnsafe(2 + answer.length);
-          frame.writeUInt16BE(answer.length, 0);
-          answer.copy(frame, 2);
-          sock.write(frame);
-        },
-        (e: Error) => opts.log.error(`tcp query from ${client}: ${e.stack ?? e.message}`),
-      ).finally(() => {
+      answer.then(send, (e: Error) => opts.log.error(`tcp query from ${client}: ${e.stack ?? e.message}`)).finally(() => {
         if (--inflight < MAX_TCP_INFLIGHT / 2 && sock.isPaused()) sock.resume();
       });
     }
@@ -135,9 +148,14 @@ export async function listenDns(handler: PacketHandler, opts: ListenOptions): Pr
   const udpSock = udp;
   udpSock.on('message', (msg, rinfo) => {
     const client = `${rinfo.address}#${rinfo.port}`;
-    handler(msg, 'udp', client).then(
-      (answer) => {
-        if (answer) udpSock.send(answer, rinfo.port, rinfo.address);
+    const answer = answerOf(handler, msg, 'udp', client);
+    if (!(answer instanceof Promise)) {
+      if (answer) udpSock.send(answer, rinfo.port, rinfo.address);
+      return;
+    }
+    answer.then(
+      (a) => {
+        if (a) udpSock.send(a, rinfo.port, rinfo.address);
       },
       (e: Error) => opts.log.error(`udp query from ${client}: ${e.stack ?? e.message}`),
     );

@@ -112,7 +112,7 @@ function watch(emitter: Redis | Cluster, where: string, log: Logger): void {
 
 function singleStore(target: Extract<RedisTarget, { kind: 'single' }>, timeoutMs: number, log: Logger): Store {
   const redis = new Redis(target.url, {
-    enableAutoPipelining: true,
+    enableAutoPipelining: process.env.NOAP ? false : true,
     enableOfflineQueue: false,
     enableReadyCheck: false,
     maxRetriesPerRequest: 1,

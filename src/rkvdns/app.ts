@@ -11,7 +11,7 @@ import { KeySnapshots, SNAPSHOT_MS } from '../redis/snapshots.js';
 import { openStore, type Store } from '../redis/store.js';
 import { describeTarget } from '../redis/target.js';
 import { Debouncer, Flights } from './flight.js';
-import { ControlOverlay } from './overlay.js';
+import { ControlOverlay, type QuerySettings } from './overlay.js';
 import { resolve, resolutionAging, tooLarge, type Resolution, type ResolverContext } from './resolver.js';
 import type { Settings } from './settings.js';
 import { ServerStats } from './stats.js';
@@ -34,9 +34,57 @@ function hostOf(client: string): string {
   return client.slice(0, client.lastIndexOf('#'));
 }
 
+type Answer = Buffer | null;
+
+function isPromise<T>(v: T | Promise<T>): v is Promise<T> {
+  return v instanceof Promise;
+}
+
+/**
+ * The handler answers synchronously whenever it can (no CONTROL_KEY read, answer shared from a finished
+ * flight): the answer is then sent inside the socket's own callback, with no promise or microtask per
+ * query. Only a query that waits for Redis returns a promise.
+ */
 export function createHandler(base: Settings, ctx: ResolverContext, debouncer: Debouncer) {
   let pending = 0;
-  const handle = async (msg: Buffer, transport: Transport, client: string): Promise<Buffer | null> => {
+
+  /** Fits one shared answer to this client's own limit, and counts how it went. */
+  const deliver = (q: Query, r: Resolution, s: Settings, transport: Transport, client: string): Buffer => {
+    ctx.stats.count(r.outcome);
+    let answer = r.answer;
+    const limit = transport === 'udp' ? udpLimit(q, s) : s.MAX_TCP_PAYLOAD;
+    if (transport === 'tcp' && sizeOf(answer, q.question.length) > limit && !s.RETURN_PARTIAL_TCP) {
+      ctx.stats.count('too_large_tcp');
+      answer = tooLarge(q, s, client, ctx);
+    }
+    const out = assemble(q, answer, limit, { ...(transport === 'udp' && q.edns ? { optSize: limit } : {}), setTcOnDrop: transport === 'udp' });
+    if (out.truncated) ctx.stats.count('truncated');
+    else if (out.dropped > 0) ctx.stats.count('partial_tcp');
+    return out.packet;
+  };
+
+  /** Debounce, then resolve: synchronously when possible, else a promise that holds a pending slot. */
+  const answer = (q: Query, qs: QuerySettings, transport: Transport, client: string): Answer | Promise<Answer> => {
+    const s = qs.settings;
+    if (s.DEBOUNCE && !debouncer.admit(`${hostOf(client)}\0${q.question.toString('latin1').toLowerCase()}`)) {
+      ctx.stats.count('dropped_debounce');
+      return null;
+    }
+    if (qs.pendingDelayMs) return waiting(ctx.overlay.delay(qs.pendingDelayMs).then(() => resolve(q, qs, transport, client, ctx)), q, s, transport, client);
+    const r = resolve(q, qs, transport, client, ctx);
+    return isPromise(r) ? waiting(r, q, s, transport, client) : deliver(q, r, s, transport, client);
+  };
+
+  const waiting = async (r: Promise<Resolution>, q: Query, s: Settings, transport: Transport, client: string): Promise<Answer> => {
+    pending++;
+    try {
+      return deliver(q, await r, s, transport, client);
+    } finally {
+      pending--;
+    }
+  };
+
+  const handle = (msg: Buffer, transport: Transport, client: string): Answer | Promise<Answer> => {
     ctx.stats.count(transport === 'udp' ? 'udp_queries' : 'tcp_queries');
     const parsed = parseQuery(msg);
     if (!parsed.ok) {
@@ -57,33 +105,20 @@ export function createHandler(base: Settings, ctx: ResolverContext, debouncer: D
       ctx.stats.count('dropped_pending');
       return null;
     }
+    const qs = ctx.overlay.read();
+    if (!isPromise(qs)) return answer(q, qs, transport, client);
+    // The CONTROL_KEY read holds a pending slot; answer() takes its own if it must wait for Redis too.
     pending++;
-    let r: Resolution;
-    let s: Settings;
-    try {
-      const qs = await ctx.overlay.read();
-      s = qs.settings;
-      if (s.DEBOUNCE && !debouncer.admit(`${hostOf(client)}\0${q.question.toString('latin1').toLowerCase()}`)) {
-        ctx.stats.count('dropped_debounce');
-        return null;
-      }
-      if (qs.pendingDelayMs) await ctx.overlay.delay(qs.pendingDelayMs);
-      r = await resolve(q, qs, transport, client, ctx);
-    } finally {
-      pending--;
-    }
-    ctx.stats.count(r.outcome);
-    let answer = r.answer;
-    const limit = transport === 'udp' ? udpLimit(q, s) : s.MAX_TCP_PAYLOAD;
-    if (transport === 'tcp' && sizeOf(answer, q.question.length) > limit && !s.RETURN_PARTIAL_TCP) {
-      ctx.stats.count('too_large_tcp');
-      answer = tooLarge(q, s, client, ctx);
-    }
-    // One shared answer, fitted to this client's own limit.
-    const out = assemble(q, answer, limit, { ...(transport === 'udp' && q.edns ? { optSize: limit } : {}), setTcOnDrop: transport === 'udp' });
-    if (out.truncated) ctx.stats.count('truncated');
-    else if (out.dropped > 0) ctx.stats.count('partial_tcp');
-    return out.packet;
+    return qs.then(
+      (read) => {
+        pending--;
+        return answer(q, read, transport, client);
+      },
+      (e: unknown) => {
+        pending--;
+        throw e;
+      },
+    );
   };
   return { handle, pending: () => pending };
 }
@@ -95,7 +130,7 @@ export async function startRkvdns(s: Settings, log: Logger, storeOverride?: Stor
   if (!storeOverride) await store.connect().catch((e: Error) => log.warn(`redis not reachable yet at ${describeTarget(store.target)} (${e.message}); queries get SERVFAIL until it is`));
   const snapshots = new KeySnapshots(Math.max(SNAPSHOT_MS, s.DEFAULT_TTL * 1000));
   const stats = new ServerStats();
-  const flights = new Flights<Resolution>(resolutionAging);
+  const flights = new Flights<Resolution>(resolutionAging, { prefetch: s.PREFETCH });
   const debouncer = new Debouncer();
   let listener: DnsListener | undefined;
   let handler: ReturnType<typeof createHandler> | undefined;
@@ -113,6 +148,7 @@ export async function startRkvdns(s: Settings, log: Logger, storeOverride?: Stor
       tcp_connections: listener?.tcpConnections() ?? 0,
       flights: flights.size,
       marshalled: flights.shared,
+      prefetched: flights.prefetched,
       debounce_entries: debouncer.size,
       ...(workerId() !== undefined ? { worker: workerId()! } : {}),
       key_snapshots: snapshots.size,

@@ -4,8 +4,15 @@
  * Concurrent queries wait on the same promise; repeats inside the flight get the finished answer, aged
  * like a cache would age it: never served past its own TTL, and with TTLs lowered by the seconds it
  * has been held, so a downstream cache never keeps a value longer than its TTL allows.
+ *
+ * Prefetch (optional): a repeat late in a flight is answered from it as usual and also starts the lookup
+ * of the next flight, so a name asked for continuously never makes its askers wait for Redis. Queries
+ * arriving after the old flight ends and before that lookup returns join it. The point from which a
+ * repeat prefetches is drawn at random in the flight's last PREFETCH_MS..2×PREFETCH_MS, so names whose
+ * flights began together (a cold start) do not all go to Redis in the same few milliseconds again.
  */
 export const FLIGHT_MS = 5000;
+export const PREFETCH_MS = 1000;
 
 /** How a finished result may be reused: for how long, and what it looks like after whole seconds. */
 export interface Aging<T> {
@@ -18,30 +25,61 @@ interface Flight<T> {
   result: Promise<T>;
   expires: number;
   done?: { value: T; at: number; agedSeconds: number; aged: T };
+  /** From when a repeat starts the next flight's lookup (prefetching only). */
+  prefetchAt?: number;
+  /** The next flight's lookup, started early; `false` once one failed, so no other is tried. */
+  next?: Promise<T> | false;
+}
+
+export interface FlightOptions {
+  maxFlights?: number;
+  /** Start the next flight's lookup on a repeat late in a flight. */
+  prefetch?: boolean;
 }
 
 export class Flights<T> {
   private readonly flights = new Map<string, Flight<T>>();
+  private readonly maxFlights: number;
+  private readonly prefetchMs: number;
   shared = 0;
+  prefetched = 0;
 
   constructor(
     private readonly aging: Aging<T> | null = null,
-    private readonly maxFlights = 100_000,
+    opts: FlightOptions = {},
     private readonly now: () => number = Date.now,
-  ) {}
+  ) {
+    this.maxFlights = opts.maxFlights ?? 100_000;
+    this.prefetchMs = opts.prefetch ? PREFETCH_MS : 0;
+  }
 
   get size(): number {
     return this.flights.size;
   }
 
-  /** `keep` decides whether a finished result may serve later queries of the flight. */
-  run(id: string, work: () => Promise<T>, keep: (result: T) => boolean = () => true): Promise<T> {
+  /**
+   * The result for `id`: the finished result of a live flight at once (no promise, so a repeat costs no
+   * event-loop turn), else a promise of the running or new lookup. `keep` decides whether a finished
+   * result may serve later queries of the flight.
+   */
+  run(id: string, work: () => Promise<T>, keep: (result: T) => boolean = () => true): T | Promise<T> {
     const t = this.now();
     const f = this.flights.get(id);
-    // A lookup still running is always joined, however long it takes (a big SCAN can take seconds).
-    if (f && (!f.done || f.expires > t)) {
-      this.shared++;
-      return f.done ? Promise.resolve(this.served(f.done, t)) : f.result;
+    if (f) {
+      // A lookup still running is always joined, however long it takes (a big SCAN can take seconds).
+      if (!f.done) {
+        this.shared++;
+        return f.result;
+      }
+      if (f.expires > t) {
+        this.shared++;
+        if (f.prefetchAt !== undefined && t >= f.prefetchAt && f.next === undefined) this.prefetch(id, f, work, keep, t);
+        return this.served(f.done, t);
+      }
+      if (f.next) {
+        this.shared++;
+        return f.next;
+      }
     }
     const result = work();
     if (this.flights.size >= this.maxFlights) this.prune(t);
@@ -49,17 +87,40 @@ export class Flights<T> {
     if (this.flights.size >= this.maxFlights) return result;
     const flight: Flight<T> = { result, expires: t + FLIGHT_MS };
     this.flights.set(id, flight);
-    const forget = () => {
-      if (this.flights.get(id) === flight) this.flights.delete(id);
+    result.then(
+      (r) => (keep(r) ? this.finish(flight, r) : this.forget(id, flight)),
+      () => this.forget(id, flight),
+    );
+    return result;
+  }
+
+  /** Runs the next flight's lookup while `current` still answers; it takes the table's place once kept. */
+  private prefetch(id: string, current: Flight<T>, work: () => Promise<T>, keep: (result: T) => boolean, t: number): void {
+    this.prefetched++;
+    const result = work();
+    current.next = result;
+    const failed = () => {
+      current.next = false;
     };
     result.then((r) => {
-      if (!keep(r)) return forget();
-      const at = this.now();
-      flight.done = { value: r, at, agedSeconds: 0, aged: r };
-      const life = this.aging?.lifetimeMs(r) ?? null;
-      if (life !== null) flight.expires = Math.min(flight.expires, at + life);
-    }, forget);
-    return result;
+      if (!keep(r)) return failed();
+      const next: Flight<T> = { result, expires: t + FLIGHT_MS };
+      this.finish(next, r);
+      const holder = this.flights.get(id);
+      if (holder === current || holder === undefined) this.flights.set(id, next);
+    }, failed);
+  }
+
+  private finish(flight: Flight<T>, r: T): void {
+    const at = this.now();
+    flight.done = { value: r, at, agedSeconds: 0, aged: r };
+    const life = this.aging?.lifetimeMs(r) ?? null;
+    if (life !== null) flight.expires = Math.min(flight.expires, at + life);
+    if (this.prefetchMs > 0) flight.prefetchAt = flight.expires - this.prefetchMs * (1 + Math.random());
+  }
+
+  private forget(id: string, flight: Flight<T>): void {
+    if (this.flights.get(id) === flight) this.flights.delete(id);
   }
 
   /** The finished result as it should look now; the aged copy is kept for the rest of its second. */
@@ -73,8 +134,9 @@ export class Flights<T> {
     return done.aged;
   }
 
+  /** Drops ended flights, except those whose successor's lookup is still running (queries join it). */
   prune(t = this.now()): void {
-    for (const [id, f] of this.flights) if (f.done && f.expires <= t) this.flights.delete(id);
+    for (const [id, f] of this.flights) if (f.done && f.expires <= t && !f.next) this.flights.delete(id);
   }
 }
 

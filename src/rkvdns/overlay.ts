@@ -18,12 +18,19 @@ export class ControlOverlay {
   private readonly counters = new Map<string, number>();
   private delayChain: Promise<void> = Promise.resolve();
   private cache = new Map<string, Settings>();
+  /** Without CONTROL_KEY every query gets the configured settings, handed out without a Redis read. */
+  private readonly configured: QuerySettings;
 
-  constructor(private readonly base: Settings, private readonly redis: Commands, private readonly log: Logger) {}
+  constructor(private readonly base: Settings, private readonly redis: Commands, private readonly log: Logger) {
+    this.configured = { settings: base };
+  }
 
-  async read(): Promise<QuerySettings> {
-    const key = this.base.CONTROL_KEY;
-    if (!key) return { settings: this.base };
+  /** The settings for one query: at once without CONTROL_KEY, after reading the hash with it. */
+  read(): QuerySettings | Promise<QuerySettings> {
+    return this.base.CONTROL_KEY ? this.readControl(this.base.CONTROL_KEY) : this.configured;
+  }
+
+  private async readControl(key: string): Promise<QuerySettings> {
     let fields: Record<string, string>;
     try {
       fields = await this.redis.hgetall(key);

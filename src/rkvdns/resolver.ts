@@ -101,7 +101,11 @@ function finish(q: Query, o: Outcome, s: Settings, client: string, ctx: Resolver
   return { answer, outcome: RCODE_NAME[answer.rcode]!.toLowerCase() };
 }
 
-export async function resolve(q: Query, qs: QuerySettings, transport: Transport, client: string, ctx: ResolverContext): Promise<Resolution> {
+/**
+ * Resolves one query. Everything short of a Redis lookup is answered synchronously, a repeat inside its
+ * flight included: only a query that must wait for Redis (or for the flight it joins) gets a promise.
+ */
+export function resolve(q: Query, qs: QuerySettings, transport: Transport, client: string, ctx: ResolverContext): Resolution | Promise<Resolution> {
   const s = qs.settings;
   const place = placeInZone(q.labels, zoneLabels(s));
   if (place.kind === 'outside') return finish(q, { kind: 'outside' }, s, client, ctx);

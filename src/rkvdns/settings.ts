@@ -31,6 +31,7 @@ export interface Settings {
   DEFAULT_TTL: number;
   MIN_TTL: number;
   DEBOUNCE: boolean;
+  PREFETCH: boolean;
   STATS: number;
   LOG_LEVEL: LogLevel;
   ENABLE_ERROR_TXT: boolean;
@@ -88,6 +89,7 @@ export const SETTINGS: Readonly<Record<keyof Settings, Def>> = {
   DEFAULT_TTL: { kind: int(0, 2_147_483_647), default: 30, doc: 'TTL for answers without a key TTL (keys, klen, shards, ...)' },
   MIN_TTL: { kind: int(0, 2_147_483_647), default: 5, doc: 'lower clamp for every answer TTL' },
   DEBOUNCE: { kind: bool, default: false, doc: 'drop repeats of a query from the same client within 5 s' },
+  PREFETCH: { kind: bool, default: true, doc: "a repeat in a flight's last 1-2 s also starts the next flight's lookup" },
   STATS: { kind: int(0, 86_400), default: 0, doc: 'seconds between statistics log lines (0: off)' },
   LOG_LEVEL: { kind: { t: 'enum', values: LOG_LEVELS }, default: 'info', doc: 'debug | info | warn | error | silent' },
   ENABLE_ERROR_TXT: { kind: bool, default: false, doc: 'answer errors as a CNAME to <digits>.error.<zone> with the error text' },

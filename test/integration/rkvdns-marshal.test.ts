@@ -33,15 +33,38 @@ describe('marshalling', () => {
     expect(await value('burst.get')).toBe('1');
   });
 
-  it('queries 1.5 s apart over 12 s see 3 lookups: one per 5-second flight', async () => {
-    await redis.client.hset('ctl', 'incrementing', 'spaced');
-    const seen: string[] = [];
-    for (let i = 0; i < 9; i++) {
-      seen.push((await value('spaced.get'))!);
-      if (i < 8) await new Promise((r) => setTimeout(r, 1500));
+  it('without PREFETCH, queries 1.5 s apart over 12 s see 3 lookups: one per 5-second flight', async () => {
+    const upstream = await startRkvdns(redis.url, { ...SOA, CONTROL_KEY: 'ctl', PREFETCH: 'False' });
+    try {
+      await redis.client.hset('ctl', 'incrementing', 'spaced');
+      const seen: string[] = [];
+      for (let i = 0; i < 9; i++) {
+        seen.push(txt(await ask(upstream.port, `spaced.get.${ZONE}`, 'TXT'))[0]![0]!);
+        if (i < 8) await new Promise((r) => setTimeout(r, 1500));
+      }
+      expect(seen).toEqual(['1', '1', '1', '1', '2', '2', '2', '2', '3']);
+      expect(await counter(upstream.port, 'prefetched')).toBe(0);
+    } finally {
+      await upstream.stop();
     }
-    expect(seen).toEqual(['1', '1', '1', '1', '2', '2', '2', '2', '3']);
   }, 20_000);
+
+  it('with PREFETCH (the default), a repeat late in the flight gets the old answer and starts the next lookup', async () => {
+    await redis.client.hset('ctl', 'incrementing', 'ahead');
+    const before = await stat('prefetched');
+    expect(await value('ahead.get')).toBe('1');
+    await new Promise((r) => setTimeout(r, 4100));
+    // In the flight's last second: still the first answer, but the next lookup is under way.
+    expect(await value('ahead.get')).toBe('1');
+    expect(await stat('prefetched')).toBe(before + 1);
+    await new Promise((r) => setTimeout(r, 1400));
+    // The first flight has ended: the prefetched answer, held for over a second already (its TTL aged
+    // by one), with no further lookup.
+    const res = await ask(server.port, `ahead.get.${ZONE}`, 'TXT');
+    expect(txt(res)[0]?.[0]).toBe('2');
+    expect(res.answers?.[0]?.ttl).toBe(29);
+    expect(await stat('prefetched')).toBe(before + 1);
+  }, 15_000);
 
   it('a marshalled answer reaches every waiting client, truncated for each one’s own limit', async () => {
     const sizes = [undefined, 512, 1232, 4096, undefined, 1232];

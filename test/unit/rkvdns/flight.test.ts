@@ -1,14 +1,14 @@
 import { describe, expect, it } from 'vitest';
-import { Debouncer, FLIGHT_MS, Flights, type Aging } from '../../../src/rkvdns/flight.js';
+import { Debouncer, FLIGHT_MS, Flights, PREFETCH_MS, type Aging } from '../../../src/rkvdns/flight.js';
 
 /** A result with a TTL in seconds; ageing lowers it the way a cache would. */
 interface Answer { value: string; ttl: number }
 const aging: Aging<Answer> = { lifetimeMs: (a) => a.ttl * 1000, aged: (a, s) => ({ ...a, ttl: a.ttl - s }) };
 
-function setup(a: Aging<Answer> | null = aging, max = 100) {
+function setup(a: Aging<Answer> | null = aging, max = 100, prefetch = false) {
   let t = 1_000_000;
   let lookups = 0;
-  const flights = new Flights<Answer>(a, max, () => t);
+  const flights = new Flights<Answer>(a, { maxFlights: max, prefetch }, () => t);
   const ask = (id: string, ttl = 30) => flights.run(id, async () => ({ value: `${id}#${++lookups}`, ttl }));
   return { flights, ask, advance: (ms: number) => { t += ms; }, lookups: () => lookups };
 }
@@ -21,11 +21,12 @@ describe('Flights', () => {
     expect(lookups()).toBe(1);
   });
 
-  it('a repeat inside 5 s is answered from the flight with its TTL aged; after 5 s a new lookup runs', async () => {
+  it('a repeat inside 5 s is answered from the flight at once, with its TTL aged; after 5 s a new lookup runs', async () => {
     const { ask, advance, lookups } = setup();
     await ask('a');
     advance(2500);
-    expect(await ask('a')).toEqual({ value: 'a#1', ttl: 28 });
+    // Synchronously: a repeat costs no promise and no event-loop turn.
+    expect(ask('a')).toEqual({ value: 'a#1', ttl: 28 });
     advance(FLIGHT_MS - 2500);
     expect(await ask('a')).toEqual({ value: 'a#2', ttl: 30 });
     expect(lookups()).toBe(2);
@@ -35,7 +36,7 @@ describe('Flights', () => {
     let t = 0;
     let finish!: (a: Answer) => void;
     let lookups = 0;
-    const flights = new Flights<Answer>(aging, 100, () => t);
+    const flights = new Flights<Answer>(aging, {}, () => t);
     const slow = () => flights.run('big', () => { lookups++; return new Promise<Answer>((r) => (finish = r)); });
     const first = slow();
     t += 3 * FLIGHT_MS;
@@ -85,6 +86,73 @@ describe('Flights', () => {
     advance(FLIGHT_MS);
     await ask('e');
     expect(flights.size).toBe(1);
+  });
+});
+
+describe('Flights with prefetch', () => {
+  it('a repeat late in a flight is answered from it and starts the next lookup, which later repeats get without waiting', async () => {
+    const { ask, advance, lookups, flights } = setup(aging, 100, true);
+    await ask('a');
+    advance(FLIGHT_MS - 2 * PREFETCH_MS - 1);
+    // Before the last 2 s: no prefetch.
+    expect(ask('a')).toEqual({ value: 'a#1', ttl: 28 });
+    expect(lookups()).toBe(1);
+    advance(PREFETCH_MS + 2);
+    // After the last 1 s began at the latest: answered from the old flight, next lookup started.
+    expect(ask('a')).toMatchObject({ value: 'a#1' });
+    expect(lookups()).toBe(2);
+    expect(flights.prefetched).toBe(1);
+    // Only one prefetch per flight.
+    ask('a');
+    expect(lookups()).toBe(2);
+    await Promise.resolve();
+    advance(PREFETCH_MS);
+    // Past the first flight's end: the prefetched answer (aged from its own arrival, 1 s ago),
+    // synchronously, with no new lookup.
+    expect(ask('a')).toEqual({ value: 'a#2', ttl: 29 });
+    expect(lookups()).toBe(2);
+  });
+
+  it('queries after the flight ends join a prefetch still running instead of starting another', async () => {
+    let t = 0;
+    let lookups = 0;
+    const finish: ((a: Answer) => void)[] = [];
+    const flights = new Flights<Answer>(aging, { prefetch: true }, () => t);
+    const ask = () => flights.run('a', () => { lookups++; return new Promise<Answer>((r) => finish.push(r)); });
+    const first = ask();
+    finish[0]!({ value: 'one', ttl: 30 });
+    await first;
+    t += FLIGHT_MS - 1;
+    expect(ask()).toMatchObject({ value: 'one' });
+    expect(lookups).toBe(2);
+    t += 10;
+    flights.prune();
+    const late = ask();
+    expect(lookups).toBe(2);
+    finish[1]!({ value: 'two', ttl: 30 });
+    expect((await late).value).toBe('two');
+  });
+
+  it('a failed prefetch is not replayed: after the flight ends the next query looks up again', async () => {
+    let t = 0;
+    let n = 0;
+    const flights = new Flights<Answer>(aging, { prefetch: true }, () => t);
+    const ask = () => flights.run('a', async () => ({ value: `v${++n}`, ttl: 30 }), (r) => r.value !== 'v2');
+    await ask();
+    t += FLIGHT_MS - 1;
+    expect(ask()).toMatchObject({ value: 'v1' });
+    await Promise.resolve();
+    await Promise.resolve();
+    t += 10;
+    expect(await ask()).toMatchObject({ value: 'v3' });
+  });
+
+  it('without prefetch, nothing is looked up before the flight ends', async () => {
+    const { ask, advance, lookups } = setup(aging, 100, false);
+    await ask('a');
+    advance(FLIGHT_MS - 1);
+    ask('a');
+    expect(lookups()).toBe(1);
   });
 });
 

@@ -112,7 +112,7 @@ function watch(emitter: Redis | Cluster, where: string, log: Logger): void {
 
 function singleStore(target: Extract<RedisTarget, { kind: 'single' }>, timeoutMs: number, log: Logger): Store {
   const redis = new Redis(target.url, {
-    enableAutoPipelining: process.env.NOAP ? false : true,
+    enableAutoPipelining: true,
     enableOfflineQueue: false,
     enableReadyCheck: false,
     maxRetriesPerRequest: 1,

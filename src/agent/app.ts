@@ -26,9 +26,9 @@ export interface RunningAgent {
   stop(): Promise<void>;
 }
 
-function bind(address: string, port: number): Promise<dgram.Socket> {
+function bind(address: string, port: number, recvBufferSize: number): Promise<dgram.Socket> {
   return new Promise((resolve, reject) => {
-    const s = dgram.createSocket({ type: net.isIPv6(address) ? 'udp6' : 'udp4', recvBufferSize: 8 * 1024 * 1024 });
+    const s = dgram.createSocket({ type: net.isIPv6(address) ? 'udp6' : 'udp4', recvBufferSize });
     s.once('error', reject);
     s.bind(port, address, () => {
       s.off('error', reject);
@@ -70,11 +70,16 @@ export async function startAgent(cfg: AgentConfig, log: Logger, opts: AgentOptio
     const { address, port } = rules[0]!;
     let sock: dgram.Socket;
     try {
-      sock = await bind(address, port);
+      sock = await bind(address, port, cfg.receive_buffer_bytes);
     } catch (e) {
       for (const s of sockets) s.close();
       redis?.disconnect();
       throw new Error(`cannot listen on udp ${address}:${port} for rule(s) ${rules.map((r) => r.name).join(', ')}: ${(e as Error).message}`);
+    }
+    // Linux reports twice the size granted (its bookkeeping share) and caps requests at net.core.rmem_max.
+    const granted = sock.getRecvBufferSize() / 2;
+    if (granted < cfg.receive_buffer_bytes) {
+      log.warn(`udp ${address}:${port}: receive buffer is ${granted} bytes, not the ${cfg.receive_buffer_bytes} asked (receive_buffer_bytes); bursts beyond it are dropped by the kernel. Raise the cap with: sysctl -w net.core.rmem_max=${cfg.receive_buffer_bytes}`);
     }
     sock.on('message', (msg) => engine.datagram(msg, rules, echo));
     sock.on('error', (e) => log.error(`udp ${address}:${port}: ${e.message}`));

@@ -22,6 +22,8 @@ export interface AgentConfig {
   max_pending_keys: number;
   /** Processes reading the same UDP sockets; each aggregates and writes on its own (increments add up). */
   workers: number;
+  /** SO_RCVBUF asked for each UDP socket: how much of a burst the kernel holds while the agent is busy. */
+  receive_buffer_bytes: number;
   rules: Rule[];
 }
 
@@ -33,6 +35,7 @@ const TOP_FIELDS: Record<string, unknown> = {
   flush_keys: 5000,
   max_pending_keys: 100_000,
   workers: 1,
+  receive_buffer_bytes: 8 * 1024 * 1024,
   defaults: {},
   rules: [],
 };
@@ -77,6 +80,7 @@ export function buildAgentConfig(raw: unknown): AgentConfig {
     flush_keys: intField(r, 'flush_keys', 1, 10_000_000),
     max_pending_keys: intField(r, 'max_pending_keys', 1, 100_000_000),
     workers: intField(r, 'workers', 1, 256),
+    receive_buffer_bytes: intField(r, 'receive_buffer_bytes', 65_536, 1 << 30),
     rules,
   };
 }

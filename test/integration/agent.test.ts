@@ -208,6 +208,16 @@ describe('outages and overload', () => {
     expect(await sumOf('web_client;*')).toBe(1000);
   });
 
+  it('receive_buffer_bytes over the kernel cap (net.core.rmem_max) is warned about at start, naming the sysctl', async () => {
+    const rmemMax = Number(readFileSync('/proc/sys/net/core/rmem_max', 'utf8'));
+    const over = await startAgent(writeConfig(cfg(await freePort(), { receive_buffer_bytes: rmemMax * 2 })));
+    await over.stop();
+    expect(over.proc.output()).toMatch(new RegExp(`receive buffer is ${rmemMax} bytes, not the ${rmemMax * 2} asked .*sysctl -w net\\.core\\.rmem_max=${rmemMax * 2}`));
+    const within = await startAgent(writeConfig(cfg(await freePort(), { receive_buffer_bytes: 65_536 })));
+    await within.stop();
+    expect(within.proc.output()).not.toMatch(/receive buffer is/);
+  });
+
   it('workers: 2 share the port, every line is counted once, and SIGTERM flushes both', async () => {
     const port = await freePort();
     const path = writeConfig(cfg(port, { workers: 2, flush_interval_ms: 60_000 }));

@@ -64,21 +64,57 @@ export function buildQuery(id: number, labels: readonly Buffer[], qtype: number,
   return msg;
 }
 
-function udpExchange(ns: Nameserver, query: Buffer, id: number, timeoutMs: number): Promise<Buffer> {
+/** Queries one UDP socket carries before a fresh one (a fresh source port) takes its place. */
+const MAX_SOCKET_USES = 100;
+
+interface Lease {
+  sock: dgram.Socket;
+  uses: number;
+}
+
+/**
+ * UDP sockets reused across queries, one query at a time each, as c-ares does: making and closing a
+ * socket costs more than the exchange itself when a totalizer asks thousands of names. A socket serves
+ * at most MAX_SOCKET_USES queries; one whose query timed out or failed is closed, so a late answer never
+ * meets the next query. Sockets are unref'd: idle ones never keep the process alive.
+ */
+export class UdpSockets {
+  private readonly idle = { udp4: [] as Lease[], udp6: [] as Lease[] };
+
+  acquire(type: 'udp4' | 'udp6'): Lease {
+    const lease = this.idle[type].pop();
+    if (lease) return lease;
+    const sock = dgram.createSocket(type);
+    sock.unref();
+    return { sock, uses: 0 };
+  }
+
+  release(type: 'udp4' | 'udp6', lease: Lease, reusable: boolean): void {
+    if (reusable && ++lease.uses < MAX_SOCKET_USES) this.idle[type].push(lease);
+    else lease.sock.close();
+  }
+}
+
+function udpExchange(sockets: UdpSockets, ns: Nameserver, query: Buffer, id: number, timeoutMs: number): Promise<Buffer> {
+  const type = net.isIPv6(ns.host) ? 'udp6' : 'udp4';
+  const lease = sockets.acquire(type);
   return new Promise((resolve, reject) => {
-    const sock = dgram.createSocket(net.isIPv6(ns.host) ? 'udp6' : 'udp4');
-    const done = (fn: () => void) => {
+    const done = (reusable: boolean, fn: () => void) => {
       clearTimeout(timer);
-      sock.close();
+      lease.sock.off('message', onMessage);
+      lease.sock.off('error', onError);
+      sockets.release(type, lease, reusable);
       fn();
     };
-    const timer = setTimeout(() => done(() => reject(new DnsTimeout(`no answer from ${ns.host}:${ns.port} in ${timeoutMs} ms`))), timeoutMs);
-    sock.on('message', (m) => {
+    const onMessage = (m: Buffer, from: dgram.RemoteInfo) => {
       // Ignore stray datagrams that are not the answer to this query.
-      if (m.length >= 2 && m.readUInt16BE(0) === id) done(() => resolve(m));
-    });
-    sock.on('error', (e) => done(() => reject(e)));
-    sock.send(query, ns.port, ns.host);
+      if (m.length >= 2 && m.readUInt16BE(0) === id && from.port === ns.port) done(true, () => resolve(m));
+    };
+    const onError = (e: Error) => done(false, () => reject(e));
+    const timer = setTimeout(() => done(false, () => reject(new DnsTimeout(`no answer from ${ns.host}:${ns.port} in ${timeoutMs} ms`))), timeoutMs);
+    lease.sock.on('message', onMessage);
+    lease.sock.on('error', onError);
+    lease.sock.send(query, ns.port, ns.host);
   });
 }
 
@@ -107,6 +143,7 @@ function tcpExchange(ns: Nameserver, query: Buffer, timeoutMs: number): Promise<
 
 export class DnsClient {
   private next = 0;
+  private readonly sockets = new UdpSockets();
   queries = 0;
 
   constructor(private readonly o: ClientOptions) {
@@ -127,7 +164,7 @@ export class DnsClient {
           this.o.trace?.(`${display} via ${ns.host}:${ns.port} tcp: rcode ${r.rcode}, ${r.answers.length} answer(s)`);
           return r;
         }
-        let r = decodeResponse(await udpExchange(ns, q, id, this.o.timeoutMs));
+        let r = decodeResponse(await udpExchange(this.sockets, ns, q, id, this.o.timeoutMs));
         if (r.tc) {
           this.o.trace?.(`${display} via ${ns.host}:${ns.port} udp: truncated, retrying over TCP`);
           this.queries++;

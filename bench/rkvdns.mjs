@@ -48,9 +48,21 @@ const row = (mix, transport, workers, r, m, nullQps, extra = '') => rows.push({
   'p50 ms': fmt.ms(r.p50Ms),
   'p99 ms': fmt.ms(r.p99Ms),
   'CPU %': fmt.int(m.cpuPct),
+  // CPU time per answered query: the cost of the request path plus the sockets, free of the load level.
+  'CPU µs/q': fmt.int((m.cpuPct / 100) * 1e6 / r.qps),
   'RSS MB': fmt.int(m.rssMb),
   notes: extra,
 });
+
+/**
+ * Latency at half the measured rate, per query from dnsperf -v, and the CPU per query at that pace: paced
+ * queries arrive one per wakeup, so each costs more than at saturation, where wakeups carry many.
+ */
+async function halfLoad(pids, port, queries, fullQps) {
+  const h = await measured(pids, () => dnsperf({ port, queries, seconds: Math.min(SECONDS, 5), qps: Math.round(fullQps / 2), latencies: true, ...CLIENTS.udp }));
+  const cpuUs = (h.cpuPct / 100) * 1e6 / h.result.qps;
+  return { p50Ms: h.result.p50Ms, p99Ms: h.result.p99Ms, notes: `p50/p99 at ${fmt.int(fullQps / 2)} q/s (half load), ${fmt.int(cpuUs)} µs CPU/q there` };
+}
 
 // Baseline 1: the null server.
 const nullPort = await freePort();
@@ -59,9 +71,9 @@ const nullQ = MIXES[0].queries;
 await dnsperf({ port: nullPort, queries: nullQ, seconds: 2, ...CLIENTS.udp }); // warm-up
 const nm = await measured([nul.pid], () => dnsperf({ port: nullPort, queries: nullQ, seconds: SECONDS, ...CLIENTS.udp }));
 const nullQps = nm.result.qps;
-const nullHalf = await dnsperf({ port: nullPort, queries: nullQ, seconds: Math.min(SECONDS, 5), qps: Math.round(nullQps / 2), latencies: true, ...CLIENTS.udp });
+const nullHalf = await halfLoad([nul.pid], nullPort, nullQ, nullQps);
 Object.assign(nm.result, { p50Ms: nullHalf.p50Ms, p99Ms: nullHalf.p99Ms });
-row('null server (fixed TXT, no Redis)', 'udp', 1, nm.result, nm, nullQps, `p50/p99 at ${fmt.int(nullQps / 2)} q/s (half load)`);
+row('null server (fixed TXT, no Redis)', 'udp', 1, nm.result, nm, nullQps, nullHalf.notes);
 await nul.stop();
 
 for (const workers of [1, 2]) {
@@ -80,10 +92,10 @@ for (const workers of [1, 2]) {
     }
     if (mx.latency) {
       // Latency at half the measured rate: per-query figures from dnsperf -v.
-      const half = await dnsperf({ port: srv.port, queries: mx.queries, seconds: Math.min(SECONDS, 5), qps: Math.round(m.result.qps / 2), latencies: true, ...CLIENTS.udp });
+      const half = await halfLoad(pids, srv.port, mx.queries, m.result.qps);
       m.result.p50Ms = half.p50Ms;
       m.result.p99Ms = half.p99Ms;
-      notes = `p50/p99 at ${fmt.int(m.result.qps / 2)} q/s (half load)`;
+      notes = half.notes;
     }
     row(mx.mix, transport, workers, m.result, m, nullQps, notes);
   }

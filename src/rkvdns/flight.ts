@@ -13,6 +13,11 @@
  */
 export const FLIGHT_MS = 5000;
 export const PREFETCH_MS = 1000;
+/**
+ * At the cap, a full table is swept for ended entries at most this often: sweeping on every query would
+ * make a flood of distinct names cost a walk over the whole table per query.
+ */
+export const SWEEP_GAP_MS = 100;
 
 /** How a finished result may be reused: for how long, and what it looks like after whole seconds. */
 export interface Aging<T> {
@@ -41,6 +46,7 @@ export class Flights<T> {
   private readonly flights = new Map<string, Flight<T>>();
   private readonly maxFlights: number;
   private readonly prefetchMs: number;
+  private sweptAt = -Infinity;
   shared = 0;
   prefetched = 0;
 
@@ -82,7 +88,7 @@ export class Flights<T> {
       }
     }
     const result = work();
-    if (this.flights.size >= this.maxFlights) this.prune(t);
+    if (this.flights.size >= this.maxFlights && t - this.sweptAt >= SWEEP_GAP_MS) this.prune(t);
     // Under a flood of distinct names the table stays bounded: beyond the cap, queries simply run alone.
     if (this.flights.size >= this.maxFlights) return result;
     const flight: Flight<T> = { result, expires: t + FLIGHT_MS };
@@ -136,6 +142,7 @@ export class Flights<T> {
 
   /** Drops ended flights, except those whose successor's lookup is still running (queries join it). */
   prune(t = this.now()): void {
+    this.sweptAt = t;
     for (const [id, f] of this.flights) if (f.done && f.expires <= t && !f.next) this.flights.delete(id);
   }
 }
@@ -143,6 +150,7 @@ export class Flights<T> {
 /** DEBOUNCE: further identical queries (client address, name, type) within 5 s of the first are dropped. */
 export class Debouncer {
   private readonly seen = new Map<string, number>();
+  private sweptAt = -Infinity;
   dropped = 0;
 
   constructor(private readonly maxEntries = 100_000, private readonly now: () => number = Date.now) {}
@@ -159,7 +167,10 @@ export class Debouncer {
       this.dropped++;
       return false;
     }
-    if (this.seen.size >= this.maxEntries) for (const [k, u] of this.seen) if (u <= t) this.seen.delete(k);
+    if (this.seen.size >= this.maxEntries && t - this.sweptAt >= SWEEP_GAP_MS) {
+      this.sweptAt = t;
+      for (const [k, u] of this.seen) if (u <= t) this.seen.delete(k);
+    }
     if (this.seen.size < this.maxEntries) this.seen.set(id, t + FLIGHT_MS);
     return true;
   }

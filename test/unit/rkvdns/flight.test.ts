@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { Debouncer, FLIGHT_MS, Flights, PREFETCH_MS, type Aging } from '../../../src/rkvdns/flight.js';
+import { Debouncer, FLIGHT_MS, Flights, PREFETCH_MS, SWEEP_GAP_MS, type Aging } from '../../../src/rkvdns/flight.js';
 
 /** A result with a TTL in seconds; ageing lowers it the way a cache would. */
 interface Answer { value: string; ttl: number }
@@ -86,6 +86,27 @@ describe('Flights', () => {
     advance(FLIGHT_MS);
     await ask('e');
     expect(flights.size).toBe(1);
+  });
+});
+
+describe('Flights at the cap', () => {
+  it('a flood of distinct names sweeps the full table at most once per SWEEP_GAP_MS, not once per query', async () => {
+    let t = 0;
+    let sweeps = 0;
+    class Counted extends Flights<Answer> {
+      override prune(at?: number): void {
+        sweeps++;
+        super.prune(at);
+      }
+    }
+    const flights = new Counted(aging, { maxFlights: 10 }, () => t);
+    for (let i = 0; i < 10; i++) await flights.run(`live${i}`, async () => ({ value: 'v', ttl: 30 }));
+    for (let i = 0; i < 1000; i++) await flights.run(`flood${i}`, async () => ({ value: 'v', ttl: 30 }));
+    expect(sweeps).toBe(1);
+    t += SWEEP_GAP_MS;
+    await flights.run('one-more', async () => ({ value: 'v', ttl: 30 }));
+    expect(sweeps).toBe(2);
+    expect(flights.size).toBe(10);
   });
 });
 

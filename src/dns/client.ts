@@ -78,7 +78,7 @@ interface Lease {
  * at most MAX_SOCKET_USES queries; one whose query timed out or failed is closed, so a late answer never
  * meets the next query. Sockets are unref'd: idle ones never keep the process alive.
  */
-export class UdpSockets {
+class UdpSockets {
   private readonly idle = { udp4: [] as Lease[], udp6: [] as Lease[] };
 
   acquire(type: 'udp4' | 'udp6'): Lease {

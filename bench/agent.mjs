@@ -49,7 +49,9 @@ async function sumCounters(redis) {
   do {
     const [next, keys] = await redis.scan(cursor, 'COUNT', 1000);
     cursor = next;
-    if (keys.length) for (const v of await redis.mget(keys)) total += Number(v);
+    // The agent's token keys (totalizer-agent:applied:...) hold sequence numbers, not counts.
+    const counters = keys.filter((k) => !k.startsWith('totalizer-agent:'));
+    if (counters.length) for (const v of await redis.mget(counters)) total += Number(v);
   } while (cursor !== '0');
   return total;
 }

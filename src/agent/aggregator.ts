@@ -1,8 +1,8 @@
 /**
- * Pending increments, summed per key in memory and written as one INCRBY + EXPIRE per key per flush, inside
- * MULTI/EXEC so a flush is applied whole or not at all (a failed flush is retried without double counting).
- * Memory grows with distinct keys, not with events; while Redis is away the counts are held, bounded by
- * max_pending_keys, and written when it returns.
+ * Pending increments, summed per key in memory and written per flush (INCRBY + EXPIRE per key). The writer
+ * applies every increment at most once: what it sent without hearing back is in doubt, and it retries that
+ * as it was; what it did not send comes back here as unwritten and keeps accumulating. Memory grows with
+ * distinct keys, not with events; while Redis is away the counts are held, bounded by max_pending_keys.
  */
 import type { Logger } from '../common/log.js';
 import type { AgentStats } from './stats.js';
@@ -12,16 +12,28 @@ export interface Pending {
   ttl: number;
 }
 
-/** Keys Redis refused for good (e.g. WRONGTYPE), and keys not written this time (a cluster node away). */
+/** What a write did with a batch, and with the shares of earlier batches that were in doubt. */
 export interface WriteResult {
+  /** Increments written: this batch's and those of earlier shares settled now. */
+  written: number;
+  /** Keys Redis refused for good (e.g. WRONGTYPE), and their increments. */
   refused: string[];
+  refusedIncrements: number;
+  /** Keys of this batch not sent (their slot still has a share in doubt): back to pending. */
   unwritten: string[];
-  /** Why the unwritten keys were not written. */
+  /** Increments of this batch sent without a reply: in doubt, retried by the writer as they were. */
+  inDoubt: number;
+  /** Why something was not written. */
   error?: string;
 }
 
-/** Writes a batch; throws when nothing of it was written (Redis unreachable). */
-export type BatchWriter = (batch: Map<string, Pending>) => Promise<WriteResult>;
+export interface BatchWriter {
+  write(batch: Map<string, Pending>): Promise<WriteResult>;
+  /** Increments sent whose outcome is not known yet. */
+  readonly inDoubt: number;
+  /** Forgets what is in doubt (at shutdown); returns its increments. */
+  abandon(): number;
+}
 
 export class Aggregator {
   private pending = new Map<string, Pending>();
@@ -29,15 +41,16 @@ export class Aggregator {
   private flushing: Promise<void> | null = null;
 
   constructor(
-    private readonly write: BatchWriter,
+    private readonly writer: BatchWriter,
     private readonly stats: AgentStats,
     private readonly log: Logger,
     private readonly maxKeys: number,
     private readonly flushKeys: number,
   ) {}
 
+  /** Increments not known to be written: pending here, or sent and in doubt. */
   get pendingIncrements(): number {
-    return this.pendingCount;
+    return this.pendingCount + this.writer.inDoubt;
   }
 
   get pendingKeys(): number {
@@ -60,32 +73,32 @@ export class Aggregator {
     if (this.pending.size >= this.flushKeys && !this.flushing) void this.flush();
   }
 
-  /** Writes what is pending; on failure the counts go back into pending to be retried. */
+  /** Writes what is pending (after whatever is in doubt); what was not sent goes back into pending. */
   flush(): Promise<void> {
     if (this.flushing) return this.flushing;
-    if (this.pending.size === 0) return Promise.resolve();
+    if (this.pending.size === 0 && this.writer.inDoubt === 0) return Promise.resolve();
     const batch = this.pending;
-    const count = this.pendingCount;
     this.pending = new Map();
     this.pendingCount = 0;
-    this.flushing = this.write(batch)
-      .then(({ refused, unwritten, error }) => {
-        let lost = 0;
-        for (const k of refused) lost += batch.get(k)!.n;
+    this.flushing = this.writer
+      .write(batch)
+      .then(({ written, refused, refusedIncrements, unwritten, inDoubt, error }) => {
         const held = this.holdAgain(batch, unwritten);
-        this.stats.written += count - lost - held;
+        this.stats.written += written;
         if (refused.length > 0) {
-          this.stats.dropped_wrongtype += lost;
-          this.log.error(`redis refused ${refused.length} key(s) (wrong type?), ${lost} increment(s) dropped, e.g. ${refused[0]}`);
+          this.stats.dropped_wrongtype += refusedIncrements;
+          this.log.error(`redis refused ${refused.length} key(s) (wrong type?), ${refusedIncrements} increment(s) dropped, e.g. ${refused[0]}`);
         }
-        if (unwritten.length > 0) {
+        if (error !== undefined) {
           this.stats.redis_errors++;
-          this.log.warn(`redis write partly failed (${error}); holding ${held} increment(s) on ${unwritten.length} key(s) to retry`);
+          this.log.warn(`redis write failed (${error}); ${this.writer.inDoubt} increment(s) sent without a reply will be retried as sent and applied at most once${inDoubt > 0 ? ` (${inDoubt} of them just now)` : ''}; holding ${held} increment(s) on ${unwritten.length} key(s)`);
         }
       })
       .catch((e: Error) => {
+        // The writer settles its own failures; this is a fault in the agent itself. Nothing of the batch
+        // was left in doubt, so it is held whole.
         this.stats.redis_errors++;
-        this.log.warn(`redis write failed (${e.message}); holding ${count} increment(s) on ${batch.size} key(s) to retry`);
+        this.log.error(`write failed unexpectedly (${e.message}); holding ${batch.size} key(s) to retry`);
         this.holdAgain(batch, batch.keys());
       })
       .finally(() => {
@@ -109,9 +122,9 @@ export class Aggregator {
     return held;
   }
 
-  /** Counts what could not be written before exit. */
+  /** Counts what could not be written before exit (in doubt included: it may or may not have been). */
   abandon(): void {
-    this.stats.dropped_at_shutdown += this.pendingCount;
+    this.stats.dropped_at_shutdown += this.pendingCount + this.writer.abandon();
     this.pending.clear();
     this.pendingCount = 0;
   }

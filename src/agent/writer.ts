@@ -1,9 +1,14 @@
 /**
- * Writes a flush to Redis: INCRBY + EXPIRE per key inside MULTI/EXEC, so each transaction is applied whole
- * or not at all. One Redis takes the whole batch in one transaction. A cluster refuses transactions across
- * slots, so there the batch is one transaction per slot, sent in parallel (ioredis pipelines them per
- * node); a slot whose master is down fails alone, and only its keys are held to retry.
+ * Writes a flush to Redis, applying every increment at most once. Each share of a batch (the whole batch
+ * on one Redis; one share per hash slot on a cluster, whose scripts cannot span slots) goes as one Lua
+ * script: INCRBY + EXPIRE per key, plus a token key holding the sequence number of the last share applied
+ * for that slot by this agent process. A share whose reply never came (a timeout, a lost connection) is
+ * in doubt: Redis may still apply it later. It is retried exactly as it was, with its sequence number, and
+ * the script skips a share whose number the token already holds, so a late original and its retry count
+ * once. Until a slot's share in doubt is settled, new increments for that slot stay pending in the agent.
  */
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
 import { Cluster, Redis } from 'ioredis';
 import calculateSlot from 'cluster-key-slot';
 import { clusterOptions } from '../redis/store.js';
@@ -11,54 +16,155 @@ import { parseRedisTarget } from '../redis/target.js';
 import type { BatchWriter, Pending, WriteResult } from './aggregator.js';
 
 const TIMEOUT_MS = 5000;
+/** How long a token outlives its agent process's last write: a share in doubt longer than this may count twice. */
+const TOKEN_TTL_S = 86_400;
+const SLOTS = 16_384;
+
+/**
+ * KEYS[1]: the token; KEYS[2..]: counters. ARGV[1]: the share's sequence number; then count and TTL per
+ * counter. Returns {0} when the share was applied before, else {1, indexes of keys Redis refused}.
+ */
+const APPLY_ONCE = `
+local last = tonumber(redis.call('GET', KEYS[1]) or '0')
+local seq = tonumber(ARGV[1])
+if last >= seq then return {0} end
+local out = {1}
+for i = 2, #KEYS do
+  local r = redis.pcall('INCRBY', KEYS[i], ARGV[2 * i - 2])
+  if type(r) == 'table' and r.err then out[#out + 1] = i - 2 else redis.call('EXPIRE', KEYS[i], ARGV[2 * i - 1]) end
+end
+redis.call('SET', KEYS[1], seq, 'EX', ${TOKEN_TTL_S})
+return out
+`;
 
 export function connectAgentRedis(url: string): Redis | Cluster {
   const target = parseRedisTarget(url, 'redis');
-  if (target.kind === 'cluster') return new Cluster(target.seeds, clusterOptions(target, TIMEOUT_MS));
-  return new Redis(target.url, {
-    // Fail fast while Redis is away: the aggregator holds the counts and retries on the next flush.
-    enableOfflineQueue: false,
-    maxRetriesPerRequest: 1,
-    commandTimeout: TIMEOUT_MS,
-    retryStrategy: (times) => Math.min(100 * times, 1000),
-    lazyConnect: true,
-  });
+  const redis =
+    target.kind === 'cluster'
+      ? // Auto-pipelining would group the script by its first argument (the key count), not its first key,
+        // and mix slots of different masters in one pipeline: the script goes to its slot's master alone.
+        new Cluster(target.seeds, { ...clusterOptions(target, TIMEOUT_MS), autoPipeliningIgnoredCommands: ['applyOnce'] })
+      : new Redis(target.url, {
+          // Fail fast while Redis is away: shares in doubt are retried and pending counts held.
+          enableOfflineQueue: false,
+          maxRetriesPerRequest: 1,
+          commandTimeout: TIMEOUT_MS,
+          retryStrategy: (times) => Math.min(100 * times, 1000),
+          lazyConnect: true,
+        });
+  redis.defineCommand('applyOnce', { lua: APPLY_ONCE });
+  return redis;
 }
 
-/** One transaction; returns the keys Redis refused (e.g. WRONGTYPE). Throws when it was not applied. */
-async function transaction(redis: Redis | Cluster, keys: string[], batch: Map<string, Pending>): Promise<string[]> {
-  const multi = redis.multi();
-  for (const key of keys) {
-    const p = batch.get(key)!;
-    multi.incrby(key, p.n);
-    multi.expire(key, p.ttl);
+/** Applies one share; resolves with the keys Redis refused, or null when it had been applied before. */
+export type ApplyShare = (group: number, keys: string[], batch: Map<string, Pending>, seq: number) => Promise<string[] | null>;
+
+interface Share {
+  seq: number;
+  keys: string[];
+  batch: Map<string, Pending>;
+  increments: number;
+}
+
+const incrementsOf = (keys: string[], batch: Map<string, Pending>) => keys.reduce((a, k) => a + batch.get(k)!.n, 0);
+
+/** The at-most-once bookkeeping, apart from Redis: shares in doubt per group, retried before anything new. */
+export class OnceWriter implements BatchWriter {
+  private seq = 0;
+  private readonly doubtful = new Map<number, Share>();
+
+  constructor(private readonly apply: ApplyShare, private readonly groupOf: (key: string) => number) {}
+
+  /** Increments sent whose outcome is not known yet. */
+  get inDoubt(): number {
+    let n = 0;
+    for (const s of this.doubtful.values()) n += s.increments;
+    return n;
   }
-  const results = await multi.exec();
-  if (!results) throw new Error('transaction aborted');
-  return keys.filter((_, i) => results[2 * i]![0]);
+
+  /** Forgets the shares in doubt (at shutdown); returns their increments. */
+  abandon(): number {
+    const n = this.inDoubt;
+    this.doubtful.clear();
+    return n;
+  }
+
+  async write(batch: Map<string, Pending>): Promise<WriteResult> {
+    const result: WriteResult = { written: 0, refused: [], refusedIncrements: 0, unwritten: [], inDoubt: 0 };
+    const settle = async (group: number, share: Share) => {
+      try {
+        const refused = (await this.apply(group, share.keys, share.batch, share.seq)) ?? [];
+        this.doubtful.delete(group);
+        const lost = incrementsOf(refused, share.batch);
+        result.written += share.increments - lost;
+        result.refusedIncrements += lost;
+        result.refused.push(...refused);
+      } catch (e) {
+        this.doubtful.set(group, share);
+        result.error ??= (e as Error).message;
+      }
+    };
+    // Earlier shares in doubt first, each exactly as it was sent.
+    await Promise.all([...this.doubtful].map(([group, share]) => settle(group, share)));
+    const groups = new Map<number, string[]>();
+    for (const key of batch.keys()) {
+      const group = this.groupOf(key);
+      // A group with a share still in doubt takes nothing new: its keys stay pending, never sent.
+      if (this.doubtful.has(group)) result.unwritten.push(key);
+      else {
+        const keys = groups.get(group);
+        if (keys) keys.push(key);
+        else groups.set(group, [key]);
+      }
+    }
+    // A number only when something new is sent; -1 matches no share.
+    const seq = groups.size > 0 ? ++this.seq : -1;
+    await Promise.all(
+      [...groups].map(([group, keys]) => settle(group, { seq, keys, batch, increments: incrementsOf(keys, batch) })),
+    );
+    for (const share of this.doubtful.values()) if (share.seq === seq) result.inDoubt += share.increments;
+    return result;
+  }
 }
 
-export function redisBatchWriter(redis: Redis | Cluster): BatchWriter {
-  if (redis instanceof Redis) return async (batch) => ({ refused: await transaction(redis, [...batch.keys()], batch), unwritten: [] });
-  return async (batch) => {
-    const bySlot = new Map<number, string[]>();
-    for (const key of batch.keys()) {
-      const slot = calculateSlot(key);
-      const keys = bySlot.get(slot);
-      if (keys) keys.push(key);
-      else bySlot.set(slot, [key]);
-    }
-    const groups = [...bySlot.values()];
-    const outcomes = await Promise.allSettled(groups.map((keys) => transaction(redis, keys, batch)));
-    const result: WriteResult = { refused: [], unwritten: [] };
-    outcomes.forEach((o, i) => {
-      if (o.status === 'fulfilled') result.refused.push(...o.value);
-      else {
-        result.unwritten.push(...groups[i]!);
-        result.error ??= (o.reason as Error).message;
+type AgentRedis = (Redis | Cluster) & {
+  applyOnce(numKeys: number, ...args: (string | number)[]): Promise<number[]>;
+};
+
+/** Hash tags that put a token key into each slot, found once: the token must share its slot's keys. */
+let slotTags: string[] | undefined;
+function tagForSlot(slot: number): string {
+  if (!slotTags) {
+    const tags: string[] = new Array(SLOTS);
+    let found = 0;
+    for (let i = 0; found < SLOTS; i++) {
+      const tag = i.toString(36);
+      const s = calculateSlot(tag);
+      if (tags[s] === undefined) {
+        tags[s] = tag;
+        found++;
       }
-    });
-    if (result.unwritten.length === batch.size) throw new Error(result.error);
-    return result;
+    }
+    slotTags = tags;
+  }
+  return slotTags[slot]!;
+}
+
+export function redisBatchWriter(redis: Redis | Cluster): OnceWriter {
+  const r = redis as AgentRedis;
+  const cluster = !(redis instanceof Redis);
+  // One token per agent process (and per slot on a cluster): workers and restarts never share one.
+  const instance = `${hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`;
+  const apply: ApplyShare = async (group, keys, batch, seq) => {
+    const token = cluster ? `totalizer-agent:applied:{${tagForSlot(group)}}:${instance}` : `totalizer-agent:applied:${instance}`;
+    const args: (string | number)[] = [token, ...keys, seq];
+    for (const k of keys) {
+      const p = batch.get(k)!;
+      args.push(p.n, p.ttl);
+    }
+    const out = await r.applyOnce(keys.length + 1, ...args);
+    if (out[0] === 0) return null;
+    return out.slice(1).map((i) => keys[i]!);
   };
+  return new OnceWriter(apply, cluster ? (key) => calculateSlot(key) : () => 0);
 }

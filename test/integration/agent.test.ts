@@ -17,8 +17,9 @@ beforeAll(async () => { redis = await startRedis(); });
 afterAll(async () => redis?.stop());
 beforeEach(async () => { await redis.client.flushall(); });
 
+/** The counters matching `pattern`; the agent's own token keys (totalizer-agent:applied:...) are not counters. */
 async function sumOf(pattern: string): Promise<number> {
-  const keys = await redis.client.keys(pattern);
+  const keys = (await redis.client.keys(pattern)).filter((k) => !k.startsWith('totalizer-agent:'));
   if (keys.length === 0) return 0;
   return (await redis.client.mget(keys)).reduce((a, v) => a + Number(v), 0);
 }
@@ -173,9 +174,35 @@ describe('outages and overload', () => {
     } finally {
       await agent.stop();
     }
-    expect(agent.proc.output()).toMatch(/redis write failed .* holding \d+ increment/);
+    expect(agent.proc.output()).toMatch(/redis write failed .* retried as sent and applied at most once/);
     expect(agent.proc.output()).toMatch(/final stats .*increments=2500 written=2500 pending=0 .*redis_errors=[1-9]/);
   }, 40_000);
+
+  it('Redis holding writes past the agent’s 5 s timeout: the late write and its retry count once', async () => {
+    const port = await freePort();
+    const agent = await startAgent(writeConfig(cfg(port, { flush_interval_ms: 100 })));
+    const admin = redis.client.duplicate();
+    try {
+      // Writes wait in Redis for 7 s and are then applied: the agent's first write times out at 5 s, it
+      // retries, and both the original and the retry reach Redis.
+      await admin.call('CLIENT', 'PAUSE', '7000', 'WRITE');
+      await sendLines(port, LOG.slice(0, 500));
+      await new Promise((r) => setTimeout(r, 8000));
+      expect(await waitFor(async () => (await sumOf('web_client;*')) > 0, 5000)).toBe(true);
+      // Once the pause is over nothing is applied twice: the sum stays at the lines sent.
+      await new Promise((r) => setTimeout(r, 1000));
+      expect(await sumOf('web_client;*')).toBe(500);
+      // The one token of this agent process, expiring a day after its last write.
+      const tokens = await redis.client.keys('totalizer-agent:applied:*');
+      expect(tokens).toHaveLength(1);
+      expect(await redis.client.ttl(tokens[0]!)).toBeGreaterThan(86_000);
+    } finally {
+      admin.disconnect();
+      await agent.stop();
+    }
+    expect(agent.proc.output()).toMatch(/redis write failed \(Command timed out\); 500 increment\(s\) sent without a reply will be retried as sent/);
+    expect(agent.proc.output()).toMatch(/final stats .*increments=500 written=500 pending=0 .*redis_errors=[1-9]/);
+  }, 30_000);
 
   it('beyond the distinct-key limit increments are dropped and counted, never silently', async () => {
     const port = await freePort();

@@ -9,6 +9,7 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { TOKEN_PREFIX } from '../dist/agent/writer.js';
 import { dist, fmt, freePort, need, root, scratch, startProcess, startRedis, table, usageOf } from './lib.mjs';
 
 need({ 'redis-server': 'redis-server' });
@@ -49,8 +50,8 @@ async function sumCounters(redis) {
   do {
     const [next, keys] = await redis.scan(cursor, 'COUNT', 1000);
     cursor = next;
-    // The agent's token keys (totalizer-agent:applied:...) hold sequence numbers, not counts.
-    const counters = keys.filter((k) => !k.startsWith('totalizer-agent:'));
+    // The agent's token keys hold sequence numbers, not counts.
+    const counters = keys.filter((k) => !k.startsWith(TOKEN_PREFIX));
     if (counters.length) for (const v of await redis.mget(counters)) total += Number(v);
   } while (cursor !== '0');
   return total;

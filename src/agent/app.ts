@@ -11,6 +11,7 @@ import type { AgentConfig } from './config.js';
 import { Engine } from './engine.js';
 import type { Rule } from './rules.js';
 import { AgentStats } from './stats.js';
+import { watchConnection } from '../redis/store.js';
 import { connectAgentRedis, redisBatchWriter } from './writer.js';
 
 export interface AgentOptions {
@@ -43,15 +44,7 @@ export async function startAgent(cfg: AgentConfig, log: Logger, opts: AgentOptio
   const redis = opts.test ? null : connectAgentRedis(cfg.redis);
   let aggregator: Aggregator | null = null;
   if (redis) {
-    let down = false;
-    redis.on('error', (e: Error) => {
-      if (!down) log.warn(`redis ${cfg.redis}: ${e.message}; holding counts until it is back`);
-      down = true;
-    });
-    redis.on('ready', () => {
-      if (down) log.info(`redis ${cfg.redis}: connected again`);
-      down = false;
-    });
+    watchConnection(redis, cfg.redis, log, '; holding counts until it is back');
     await redis.connect().catch((e: Error) => log.warn(`redis not reachable at ${cfg.redis} (${e.message}); counts are held until it is`));
     aggregator = new Aggregator(redisBatchWriter(redis), stats, log, cfg.max_pending_keys, cfg.flush_keys);
   }

@@ -11,14 +11,15 @@ import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { Cluster, Redis } from 'ioredis';
 import calculateSlot from 'cluster-key-slot';
-import { clusterOptions } from '../redis/store.js';
+import { CLUSTER_SLOTS, clusterOptions } from '../redis/store.js';
 import { parseRedisTarget } from '../redis/target.js';
 import type { BatchWriter, Pending, WriteResult } from './aggregator.js';
 
 const TIMEOUT_MS = 5000;
+/** Token keys start with this; they hold sequence numbers, not counts. */
+export const TOKEN_PREFIX = 'totalizer-agent:applied:';
 /** How long a token outlives its agent process's last write: a share in doubt longer than this may count twice. */
 const TOKEN_TTL_S = 86_400;
-const SLOTS = 16_384;
 
 /**
  * KEYS[1]: the token; KEYS[2..]: counters. ARGV[1]: the share's sequence number; then count and TTL per
@@ -41,9 +42,7 @@ export function connectAgentRedis(url: string): Redis | Cluster {
   const target = parseRedisTarget(url, 'redis');
   const redis =
     target.kind === 'cluster'
-      ? // Auto-pipelining would group the script by its first argument (the key count), not its first key,
-        // and mix slots of different masters in one pipeline: the script goes to its slot's master alone.
-        new Cluster(target.seeds, { ...clusterOptions(target, TIMEOUT_MS), autoPipeliningIgnoredCommands: ['applyOnce'] })
+      ? new Cluster(target.seeds, clusterOptions(target, TIMEOUT_MS))
       : new Redis(target.url, {
           // Fail fast while Redis is away: shares in doubt are retried and pending counts held.
           enableOfflineQueue: false,
@@ -135,9 +134,9 @@ type AgentRedis = (Redis | Cluster) & {
 let slotTags: string[] | undefined;
 function tagForSlot(slot: number): string {
   if (!slotTags) {
-    const tags: string[] = new Array(SLOTS);
+    const tags: string[] = new Array(CLUSTER_SLOTS);
     let found = 0;
-    for (let i = 0; found < SLOTS; i++) {
+    for (let i = 0; found < CLUSTER_SLOTS; i++) {
       const tag = i.toString(36);
       const s = calculateSlot(tag);
       if (tags[s] === undefined) {
@@ -156,7 +155,7 @@ export function redisBatchWriter(redis: Redis | Cluster): OnceWriter {
   // One token per agent process (and per slot on a cluster): workers and restarts never share one.
   const instance = `${hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`;
   const apply: ApplyShare = async (group, keys, batch, seq) => {
-    const token = cluster ? `totalizer-agent:applied:{${tagForSlot(group)}}:${instance}` : `totalizer-agent:applied:${instance}`;
+    const token = cluster ? `${TOKEN_PREFIX}{${tagForSlot(group)}}:${instance}` : `${TOKEN_PREFIX}${instance}`;
     const args: (string | number)[] = [token, ...keys, seq];
     for (const k of keys) {
       const p = batch.get(k)!;

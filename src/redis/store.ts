@@ -98,10 +98,14 @@ async function mgetChunks(commands: Commands, groups: Buffer[][]): Promise<(Buff
   return Promise.all(calls);
 }
 
-function watch(emitter: Redis | Cluster, where: string, log: Logger): void {
+/**
+ * Logs a lost connection once (not every retry) and its return; `whileDown` says what the program does
+ * meanwhile. Shared by rkvdns and the agent.
+ */
+export function watchConnection(emitter: Redis | Cluster, where: string, log: Logger, whileDown = ''): void {
   let down = false;
   emitter.on('error', (e: Error) => {
-    if (!down) log.warn(`redis ${where}: ${e.message}`);
+    if (!down) log.warn(`redis ${where}: ${e.message}${whileDown}`);
     down = true;
   });
   emitter.on('ready', () => {
@@ -121,7 +125,7 @@ function singleStore(target: Extract<RedisTarget, { kind: 'single' }>, timeoutMs
     retryStrategy: (times) => Math.min(50 * times, 1000),
     lazyConnect: true,
   });
-  watch(redis, describeTarget(target), log);
+  watchConnection(redis, describeTarget(target), log);
   return {
     commands: redis,
     target,
@@ -143,7 +147,6 @@ function singleStore(target: Extract<RedisTarget, { kind: 'single' }>, timeoutMs
 export function clusterOptions(target: Extract<RedisTarget, { kind: 'cluster' }>, timeoutMs: number) {
   return {
     enableOfflineQueue: false,
-    enableAutoPipelining: true,
     lazyConnect: true,
     // A slot whose master is down is retried briefly, then the command fails and the caller decides.
     retryDelayOnClusterDown: 100,
@@ -163,7 +166,8 @@ export function clusterOptions(target: Extract<RedisTarget, { kind: 'cluster' }>
   };
 }
 
-const SLOTS = 16384;
+/** Hash slots of a Redis Cluster. */
+export const CLUSTER_SLOTS = 16384;
 
 /**
  * The masters that own the slots, each once. A listing from fewer than all of them would be silently
@@ -173,7 +177,7 @@ const SLOTS = 16384;
 function slotOwners(cluster: Cluster): Redis[] {
   const pool = new Map(cluster.nodes('master').map((n) => [`${n.options.host}:${n.options.port}`, n]));
   const owners = new Map<string, Redis>();
-  for (let slot = 0; slot < SLOTS; slot++) {
+  for (let slot = 0; slot < CLUSTER_SLOTS; slot++) {
     const owner = cluster.slots[slot]?.[0];
     const node = owner === undefined ? undefined : (owners.get(owner) ?? pool.get(owner));
     if (!node) {
@@ -186,8 +190,9 @@ function slotOwners(cluster: Cluster): Redis[] {
 }
 
 function clusterStore(target: Extract<RedisTarget, { kind: 'cluster' }>, timeoutMs: number, log: Logger): Store {
-  const cluster = new Cluster(target.seeds, clusterOptions(target, timeoutMs));
-  watch(cluster, describeTarget(target), log);
+  // Auto-pipelining lets concurrent queries share round trips (rkvdns only: the agent sends one script per slot).
+  const cluster = new Cluster(target.seeds, { ...clusterOptions(target, timeoutMs), enableAutoPipelining: true });
+  watchConnection(cluster, describeTarget(target), log);
   return {
     commands: cluster,
     target,

@@ -2,6 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { TOKEN_PREFIX } from '../../src/agent/writer.js';
 import { AGENT_BIN, FIXTURE_LOG, sendLines, startAgent, waitFor, writeConfig } from '../helpers/agent.js';
 import { freePort } from '../helpers/ports.js';
 import { run } from '../helpers/process.js';
@@ -17,9 +18,9 @@ beforeAll(async () => { redis = await startRedis(); });
 afterAll(async () => redis?.stop());
 beforeEach(async () => { await redis.client.flushall(); });
 
-/** The counters matching `pattern`; the agent's own token keys (totalizer-agent:applied:...) are not counters. */
+/** The counters matching `pattern`; the agent's own token keys are not counters. */
 async function sumOf(pattern: string): Promise<number> {
-  const keys = (await redis.client.keys(pattern)).filter((k) => !k.startsWith('totalizer-agent:'));
+  const keys = (await redis.client.keys(pattern)).filter((k) => !k.startsWith(TOKEN_PREFIX));
   if (keys.length === 0) return 0;
   return (await redis.client.mget(keys)).reduce((a, v) => a + Number(v), 0);
 }
@@ -193,7 +194,7 @@ describe('outages and overload', () => {
       await new Promise((r) => setTimeout(r, 1000));
       expect(await sumOf('web_client;*')).toBe(500);
       // The one token of this agent process, expiring a day after its last write.
-      const tokens = await redis.client.keys('totalizer-agent:applied:*');
+      const tokens = await redis.client.keys(`${TOKEN_PREFIX}*`);
       expect(tokens).toHaveLength(1);
       expect(await redis.client.ttl(tokens[0]!)).toBeGreaterThan(86_000);
     } finally {

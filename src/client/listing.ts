@@ -1,19 +1,33 @@
 /**
- * Listing a totalizer's keys (or shget tuples) however large it is. One query when one answer holds it,
- * as upstream does. When that fails (or times out), a `0of1.<glob>.klen` probe tells whether the server
- * pages listings (it answers a count): then the listing is fetched in partitions `<i>of<n>.<pattern>.<op>`,
- * sized from the count, and a partition still too large is split in its two halves. A server without partitions
- * gets the glob split by the next character instead (`P*S` becomes `P<c>*S` for every byte c, plus `PS`),
- * recursively, with keys de-duplicated, and the values are then fetched with GET.
+ * Listing a totalizer's keys (or shget tuples) however large it is, through rkvdns directly or through any
+ * caching resolver. One query when one answer holds it, as upstream does. When that fails (or times out), a
+ * `0of1.<glob>.klen` probe tells whether the server pages listings (it answers a count, or `>MAX_KEYS`): then
+ * the listing is fetched in partitions `<i>of<n>.<pattern>.<op>`. What size of page the path accepts is
+ * learned on one page first: rkvdns itself takes about 800 keys (its MAX_TCP_PAYLOAD), but resolvers may refuse
+ * RRsets of more than 100 records (BIND) or 256 (PowerDNS Recursor) with SERVFAIL. While that first page is
+ * refused it is made smaller (at once to a size every known resolver passes, when the answers come through a
+ * resolver), and the other pages are then asked at the size that passed; one still refused is split in its two
+ * halves. A server without partitions gets the glob split by the next character instead (`P*S` becomes
+ * `P<c>*S` for every byte c, plus `PS`), recursively, with keys de-duplicated, and the values are then fetched
+ * with GET. A listing that cannot be had is an error that says what was tried and why it likely failed, never
+ * a partial total.
  */
 import { MAX_PARTITIONS, partitionLabel, splitPartition, type Partition } from '../query/partition.js';
-import { TotalError } from './errors.js';
+import { listingFailure, type FailedListing } from './diagnose.js';
 import { limiter, pool } from './pool.js';
 import { describe, type Lookup, type Lookups } from './lookup.js';
 
-/** Keys aimed at per partition page: about 50 bytes a record keeps a page well under 60,000 bytes. */
-const PAGE_KEYS = 800;
-/** Pages in flight at once: each is a TCP connection, and resolvers accept few at a time (unbound: 10). */
+/** Keys aimed at per page from rkvdns itself: about 50 bytes a record keeps a page well under 60,000 bytes. */
+export const PAGE_KEYS = 800;
+/**
+ * Keys aimed at per page once a resolver refused a larger page. Partition counts are powers of two, so pages
+ * average 40 to 80 keys: under BIND's limit of 100 records but for about one page in a hundred, which is split
+ * in two when refused.
+ */
+export const RESOLVER_PAGE_KEYS = 80;
+/** A refused page of fewer keys than this is not refused for its size. */
+const MIN_PAGE_KEYS = 2;
+/** Pages in flight at once: each is a TCP connection, and resolvers accept few at a time (dnsmasq: 20). */
 const PAGE_CONCURRENCY = 16;
 
 export interface ListingRequest {
@@ -41,10 +55,9 @@ function nameOf(labels: string[], zone: string): { labels: Buffer[]; display: st
   return { labels: [...labels, ...zone.split('.').filter(Boolean)].map(latin1), display: `${labels.join('.')}.${zone}` };
 }
 
-function recordsOf(r: Lookup, display: string): Buffer[][] | null {
+function recordsOf(r: Lookup): Buffer[][] | null {
   if (r.kind === 'records') return r.records;
   if (r.kind === 'empty') return [];
-  if (r.kind === 'nxdomain') throw new TotalError(`listing ${display} failed: NXDOMAIN`);
   return null;
 }
 
@@ -54,29 +67,89 @@ function nextPowerOfTwo(n: number): number {
   return p;
 }
 
-async function byPartitions(l: Lookups, req: ListingRequest, count: number): Promise<Buffer[][]> {
-  const n = Math.min(MAX_PARTITIONS, Math.max(2, nextPowerOfTwo(Math.ceil(count / PAGE_KEYS))));
-  req.debug?.(`${req.pattern}.${req.op}: ${count} keys, too many for one answer; paging in ${n} partitions`);
-  const records: Buffer[][] = [];
-  let splits = 0;
-  let answered = 0;
+/** Partitions for pages of at most `target` keys on average (at least two: the whole listing was refused). */
+export function partitionsFor(count: number, target: number): number {
+  return Math.min(MAX_PARTITIONS, Math.max(2, nextPowerOfTwo(Math.ceil(count / target))));
+}
+
+/** The next size to try after a page of `refused` keys (on average) was refused. */
+export function smallerTarget(refused: number, viaResolver: boolean): number {
+  return viaResolver && refused > RESOLVER_PAGE_KEYS ? RESOLVER_PAGE_KEYS : refused / 2;
+}
+
+/** One listing's walk: what it asked and what it learned, for the debug lines and the error if it fails. */
+class Walk {
+  readonly tried: string[] = [];
+  viaResolver = false;
+
+  constructor(
+    private readonly l: Lookups,
+    readonly req: ListingRequest,
+    readonly whole: string,
+  ) {}
+
+  async ask(labels: string[], tcp = false): Promise<{ r: Lookup; got: Buffer[][] | null; display: string }> {
+    const { labels: name, display } = nameOf(labels, this.req.zone);
+    const r = await this.l.txt(name, display, tcp);
+    if (r.viaResolver) this.viaResolver = true;
+    if (r.kind === 'nxdomain') this.fail(`${display}: NXDOMAIN`, { reason: 'NXDOMAIN' });
+    return { r, got: recordsOf(r), display };
+  }
+
+  fail(step: string | null, f: Omit<FailedListing, 'name' | 'zone' | 'viaResolver' | 'tried'>): never {
+    if (step) this.tried.push(step);
+    throw listingFailure({ name: this.whole, zone: this.req.zone, viaResolver: this.viaResolver, tried: this.tried, ...f });
+  }
+}
+
+const about = (keys: number) => (keys >= 10 ? String(Math.round(keys)) : keys.toFixed(1));
+
+/** Asks pages of the first partition, smaller while refused, until one passes; returns its size and records. */
+async function firstPage(w: Walk, count: number): Promise<{ n: number; records: Buffer[][] }> {
+  let target = PAGE_KEYS;
+  for (;;) {
+    const n = partitionsFor(count, target);
+    const p = { index: 0, count: n };
+    const { r, got, display } = await w.ask([partitionLabel(p), w.req.pattern, w.req.op], true);
+    if (got) return { n, records: got };
+    const keys = count / n;
+    const step = `page ${partitionLabel(p)} of about ${about(keys)} keys: ${describe(r)}`;
+    if (!splittable(r)) w.fail(step, { reason: describe(r) });
+    if (keys < MIN_PAGE_KEYS || n >= MAX_PARTITIONS) w.fail(step, { reason: describe(r), notSize: `pages of about ${about(keys)} keys were refused too` });
+    w.tried.push(step);
+    target = smallerTarget(keys, w.viaResolver);
+    w.req.debug?.(`${display} refused (${describe(r)}${w.viaResolver ? ' through a resolver' : ''}); trying pages of at most ${about(target)} keys`);
+  }
+}
+
+async function byPartitions(w: Walk, count: number): Promise<Buffer[][]> {
+  const req = w.req;
+  req.debug?.(`${req.pattern}.${req.op}: ${count} keys, too many for one answer; paging in ${partitionsFor(count, PAGE_KEYS)} partitions`);
+  const first = await firstPage(w, count);
+  const n = first.n;
+  const records = [...first.records];
+  let failed = 0;
+  let answered = 1;
+  const maxFailed = Math.max(8, n / 4);
   const page = async (p: Partition): Promise<void> => {
-    const { labels, display } = nameOf([partitionLabel(p), req.pattern, req.op], req.zone);
-    const r = await l.txt(labels, display, true);
-    const got = recordsOf(r, display);
+    const { r, got, display } = await w.ask([partitionLabel(p), req.pattern, req.op], true);
     if (got) {
       answered++;
       for (const rec of got) records.push(rec);
       return;
     }
-    const halves = splittable(r) ? splitPartition(p) : null;
-    if (!halves) throw new TotalError(`listing ${display} failed: ${describe(r)}`);
-    // Pages several times larger than estimated are split; every page failing (Redis gone) is not size.
-    if (++splits > 4 * n || (splits >= n && answered === 0)) throw new TotalError(`listing ${display} failed: ${describe(r)}, and ${splits - 1} smaller pages failed before it`);
+    const keys = count / p.count;
+    const step = `page ${partitionLabel(p)} of about ${about(keys)} keys: ${describe(r)}`;
+    const halves = splittable(r) && keys >= MIN_PAGE_KEYS ? splitPartition(p) : null;
+    if (!halves) w.fail(step, splittable(r) ? { reason: describe(r), notSize: `pages of about ${about(keys)} keys were refused too` } : { reason: describe(r) });
+    // Pages near the size that passed are sometimes a little over it; many failing is something else.
+    if (++failed > maxFailed) w.fail(step, { reason: describe(r), scattered: { failed, answered } });
+    req.debug?.(`${display} refused (${describe(r)}); asking its two halves`);
     await Promise.all(halves.map(page));
   };
-  await pool(Array.from({ length: n }, (_, index) => ({ index, count: n })), Math.min(req.concurrency, PAGE_CONCURRENCY), page);
-  if (splits > 0) req.debug?.(`${req.pattern}.${req.op}: ${splits} partition(s) were still too large and were split in two`);
+  const rest = Array.from({ length: n - 1 }, (_, i) => ({ index: i + 1, count: n }));
+  await pool(rest, Math.min(req.concurrency, PAGE_CONCURRENCY), page);
+  req.debug?.(`${req.pattern}.${req.op}: ${answered} pages of ${n} partitions${failed ? `, ${failed} refused and split in two` : ''}`);
   return records;
 }
 
@@ -108,28 +181,27 @@ export function splitGlob(glob: Buffer): Buffer[] | null {
 /** A split listing that needs more queries than this is given up: a SERVFAIL storm, not a big listing. */
 const MAX_SPLIT_QUERIES = 50_000;
 
-async function bySplitting(l: Lookups, req: ListingRequest): Promise<Buffer[][]> {
+async function bySplitting(w: Walk): Promise<Buffer[][]> {
+  const req = w.req;
   const keys = new Map<string, Buffer[]>();
   const limit = limiter(req.concurrency);
   let queries = 0;
-  const ask = async (glob: Buffer): Promise<{ glob: Buffer; r: Lookup; got: Buffer[][] | null }> => {
-    const { labels, display } = nameOf([glob.toString('latin1'), 'keys'], req.zone);
-    if (++queries > MAX_SPLIT_QUERIES) throw new TotalError(`listing ${req.glob}.keys.${req.zone} by splitting needs more than ${MAX_SPLIT_QUERIES} queries`);
-    const r = await limit(() => l.txt(labels, display));
-    const got = recordsOf(r, display);
+  const ask = async (glob: Buffer): Promise<{ glob: Buffer; r: Lookup; got: Buffer[][] | null; display: string }> => {
+    if (++queries > MAX_SPLIT_QUERIES) w.fail(`splitting by the next character: more than ${MAX_SPLIT_QUERIES} queries`, { reason: 'SERVFAIL', notSize: 'narrower and narrower globs kept failing' });
+    const a = await limit(() => w.ask([glob.toString('latin1'), 'keys']));
     // `PS` and `P<c>*S` can match the same key; each key is kept once.
-    if (got) for (const rec of got) keys.set(rec[0]!.toString('latin1'), rec);
-    return { glob, r, got };
+    if (a.got) for (const rec of a.got) keys.set(rec[0]!.toString('latin1'), rec);
+    return { glob, ...a };
   };
   /** Lists what a failed glob matches through its narrower globs, and theirs where they fail too. */
-  const narrow = async (failed: { glob: Buffer; r: Lookup }): Promise<void> => {
-    const { display } = nameOf([failed.glob.toString('latin1'), 'keys'], req.zone);
+  const narrow = async (failed: { glob: Buffer; r: Lookup; display: string }): Promise<void> => {
+    const step = `${failed.display}: ${describe(failed.r)}`;
     const parts = splittable(failed.r) && failed.glob.length < 255 ? splitGlob(failed.glob) : null;
-    if (!parts) throw new TotalError(`listing ${display} failed: ${describe(failed.r)}`);
+    if (!parts) w.fail(step, { reason: describe(failed.r) });
     const answers = await Promise.all(parts.map(ask));
     const still = answers.filter((a) => !a.got);
     // Too large shrinks as globs narrow; a failure that every narrower glob shares is something else.
-    if (still.length === answers.length) throw new TotalError(`listing ${display} failed: ${describe(failed.r)}, and so did every narrower listing`);
+    if (still.length === answers.length) w.fail(`${step}, and so did all ${answers.length} narrower globs`, { reason: describe(failed.r), notSize: 'every narrower glob was refused too' });
     await Promise.all(still.map(narrow));
   };
   const top = await ask(latin1(req.glob));
@@ -139,19 +211,24 @@ async function bySplitting(l: Lookups, req: ListingRequest): Promise<Buffer[][]>
 }
 
 export async function fetchListing(l: Lookups, req: ListingRequest): Promise<Listing> {
-  const whole = nameOf([req.pattern, req.op], req.zone);
-  const r = await l.txt(whole.labels, whole.display);
-  const got = recordsOf(r, whole.display);
-  if (got) return { op: req.op, records: got };
+  const w = new Walk(l, req, nameOf([req.pattern, req.op], req.zone).display);
+  const whole = await w.ask([req.pattern, req.op]);
+  if (whole.got) return { op: req.op, records: whole.got };
+  w.tried.push(`the whole listing: ${describe(whole.r)}`);
   // Too large, or too slow to list whole (a timeout): a server that pages listings answers the probe.
-  const probe = nameOf(['0of1', req.glob, 'klen'], req.zone);
-  const p = await l.txt(probe.labels, probe.display);
-  const count = p.kind === 'records' ? p.records[0]?.[0]?.toString('latin1') : undefined;
-  if (count !== undefined && /^\d+$/.test(count)) return { op: req.op, records: await byPartitions(l, req, Number(count)) };
-  if (!splittable(r)) throw new TotalError(`listing ${whole.display} failed: ${describe(r)}`);
+  const probe = await w.ask(['0of1', req.glob, 'klen']);
+  const count = probe.r.kind === 'records' ? probe.r.records[0]?.[0]?.toString('latin1') : undefined;
+  const overMax = count === undefined ? null : /^>(\d+)$/.exec(count);
+  if (overMax) w.fail(`the count ${probe.display}: more than MAX_KEYS (${overMax[1]})`, { reason: describe(whole.r), overMaxKeys: Number(overMax[1]) });
+  if (count !== undefined && /^\d+$/.test(count)) {
+    w.tried.push(`the count ${probe.display}: ${count} keys`);
+    return { op: req.op, records: await byPartitions(w, Number(count)) };
+  }
+  w.tried.push(`the count ${probe.display}: ${describe(probe.r)} (no paging)`);
+  if (!splittable(whole.r)) w.fail(null, { reason: describe(whole.r) });
   req.debug?.(
-    `${whole.display} failed (${describe(r)}) and the server does not page listings (${probe.display}: ${describe(p)}); ` +
+    `${whole.display} failed (${describe(whole.r)}) and the server does not page listings (${probe.display}: ${describe(probe.r)}); ` +
       `splitting ${req.glob} by the next character${req.op === 'shget' ? ' and fetching values with GET' : ''}`,
   );
-  return { op: 'keys', records: await bySplitting(l, req) };
+  return { op: 'keys', records: await bySplitting(w) };
 }

@@ -7,11 +7,15 @@ import { QTYPE, RCODE, RCODE_NAME } from '../dns/constants.js';
 import type { DnsClient } from '../dns/client.js';
 import { readName, txtStrings } from '../dns/response.js';
 
-export type Lookup =
+export type Lookup = (
   | { kind: 'records'; records: Buffer[][] }
   | { kind: 'nxdomain' }
   | { kind: 'empty' }
-  | { kind: 'failed'; reason: string };
+  | { kind: 'failed'; reason: string }
+) & {
+  /** The answer came through a recursive resolver (RA=1) rather than from rkvdns itself. */
+  viaResolver?: boolean;
+};
 
 /** A failed or empty lookup in a few words, for error texts. */
 export function describe(l: Lookup): string {
@@ -59,6 +63,7 @@ export class Lookups {
       } else {
         result = { kind: 'failed', reason: RCODE_NAME[r.rcode] ?? `rcode ${r.rcode}` };
       }
+      if (r.ra) result.viaResolver = true;
     } catch (e) {
       result = { kind: 'failed', reason: (e as Error).message };
     }

@@ -16,6 +16,8 @@ export interface Response {
   id: number;
   rcode: number;
   tc: boolean;
+  /** Recursion available: the answer came through a recursive resolver, not from rkvdns itself (RA=0). */
+  ra: boolean;
   answers: DnsRecord[];
   /** Minimum field of an SOA in the authority section: how long a negative answer may be cached. */
   negativeTtl: number | null;
@@ -69,7 +71,7 @@ export function decodeResponse(msg: Buffer): Response {
     else if (type === QTYPE.SOA && rdlen >= 20) negativeTtl = Math.min(ttl, rdata.readUInt32BE(rdlen - 4));
     off = rdataOffset + rdlen;
   }
-  return { id: msg.readUInt16BE(0), rcode: flags & 0xf, tc: (flags & 0x0200) !== 0, answers, negativeTtl, message: msg };
+  return { id: msg.readUInt16BE(0), rcode: flags & 0xf, tc: (flags & 0x0200) !== 0, ra: (flags & 0x0080) !== 0, answers, negativeTtl, message: msg };
 }
 
 /** TXT rdata → its character-strings. */

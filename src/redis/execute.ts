@@ -100,6 +100,20 @@ async function countKeys(src: KeySource, glob: Buffer, part: Partition | undefin
   return part ? src.snapshots.count(src.store, glob, src.maxKeys, part) : (await src.snapshots.fresh(src.store, glob, src.maxKeys)).length;
 }
 
+/**
+ * A count as one record. A partitioned count (the form clients probe with before paging) over MAX_KEYS answers
+ * `>MAX_KEYS` instead of failing, so a client behind any resolver learns why the listing is refused; the
+ * upstream form, without a partition, fails as upstream's does.
+ */
+async function countRecords(src: KeySource, glob: Buffer, part: Partition | undefined): Promise<Buffer[][]> {
+  try {
+    return int(await countKeys(src, glob, part));
+  } catch (e) {
+    if (part && e instanceof TooManyKeysError) return [[Buffer.from(`>${src.maxKeys}`)]];
+    throw e;
+  }
+}
+
 async function run(src: KeySource, plan: RedisPlan): Promise<Reply> {
   const redis = src.store.commands;
   switch (plan.op) {
@@ -125,7 +139,7 @@ async function run(src: KeySource, plan: RedisPlan): Promise<Reply> {
       return { kind: 'values', records: each(fits(src, await listKeys(src, plan.glob, plan.part))), ttl: null };
     case 'klen':
     case 'kplen':
-      return { kind: 'values', records: int(await countKeys(src, plan.glob, plan.part)), ttl: null };
+      return { kind: 'values', records: await countRecords(src, plan.glob, plan.part), ttl: null };
     case 'shards':
       return { kind: 'values', records: [...groupKeys(src, await listKeys(src, plan.pattern.glob, plan.part), plan.pattern).values()].map((g) => g.captures), ttl: null };
     case 'shget':

@@ -9,8 +9,11 @@ export interface Started {
   stop(signal?: NodeJS.Signals): Promise<number | null>;
 }
 
-/** Spawns a command and resolves once `ready` matches its combined output. */
-export function startProcess(cmd: string, args: string[], ready: RegExp, timeoutMs = 10_000, env?: NodeJS.ProcessEnv): Promise<Started & { match: RegExpMatchArray }> {
+/**
+ * Spawns a command and resolves once `ready` matches its combined output; with `ready` null, at once (for a
+ * server whose readiness the caller checks by asking it).
+ */
+export function startProcess(cmd: string, args: string[], ready: RegExp | null, timeoutMs = 10_000, env?: NodeJS.ProcessEnv): Promise<Started & { match: RegExpMatchArray }> {
   const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], env: env ?? process.env });
   let out = '';
   const started: Started = {
@@ -35,9 +38,14 @@ export function startProcess(cmd: string, args: string[], ready: RegExp, timeout
       reject(new Error(`${cmd} did not become ready in ${timeoutMs} ms; output:\n${out}`));
     }, timeoutMs);
     let isReady = false;
+    if (ready === null) {
+      isReady = true;
+      clearTimeout(timer);
+      resolve({ ...started, match: [''] as unknown as RegExpMatchArray });
+    }
     const onData = (d: Buffer) => {
       out += d.toString();
-      if (isReady) return;
+      if (isReady || ready === null) return;
       const m = out.match(ready);
       if (m) {
         isReady = true;
@@ -47,9 +55,14 @@ export function startProcess(cmd: string, args: string[], ready: RegExp, timeout
     };
     child.stdout!.on('data', onData);
     child.stderr!.on('data', onData);
+    // A command that is not installed: say which, instead of an unhandled 'error' event.
+    child.once('error', (e) => {
+      clearTimeout(timer);
+      reject(new Error(`${cmd}: ${e.message}`));
+    });
     child.once('exit', (code) => {
       clearTimeout(timer);
-      reject(new Error(`${cmd} exited with ${code} before becoming ready; output:\n${out}`));
+      if (!isReady) reject(new Error(`${cmd} exited with ${code} before becoming ready; output:\n${out}`));
     });
   });
 }

@@ -1,0 +1,157 @@
+/**
+ * The five caching resolvers operators run (from Debian's packages), each started on a free loopback port with
+ * exactly the configuration shipped in zones/: the rkvdns port is substituted, and the test adds only what a
+ * private instance needs (its listen port, a scratch directory, no daemon, and root hints that point at
+ * loopback so nothing is ever sent off this machine). Stopped by PID afterwards.
+ */
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { ask } from './dns.js';
+import { freePort } from './ports.js';
+import { run, startProcess, type Started } from './process.js';
+
+export const RESOLVERS = ['unbound', 'bind', 'kresd', 'pdns-recursor', 'dnsmasq'] as const;
+export type ResolverName = (typeof RESOLVERS)[number];
+
+/** The zone and rkvdns port the shipped files name; the tests serve the same zone. */
+export const SHIPPED_ZONE = 'rkvdns.example.com';
+const SHIPPED_PORT = '5300';
+
+export const shipped = (name: string) => fileURLToPath(new URL(`../../zones/${name}`, import.meta.url));
+
+export interface ResolverOptions {
+  rkvdnsPort: number;
+  /** 'off': the resolver's qname minimisation switched off; 'default': as the resolver ships. */
+  minimisation: 'off' | 'default';
+}
+
+export interface TestResolver {
+  name: ResolverName;
+  port: number;
+  proc: Started;
+  stop(): Promise<number | null>;
+}
+
+/** A shipped file with its rkvdns port replaced; fails loudly when the file no longer names that port. */
+function shippedWithPort(file: string, port: number): string {
+  const text = readFileSync(shipped(file), 'utf8');
+  if (!text.includes(SHIPPED_PORT)) throw new Error(`zones/${file} no longer names rkvdns port ${SHIPPED_PORT}; update test/helpers/resolvers.ts`);
+  return text.replaceAll(SHIPPED_PORT, String(port));
+}
+
+/**
+ * Where the root hints point: a loopback address nothing listens on, so a resolver that primes or refreshes
+ * trust anchors stays on this machine. Not 127.0.0.1: kresd marks an address that refused a connection as bad
+ * for a while, and rkvdns listens there.
+ */
+const LOOPBACK_ROOT = '127.0.0.254';
+
+function writeRootHints(dir: string): string {
+  const path = join(dir, 'root.hints');
+  writeFileSync(path, `. 3600000 NS root.loopback.\nroot.loopback. 3600000 A ${LOOPBACK_ROOT}\n`);
+  return path;
+}
+
+interface Launch {
+  cmd: string;
+  args: string[];
+}
+
+function unbound(dir: string, port: number, o: ResolverOptions): Launch {
+  let conf = shippedWithPort('unbound.conf', o.rkvdnsPort);
+  if (o.minimisation === 'default') conf = conf.replace(/^\s*qname-minimisation: no\s*$/m, '');
+  const framing = ['server:', '  interface: 127.0.0.1', `  port: ${port}`, '  do-daemonize: no', '  use-syslog: no', '  logfile: ""', '  username: ""', '  chroot: ""', `  directory: "${dir}"`, '  pidfile: ""', '  do-ip6: no', '  access-control: 127.0.0.0/8 allow', `  root-hints: "${writeRootHints(dir)}"`, ''];
+  writeFileSync(join(dir, 'unbound.conf'), framing.join('\n') + conf);
+  return { cmd: 'unbound', args: ['-d', '-c', join(dir, 'unbound.conf')] };
+}
+
+function bind(dir: string, port: number, o: ResolverOptions): Launch {
+  const conf = shippedWithPort('named.conf', o.rkvdnsPort);
+  const framing = [`directory "${dir}";`, `listen-on port ${port} { 127.0.0.1; };`, 'listen-on-v6 { none; };', 'pid-file none;', `session-keyfile "${dir}/session.key";`, 'allow-query { 127.0.0.0/8; };', 'allow-recursion { 127.0.0.0/8; };'];
+  if (o.minimisation === 'off') framing.push('qname-minimization disabled;');
+  const merged = conf.replace(/^options \{$/m, `options {\n    ${framing.join('\n    ')}`) + `\nzone "." { type hint; file "${writeRootHints(dir)}"; };\n`;
+  if (merged === conf) throw new Error('zones/named.conf has no "options {" line to add the test settings to');
+  writeFileSync(join(dir, 'named.conf'), merged);
+  return { cmd: 'named', args: ['-g', '-c', join(dir, 'named.conf')] };
+}
+
+function kresd(dir: string, port: number, o: ResolverOptions): Launch {
+  const framing = [
+    `net.listen('127.0.0.1', ${port}, { kind = 'dns' })`,
+    "modules = { 'hints > iterate' }",
+    `cache.open(20 * MB, 'lmdb://${dir}/cache')`,
+    `hints.root({ ['root.loopback.'] = '${LOOPBACK_ROOT}' })`,
+    // Scoped to the zone: the same flag on policy.all() also stops kresd's own root queries.
+    ...(o.minimisation === 'off' ? [`policy.add(policy.suffix(policy.FLAGS({ 'NO_MINIMIZE' }), { todname('${SHIPPED_ZONE}') }))`] : []),
+    '',
+  ];
+  writeFileSync(join(dir, 'kresd.conf'), framing.join('\n') + shippedWithPort('kresd.conf', o.rkvdnsPort));
+  return { cmd: 'kresd', args: ['-n', '-c', join(dir, 'kresd.conf'), dir] };
+}
+
+function pdnsRecursor(dir: string, port: number, o: ResolverOptions): Launch {
+  mkdirSync(join(dir, 'recursor.d'));
+  writeFileSync(join(dir, 'recursor.d', 'totalizer.conf'), shippedWithPort('recursor.conf', o.rkvdnsPort));
+  copyFileSync(shipped('recursor.lua'), join(dir, 'recursor.lua'));
+  const framing = [
+    'local-address=127.0.0.1', `local-port=${port}`, `socket-dir=${dir}`, 'daemon=no', 'write-pid=no', 'disable-syslog=yes', 'allow-from=127.0.0.0/8',
+    `hint-file=${writeRootHints(dir)}`, 'security-poll-suffix=', `lua-config-file=${join(dir, 'recursor.lua')}`, `include-dir=${join(dir, 'recursor.d')}`,
+    ...(o.minimisation === 'off' ? ['qname-minimization=no'] : []),
+    '',
+  ];
+  writeFileSync(join(dir, 'recursor.conf'), framing.join('\n'));
+  return { cmd: 'pdns_recursor', args: [`--config-dir=${dir}`] };
+}
+
+function dnsmasq(dir: string, port: number, o: ResolverOptions): Launch {
+  // dnsmasq forwards whole names: it has no qname minimisation to switch.
+  const framing = [`port=${port}`, 'listen-address=127.0.0.1', 'bind-interfaces', 'no-resolv', 'no-hosts', ''];
+  writeFileSync(join(dir, 'dnsmasq.conf'), framing.join('\n') + shippedWithPort('dnsmasq.conf', o.rkvdnsPort));
+  return { cmd: 'dnsmasq', args: ['-k', '-C', join(dir, 'dnsmasq.conf'), '--log-facility=-', '--pid-file='] };
+}
+
+const LAUNCHERS: Record<ResolverName, (dir: string, port: number, o: ResolverOptions) => Launch> = {
+  unbound,
+  bind,
+  kresd,
+  'pdns-recursor': pdnsRecursor,
+  dnsmasq,
+};
+
+/** Asks the zone's SOA until the resolver answers at all (forwarded to rkvdns), at most `timeoutMs`. */
+async function untilAnswering(port: number, proc: Started, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (proc.child.exitCode !== null) throw new Error(`exited with ${proc.child.exitCode}:\n${proc.output()}`);
+    try {
+      await ask(port, SHIPPED_ZONE, 'SOA', { timeoutMs: 500 });
+      return;
+    } catch {
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+  throw new Error(`not answering on port ${port} after ${timeoutMs} ms:\n${proc.output()}`);
+}
+
+export async function startResolver(name: ResolverName, o: ResolverOptions): Promise<TestResolver> {
+  const port = await freePort();
+  const dir = mkdtempSync(join(tmpdir(), `${name}-`));
+  const { cmd, args } = LAUNCHERS[name](dir, port, o);
+  const proc = await startProcess(cmd, args, null);
+  try {
+    await untilAnswering(port, proc, 20_000);
+  } catch (e) {
+    await proc.stop('SIGKILL');
+    throw new Error(`${name} (${cmd} ${args.join(' ')}): ${(e as Error).message}`);
+  }
+  return { name, port, proc, stop: () => proc.stop() };
+}
+
+/** The version string each resolver reports, for the README's table. */
+export async function resolverVersion(name: ResolverName): Promise<string> {
+  const [cmd, args] = ({ unbound: ['unbound', ['-V']], bind: ['named', ['-v']], kresd: ['kresd', ['--version']], 'pdns-recursor': ['pdns_recursor', ['--version']], dnsmasq: ['dnsmasq', ['--version']] } as const)[name];
+  const out = await run(cmd, [...args]);
+  return (out.stdout + out.stderr).split('\n').find((l) => /\d+\.\d+/.test(l))?.trim() ?? '';
+}

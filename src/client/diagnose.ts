@@ -46,7 +46,8 @@ function causes(f: FailedListing): string[] {
         'or the resolver dropping TCP connections (unbound incoming-num-tcp/outgoing-num-tcp, BIND tcp-clients, dnsmasq serves at most 20 TCP connections at once)',
     );
   } else if (f.notSize) {
-    out.push(`${f.notSize}, so not for their size: rkvdns cannot read Redis (its log; ${stats}), or the resolver cannot reach rkvdns or rejects its answers (DNSSEC validation of the unsigned zone, qname minimisation without CONFORMANCE: see zones/)`);
+    const resolver = f.viaResolver ? ', or the resolver cannot reach rkvdns or rejects its answers (DNSSEC validation of the unsigned zone, qname minimisation without CONFORMANCE: see zones/)' : '';
+    out.push(`${f.notSize}, so not for their size: rkvdns cannot read Redis (its log; ${stats})${resolver}`);
   } else {
     if (f.viaResolver) out.push(`a resolver's limit on records per RRset (${RESOLVER_RRSET_LIMITS}): raise it for the zone's resolver, or page through rkvdns directly`);
     out.push(`an answer over rkvdns's MAX_TCP_PAYLOAD, or a Redis error at rkvdns (its log; ${stats})`);

@@ -130,7 +130,7 @@ async function byPartitions(w: Walk, count: number): Promise<Buffer[][]> {
   const records = [...first.records];
   let failed = 0;
   let answered = 1;
-  const maxFailed = Math.max(8, n / 4);
+  const maxFailed = Math.max(8, n);
   const page = async (p: Partition): Promise<void> => {
     const { r, got, display } = await w.ask([partitionLabel(p), req.pattern, req.op], true);
     if (got) {
@@ -142,7 +142,8 @@ async function byPartitions(w: Walk, count: number): Promise<Buffer[][]> {
     const step = `page ${partitionLabel(p)} of about ${about(keys)} keys: ${describe(r)}`;
     const halves = splittable(r) && keys >= MIN_PAGE_KEYS ? splitPartition(p) : null;
     if (!halves) w.fail(step, splittable(r) ? { reason: describe(r), notSize: `pages of about ${about(keys)} keys were refused too` } : { reason: describe(r) });
-    // Pages near the size that passed are sometimes a little over it; many failing is something else.
+    // Pages near the size that passed are often a little over it and pass as halves; more failures than
+    // pages is something else (Redis gone mid-walk), and stops the walk before it multiplies.
     if (++failed > maxFailed) w.fail(step, { reason: describe(r), scattered: { failed, answered } });
     req.debug?.(`${display} refused (${describe(r)}); asking its two halves`);
     await Promise.all(halves.map(page));
@@ -224,6 +225,9 @@ export async function fetchListing(l: Lookups, req: ListingRequest): Promise<Lis
     w.tried.push(`the count ${probe.display}: ${count} keys`);
     return { op: req.op, records: await byPartitions(w, Number(count)) };
   }
+  // From rkvdns itself, a server without paging answers the count FORMERR; SERVFAIL is a server that pages
+  // but cannot count now (Redis). Through a resolver both are SERVFAIL, so only splitting can tell.
+  if (!w.viaResolver && splittable(probe.r)) w.fail(`the count ${probe.display}: SERVFAIL`, { reason: describe(whole.r), notSize: 'the count of the keys failed too' });
   w.tried.push(`the count ${probe.display}: ${describe(probe.r)} (no paging)`);
   if (!splittable(whole.r)) w.fail(null, { reason: describe(whole.r) });
   req.debug?.(

@@ -60,11 +60,19 @@ beforeAll(async () => {
   for (let g = 0; g < RESOURCES; g++) for (let s = 0; s < SOURCES; s++) for (let b = 0; b < BUCKETS; b++) pipe.set(keyOf(g, s, b), String(valueOf(g, s, b)), 'EX', 86400);
   pipe.set(`one;10.0.1.1,200;web0;${NOW - 100}`, '7', 'EX', 86400);
   await pipe.exec();
-  const [plain, conforming] = await Promise.all([startRkvdns(redis.url), startRkvdns(redis.url, ['--set', 'CONFORMANCE=True'])]);
-  servers.push(plain!, conforming!);
-  const started = await Promise.all(
-    PASSES.flatMap((pass) => RESOLVERS.map(async (name) => [`${pass.minimisation}/${name}`, await startResolver(name, { rkvdnsPort: (pass.conformance ? conforming : plain)!.port, minimisation: pass.minimisation })] as const)),
-  );
+  // Two more servers for the errors: one that may list only 100 keys, one whose Redis is not there.
+  const [plain, conforming, capped, orphan] = await Promise.all([
+    startRkvdns(redis.url),
+    startRkvdns(redis.url, ['--set', 'CONFORMANCE=True']),
+    startRkvdns(redis.url, ['--set', 'MAX_KEYS=100']),
+    startRkvdns(`redis://127.0.0.1:${await freePort()}`),
+  ]);
+  servers.push(plain!, conforming!, capped!, orphan!);
+  const started = await Promise.all([
+    ...PASSES.flatMap((pass) => RESOLVERS.map(async (name) => [`${pass.minimisation}/${name}`, await startResolver(name, { rkvdnsPort: (pass.conformance ? conforming : plain)!.port, minimisation: pass.minimisation })] as const)),
+    (async () => ['capped', await startResolver('bind', { rkvdnsPort: capped!.port, minimisation: 'off' })] as const)(),
+    (async () => ['orphan', await startResolver('bind', { rkvdnsPort: orphan!.port, minimisation: 'off' })] as const)(),
+  ]);
   for (const [k, r] of started) resolvers.set(k, r);
 }, 60_000);
 
@@ -132,3 +140,26 @@ for (const pass of PASSES) {
     }
   });
 }
+
+describe('a listing that cannot be had, through BIND: the error says what was tried and why', () => {
+  const totalize = (resolver: string, ...args: string[]) => run('node', [TOTALIZE, 'rm', '--window', '1h', '--server', `127.0.0.1:${resolvers.get(resolver)!.port}`, '--zone', ZONE, ...args], undefined, 60_000);
+
+  it('a pattern over MAX_KEYS: the server says so through the count, and totalize names the setting', async () => {
+    expect((await dig(resolvers.get('capped')!.port, '+short', 'TXT', `0of1.rm\\;*.klen.${ZONE}`)).trim()).toBe('">100"');
+    for (const mode of [[], ['--sharded']]) {
+      const out = await totalize('capped', ...mode);
+      expect(out.code).toBe(1);
+      expect(out.stdout).toBe('');
+      expect(out.stderr).toMatch(/^totalize: listing rm;\*;\*;\*\.(keys|shget)\.rkvdns\.example\.com failed: SERVFAIL\n/);
+      expect(out.stderr).toMatch(/tried: the whole listing: SERVFAIL; the count 0of1\.rm;\*;\*;\*\.klen\.rkvdns\.example\.com: more than MAX_KEYS \(100\)/);
+      expect(out.stderr).toMatch(/likely causes: the pattern matches more than the server's MAX_KEYS \(100\) keys: raise MAX_KEYS/);
+    }
+  });
+
+  it('rkvdns without its Redis: every narrower listing fails too, so the cause named is not the size', async () => {
+    const out = await totalize('orphan');
+    expect(out.code).toBe(1);
+    expect(out.stderr).toMatch(/tried: the whole listing: SERVFAIL; the count 0of1\.rm;\*;\*;\*\.klen\.rkvdns\.example\.com: SERVFAIL \(no paging\); .*and so did all 257 narrower globs/);
+    expect(out.stderr).toMatch(/likely causes: every narrower glob was refused too, so not for their size: rkvdns cannot read Redis/);
+  });
+});

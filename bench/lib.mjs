@@ -182,6 +182,27 @@ export async function serverStats(port, zone) {
   return Object.fromEntries(out.trim().split('\n').map((l) => l.replace(/"/g, '').split(':')).map(([k, v]) => [k, Number(v)]));
 }
 
+/**
+ * A totalizer of `keys` bucket keys `<prefix>;10.a.b.1,200;web<s>;<ts>` (`sources` sources × `buckets` buckets
+ * 300 s apart, ending 300 s before `now`), written with MSET; returns the sum of all values.
+ */
+export async function seedBuckets(client, prefix, keys, now, { sources = 4, buckets = 10 } = {}) {
+  const groups = keys / sources / buckets;
+  let expected = 0;
+  const kv = [];
+  for (let g = 0; g < groups; g++) {
+    for (let s = 0; s < sources; s++) {
+      for (let b = 0; b < buckets; b++) {
+        const n = 1 + ((g * 7 + s * 3 + b) % 50);
+        expected += n;
+        kv.push(`${prefix};10.${Math.floor(g / 250)}.${g % 250}.1,200;web${s};${now - 300 - b * 300}`, String(n));
+      }
+    }
+  }
+  for (let i = 0; i < kv.length; i += 2000) await client.mset(kv.slice(i, i + 2000));
+  return expected;
+}
+
 /** Prints rows (objects with the same keys) as an aligned text table; returns the text for the docs. */
 export function table(title, rows) {
   const cols = Object.keys(rows[0]);

@@ -6,7 +6,7 @@
  *   npm run bench:totalize
  */
 import { total } from '../dist/index.js';
-import { fmt, need, startRedis, startRkvdns, startUnbound, table } from './lib.mjs';
+import { fmt, need, seedBuckets, startRedis, startRkvdns, startUnbound, table } from './lib.mjs';
 
 need({ 'redis-server': 'redis-server', unbound: 'unbound' });
 const ZONE = 'bench.test';
@@ -22,19 +22,7 @@ const unboundPort = unbound.port;
 const rows = [];
 for (const keys of [1_000, 10_000]) {
   const prefix = `t${keys}`;
-  const groups = keys / SOURCES / BUCKETS;
-  let expected = 0;
-  const kv = [];
-  for (let g = 0; g < groups; g++) {
-    for (let s = 0; s < SOURCES; s++) {
-      for (let b = 0; b < BUCKETS; b++) {
-        const n = 1 + ((g * 7 + s * 3 + b) % 50);
-        expected += n;
-        kv.push(`${prefix};10.${Math.floor(g / 250)}.${g % 250}.1,200;web${s};${NOW - 300 - b * 300}`, String(n));
-      }
-    }
-  }
-  for (let i = 0; i < kv.length; i += 2000) await redis.client.mset(kv.slice(i, i + 2000));
+  const expected = await seedBuckets(redis.client, prefix, keys, NOW, { sources: SOURCES, buckets: BUCKETS });
   for (const sharded of [false, true]) {
     for (const [via, port, runs] of [['rkvdns', server.port, ['']], ['unbound', unboundPort, ['cold', 'warm']]]) {
       for (const run of runs) {

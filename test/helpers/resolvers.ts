@@ -25,6 +25,8 @@ export interface ResolverOptions {
   rkvdnsPort: number;
   /** 'off': the resolver's qname minimisation switched off; 'default': as the resolver ships. */
   minimisation: 'off' | 'default';
+  /** More settings in the resolver's own syntax (BIND: inside options), after the test's. */
+  extra?: string[];
 }
 
 export interface TestResolver {
@@ -62,7 +64,7 @@ interface Launch {
 function unbound(dir: string, port: number, o: ResolverOptions): Launch {
   let conf = shippedWithPort('unbound.conf', o.rkvdnsPort);
   if (o.minimisation === 'default') conf = conf.replace(/^\s*qname-minimisation: no\s*$/m, '');
-  const framing = ['server:', '  interface: 127.0.0.1', `  port: ${port}`, '  do-daemonize: no', '  use-syslog: no', '  logfile: ""', '  username: ""', '  chroot: ""', `  directory: "${dir}"`, '  pidfile: ""', '  do-ip6: no', '  access-control: 127.0.0.0/8 allow', `  root-hints: "${writeRootHints(dir)}"`, ''];
+  const framing = ['server:', '  interface: 127.0.0.1', `  port: ${port}`, '  do-daemonize: no', '  use-syslog: no', '  logfile: ""', '  username: ""', '  chroot: ""', `  directory: "${dir}"`, '  pidfile: ""', '  do-ip6: no', '  access-control: 127.0.0.0/8 allow', `  root-hints: "${writeRootHints(dir)}"`, ...(o.extra ?? []).map((l) => `  ${l}`), ''];
   writeFileSync(join(dir, 'unbound.conf'), framing.join('\n') + conf);
   return { cmd: 'unbound', args: ['-d', '-c', join(dir, 'unbound.conf')] };
 }
@@ -71,6 +73,7 @@ function bind(dir: string, port: number, o: ResolverOptions): Launch {
   const conf = shippedWithPort('named.conf', o.rkvdnsPort);
   const framing = [`directory "${dir}";`, `listen-on port ${port} { 127.0.0.1; };`, 'listen-on-v6 { none; };', 'pid-file none;', `session-keyfile "${dir}/session.key";`, 'allow-query { 127.0.0.0/8; };', 'allow-recursion { 127.0.0.0/8; };'];
   if (o.minimisation === 'off') framing.push('qname-minimization disabled;');
+  framing.push(...(o.extra ?? []));
   const merged = conf.replace(/^options \{$/m, `options {\n    ${framing.join('\n    ')}`) + `\nzone "." { type hint; file "${writeRootHints(dir)}"; };\n`;
   if (merged === conf) throw new Error('zones/named.conf has no "options {" line to add the test settings to');
   writeFileSync(join(dir, 'named.conf'), merged);
@@ -85,6 +88,7 @@ function kresd(dir: string, port: number, o: ResolverOptions): Launch {
     `hints.root({ ['root.loopback.'] = '${LOOPBACK_ROOT}' })`,
     // Scoped to the zone: the same flag on policy.all() also stops kresd's own root queries.
     ...(o.minimisation === 'off' ? [`policy.add(policy.suffix(policy.FLAGS({ 'NO_MINIMIZE' }), { todname('${SHIPPED_ZONE}') }))`] : []),
+    ...(o.extra ?? []),
     '',
   ];
   writeFileSync(join(dir, 'kresd.conf'), framing.join('\n') + shippedWithPort('kresd.conf', o.rkvdnsPort));
@@ -99,6 +103,7 @@ function pdnsRecursor(dir: string, port: number, o: ResolverOptions): Launch {
     'local-address=127.0.0.1', `local-port=${port}`, `socket-dir=${dir}`, 'daemon=no', 'write-pid=no', 'disable-syslog=yes', 'allow-from=127.0.0.0/8',
     `hint-file=${writeRootHints(dir)}`, 'security-poll-suffix=', `lua-config-file=${join(dir, 'recursor.lua')}`, `include-dir=${join(dir, 'recursor.d')}`,
     ...(o.minimisation === 'off' ? ['qname-minimization=no'] : []),
+    ...(o.extra ?? []),
     '',
   ];
   writeFileSync(join(dir, 'recursor.conf'), framing.join('\n'));
@@ -107,7 +112,7 @@ function pdnsRecursor(dir: string, port: number, o: ResolverOptions): Launch {
 
 function dnsmasq(dir: string, port: number, o: ResolverOptions): Launch {
   // dnsmasq forwards whole names: it has no qname minimisation to switch.
-  const framing = [`port=${port}`, 'listen-address=127.0.0.1', 'bind-interfaces', 'no-resolv', 'no-hosts', ''];
+  const framing = [`port=${port}`, 'listen-address=127.0.0.1', 'bind-interfaces', 'no-resolv', 'no-hosts', ...(o.extra ?? []), ''];
   writeFileSync(join(dir, 'dnsmasq.conf'), framing.join('\n') + shippedWithPort('dnsmasq.conf', o.rkvdnsPort));
   return { cmd: 'dnsmasq', args: ['-k', '-C', join(dir, 'dnsmasq.conf'), '--log-facility=-', '--pid-file='] };
 }
@@ -153,5 +158,6 @@ export async function startResolver(name: ResolverName, o: ResolverOptions): Pro
 export async function resolverVersion(name: ResolverName): Promise<string> {
   const [cmd, args] = ({ unbound: ['unbound', ['-V']], bind: ['named', ['-v']], kresd: ['kresd', ['--version']], 'pdns-recursor': ['pdns_recursor', ['--version']], dnsmasq: ['dnsmasq', ['--version']] } as const)[name];
   const out = await run(cmd, [...args]);
-  return (out.stdout + out.stderr).split('\n').find((l) => /\d+\.\d+/.test(l))?.trim() ?? '';
+  // The first version number printed (pdns_recursor starts its line with a date).
+  return /\b(\d+\.\d+(?:\.\d+)?)\b/.exec(out.stdout + out.stderr)?.[1] ?? 'unknown';
 }

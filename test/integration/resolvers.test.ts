@@ -12,14 +12,13 @@ import { dig } from '../helpers/dns.js';
 import { run } from '../helpers/process.js';
 import { startRedis, type TestRedis } from '../helpers/redis.js';
 import { RESOLVERS, SHIPPED_ZONE, shipped, startResolver, type ResolverName, type TestResolver } from '../helpers/resolvers.js';
-import { RKVDNS_BIN } from '../helpers/rkvdns.js';
-import { startProcess } from '../helpers/process.js';
+import { startRkvdns, type TestRkvdns } from '../helpers/rkvdns.js';
 import { freePort } from '../helpers/ports.js';
 
 const TOTALIZE = fileURLToPath(new URL('../../dist/cli/totalize.js', import.meta.url));
 const ZONE = SHIPPED_ZONE;
 const NOW = Math.floor(Date.now() / 1000);
-const SOA = ['--set', 'RKVDNS_FQDN=ns1.rkvdns.example.com', '--set', 'SOA_CONTACT=hostmaster.example.com'];
+const SETTINGS = { RKVDNS_FQDN: 'ns1.rkvdns.example.com', SOA_CONTACT: 'hostmaster.example.com', STATS: 0 };
 const RESOURCES = 40;
 const SOURCES = 2;
 const BUCKETS = 4;
@@ -43,14 +42,10 @@ for (let g = 0; g < RESOURCES; g++) for (let s = 0; s < SOURCES; s++) for (let b
 
 const countsOf = (groups: { group: string; count: number }[]) => Object.fromEntries(groups.map((g) => [g.group, g.count]));
 
-async function startRkvdns(redisUrl: string, extra: string[] = []): Promise<{ port: number; stop: () => Promise<number | null> }> {
-  const port = await freePort();
-  const p = await startProcess('node', [RKVDNS_BIN, '--listen', `127.0.0.1:${port}`, '--redis', redisUrl, '--zone', ZONE, ...SOA, '--set', 'STATS=0', ...extra], / on 127\.0\.0\.1:\d+ /);
-  return { port, stop: () => p.stop() };
-}
-
 let redis: TestRedis;
-const servers: { port: number; stop: () => Promise<number | null> }[] = [];
+const servers: TestRkvdns[] = [];
+/** rkvdns serving the shipped configurations' zone. */
+const serve = (redisUrl: string, settings: Record<string, string | number | boolean> = {}) => startRkvdns(redisUrl, { ...SETTINGS, ...settings }, ['--zone', ZONE]);
 const resolvers = new Map<string, TestResolver>();
 const resolverOf = (pass: (typeof PASSES)[number], name: ResolverName) => resolvers.get(`${pass.minimisation}/${name}`)!;
 
@@ -62,10 +57,10 @@ beforeAll(async () => {
   await pipe.exec();
   // Two more servers for the errors: one that may list only 100 keys, one whose Redis is not there.
   const [plain, conforming, capped, orphan] = await Promise.all([
-    startRkvdns(redis.url),
-    startRkvdns(redis.url, ['--set', 'CONFORMANCE=True']),
-    startRkvdns(redis.url, ['--set', 'MAX_KEYS=100']),
-    startRkvdns(`redis://127.0.0.1:${await freePort()}`),
+    serve(redis.url),
+    serve(redis.url, { CONFORMANCE: true }),
+    serve(redis.url, { MAX_KEYS: 100 }),
+    serve(`redis://127.0.0.1:${await freePort()}`),
   ]);
   servers.push(plain!, conforming!, capped!, orphan!);
   const started = await Promise.all([

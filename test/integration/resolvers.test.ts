@@ -11,7 +11,7 @@ import { total } from '../../src/index.js';
 import { dig } from '../helpers/dns.js';
 import { run } from '../helpers/process.js';
 import { startRedis, type TestRedis } from '../helpers/redis.js';
-import { RESOLVERS, SHIPPED_ZONE, shipped, startResolver, type ResolverName, type TestResolver } from '../helpers/resolvers.js';
+import { RESOLVERS, SHIPPED_ZONE, shipped, startResolver, type ResolverName, type ResolverOptions, type TestResolver } from '../helpers/resolvers.js';
 import { startRkvdns, type TestRkvdns } from '../helpers/rkvdns.js';
 import { freePort } from '../helpers/ports.js';
 
@@ -63,12 +63,13 @@ beforeAll(async () => {
     serve(`redis://127.0.0.1:${await freePort()}`),
   ]);
   servers.push(plain!, conforming!, capped!, orphan!);
-  const started = await Promise.all([
-    ...PASSES.flatMap((pass) => RESOLVERS.map(async (name) => [`${pass.minimisation}/${name}`, await startResolver(name, { rkvdnsPort: (pass.conformance ? conforming : plain)!.port, minimisation: pass.minimisation })] as const)),
-    (async () => ['capped', await startResolver('bind', { rkvdnsPort: capped!.port, minimisation: 'off' })] as const)(),
-    (async () => ['orphan', await startResolver('bind', { rkvdnsPort: orphan!.port, minimisation: 'off' })] as const)(),
+  // Each is kept as soon as it runs, so afterAll stops it even when another fails to start.
+  const start = async (key: string, name: ResolverName, o: ResolverOptions) => void resolvers.set(key, await startResolver(name, o));
+  await Promise.all([
+    ...PASSES.flatMap((pass) => RESOLVERS.map((name) => start(`${pass.minimisation}/${name}`, name, { rkvdnsPort: (pass.conformance ? conforming : plain)!.port, minimisation: pass.minimisation }))),
+    start('capped', 'bind', { rkvdnsPort: capped!.port, minimisation: 'off' }),
+    start('orphan', 'bind', { rkvdnsPort: orphan!.port, minimisation: 'off' }),
   ]);
-  for (const [k, r] of started) resolvers.set(k, r);
 }, 60_000);
 
 afterAll(async () => {

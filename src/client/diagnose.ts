@@ -23,7 +23,7 @@ export interface FailedListing {
 }
 
 /** Record limits of resolvers that refuse large RRsets with SERVFAIL, as their documentation names them. */
-export const RESOLVER_RRSET_LIMITS = "BIND 9.18.28 and later: max-records-per-type (default 100); PowerDNS Recursor 4.8.8 and later: max-rrset-size (default 256)";
+const RESOLVER_RRSET_LIMITS = 'BIND 9.18.28 and later: max-records-per-type (default 100); PowerDNS Recursor 4.8.8 and later: max-rrset-size (default 256)';
 
 function causes(f: FailedListing): string[] {
   const stats = `dig TXT stats.${f.zone}`;

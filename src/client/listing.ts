@@ -85,8 +85,12 @@ class Walk {
   constructor(
     private readonly l: Lookups,
     readonly req: ListingRequest,
-    readonly whole: string,
   ) {}
+
+  /** The whole listing's name, as errors name the listing. */
+  get whole(): string {
+    return nameOf([this.req.pattern, this.req.op], this.req.zone).display;
+  }
 
   async ask(labels: string[], tcp = false): Promise<{ r: Lookup; got: Buffer[][] | null; display: string }> {
     const { labels: name, display } = nameOf(labels, this.req.zone);
@@ -104,21 +108,32 @@ class Walk {
 
 const about = (keys: number) => (keys >= 10 ? String(Math.round(keys)) : keys.toFixed(1));
 
+type Page = { records: Buffer[][] } | { refused: Lookup; keys: number; step: string; display: string };
+
+/**
+ * Asks one page over TCP. A refusal comes back with the page's estimated size; one that smaller pages cannot
+ * mend (not SERVFAIL, or a page already too small or not splittable) ends the walk here.
+ */
+async function askPage(w: Walk, count: number, p: Partition): Promise<Page> {
+  const { r, got, display } = await w.ask([partitionLabel(p), w.req.pattern, w.req.op], true);
+  if (got) return { records: got };
+  const keys = count / p.count;
+  const step = `page ${partitionLabel(p)} of about ${about(keys)} keys: ${describe(r)}`;
+  if (!splittable(r)) w.fail(step, { reason: describe(r) });
+  if (keys < MIN_PAGE_KEYS || p.count >= MAX_PARTITIONS) w.fail(step, { reason: describe(r), notSize: `pages of about ${about(keys)} keys were refused too` });
+  return { refused: r, keys, step, display };
+}
+
 /** Asks pages of the first partition, smaller while refused, until one passes; returns its size and records. */
 async function firstPage(w: Walk, count: number): Promise<{ n: number; records: Buffer[][] }> {
   let target = PAGE_KEYS;
   for (;;) {
     const n = partitionsFor(count, target);
-    const p = { index: 0, count: n };
-    const { r, got, display } = await w.ask([partitionLabel(p), w.req.pattern, w.req.op], true);
-    if (got) return { n, records: got };
-    const keys = count / n;
-    const step = `page ${partitionLabel(p)} of about ${about(keys)} keys: ${describe(r)}`;
-    if (!splittable(r)) w.fail(step, { reason: describe(r) });
-    if (keys < MIN_PAGE_KEYS || n >= MAX_PARTITIONS) w.fail(step, { reason: describe(r), notSize: `pages of about ${about(keys)} keys were refused too` });
-    w.tried.push(step);
-    target = smallerTarget(keys, w.viaResolver);
-    w.req.debug?.(`${display} refused (${describe(r)}${w.viaResolver ? ' through a resolver' : ''}); trying pages of at most ${about(target)} keys`);
+    const page = await askPage(w, count, { index: 0, count: n });
+    if ('records' in page) return { n, records: page.records };
+    w.tried.push(page.step);
+    target = smallerTarget(page.keys, w.viaResolver);
+    w.req.debug?.(`${page.display} refused (${describe(page.refused)}${w.viaResolver ? ' through a resolver' : ''}); trying pages of at most ${about(target)} keys`);
   }
 }
 
@@ -132,21 +147,17 @@ async function byPartitions(w: Walk, count: number): Promise<Buffer[][]> {
   let answered = 1;
   const maxFailed = Math.max(8, n);
   const page = async (p: Partition): Promise<void> => {
-    const { r, got, display } = await w.ask([partitionLabel(p), req.pattern, req.op], true);
-    if (got) {
+    const got = await askPage(w, count, p);
+    if ('records' in got) {
       answered++;
-      for (const rec of got) records.push(rec);
+      for (const rec of got.records) records.push(rec);
       return;
     }
-    const keys = count / p.count;
-    const step = `page ${partitionLabel(p)} of about ${about(keys)} keys: ${describe(r)}`;
-    const halves = splittable(r) && keys >= MIN_PAGE_KEYS ? splitPartition(p) : null;
-    if (!halves) w.fail(step, splittable(r) ? { reason: describe(r), notSize: `pages of about ${about(keys)} keys were refused too` } : { reason: describe(r) });
     // Pages near the size that passed are often a little over it and pass as halves; more failures than
     // pages is something else (Redis gone mid-walk), and stops the walk before it multiplies.
-    if (++failed > maxFailed) w.fail(step, { reason: describe(r), scattered: { failed, answered } });
-    req.debug?.(`${display} refused (${describe(r)}); asking its two halves`);
-    await Promise.all(halves.map(page));
+    if (++failed > maxFailed) w.fail(got.step, { reason: describe(got.refused), scattered: { failed, answered } });
+    req.debug?.(`${got.display} refused (${describe(got.refused)}); asking its two halves`);
+    await Promise.all(splitPartition(p)!.map(page));
   };
   const rest = Array.from({ length: n - 1 }, (_, i) => ({ index: i + 1, count: n }));
   await pool(rest, Math.min(req.concurrency, PAGE_CONCURRENCY), page);
@@ -212,7 +223,7 @@ async function bySplitting(w: Walk): Promise<Buffer[][]> {
 }
 
 export async function fetchListing(l: Lookups, req: ListingRequest): Promise<Listing> {
-  const w = new Walk(l, req, nameOf([req.pattern, req.op], req.zone).display);
+  const w = new Walk(l, req);
   const whole = await w.ask([req.pattern, req.op]);
   if (whole.got) return { op: req.op, records: whole.got };
   w.tried.push(`the whole listing: ${describe(whole.r)}`);

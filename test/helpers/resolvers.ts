@@ -11,6 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { ask } from './dns.js';
 import { freePort } from './ports.js';
 import { run, startProcess, type Started } from './process.js';
+import { loopbackServer } from './unbound.js';
 
 export const RESOLVERS = ['unbound', 'bind', 'kresd', 'pdns-recursor', 'dnsmasq'] as const;
 export type ResolverName = (typeof RESOLVERS)[number];
@@ -64,8 +65,7 @@ interface Launch {
 function unbound(dir: string, port: number, o: ResolverOptions): Launch {
   let conf = shippedWithPort('unbound.conf', o.rkvdnsPort);
   if (o.minimisation === 'default') conf = conf.replace(/^\s*qname-minimisation: no\s*$/m, '');
-  const framing = ['server:', '  interface: 127.0.0.1', `  port: ${port}`, '  do-daemonize: no', '  use-syslog: no', '  logfile: ""', '  username: ""', '  chroot: ""', `  directory: "${dir}"`, '  pidfile: ""', '  do-ip6: no', '  access-control: 127.0.0.0/8 allow', `  root-hints: "${writeRootHints(dir)}"`, ...(o.extra ?? []).map((l) => `  ${l}`), ''];
-  writeFileSync(join(dir, 'unbound.conf'), framing.join('\n') + conf);
+  writeFileSync(join(dir, 'unbound.conf'), loopbackServer(port, dir, [`root-hints: "${writeRootHints(dir)}"`, ...(o.extra ?? [])]) + conf);
   return { cmd: 'unbound', args: ['-d', '-c', join(dir, 'unbound.conf')] };
 }
 

@@ -21,30 +21,37 @@ export async function startUnbound(config: string): Promise<TestUnbound> {
   return { port, proc, stop: () => proc.stop() };
 }
 
-/** The server block every test unbound shares: loopback only, no DNSSEC, no daemon, no chroot. */
-export function serverBlock(extra: string[] = []): string {
+/** What a private unbound needs to run here: loopback only, no daemon, no chroot, its own directory. */
+export function loopbackServer(port: number | string, dir: string, extra: string[] = []): string {
   return [
     'server:',
     '  interface: 127.0.0.1',
-    '  port: {{PORT}}',
+    `  port: ${port}`,
     '  do-daemonize: no',
     '  use-syslog: no',
     '  logfile: ""',
     '  verbosity: 1',
     '  username: ""',
     '  chroot: ""',
-    '  directory: "{{DIR}}"',
+    `  directory: "${dir}"`,
     '  pidfile: ""',
     '  do-ip6: no',
     '  access-control: 127.0.0.0/8 allow',
-    '  do-not-query-localhost: no',
-    '  module-config: "iterator"',
-    '  qname-minimisation: no',
-    // unbound answers the RFC 6761 name test. itself by default; our test zones live under it.
-    '  local-zone: "test." nodefault',
     ...extra.map((l) => `  ${l}`),
     '',
   ].join('\n');
+}
+
+/** The server block the tests' own unbound configurations share: also no DNSSEC and no qname minimisation. */
+export function serverBlock(extra: string[] = []): string {
+  return loopbackServer('{{PORT}}', '{{DIR}}', [
+    'do-not-query-localhost: no',
+    'module-config: "iterator"',
+    'qname-minimisation: no',
+    // unbound answers the RFC 6761 name test. itself by default; our test zones live under it.
+    'local-zone: "test." nodefault',
+    ...extra,
+  ]);
 }
 
 export function stubZone(zone: string, port: number): string {

@@ -11,15 +11,15 @@ import { freePort } from '../helpers/ports.js';
 import { run, startProcess } from '../helpers/process.js';
 import { startRedis, type TestRedis } from '../helpers/redis.js';
 import { RKVDNS_BIN } from '../helpers/rkvdns.js';
-import { serverBlock, startUnbound, type TestUnbound } from '../helpers/unbound.js';
+import { startResolver, type TestResolver } from '../helpers/resolvers.js';
 
 const file = (p: string) => fileURLToPath(new URL(`../../${p}`, import.meta.url));
 const TOTALIZE = file('dist/cli/totalize.js');
 const ZONE = 'rkvdns.example.com';
 const LOG = readFileSync(FIXTURE_LOG, 'latin1').split('\n').filter(Boolean);
 
-/** zones/unbound.conf, pointed at a test rkvdns port, after the test-only server settings. */
-const unboundConfig = (rkvdnsPort: number) => serverBlock() + readFileSync(file('zones/unbound.conf'), 'utf8').replace('127.0.0.1@5300', `127.0.0.1@${rkvdnsPort}`);
+/** unbound with zones/unbound.conf, pointed at a test rkvdns port. */
+const startShippedUnbound = (rkvdnsPort: number) => startResolver('unbound', { rkvdnsPort, minimisation: 'off' });
 
 async function rkvdns(redisUrl: string, extra: string[] = []) {
   const port = await freePort();
@@ -39,12 +39,12 @@ function expectedCsv(rx: RegExp, fmt: (m: RegExpExecArray) => string): string[] 
 describe('sample log through a caching resolver', () => {
   let redis: TestRedis;
   let server: Awaited<ReturnType<typeof rkvdns>>;
-  let unbound: TestUnbound;
+  let unbound: TestResolver;
 
   beforeAll(async () => {
     redis = await startRedis();
     server = await rkvdns(redis.url);
-    unbound = await startUnbound(unboundConfig(server.port));
+    unbound = await startShippedUnbound(server.port);
     const port = await freePort();
     const cfg = readFileSync(file('config/agent.yaml'), 'utf8').replace('redis://127.0.0.1:6379', redis.url).replace('port: 3430', `port: ${port}`).replace('port: 3431', `port: ${await freePort()}`).replace('stats: 60', 'stats: 0');
     const agent = await startAgent(writeConfig(cfg), [], 2);
@@ -90,12 +90,12 @@ describe('sample log through a caching resolver', () => {
 describe('TTLs through the cache', () => {
   let redis: TestRedis;
   let server: Awaited<ReturnType<typeof rkvdns>>;
-  let unbound: TestUnbound;
+  let unbound: TestResolver;
 
   beforeAll(async () => {
     redis = await startRedis();
     server = await rkvdns(redis.url, ['--min-ttl', '1', '--default-ttl', '2', '--max-ttl', '3']);
-    unbound = await startUnbound(unboundConfig(server.port));
+    unbound = await startShippedUnbound(server.port);
   });
 
   afterAll(async () => {

@@ -40,6 +40,10 @@ const presentation = (label: string) => label.replace(/[.;\\"]/g, (c) => `\\${c}
 const expected: Record<string, number> = {};
 for (let g = 0; g < RESOURCES; g++) for (let s = 0; s < SOURCES; s++) for (let b = 0; b < BUCKETS; b++) expected[matchedOf(g)] = (expected[matchedOf(g)] ?? 0) + valueOf(g, s, b);
 
+/** The totalize command line through one of the started resolvers. */
+const totalizeVia = (resolver: TestResolver, prefix: string, ...args: string[]) =>
+  run('node', [TOTALIZE, prefix, '--window', '1h', '--server', `127.0.0.1:${resolver.port}`, '--zone', ZONE, ...args], undefined, 60_000);
+
 const countsOf = (groups: { group: string; count: number }[]) => Object.fromEntries(groups.map((g) => [g.group, g.count]));
 
 let redis: TestRedis;
@@ -115,7 +119,7 @@ for (const pass of PASSES) {
 
         it('totalize over a totalizer of one bucket key, both modes, as the command line prints it', async () => {
           for (const mode of [[], ['--sharded']]) {
-            const out = await run('node', [TOTALIZE, 'one', '--window', '1h', '--format', 'csv', '--server', `127.0.0.1:${resolverOf(pass, name).port}`, '--zone', ZONE, ...mode]);
+            const out = await totalizeVia(resolverOf(pass, name), 'one', '--format', 'csv', ...mode);
             expect(out.stderr).toBe('');
             expect(out.stdout.trim().split('\n')).toEqual(['matched.1,matched.2,count', '10.0.1.1,200,7']);
           }
@@ -138,7 +142,7 @@ for (const pass of PASSES) {
 }
 
 describe('a listing that cannot be had, through BIND: the error says what was tried and why', () => {
-  const totalize = (resolver: string, ...args: string[]) => run('node', [TOTALIZE, 'rm', '--window', '1h', '--server', `127.0.0.1:${resolvers.get(resolver)!.port}`, '--zone', ZONE, ...args], undefined, 60_000);
+  const totalize = (resolver: string, ...args: string[]) => totalizeVia(resolvers.get(resolver)!, 'rm', ...args);
 
   it('a pattern over MAX_KEYS: the server says so through the count, and totalize names the setting', async () => {
     expect((await dig(resolvers.get('capped')!.port, '+short', 'TXT', `0of1.rm\\;*.klen.${ZONE}`)).trim()).toBe('">100"');

@@ -7,13 +7,9 @@
  */
 import { dist, startRedis, table } from './lib.mjs';
 
-const { createHandler } = await import(dist('rkvdns/app.js'));
-const { resolutionAging } = await import(dist('rkvdns/resolver.js'));
-const { Debouncer, Flights } = await import(dist('rkvdns/flight.js'));
-const { ControlOverlay } = await import(dist('rkvdns/overlay.js'));
-const { ServerStats } = await import(dist('rkvdns/stats.js'));
-const { openStore } = await import(dist('redis/store.js'));
-const { KeySnapshots } = await import(dist('redis/snapshots.js'));
+const { buildRequestPath } = await import(dist('rkvdns/setup.js'));
+const { connectRedis } = await import(dist('redis/connection.js'));
+const { redisReader } = await import(dist('redis/reader.js'));
 const { buildSettings } = await import(dist('rkvdns/settings.js'));
 const { createLogger } = await import(dist('common/log.js'));
 const { parseQuery } = await import(dist('dns/query.js'));
@@ -28,13 +24,9 @@ for (let i = 0; i < 1000; i++) kv.push(`k${i}`, String(i));
 await redis.client.mset(kv);
 const s = buildSettings({ ZONE, PORT: 0, REDIS_SERVER: redis.url, RKVDNS_FQDN: `ns.${ZONE}`, SOA_CONTACT: `hostmaster.${ZONE}` });
 const log = createLogger('warn', 'request-path');
-const store = openStore(s.REDIS_SERVER, 1000, log);
-await store.connect();
-const ctx = {
-  store, snapshots: new KeySnapshots(10_000), log, queryLog: { info() {}, warn() {} }, stats: new ServerStats(),
-  flights: new Flights(resolutionAging), overlay: new ControlOverlay(s, store.commands, log), gauges: () => ({}),
-};
-const { handle } = createHandler(s, ctx, new Debouncer());
+const conn = connectRedis(s.REDIS_SERVER, { timeoutMs: 1000, autoPipelining: true, log });
+await conn.connect();
+const { handler: handle } = buildRequestPath(s, redisReader(conn), log);
 const packets = Array.from({ length: 1000 }, (_, i) => buildQuery(i, labelsOf(`k${i}.get.${ZONE}`), QTYPE.TXT, false));
 // First pass fills the flights from Redis; the measured passes are all repeats.
 await Promise.all(packets.map((p) => handle(p, 'udp', '127.0.0.1#5353')));
@@ -55,7 +47,7 @@ for (const [path, fn] of Object.entries(paths)) {
   }
   rows.push({ path, 'µs/query (best of 6 × 50,000)': best.toFixed(2) });
 }
-store.disconnect();
+conn.disconnect();
 await redis.stop();
 table('request path in-process, 1,000 distinct GET names', rows);
 process.exit(0);

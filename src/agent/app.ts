@@ -11,7 +11,6 @@ import type { AgentConfig } from './config.js';
 import { Engine } from './engine.js';
 import type { Rule } from './rules.js';
 import { AgentStats } from './stats.js';
-import { watchConnection } from '../redis/store.js';
 import { connectAgentRedis, redisBatchWriter } from './writer.js';
 
 export interface AgentOptions {
@@ -41,10 +40,9 @@ function bind(address: string, port: number, recvBufferSize: number): Promise<dg
 export async function startAgent(cfg: AgentConfig, log: Logger, opts: AgentOptions = {}): Promise<RunningAgent> {
   const stats = new AgentStats();
   const out = opts.out ?? ((l: string) => process.stdout.write(l + '\n'));
-  const redis = opts.test ? null : connectAgentRedis(cfg.redis);
+  const redis = opts.test ? null : connectAgentRedis(cfg.redis, log);
   let aggregator: Aggregator | null = null;
   if (redis) {
-    watchConnection(redis, cfg.redis, log, '; holding counts until it is back');
     await redis.connect().catch((e: Error) => log.warn(`redis not reachable at ${cfg.redis} (${e.message}); counts are held until it is`));
     aggregator = new Aggregator(redisBatchWriter(redis), stats, log, cfg.max_pending_keys, cfg.flush_keys);
   }

@@ -9,10 +9,9 @@
  */
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
-import { Cluster, Redis } from 'ioredis';
 import calculateSlot from 'cluster-key-slot';
-import { CLUSTER_SLOTS, clusterOptions } from '../redis/store.js';
-import { parseRedisTarget } from '../redis/target.js';
+import type { Logger } from '../common/log.js';
+import { CLUSTER_SLOTS, connectRedis, type Connection } from '../redis/connection.js';
 import type { BatchWriter, Pending, WriteResult } from './aggregator.js';
 
 const TIMEOUT_MS = 5000;
@@ -38,21 +37,11 @@ redis.call('SET', KEYS[1], seq, 'EX', ${TOKEN_TTL_S})
 return out
 `;
 
-export function connectAgentRedis(url: string): Redis | Cluster {
-  const target = parseRedisTarget(url, 'redis');
-  const redis =
-    target.kind === 'cluster'
-      ? new Cluster(target.seeds, clusterOptions(target, TIMEOUT_MS))
-      : new Redis(target.url, {
-          // Fail fast while Redis is away: shares in doubt are retried and pending counts held.
-          enableOfflineQueue: false,
-          maxRetriesPerRequest: 1,
-          commandTimeout: TIMEOUT_MS,
-          retryStrategy: (times) => Math.min(100 * times, 1000),
-          lazyConnect: true,
-        });
-  redis.defineCommand('applyOnce', { lua: APPLY_ONCE });
-  return redis;
+/** The agent's connection: shares in doubt are retried and pending counts held while Redis is away. */
+export function connectAgentRedis(url: string, log: Logger): Connection {
+  const conn = connectRedis(url, { timeoutMs: TIMEOUT_MS, setting: 'redis', log, whileDown: '; holding counts until it is back' });
+  conn.client.defineCommand('applyOnce', { lua: APPLY_ONCE });
+  return conn;
 }
 
 /** Applies one share; resolves with the keys Redis refused, or null when it had been applied before. */
@@ -126,9 +115,8 @@ export class OnceWriter implements BatchWriter {
   }
 }
 
-type AgentRedis = (Redis | Cluster) & {
-  applyOnce(numKeys: number, ...args: (string | number)[]): Promise<number[]>;
-};
+/** The client once connectAgentRedis has defined the script on it. */
+type WithApplyOnce = { applyOnce(numKeys: number, ...args: (string | number)[]): Promise<number[]> };
 
 /** Hash tags that put a token key into each slot, found once: the token must share its slot's keys. */
 let slotTags: string[] | undefined;
@@ -149,9 +137,9 @@ function tagForSlot(slot: number): string {
   return slotTags[slot]!;
 }
 
-export function redisBatchWriter(redis: Redis | Cluster): OnceWriter {
-  const r = redis as AgentRedis;
-  const cluster = !(redis instanceof Redis);
+export function redisBatchWriter(conn: Connection): OnceWriter {
+  const r = conn.client as unknown as WithApplyOnce;
+  const cluster = conn.isCluster;
   // One token per agent process (and per slot on a cluster): workers and restarts never share one.
   const instance = `${hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`;
   const apply: ApplyShare = async (group, keys, batch, seq) => {
@@ -165,5 +153,5 @@ export function redisBatchWriter(redis: Redis | Cluster): OnceWriter {
     if (out[0] === 0) return null;
     return out.slice(1).map((i) => keys[i]!);
   };
-  return new OnceWriter(apply, cluster ? (key) => calculateSlot(key) : () => 0);
+  return new OnceWriter(apply, (key) => conn.slotOf(key));
 }

@@ -2,7 +2,7 @@
 /** rkvdns: authoritative DNS server answering read-only Redis queries. */
 import { Command, Option } from 'commander';
 import { createLogger } from '../common/log.js';
-import { startRkvdns } from '../rkvdns/app.js';
+import { startRkvdns } from '../rkvdns/setup.js';
 import { onSignals } from '../common/signals.js';
 import { forkWorkers, isWorker, tellPrimary, workerId } from '../common/workers.js';
 import { SETTINGS, SettingsError, buildSettings, loadSettingsFile, type Settings } from '../rkvdns/settings.js';

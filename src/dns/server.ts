@@ -1,13 +1,18 @@
 /**
  * UDP and TCP on one address and port. TCP uses RFC 1035 two-byte length framing, accepts several
  * (pipelined) queries per connection, and closes connections idle for longer than the timeout or
- * sending garbage framing. The handler returns the answer packet, or null to send nothing.
+ * sending garbage framing. The handler returns the answer packet, or null to send nothing; a handler that
+ * throws (or whose promise rejects) gets its query answered SERVFAIL and reported, never a silent drop.
  */
 import cluster from 'node:cluster';
 import dgram from 'node:dgram';
 import dns from 'node:dns';
 import net from 'node:net';
 import type { Logger } from '../common/log.js';
+import { MIN_UDP, RCODE } from './constants.js';
+import { FrameReader, frame } from './framing.js';
+import { assemble, headerOnly } from './message.js';
+import { parseQuery } from './query.js';
 
 export type Transport = 'udp' | 'tcp';
 /** Returns the answer (null: send nothing) at once when it can, or a promise when it must wait. */
@@ -19,8 +24,12 @@ export interface ListenOptions {
   tcpTimeoutMs: number;
   maxTcpConnections: number;
   log: Logger;
-  onTcpEvent?: (event: 'accepted' | 'idle_closed' | 'bad_frame' | 'read_deadline' | 'refused') => void;
+  onTcpEvent?: (event: TcpEvent) => void;
+  /** A query whose handler failed; it has been answered SERVFAIL. Rate-limit any logging here. */
+  onFailure: (error: Error, transport: Transport, client: string) => void;
 }
+
+export type TcpEvent = 'accepted' | 'idle_closed' | 'bad_frame' | 'read_deadline' | 'refused' | 'socket_error';
 
 export interface DnsListener {
   host: string;
@@ -29,14 +38,27 @@ export interface DnsListener {
   close(): Promise<void>;
 }
 
-const MIN_MESSAGE = 12;
+/** SERVFAIL for a query whose handling failed: its question echoed when it parses, else the header alone. */
+export function servfailFor(msg: Buffer): Buffer | null {
+  const p = parseQuery(msg);
+  if (p.ok) return assemble(p.query, { rcode: RCODE.SERVFAIL, answers: [], authority: [] }, MIN_UDP, { setTcOnDrop: false }).packet;
+  return p.rejection.kind === 'ignore' ? null : headerOnly(p.rejection.id, p.rejection.opcode, p.rejection.rd, RCODE.SERVFAIL);
+}
 
-/** Runs the handler so that a throw becomes a rejected answer, logged as the failure of one query, never an uncaught exception. */
-function answerOf(handler: PacketHandler, msg: Buffer, transport: Transport, client: string): Buffer | null | Promise<Buffer | null> {
+/**
+ * Runs the handler so that a failure (a throw, or a rejected promise) becomes a SERVFAIL answer reported to
+ * onFailure, as CoreDNS's recover plugin does: never an uncaught exception, never a client left waiting.
+ */
+function answerOf(handler: PacketHandler, msg: Buffer, transport: Transport, client: string, opts: ListenOptions): Buffer | null | Promise<Buffer | null> {
+  const failed = (e: unknown) => {
+    opts.onFailure(e instanceof Error ? e : new Error(String(e)), transport, client);
+    return servfailFor(msg);
+  };
   try {
-    return handler(msg, transport, client);
+    const answer = handler(msg, transport, client);
+    return answer instanceof Promise ? answer.catch(failed) : answer;
   } catch (e) {
-    return Promise.reject(e as Error);
+    return failed(e);
   }
 }
 
@@ -77,7 +99,7 @@ const MAX_TCP_INFLIGHT = 100;
 
 function serveTcpConnection(sock: net.Socket, handler: PacketHandler, opts: ListenOptions): void {
   const client = `${sock.remoteAddress}#${sock.remotePort}`;
-  let buf: Buffer = Buffer.alloc(0);
+  const frames = new FrameReader();
   let inflight = 0;
   // A message must arrive whole within the timeout of its first byte: dribbling bytes (slow loris) do not
   // keep a connection open the way the idle timer alone would allow.
@@ -91,41 +113,34 @@ function serveTcpConnection(sock: net.Socket, handler: PacketHandler, opts: List
     opts.onTcpEvent?.('idle_closed');
     sock.destroy();
   });
-  sock.on('error', () => sock.destroy());
+  sock.on('error', () => {
+    opts.onTcpEvent?.('socket_error');
+    sock.destroy();
+  });
   sock.on('close', clearDeadline);
   const send = (answer: Buffer | null) => {
-    if (!answer || sock.destroyed) return;
-    const frame = Buffer.allocUnsafe(2 + answer.length);
-    frame.writeUInt16BE(answer.length, 0);
-    answer.copy(frame, 2);
-    sock.write(frame);
+    if (answer && !sock.destroyed) sock.write(frame(answer));
   };
   sock.on('data', (chunk: Buffer) => {
-    buf = buf.length === 0 ? chunk : Buffer.concat([buf, chunk]);
-    let progressed = false;
-    while (buf.length >= 2) {
-      const len = buf.readUInt16BE(0);
-      if (len < MIN_MESSAGE) {
-        opts.onTcpEvent?.('bad_frame');
-        sock.destroy();
-        return;
-      }
-      if (buf.length < 2 + len) break;
-      const msg = buf.subarray(2, 2 + len);
-      buf = buf.subarray(2 + len);
-      progressed = true;
-      const answer = answerOf(handler, msg, 'tcp', client);
+    const { messages, bad } = frames.push(chunk);
+    for (const msg of messages) {
+      const answer = answerOf(handler, msg, 'tcp', client, opts);
       if (!(answer instanceof Promise)) {
         send(answer);
         continue;
       }
       if (++inflight >= MAX_TCP_INFLIGHT) sock.pause();
-      answer.then(send, (e: Error) => opts.log.error(`tcp query from ${client}: ${e.stack ?? e.message}`)).finally(() => {
+      void answer.then(send).finally(() => {
         if (--inflight < MAX_TCP_INFLIGHT / 2 && sock.isPaused()) sock.resume();
       });
     }
-    if (progressed || buf.length === 0) clearDeadline();
-    if (buf.length > 0 && !deadline) {
+    if (bad) {
+      opts.onTcpEvent?.('bad_frame');
+      sock.destroy();
+      return;
+    }
+    if (messages.length > 0 || frames.held === 0) clearDeadline();
+    if (frames.held > 0 && !deadline) {
       deadline = setTimeout(() => {
         opts.onTcpEvent?.('read_deadline');
         sock.destroy();
@@ -159,17 +174,14 @@ export async function listenDns(handler: PacketHandler, opts: ListenOptions): Pr
   const udpSock = udp;
   udpSock.on('message', (msg, rinfo) => {
     const client = `${rinfo.address}#${rinfo.port}`;
-    const answer = answerOf(handler, msg, 'udp', client);
+    const answer = answerOf(handler, msg, 'udp', client, opts);
     if (!(answer instanceof Promise)) {
       if (answer) udpSock.send(answer, rinfo.port, rinfo.address);
       return;
     }
-    answer.then(
-      (a) => {
-        if (a) udpSock.send(a, rinfo.port, rinfo.address);
-      },
-      (e: Error) => opts.log.error(`udp query from ${client}: ${e.stack ?? e.message}`),
-    );
+    void answer.then((a) => {
+      if (a) udpSock.send(a, rinfo.port, rinfo.address);
+    });
   });
   udpSock.on('error', (e) => opts.log.error(`udp socket: ${e.message}`));
   const port = udpSock.address().port;

@@ -1,6 +1,5 @@
 /**
- * Runs a plan against Redis with read-only commands only (GET, HGET, HKEYS, HLEN, LINDEX, LLEN, LRANGE,
- * SCARD, SMEMBERS, SCAN, MGET, TYPE, TTL) and returns what happened as a value. Patterns are enumerated
+ * Runs a plan through the read-only KeyReader and returns what happened as a value. Patterns are enumerated
  * with SCAN, never KEYS, so a large keyspace does not block Redis, and are capped at MAX_KEYS. A
  * partitioned listing takes its keys from a snapshot shared by the pages of one walk.
  */
@@ -8,7 +7,7 @@ import type { RedisPlan } from '../query/operators.js';
 import type { Partition } from '../query/partition.js';
 import type { ShardPattern } from '../query/shards.js';
 import type { KeySnapshots } from './snapshots.js';
-import { TooManyKeysError, type Commands, type Store } from './store.js';
+import { TooManyKeysError, type KeyReader } from './reader.js';
 
 export type Reply =
   /** Records, each a list of character-strings; `ttl` is the key's TTL or null where none applies. */
@@ -20,8 +19,8 @@ const one = (v: Buffer): Buffer[][] => [[v]];
 const int = (n: number): Buffer[][] => [[Buffer.from(String(n))]];
 const each = (vs: Buffer[]): Buffer[][] => vs.map((v) => [v]);
 
-async function withTtl(redis: Commands, key: Buffer, value: Promise<Buffer[][] | null>): Promise<Reply> {
-  const [records, ttl] = await Promise.all([value, redis.ttl(key)]);
+async function withTtl(reader: KeyReader, key: Buffer, value: Promise<Buffer[][] | null>): Promise<Reply> {
+  const [records, ttl] = await Promise.all([value, reader.ttl(key)]);
   if (records === null) return { kind: 'nil' };
   return { kind: 'values', records, ttl: ttl >= 0 ? ttl : null };
 }
@@ -47,14 +46,14 @@ function groupKeys(src: KeySource, keys: Buffer[], pattern: ShardPattern): Map<s
 }
 
 async function shget(src: KeySource, keys: Buffer[], pattern: ShardPattern): Promise<Reply> {
-  const store = src.store;
+  const reader = src.reader;
   const groups = groupKeys(src, keys, pattern);
   const all = [...groups.values()].flatMap((g) => g.keys);
-  const values = await store.mget(all);
+  const values = await reader.mget(all);
   // MGET answers nil for a key of another type; tell that apart from a key that expired meanwhile.
   const nilKeys = all.filter((_, i) => values[i] === null);
   if (nilKeys.length > 0) {
-    const types = await Promise.all(nilKeys.map((k) => store.commands.type(k)));
+    const types = await Promise.all(nilKeys.map((k) => reader.type(k)));
     const wrong = types.findIndex((t) => t !== 'none' && t !== 'string');
     if (wrong >= 0) return { kind: 'error', error: 'redis', message: `WRONGTYPE key ${nilKeys[wrong]!.toString('latin1')} holds a ${types[wrong]}` };
   }
@@ -70,7 +69,7 @@ async function shget(src: KeySource, keys: Buffer[], pattern: ShardPattern): Pro
 
 /** Where listings get their keys: a fresh SCAN, or for one partition, the pattern's snapshot. */
 export interface KeySource {
-  store: Store;
+  reader: KeyReader;
   snapshots: KeySnapshots;
   maxKeys: number;
   /** More records than this cannot fit one answer, so their values are not fetched; null: no limit. */
@@ -93,11 +92,11 @@ function fits<T>(src: KeySource, records: T[]): T[] {
 }
 
 function listKeys(src: KeySource, glob: Buffer, part: Partition | undefined): Promise<Buffer[]> {
-  return part ? src.snapshots.partition(src.store, glob, src.maxKeys, part) : src.snapshots.fresh(src.store, glob, src.maxKeys);
+  return part ? src.snapshots.partition(src.reader, glob, src.maxKeys, part) : src.snapshots.fresh(src.reader, glob, src.maxKeys);
 }
 
 async function countKeys(src: KeySource, glob: Buffer, part: Partition | undefined): Promise<number> {
-  return part ? src.snapshots.count(src.store, glob, src.maxKeys, part) : (await src.snapshots.fresh(src.store, glob, src.maxKeys)).length;
+  return part ? src.snapshots.count(src.reader, glob, src.maxKeys, part) : (await src.snapshots.fresh(src.reader, glob, src.maxKeys)).length;
 }
 
 /**
@@ -115,26 +114,26 @@ async function countRecords(src: KeySource, glob: Buffer, part: Partition | unde
 }
 
 async function run(src: KeySource, plan: RedisPlan): Promise<Reply> {
-  const redis = src.store.commands;
+  const r = src.reader;
   switch (plan.op) {
     case 'get':
-      return withTtl(redis, plan.key, redis.getBuffer(plan.key).then((v) => (v === null ? null : one(v))));
+      return withTtl(r, plan.key, r.get(plan.key).then((v) => (v === null ? null : one(v))));
     case 'hget':
-      return withTtl(redis, plan.key, redis.hgetBuffer(plan.key, plan.field).then((v) => (v === null ? null : one(v))));
+      return withTtl(r, plan.key, r.hget(plan.key, plan.field).then((v) => (v === null ? null : one(v))));
     case 'lindex':
-      return withTtl(redis, plan.key, redis.lindexBuffer(plan.key, plan.index).then((v) => (v === null ? null : one(v))));
+      return withTtl(r, plan.key, r.lindex(plan.key, plan.index).then((v) => (v === null ? null : one(v))));
     case 'hkeys':
-      return withTtl(redis, plan.key, redis.hkeysBuffer(plan.key).then(each));
+      return withTtl(r, plan.key, r.hkeys(plan.key).then(each));
     case 'smembers':
-      return withTtl(redis, plan.key, redis.smembersBuffer(plan.key).then(each));
+      return withTtl(r, plan.key, r.smembers(plan.key).then(each));
     case 'lrange':
-      return withTtl(redis, plan.key, redis.lrangeBuffer(plan.key, plan.start, plan.stop).then(each));
+      return withTtl(r, plan.key, r.lrange(plan.key, plan.start, plan.stop).then(each));
     case 'hlen':
-      return withTtl(redis, plan.key, redis.hlen(plan.key).then(int));
+      return withTtl(r, plan.key, r.hlen(plan.key).then(int));
     case 'llen':
-      return withTtl(redis, plan.key, redis.llen(plan.key).then(int));
+      return withTtl(r, plan.key, r.llen(plan.key).then(int));
     case 'scard':
-      return withTtl(redis, plan.key, redis.scard(plan.key).then(int));
+      return withTtl(r, plan.key, r.scard(plan.key).then(int));
     case 'keys':
       return { kind: 'values', records: each(fits(src, await listKeys(src, plan.glob, plan.part))), ttl: null };
     case 'klen':

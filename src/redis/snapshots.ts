@@ -9,7 +9,7 @@
  * from different snapshots still never repeat a key.
  */
 import { PARTITION_BITS, bucketOf, bucketRange, type Partition } from '../query/partition.js';
-import type { Store } from './store.js';
+import type { KeyReader } from './reader.js';
 
 /**
  * The shortest life of a snapshot, counted from the end of its scan: long enough for a whole listing to be
@@ -79,13 +79,13 @@ export class KeySnapshots {
    * A fresh scan, for a whole listing (answers stay as fresh as upstream's). It is kept as the pattern's
    * snapshot, so when the whole answer turns out too large, the probe and pages that follow need no scan.
    */
-  fresh(store: Store, glob: Buffer, maxKeys: number): Promise<Buffer[]> {
-    return this.start(store, glob, maxKeys, HOLD_MIN_KEYS).keys;
+  fresh(reader: KeyReader, glob: Buffer, maxKeys: number): Promise<Buffer[]> {
+    return this.start(reader, glob, maxKeys, HOLD_MIN_KEYS).keys;
   }
 
   /** The keys matching `glob` that fall in partition `part`. */
-  async partition(store: Store, glob: Buffer, maxKeys: number, part: Partition): Promise<Buffer[]> {
-    const s = await this.packed(store, glob, maxKeys);
+  async partition(reader: KeyReader, glob: Buffer, maxKeys: number, part: Partition): Promise<Buffer[]> {
+    const s = await this.packed(reader, glob, maxKeys);
     const [first, end] = bucketRange(part);
     const keys: Buffer[] = [];
     for (let i = s.bucketStart[first]!; i < s.bucketStart[end]!; i++) keys.push(s.data.subarray(s.offsets[i]!, s.offsets[i + 1]!));
@@ -93,8 +93,8 @@ export class KeySnapshots {
   }
 
   /** How many keys matching `glob` fall in partition `part`. */
-  async count(store: Store, glob: Buffer, maxKeys: number, part: Partition): Promise<number> {
-    const s = await this.packed(store, glob, maxKeys);
+  async count(reader: KeyReader, glob: Buffer, maxKeys: number, part: Partition): Promise<number> {
+    const s = await this.packed(reader, glob, maxKeys);
     const [first, end] = bucketRange(part);
     return s.bucketStart[end]! - s.bucketStart[first]!;
   }
@@ -104,10 +104,10 @@ export class KeySnapshots {
     for (const [id, h] of this.held) if (h.expires <= t) this.held.delete(id);
   }
 
-  private packed(store: Store, glob: Buffer, maxKeys: number): Promise<Snapshot> {
+  private packed(reader: KeyReader, glob: Buffer, maxKeys: number): Promise<Snapshot> {
     const h = this.held.get(idOf(glob, maxKeys));
     if (h && h.expires > this.now()) return h.packed;
-    const started = this.start(store, glob, maxKeys, 0);
+    const started = this.start(reader, glob, maxKeys, 0);
     started.keys.catch(() => undefined);
     return started.packed;
   }
@@ -116,14 +116,14 @@ export class KeySnapshots {
    * Scans afresh and holds the result packed (when it has at least `holdMin` keys). `keys` resolves once
    * that is decided, so a small listing never holds a slot past its answer.
    */
-  private start(store: Store, glob: Buffer, maxKeys: number, holdMin: number): { keys: Promise<Buffer[]>; packed: Promise<Snapshot> } {
+  private start(reader: KeyReader, glob: Buffer, maxKeys: number, holdMin: number): { keys: Promise<Buffer[]>; packed: Promise<Snapshot> } {
     const t = this.now();
     const id = idOf(glob, maxKeys);
     this.prune(t);
     this.held.delete(id);
     while (this.held.size >= this.maxSnapshots) this.held.delete(this.held.keys().next().value!);
     // Held while the scan runs, and for its lifetime after it ends (a million keys take seconds to scan).
-    const keys = store.scan(glob, maxKeys);
+    const keys = reader.scan(glob, maxKeys);
     const entry: Held = { packed: keys.then(pack), expires: Infinity };
     this.held.set(id, entry);
     const settled = entry.packed.then(

@@ -1,13 +1,13 @@
 /**
  * Marshalling: queries that would run the same Redis operation with the same parameters, for the same
- * query type and transport, within a 5-second flight share one Redis lookup and one encoded answer.
+ * query type and transport, within a 5-second flight share one Redis read and one encoded answer.
  * Concurrent queries wait on the same promise; repeats inside the flight get the finished answer, aged
  * like a cache would age it: never served past its own TTL, and with TTLs lowered by the seconds it
  * has been held, so a downstream cache never keeps a value longer than its TTL allows.
  *
- * Prefetch (optional): a repeat late in a flight is answered from it as usual and also starts the lookup
+ * Prefetch (optional): a repeat late in a flight is answered from it as usual and also starts the read
  * of the next flight, so a name asked for continuously never makes its askers wait for Redis. Queries
- * arriving after the old flight ends and before that lookup returns join it. The point from which a
+ * arriving after the old flight ends and before that read returns join it. The point from which a
  * repeat prefetches is drawn at random in the flight's last PREFETCH_MS..2×PREFETCH_MS, so names whose
  * flights began together (a cold start) do not all go to Redis in the same few milliseconds again.
  */
@@ -30,15 +30,15 @@ interface Flight<T> {
   result: Promise<T>;
   expires: number;
   done?: { value: T; at: number; agedSeconds: number; aged: T };
-  /** From when a repeat starts the next flight's lookup (prefetching only). */
+  /** From when a repeat starts the next flight's read (prefetching only). */
   prefetchAt?: number;
-  /** The next flight's lookup, started early; `false` once one failed, so no other is tried. */
+  /** The next flight's read, started early; `false` once one failed, so no other is tried. */
   next?: Promise<T> | false;
 }
 
 export interface FlightOptions {
   maxFlights?: number;
-  /** Start the next flight's lookup on a repeat late in a flight. */
+  /** Start the next flight's read on a repeat late in a flight. */
   prefetch?: boolean;
 }
 
@@ -47,7 +47,8 @@ export class Flights<T> {
   private readonly maxFlights: number;
   private readonly prefetchMs: number;
   private sweptAt = -Infinity;
-  shared = 0;
+  /** Queries answered from a flight another query started. */
+  marshalled = 0;
   prefetched = 0;
 
   constructor(
@@ -65,25 +66,25 @@ export class Flights<T> {
 
   /**
    * The result for `id`: the finished result of a live flight at once (no promise, so a repeat costs no
-   * event-loop turn), else a promise of the running or new lookup. `keep` decides whether a finished
+   * event-loop turn), else a promise of the running or new read. `keep` decides whether a finished
    * result may serve later queries of the flight.
    */
   run(id: string, work: () => Promise<T>, keep: (result: T) => boolean = () => true): T | Promise<T> {
     const t = this.now();
     const f = this.flights.get(id);
     if (f) {
-      // A lookup still running is always joined, however long it takes (a big SCAN can take seconds).
+      // A read still running is always joined, however long it takes (a big SCAN can take seconds).
       if (!f.done) {
-        this.shared++;
+        this.marshalled++;
         return f.result;
       }
       if (f.expires > t) {
-        this.shared++;
+        this.marshalled++;
         if (f.prefetchAt !== undefined && t >= f.prefetchAt && f.next === undefined) this.prefetch(id, f, work, keep, t);
         return this.served(f.done, t);
       }
       if (f.next) {
-        this.shared++;
+        this.marshalled++;
         return f.next;
       }
     }
@@ -100,7 +101,7 @@ export class Flights<T> {
     return result;
   }
 
-  /** Runs the next flight's lookup while `current` still answers; it takes the table's place once kept. */
+  /** Runs the next flight's read while `current` still answers; it takes the table's place once kept. */
   private prefetch(id: string, current: Flight<T>, work: () => Promise<T>, keep: (result: T) => boolean, t: number): void {
     this.prefetched++;
     const result = work();
@@ -140,38 +141,9 @@ export class Flights<T> {
     return done.aged;
   }
 
-  /** Drops ended flights, except those whose successor's lookup is still running (queries join it). */
+  /** Drops ended flights, except those whose successor's read is still running (queries join it). */
   prune(t = this.now()): void {
     this.sweptAt = t;
     for (const [id, f] of this.flights) if (f.done && f.expires <= t && !f.next) this.flights.delete(id);
-  }
-}
-
-/** DEBOUNCE: further identical queries (client address, name, type) within 5 s of the first are dropped. */
-export class Debouncer {
-  private readonly seen = new Map<string, number>();
-  private sweptAt = -Infinity;
-  dropped = 0;
-
-  constructor(private readonly maxEntries = 100_000, private readonly now: () => number = Date.now) {}
-
-  get size(): number {
-    return this.seen.size;
-  }
-
-  /** True when the query should be answered. */
-  admit(id: string): boolean {
-    const t = this.now();
-    const until = this.seen.get(id);
-    if (until !== undefined && until > t) {
-      this.dropped++;
-      return false;
-    }
-    if (this.seen.size >= this.maxEntries && t - this.sweptAt >= SWEEP_GAP_MS) {
-      this.sweptAt = t;
-      for (const [k, u] of this.seen) if (u <= t) this.seen.delete(k);
-    }
-    if (this.seen.size < this.maxEntries) this.seen.set(id, t + FLIGHT_MS);
-    return true;
   }
 }

@@ -1,27 +1,25 @@
 /**
- * The request path for one parsed query: place the name in the zone, check the type, plan the
- * operation, run it on Redis (marshalled: identical operations share one lookup and one answer for 5 s),
- * render records, and turn the outcome into an encoded answer.
+ * The last link of the chain: place the name in the zone, check the type, plan the operation, read Redis
+ * (marshalled: identical operations share one read and one answer for 5 s), render records, and turn the
+ * outcome into an encoded answer.
  */
-import { QTYPE, RCODE_NAME } from '../dns/constants.js';
+import { QTYPE, type Rcode } from '../dns/constants.js';
 import { agedAnswer, cacheLifetime, labelsOf, type EncodedAnswer } from '../dns/message.js';
 import type { Query } from '../dns/query.js';
-import type { Transport } from '../dns/server.js';
 import type { Logger } from '../common/log.js';
 import { placeInZone, presentName } from '../query/name.js';
 import { OPERATORS, isIntrospection, planQuery, type IntrospectPlan, type RedisPlan } from '../query/operators.js';
 import { MIN_RECORD_BYTES, executePlan, type Reply } from '../redis/execute.js';
 import type { KeySnapshots } from '../redis/snapshots.js';
-import type { Store } from '../redis/store.js';
+import type { Next, QueryContext, Resolution } from './chain.js';
+import type { Counter } from './counters.js';
 import type { Aging, Flights } from './flight.js';
 import { answerFor, errorText, type Outcome } from './outcome.js';
-import type { ControlOverlay, QuerySettings } from './overlay.js';
 import { clampTtl, renderRecords } from './records.js';
 import { SETTING_NAMES, presentSetting, type Settings } from './settings.js';
-import type { ServerStats } from './stats.js';
+import type { Gauges, ServerStats } from './stats.js';
 
 export interface ResolverContext {
-  store: Store;
   /** Key lists shared by the pages of a partitioned listing. */
   snapshots: KeySnapshots;
   log: Logger;
@@ -29,15 +27,8 @@ export interface ResolverContext {
   queryLog: { info(msg: string): void; warn(msg: string): void };
   stats: ServerStats;
   flights: Flights<Resolution>;
-  overlay: ControlOverlay;
   /** Current depths of internal queues, for queues.<zone> and stats.<zone>. */
-  gauges(): Record<string, number>;
-}
-
-export interface Resolution {
-  answer: EncodedAnswer;
-  /** What happened, for counters and logs. */
-  outcome: string;
+  gauges(): Gauges;
 }
 
 /** A marshalled answer is shared no longer than its own TTL, with TTLs lowered as it ages. */
@@ -64,6 +55,8 @@ function settingsId(s: Settings): number {
   return id;
 }
 
+const RCODE_COUNTER = { 0: 'noerror', 1: 'formerr', 2: 'servfail', 3: 'nxdomain', 4: 'notimp', 5: 'refused' } as const satisfies Record<Rcode, Counter>;
+
 function introspect(plan: IntrospectPlan, s: Settings, ctx: ResolverContext): Buffer[][] {
   let lines: string[];
   if (plan.op === 'config') lines = SETTING_NAMES.map((n) => `${n}:${presentSetting(s[n])}`);
@@ -72,70 +65,72 @@ function introspect(plan: IntrospectPlan, s: Settings, ctx: ResolverContext): Bu
   return lines.map((l) => [Buffer.from(l)]);
 }
 
-function recordsOutcome(q: Query, records: Buffer[][], ttl: number | null, answerType: number, s: Settings, client: string, log: ResolverContext['queryLog']): Outcome {
+/** The records as an outcome; values left out on the way are logged with the query they belong to. */
+function recordsOutcome(qc: QueryContext, records: Buffer[][], ttl: number | null, answerType: number, log: ResolverContext['queryLog']): Outcome {
+  const s = qc.settings;
   const r = renderRecords(records, answerType, clampTtl(ttl, s), s);
-  if (r.oversize > 0) log.info(`${presentName(q.labels)} from ${client}: ${r.oversize} value(s) over MAX_VALUE_PAYLOAD ${s.RETURN_PARTIAL_VALUE ? 'cut' : 'dropped'}`);
-  if (r.unconvertible > 0) log.info(`${presentName(q.labels)} from ${client}: ${r.unconvertible} value(s) not convertible to ${answerType === QTYPE.A ? 'A' : 'AAAA'} left out`);
+  if (r.oversize > 0) log.info(`${presentName(qc.query.labels)} from ${qc.client}: ${r.oversize} value(s) over MAX_VALUE_PAYLOAD ${s.RETURN_PARTIAL_VALUE ? 'cut' : 'dropped'}`);
+  if (r.unconvertible > 0) log.info(`${presentName(qc.query.labels)} from ${qc.client}: ${r.unconvertible} value(s) not convertible to ${answerType === QTYPE.A ? 'A' : 'AAAA'} left out`);
   return { kind: 'records', rrs: r.rrs };
 }
 
-async function lookup(plan: RedisPlan, qs: QuerySettings, ctx: ResolverContext): Promise<Reply> {
-  if (qs.incrementing && plan.op === 'get' && plan.key.equals(qs.incrementing)) {
-    return { kind: 'values', records: [[Buffer.from(String(ctx.overlay.increment(plan.key)))]], ttl: null };
-  }
+async function readRedis(plan: RedisPlan, qc: QueryContext, ctx: ResolverContext): Promise<Reply> {
   const started = performance.now();
-  const s = qs.settings;
+  const s = qc.settings;
   const maxRecords = s.RETURN_PARTIAL_TCP ? null : Math.floor(s.MAX_TCP_PAYLOAD / MIN_RECORD_BYTES);
-  const reply = await executePlan({ store: ctx.store, snapshots: ctx.snapshots, maxKeys: s.MAX_KEYS, maxRecords }, plan);
+  const reply = await executePlan({ reader: qc.reader, snapshots: ctx.snapshots, maxKeys: s.MAX_KEYS, maxRecords }, plan);
   ctx.stats.redisLatency(performance.now() - started);
   return reply;
 }
 
-function finish(q: Query, o: Outcome, s: Settings, client: string, ctx: ResolverContext): Resolution {
-  const answer = answerFor(o, s);
+function finish(qc: QueryContext, o: Outcome, ctx: ResolverContext): Resolution {
+  const answer = answerFor(o, qc.settings);
   if (o.kind === 'error') {
     const text = errorText(o.error, o.message);
-    (o.error === 'redis' || o.error === 'toomany' ? ctx.queryLog.warn : ctx.queryLog.info)(`${presentName(q.labels)} from ${client}: ${text}`);
+    (o.error === 'redis' || o.error === 'toomany' ? ctx.queryLog.warn : ctx.queryLog.info)(`${presentName(qc.query.labels)} from ${qc.client}: ${text}`);
     return { answer, outcome: `error_${o.error}` };
   }
-  return { answer, outcome: RCODE_NAME[answer.rcode]!.toLowerCase() };
+  return { answer, outcome: RCODE_COUNTER[answer.rcode] };
 }
 
 /**
- * Resolves one query. Everything short of a Redis lookup is answered synchronously, a repeat inside its
+ * Resolves one query. Everything short of a Redis read is answered synchronously, a repeat inside its
  * flight included: only a query that must wait for Redis (or for the flight it joins) gets a promise.
  */
-export function resolve(q: Query, qs: QuerySettings, transport: Transport, client: string, ctx: ResolverContext): Resolution | Promise<Resolution> {
-  const s = qs.settings;
-  const place = placeInZone(q.labels, zoneLabels(s));
-  if (place.kind === 'outside') return finish(q, { kind: 'outside' }, s, client, ctx);
-  if (place.kind === 'apex') return finish(q, { kind: 'apex', qtype: q.qtype }, s, client, ctx);
-  const answerType = s.ALL_QUERIES_AS_TXT ? QTYPE.TXT : q.qtype;
-  const classOk = q.qclass === 1 || q.qclass === 255;
-  if (!classOk || (answerType !== QTYPE.TXT && answerType !== QTYPE.A && answerType !== QTYPE.AAAA)) {
-    const last = place.labels[place.labels.length - 1]!.toString('latin1').toLowerCase();
-    return finish(q, { kind: 'badtype', maybeOperator: place.labels.length > 1 || Object.hasOwn(OPERATORS, last) }, s, client, ctx);
-  }
-  const planned = planQuery(place.labels, s.CASE_FOLDING, s.PARTITIONED_LISTINGS);
-  if ('error' in planned) return finish(q, { kind: 'error', error: planned.error, message: planned.message }, s, client, ctx);
-  const plan = planned.plan;
-  if (isIntrospection(plan)) return finish(q, recordsOutcome(q, introspect(plan, s, ctx), null, answerType, s, client, ctx.queryLog), s, client, ctx);
-  const id = `${transport}\0${answerType}\0${settingsId(s)}\0${planned.id}`;
-  return ctx.flights.run(
-    id,
-    async () => {
-      const reply = await lookup(plan, qs, ctx);
-      if (reply.kind === 'nil') return finish(q, { kind: 'nxdomain' }, s, client, ctx);
-      if (reply.kind === 'error') return finish(q, { kind: 'error', error: reply.error, message: reply.message }, s, client, ctx);
-      return finish(q, recordsOutcome(q, reply.records, reply.ttl, answerType, s, client, ctx.queryLog), s, client, ctx);
-    },
-    // A Redis failure is not replayed to later queries: they try Redis again.
-    (r) => r.outcome !== 'error_redis',
-  );
+export function resolver(ctx: ResolverContext): Next {
+  return (qc) => {
+    const q = qc.query;
+    const s = qc.settings;
+    const place = placeInZone(q.labels, zoneLabels(s));
+    if (place.kind === 'outside') return finish(qc, { kind: 'outside' }, ctx);
+    if (place.kind === 'apex') return finish(qc, { kind: 'apex', qtype: q.qtype }, ctx);
+    const answerType = s.ALL_QUERIES_AS_TXT ? QTYPE.TXT : q.qtype;
+    const classOk = q.qclass === 1 || q.qclass === 255;
+    if (!classOk || (answerType !== QTYPE.TXT && answerType !== QTYPE.A && answerType !== QTYPE.AAAA)) {
+      const last = place.labels[place.labels.length - 1]!.toString('latin1').toLowerCase();
+      return finish(qc, { kind: 'badtype', maybeOperator: place.labels.length > 1 || Object.hasOwn(OPERATORS, last) }, ctx);
+    }
+    const planned = planQuery(place.labels, s.CASE_FOLDING, s.PARTITIONED_LISTINGS);
+    if ('error' in planned) return finish(qc, { kind: 'error', error: planned.error, message: planned.message }, ctx);
+    const plan = planned.plan;
+    if (isIntrospection(plan)) return finish(qc, recordsOutcome(qc, introspect(plan, s, ctx), null, answerType, ctx.queryLog), ctx);
+    const id = `${qc.transport}\0${answerType}\0${settingsId(s)}\0${planned.id}`;
+    return ctx.flights.run(
+      id,
+      async () => {
+        const reply = await readRedis(plan, qc, ctx);
+        if (reply.kind === 'nil') return finish(qc, { kind: 'nxdomain' }, ctx);
+        if (reply.kind === 'error') return finish(qc, { kind: 'error', error: reply.error, message: reply.message }, ctx);
+        return finish(qc, recordsOutcome(qc, reply.records, reply.ttl, answerType, ctx.queryLog), ctx);
+      },
+      // A Redis failure is not replayed to later queries: they try Redis again.
+      (r) => r.outcome !== 'error_redis',
+    );
+  };
 }
 
 /** Outcome for an answer too large for TCP, decided after assembly. */
-export function tooLarge(q: Query, s: Settings, client: string, ctx: ResolverContext): EncodedAnswer {
-  ctx.queryLog.info(`${presentName(q.labels)} from ${client}: ${errorText('toolarge', '')} (MAX_TCP_PAYLOAD ${s.MAX_TCP_PAYLOAD})`);
+export function tooLarge(q: Query, s: Settings, client: string, log: ResolverContext['queryLog']): EncodedAnswer {
+  log.info(`${presentName(q.labels)} from ${client}: ${errorText('toolarge', '')} (MAX_TCP_PAYLOAD ${s.MAX_TCP_PAYLOAD})`);
   return answerFor({ kind: 'error', error: 'toolarge', message: '' }, s);
 }

@@ -1,12 +1,16 @@
-/** Request counters by outcome, plus a rolling sample of Redis latencies for percentiles. */
+/** Request counters (declared in counters.ts), plus a rolling sample of Redis latencies for percentiles. */
+import type { Counter, Gauge } from './counters.js';
+
+export type Gauges = Partial<Record<Gauge, number>>;
+
 export class ServerStats {
-  readonly counts = new Map<string, number>();
+  readonly counts = new Map<Counter, number>();
   private latencies: number[] = [];
   private next = 0;
 
   constructor(private readonly sampleSize = 1024) {}
 
-  count(what: string, n = 1): void {
+  count(what: Counter, n = 1): void {
     this.counts.set(what, (this.counts.get(what) ?? 0) + n);
   }
 
@@ -21,8 +25,8 @@ export class ServerStats {
     return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
   }
 
-  /** `name:value` lines, the form used in logs and in the stats.<zone> TXT records. */
-  lines(gauges: Record<string, number>): string[] {
+  /** `name:value` lines, the form used in logs and in the stats.<zone> TXT records: counters seen so far, then gauges. */
+  lines(gauges: Gauges): string[] {
     const out = [...this.counts.entries()].sort(([a], [b]) => a.localeCompare(b)).map(([k, v]) => `${k}:${v}`);
     const p50 = this.percentile(50);
     const p99 = this.percentile(99);

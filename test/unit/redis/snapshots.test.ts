@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { partitionOf } from '../../../src/query/partition.js';
 import { KeySnapshots, SNAPSHOT_MS } from '../../../src/redis/snapshots.js';
-import type { Store } from '../../../src/redis/store.js';
+import type { KeyReader } from '../../../src/redis/reader.js';
 
-/** A store whose SCAN returns a fixed key list and counts how often it was asked. */
-function listStore(keys: Buffer[]): Store & { scans: number } {
+/** A reader whose SCAN returns a fixed key list and counts how often it was asked. */
+function listReader(keys: Buffer[]): KeyReader & { scans: number } {
   const s = {
     scans: 0,
     async scan() {
@@ -12,7 +12,7 @@ function listStore(keys: Buffer[]): Store & { scans: number } {
       return keys;
     },
   };
-  return s as unknown as Store & { scans: number };
+  return s as unknown as KeyReader & { scans: number };
 }
 
 const keys = Array.from({ length: 3000 }, (_, i) => Buffer.from(`w;m${i % 5};s${i % 3};${1700000000 + i}`));
@@ -21,31 +21,31 @@ const glob = Buffer.from('w;*');
 describe('KeySnapshots', () => {
   it('gives every key to exactly one partition, the one its hash names', async () => {
     const snapshots = new KeySnapshots();
-    const store = listStore(keys);
+    const reader = listReader(keys);
     for (const n of [1, 2, 8, 64]) {
       const seen: string[] = [];
       for (let i = 0; i < n; i++) {
-        for (const k of await snapshots.partition(store, glob, 1e6, { index: i, count: n })) {
+        for (const k of await snapshots.partition(reader, glob, 1e6, { index: i, count: n })) {
           expect(partitionOf(k, n)).toBe(i);
           seen.push(k.toString());
         }
       }
       expect(seen.sort()).toEqual(keys.map(String).sort());
     }
-    expect(store.scans).toBe(1);
+    expect(reader.scans).toBe(1);
   });
 
   it('scans again once the snapshot is older than SNAPSHOT_MS, and prune lets it go', async () => {
     let t = 1000;
     const snapshots = new KeySnapshots(SNAPSHOT_MS, 8, () => t);
-    const store = listStore(keys);
-    await snapshots.partition(store, glob, 1e6, { index: 0, count: 2 });
+    const reader = listReader(keys);
+    await snapshots.partition(reader, glob, 1e6, { index: 0, count: 2 });
     t += SNAPSHOT_MS - 1;
-    await snapshots.partition(store, glob, 1e6, { index: 1, count: 2 });
-    expect(store.scans).toBe(1);
+    await snapshots.partition(reader, glob, 1e6, { index: 1, count: 2 });
+    expect(reader.scans).toBe(1);
     t += 1;
-    await snapshots.partition(store, glob, 1e6, { index: 1, count: 2 });
-    expect(store.scans).toBe(2);
+    await snapshots.partition(reader, glob, 1e6, { index: 1, count: 2 });
+    expect(reader.scans).toBe(2);
     t += SNAPSHOT_MS;
     snapshots.prune();
     expect(snapshots.size).toBe(0);
@@ -53,21 +53,21 @@ describe('KeySnapshots', () => {
 
   it('a whole listing always scans afresh, and the pages and counts after it reuse that scan', async () => {
     const snapshots = new KeySnapshots();
-    const store = listStore(keys);
-    await snapshots.fresh(store, glob, 1e6);
-    await snapshots.fresh(store, glob, 1e6);
-    expect(store.scans).toBe(2);
-    const counts = await Promise.all([0, 1, 2, 3].map((index) => snapshots.count(store, glob, 1e6, { index, count: 4 })));
+    const reader = listReader(keys);
+    await snapshots.fresh(reader, glob, 1e6);
+    await snapshots.fresh(reader, glob, 1e6);
+    expect(reader.scans).toBe(2);
+    const counts = await Promise.all([0, 1, 2, 3].map((index) => snapshots.count(reader, glob, 1e6, { index, count: 4 })));
     expect(counts.reduce((a, b) => a + b)).toBe(keys.length);
-    expect((await snapshots.partition(store, glob, 1e6, { index: 2, count: 4 })).length).toBe(counts[2]);
-    expect(store.scans).toBe(2);
+    expect((await snapshots.partition(reader, glob, 1e6, { index: 2, count: 4 })).length).toBe(counts[2]);
+    expect(reader.scans).toBe(2);
   });
 
   it('a small whole listing is not held (no pages follow it), so it never pushes out a big one', async () => {
     const snapshots = new KeySnapshots(SNAPSHOT_MS, 2);
-    const big = listStore(keys);
+    const big = listReader(keys);
     await snapshots.fresh(big, glob, 1e6);
-    for (const g of ['a*', 'b*', 'c*']) await snapshots.fresh(listStore(keys.slice(0, 10)), Buffer.from(g), 1e6);
+    for (const g of ['a*', 'b*', 'c*']) await snapshots.fresh(listReader(keys.slice(0, 10)), Buffer.from(g), 1e6);
     await new Promise((r) => setTimeout(r, 0));
     expect(snapshots.size).toBe(1);
     await snapshots.count(big, glob, 1e6, { index: 0, count: 1 });
@@ -77,16 +77,16 @@ describe('KeySnapshots', () => {
   it('does not keep a failed scan', async () => {
     const snapshots = new KeySnapshots();
     let fail = true;
-    const store = { scan: async () => { if (fail) throw new Error('down'); return keys; } } as unknown as Store;
-    await expect(snapshots.partition(store, glob, 1e6, { index: 0, count: 1 })).rejects.toThrow('down');
+    const reader = { scan: async () => { if (fail) throw new Error('down'); return keys; } } as unknown as KeyReader;
+    await expect(snapshots.partition(reader, glob, 1e6, { index: 0, count: 1 })).rejects.toThrow('down');
     fail = false;
-    expect((await snapshots.partition(store, glob, 1e6, { index: 0, count: 1 })).length).toBe(keys.length);
+    expect((await snapshots.partition(reader, glob, 1e6, { index: 0, count: 1 })).length).toBe(keys.length);
   });
 
   it('holds at most maxSnapshots patterns', async () => {
     const snapshots = new KeySnapshots(SNAPSHOT_MS, 2);
-    const store = listStore(keys);
-    for (const g of ['a*', 'b*', 'c*']) await snapshots.partition(store, Buffer.from(g), 1e6, { index: 0, count: 1 });
+    const reader = listReader(keys);
+    for (const g of ['a*', 'b*', 'c*']) await snapshots.partition(reader, Buffer.from(g), 1e6, { index: 0, count: 1 });
     expect(snapshots.size).toBe(2);
   });
 });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { Debouncer, FLIGHT_MS, Flights, PREFETCH_MS, SWEEP_GAP_MS, type Aging } from '../../../src/rkvdns/flight.js';
+import { FLIGHT_MS, Flights, PREFETCH_MS, SWEEP_GAP_MS, type Aging } from '../../../src/rkvdns/flight.js';
 
 /** A result with a TTL in seconds; ageing lowers it the way a cache would. */
 interface Answer { value: string; ttl: number }
@@ -7,42 +7,42 @@ const aging: Aging<Answer> = { lifetimeMs: (a) => a.ttl * 1000, aged: (a, s) => 
 
 function setup(a: Aging<Answer> | null = aging, max = 100, prefetch = false) {
   let t = 1_000_000;
-  let lookups = 0;
+  let reads = 0;
   const flights = new Flights<Answer>(a, { maxFlights: max, prefetch }, () => t);
-  const ask = (id: string, ttl = 30) => flights.run(id, async () => ({ value: `${id}#${++lookups}`, ttl }));
-  return { flights, ask, advance: (ms: number) => { t += ms; }, lookups: () => lookups };
+  const ask = (id: string, ttl = 30) => flights.run(id, async () => ({ value: `${id}#${++reads}`, ttl }));
+  return { flights, ask, advance: (ms: number) => { t += ms; }, reads: () => reads };
 }
 
 describe('Flights', () => {
-  it('concurrent identical queries share one lookup', async () => {
-    const { ask, lookups } = setup();
+  it('concurrent identical queries share one read', async () => {
+    const { ask, reads } = setup();
     const all = await Promise.all([ask('a'), ask('a'), ask('a')]);
     expect(all.map((r) => r.value)).toEqual(['a#1', 'a#1', 'a#1']);
-    expect(lookups()).toBe(1);
+    expect(reads()).toBe(1);
   });
 
-  it('a repeat inside 5 s is answered from the flight at once, with its TTL aged; after 5 s a new lookup runs', async () => {
-    const { ask, advance, lookups } = setup();
+  it('a repeat inside 5 s is answered from the flight at once, with its TTL aged; after 5 s a new read runs', async () => {
+    const { ask, advance, reads } = setup();
     await ask('a');
     advance(2500);
     // Synchronously: a repeat costs no promise and no event-loop turn.
     expect(ask('a')).toEqual({ value: 'a#1', ttl: 28 });
     advance(FLIGHT_MS - 2500);
     expect(await ask('a')).toEqual({ value: 'a#2', ttl: 30 });
-    expect(lookups()).toBe(2);
+    expect(reads()).toBe(2);
   });
 
-  it('a lookup still running after 5 s is joined, not started again, and not pruned', async () => {
+  it('a read still running after 5 s is joined, not started again, and not pruned', async () => {
     let t = 0;
     let finish!: (a: Answer) => void;
-    let lookups = 0;
+    let reads = 0;
     const flights = new Flights<Answer>(aging, {}, () => t);
-    const slow = () => flights.run('big', () => { lookups++; return new Promise<Answer>((r) => (finish = r)); });
+    const slow = () => flights.run('big', () => { reads++; return new Promise<Answer>((r) => (finish = r)); });
     const first = slow();
     t += 3 * FLIGHT_MS;
     flights.prune();
     const late = slow();
-    expect(lookups).toBe(1);
+    expect(reads).toBe(1);
     finish({ value: 'done', ttl: 30 });
     expect([await first, await late].map((a) => a.value)).toEqual(['done', 'done']);
   });
@@ -71,18 +71,18 @@ describe('Flights', () => {
     expect((await flights.run('a', work, () => false)).value).toBe('fail2');
   });
 
-  it('a rejected lookup is forgotten', async () => {
+  it('a rejected read is forgotten', async () => {
     const { flights, ask } = setup();
     await expect(flights.run('a', () => Promise.reject(new Error('down')))).rejects.toThrow('down');
     expect((await ask('a')).value).toBe('a#1');
   });
 
   it('the table stays bounded: beyond the cap, queries run alone', async () => {
-    const { flights, ask, advance, lookups } = setup(aging, 3);
+    const { flights, ask, advance, reads } = setup(aging, 3);
     for (const id of ['a', 'b', 'c', 'd']) await ask(id);
     expect(flights.size).toBe(3);
     await ask('d');
-    expect(lookups()).toBe(5);
+    expect(reads()).toBe(5);
     advance(FLIGHT_MS);
     await ask('e');
     expect(flights.size).toBe(1);
@@ -111,45 +111,45 @@ describe('Flights at the cap', () => {
 });
 
 describe('Flights with prefetch', () => {
-  it('a repeat late in a flight is answered from it and starts the next lookup, which later repeats get without waiting', async () => {
-    const { ask, advance, lookups, flights } = setup(aging, 100, true);
+  it('a repeat late in a flight is answered from it and starts the next read, which later repeats get without waiting', async () => {
+    const { ask, advance, reads, flights } = setup(aging, 100, true);
     await ask('a');
     advance(FLIGHT_MS - 2 * PREFETCH_MS - 1);
     // Before the last 2 s: no prefetch.
     expect(ask('a')).toEqual({ value: 'a#1', ttl: 28 });
-    expect(lookups()).toBe(1);
+    expect(reads()).toBe(1);
     advance(PREFETCH_MS + 2);
-    // After the last 1 s began at the latest: answered from the old flight, next lookup started.
+    // After the last 1 s began at the latest: answered from the old flight, next read started.
     expect(ask('a')).toMatchObject({ value: 'a#1' });
-    expect(lookups()).toBe(2);
+    expect(reads()).toBe(2);
     expect(flights.prefetched).toBe(1);
     // Only one prefetch per flight.
     ask('a');
-    expect(lookups()).toBe(2);
+    expect(reads()).toBe(2);
     await Promise.resolve();
     advance(PREFETCH_MS);
     // Past the first flight's end: the prefetched answer (aged from its own arrival, 1 s ago),
-    // synchronously, with no new lookup.
+    // synchronously, with no new read.
     expect(ask('a')).toEqual({ value: 'a#2', ttl: 29 });
-    expect(lookups()).toBe(2);
+    expect(reads()).toBe(2);
   });
 
   it('queries after the flight ends join a prefetch still running instead of starting another', async () => {
     let t = 0;
-    let lookups = 0;
+    let reads = 0;
     const finish: ((a: Answer) => void)[] = [];
     const flights = new Flights<Answer>(aging, { prefetch: true }, () => t);
-    const ask = () => flights.run('a', () => { lookups++; return new Promise<Answer>((r) => finish.push(r)); });
+    const ask = () => flights.run('a', () => { reads++; return new Promise<Answer>((r) => finish.push(r)); });
     const first = ask();
     finish[0]!({ value: 'one', ttl: 30 });
     await first;
     t += FLIGHT_MS - 1;
     expect(ask()).toMatchObject({ value: 'one' });
-    expect(lookups).toBe(2);
+    expect(reads).toBe(2);
     t += 10;
     flights.prune();
     const late = ask();
-    expect(lookups).toBe(2);
+    expect(reads).toBe(2);
     finish[1]!({ value: 'two', ttl: 30 });
     expect((await late).value).toBe('two');
   });
@@ -168,25 +168,11 @@ describe('Flights with prefetch', () => {
     expect(await ask()).toMatchObject({ value: 'v3' });
   });
 
-  it('without prefetch, nothing is looked up before the flight ends', async () => {
-    const { ask, advance, lookups } = setup(aging, 100, false);
+  it('without prefetch, nothing is read before the flight ends', async () => {
+    const { ask, advance, reads } = setup(aging, 100, false);
     await ask('a');
     advance(FLIGHT_MS - 1);
     ask('a');
-    expect(lookups()).toBe(1);
-  });
-});
-
-describe('Debouncer', () => {
-  it('admits the first query and drops repeats for 5 s', () => {
-    let t = 0;
-    const d = new Debouncer(100, () => t);
-    expect(d.admit('x')).toBe(true);
-    t += FLIGHT_MS - 1;
-    expect(d.admit('x')).toBe(false);
-    expect(d.admit('y')).toBe(true);
-    t += 1;
-    expect(d.admit('x')).toBe(true);
-    expect(d.dropped).toBe(1);
+    expect(reads()).toBe(1);
   });
 });

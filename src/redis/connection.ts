@@ -1,0 +1,144 @@
+/**
+ * One connection to the Redis that holds the counters, for rkvdns and the agent alike: one server or a cluster
+ * (see target.ts for the URLs), built with the same options for both programs, and with the few things that
+ * differ between the two shapes answered here (the slot of a key, the nodes to scan, commands queued), so no
+ * caller has to tell them apart.
+ *
+ * The connection fails fast while Redis is away (no offline queue, one retry, a command timeout): rkvdns
+ * answers SERVFAIL in about a second instead of hanging, and the agent holds its counts. It reconnects on its
+ * own when Redis returns. No ready check: it would send INFO, which a read-only ACL user (`-@dangerous`) may
+ * not run.
+ */
+import calculateSlot from 'cluster-key-slot';
+import { Cluster, Redis, type ClusterOptions, type RedisOptions } from 'ioredis';
+import type { Logger } from '../common/log.js';
+import { describeTarget, parseRedisTarget, type ClusterTarget, type RedisTarget } from './target.js';
+
+/** Hash slots of a Redis Cluster. */
+export const CLUSTER_SLOTS = 16384;
+
+export interface ConnectionOptions {
+  /** Per-command timeout; the connect timeout is at least a second. */
+  timeoutMs: number;
+  log: Logger;
+  /** The setting the URL came from, named in errors (REDIS_SERVER, redis). */
+  setting?: string;
+  /** Let concurrent commands share round trips (rkvdns's many small reads); the agent sends scripts instead. */
+  autoPipelining?: boolean;
+  /** What the program does while Redis is away, appended to the "connection lost" line. */
+  whileDown?: string;
+}
+
+export interface Connection {
+  readonly target: RedisTarget;
+  /** The ioredis client, for the modules that send commands (reader.ts, the agent's writer). */
+  readonly client: Redis | Cluster;
+  readonly isCluster: boolean;
+  /** The hash slot of a key on a cluster; 0 on one server, where every key shares one. */
+  slotOf(key: Buffer | string): number;
+  /** The nodes a SCAN must visit to see every key: the server itself, or each master once. */
+  scanNodes(): Redis[];
+  /** Commands written but not yet answered, for queues.<zone>. */
+  queued(): number;
+  /** Resolves when connected; rejects (and keeps retrying) when Redis is not reachable. */
+  connect(): Promise<void>;
+  disconnect(): void;
+}
+
+const retry = (times: number) => Math.min(50 * times, 1000);
+
+function commandOptions(timeoutMs: number): RedisOptions {
+  return {
+    enableOfflineQueue: false,
+    enableReadyCheck: false,
+    maxRetriesPerRequest: 1,
+    commandTimeout: timeoutMs,
+    connectTimeout: Math.max(timeoutMs, 1000),
+    lazyConnect: true,
+  };
+}
+
+function clusterOptions(target: ClusterTarget, timeoutMs: number, autoPipelining: boolean): ClusterOptions {
+  return {
+    enableOfflineQueue: false,
+    enableReadyCheck: false,
+    enableAutoPipelining: autoPipelining,
+    lazyConnect: true,
+    // A slot whose master is down is retried briefly, then the command fails and the caller decides.
+    retryDelayOnClusterDown: 100,
+    retryDelayOnFailover: 100,
+    clusterRetryStrategy: retry,
+    // A master that restarts at the same address is reconnected, not dropped from the pool until a MOVED.
+    clusterNodeRetryStrategy: retry,
+    slotsRefreshTimeout: Math.max(timeoutMs, 1000),
+    redisOptions: {
+      ...(target.username !== undefined ? { username: target.username } : {}),
+      ...(target.password !== undefined ? { password: target.password } : {}),
+      ...(target.tls ? { tls: {} } : {}),
+      ...commandOptions(timeoutMs),
+    },
+  };
+}
+
+/** Logs a lost connection once (not every retry) and its return. */
+function watch(client: Redis | Cluster, where: string, log: Logger, whileDown: string): void {
+  let down = false;
+  client.on('error', (e: Error) => {
+    if (!down) log.warn(`redis ${where}: ${e.message}${whileDown}`);
+    down = true;
+  });
+  client.on('ready', () => {
+    if (down) log.info(`redis ${where}: connected again`);
+    down = false;
+  });
+}
+
+/** ioredis keeps the commands awaiting replies in a field it does not declare. */
+const queuedOn = (r: Redis) => (r as unknown as { commandQueue?: { length: number } }).commandQueue?.length ?? 0;
+
+/**
+ * The masters that own the slots, each once. A listing from fewer than all of them would be silently
+ * short, so a slot without a master, or a master the client is not connected to, is an error (SERVFAIL)
+ * and asks for a fresh slot table.
+ */
+function slotOwners(cluster: Cluster): Redis[] {
+  const pool = new Map(cluster.nodes('master').map((n) => [`${n.options.host}:${n.options.port}`, n]));
+  const owners = new Map<string, Redis>();
+  for (let slot = 0; slot < CLUSTER_SLOTS; slot++) {
+    const owner = cluster.slots[slot]?.[0];
+    const node = owner === undefined ? undefined : (owners.get(owner) ?? pool.get(owner));
+    if (!node) {
+      void cluster.refreshSlotsCache();
+      throw new Error(owner === undefined ? `cluster slot ${slot} has no master` : `cluster master ${owner} (slot ${slot}) is not connected`);
+    }
+    owners.set(owner!, node);
+  }
+  return [...owners.values()];
+}
+
+export function connectRedis(url: string, o: ConnectionOptions): Connection {
+  const target = parseRedisTarget(url, o.setting);
+  const common = {
+    target,
+    connect: () => client.connect(),
+    disconnect: () => client.disconnect(),
+  };
+  let client: Redis | Cluster;
+  let shape: Pick<Connection, 'isCluster' | 'slotOf' | 'scanNodes' | 'queued'>;
+  if (target.kind === 'cluster') {
+    const cluster = new Cluster(target.seeds, clusterOptions(target, o.timeoutMs, o.autoPipelining ?? false));
+    client = cluster;
+    shape = {
+      isCluster: true,
+      slotOf: (key) => calculateSlot(key),
+      scanNodes: () => slotOwners(cluster),
+      queued: () => cluster.nodes().reduce((n, r) => n + queuedOn(r), 0),
+    };
+  } else {
+    const redis = new Redis(target.url, { ...commandOptions(o.timeoutMs), enableAutoPipelining: o.autoPipelining ?? false, retryStrategy: retry });
+    client = redis;
+    shape = { isCluster: false, slotOf: () => 0, scanNodes: () => [redis], queued: () => queuedOn(redis) };
+  }
+  watch(client, describeTarget(target), o.log, o.whileDown ?? '');
+  return { ...common, client, ...shape };
+}

@@ -1,0 +1,101 @@
+/**
+ * What rkvdns may do with Redis, and nothing more: the read-only commands its operators need (GET, HGET,
+ * LINDEX, HKEYS, SMEMBERS, LRANGE, HLEN, LLEN, SCARD, TTL, TYPE, HGETALL for CONTROL_KEY), SCAN and MGET.
+ * The two that span keys are done here the way each shape needs: SCAN on every master (a cluster client
+ * sends SCAN to one random node), MGET grouped by slot (a cross-slot MGET is refused). Values are Buffers,
+ * so keys and values of any bytes pass intact.
+ */
+import type { Redis } from 'ioredis';
+import type { Connection } from './connection.js';
+import { SeenKeys } from './seen-keys.js';
+
+export interface KeyReader {
+  get(key: Buffer): Promise<Buffer | null>;
+  hget(key: Buffer, field: Buffer): Promise<Buffer | null>;
+  lindex(key: Buffer, index: number): Promise<Buffer | null>;
+  hkeys(key: Buffer): Promise<Buffer[]>;
+  smembers(key: Buffer): Promise<Buffer[]>;
+  lrange(key: Buffer, start: number, stop: number): Promise<Buffer[]>;
+  hlen(key: Buffer): Promise<number>;
+  llen(key: Buffer): Promise<number>;
+  scard(key: Buffer): Promise<number>;
+  /** Seconds to live; -1 without an expiry, -2 for a missing key. */
+  ttl(key: Buffer): Promise<number>;
+  /** The type name (`string`, `hash`, …, `none`). */
+  type(key: Buffer): Promise<string>;
+  /** A hash's fields as text (the CONTROL_KEY overlay). */
+  hashText(key: string): Promise<Record<string, string>>;
+  /** Every key matching the glob, each once; throws TooManyKeysError beyond maxKeys. */
+  scan(glob: Buffer, maxKeys: number): Promise<Buffer[]>;
+  /** Values in key order; null for a missing key or one of another type. */
+  mget(keys: readonly Buffer[]): Promise<(Buffer | null)[]>;
+}
+
+export class TooManyKeysError extends Error {}
+
+// Larger batches cut round trips; Redis still answers each SCAN in about a millisecond.
+const SCAN_COUNT = 5000;
+const MGET_CHUNK = 500;
+
+/** SCAN one node to the end, adding the keys not seen before to `seen`. */
+async function scanNode(node: Redis, glob: Buffer, maxKeys: number, seen: SeenKeys): Promise<void> {
+  let cursor = '0';
+  do {
+    // scanBuffer, not callBuffer: ioredis drops the command name of callBuffer under auto-pipelining.
+    // The pattern is sent as a Buffer so binary patterns reach Redis intact.
+    const [next, batch] = await node.scanBuffer(cursor, 'MATCH', glob as unknown as string, 'COUNT', SCAN_COUNT);
+    cursor = next.toString();
+    for (const k of batch) {
+      if (seen.add(k) && seen.keys.length > maxKeys) throw new TooManyKeysError(`pattern matches more than MAX_KEYS (${maxKeys}) keys`);
+    }
+  } while (cursor !== '0');
+}
+
+/** Indexes of `keys` grouped so that each group is one slot (a cluster) or all of them (one server). */
+function bySlot(conn: Connection, keys: readonly Buffer[]): number[][] {
+  if (!conn.isCluster) return [keys.map((_, i) => i)];
+  const groups = new Map<number, number[]>();
+  keys.forEach((k, i) => {
+    const slot = conn.slotOf(k);
+    const at = groups.get(slot);
+    if (at) at.push(i);
+    else groups.set(slot, [i]);
+  });
+  return [...groups.values()];
+}
+
+export function redisReader(conn: Connection): KeyReader {
+  const r = conn.client;
+  return {
+    get: (key) => r.getBuffer(key),
+    hget: (key, field) => r.hgetBuffer(key, field),
+    lindex: (key, index) => r.lindexBuffer(key, index),
+    hkeys: (key) => r.hkeysBuffer(key),
+    smembers: (key) => r.smembersBuffer(key),
+    lrange: (key, start, stop) => r.lrangeBuffer(key, start, stop),
+    hlen: (key) => r.hlen(key),
+    llen: (key) => r.llen(key),
+    scard: (key) => r.scard(key),
+    ttl: (key) => r.ttl(key),
+    type: (key) => r.type(key),
+    hashText: (key) => r.hgetall(key),
+    async scan(glob, maxKeys) {
+      const seen = new SeenKeys();
+      await Promise.all(conn.scanNodes().map((node) => scanNode(node, glob, maxKeys, seen)));
+      return seen.keys;
+    },
+    async mget(keys) {
+      const groups = bySlot(conn, keys);
+      const values = new Array<Buffer | null>(keys.length);
+      const calls: Promise<void>[] = [];
+      for (const idx of groups) {
+        for (let start = 0; start < idx.length; start += MGET_CHUNK) {
+          const chunk = idx.slice(start, start + MGET_CHUNK);
+          calls.push(r.mgetBuffer(chunk.map((i) => keys[i]!)).then((vs) => vs.forEach((v, j) => (values[chunk[j]!] = v))));
+        }
+      }
+      await Promise.all(calls);
+      return values;
+    },
+  };
+}

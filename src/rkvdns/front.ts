@@ -1,0 +1,75 @@
+/**
+ * The server front, between the sockets and the chain: count the packet, parse it (malformed ones get a
+ * counted FORMERR/NOTIMP or nothing), answer EDNS versions above 0 with BADVERS, run the chain, and fit its
+ * answer to the transport's size limit (TC on UDP, MAX_TCP_PAYLOAD on TCP). Truncation lives here only.
+ */
+import { EXTENDED_BADVERS_HIGH, MIN_UDP, RCODE } from '../dns/constants.js';
+import { assemble, headerOnly, sizeOf, type EncodedAnswer } from '../dns/message.js';
+import { parseQuery, type Query } from '../dns/query.js';
+import type { PacketHandler } from '../dns/server.js';
+import type { Logger } from '../common/log.js';
+import type { KeyReader } from '../redis/reader.js';
+import { isPromise, type Handled, type Next, type QueryContext } from './chain.js';
+import { tooLarge, type ResolverContext } from './resolver.js';
+import type { Settings } from './settings.js';
+import type { ServerStats } from './stats.js';
+
+const BADVERS: EncodedAnswer = { rcode: RCODE.NOERROR, answers: [], authority: [] };
+
+/** The UDP size this client can take: its EDNS size within [512, MAX_UDP_PAYLOAD], or 512 without EDNS. */
+export function udpLimit(q: Query, s: Settings): number {
+  return q.edns ? Math.min(Math.max(q.edns.udpSize, MIN_UDP), s.MAX_UDP_PAYLOAD) : MIN_UDP;
+}
+
+export interface FrontOptions {
+  base: Settings;
+  reader: KeyReader;
+  stats: ServerStats;
+  log: Logger;
+  queryLog: ResolverContext['queryLog'];
+}
+
+export function front(serve: Next, o: FrontOptions): PacketHandler {
+  const { base, stats } = o;
+
+  /** Fits one (possibly shared) answer to this client's own limit, and counts how it went. */
+  const deliver = (qc: QueryContext, r: Handled): Buffer | null => {
+    if (r === null) return null;
+    stats.count(r.outcome);
+    const { query: q, settings: s, transport } = qc;
+    let answer = r.answer;
+    const limit = transport === 'udp' ? udpLimit(q, s) : s.MAX_TCP_PAYLOAD;
+    if (transport === 'tcp' && sizeOf(answer, q.question.length) > limit && !s.RETURN_PARTIAL_TCP) {
+      stats.count('too_large_tcp');
+      answer = tooLarge(q, s, qc.client, o.queryLog);
+    }
+    const out = assemble(q, answer, limit, { ...(transport === 'udp' && q.edns ? { optSize: limit } : {}), setTcOnDrop: transport === 'udp' });
+    if (out.truncated) stats.count('truncated');
+    else if (out.dropped > 0) stats.count('partial_tcp');
+    return out.packet;
+  };
+
+  return (msg, transport, client) => {
+    stats.count(transport === 'udp' ? 'udp_queries' : 'tcp_queries');
+    const parsed = parseQuery(msg);
+    if (!parsed.ok) {
+      const r = parsed.rejection;
+      if (r.kind === 'ignore') {
+        stats.count(r.reason === 'short' ? 'rejected_short' : 'rejected_response');
+        return null;
+      }
+      stats.count(r.kind === 'notimp' ? 'rejected_notimp' : 'rejected_formerr');
+      o.log.debug(`malformed query from ${client}: ${r.reason}`);
+      return headerOnly(r.id, r.opcode, r.rd, r.kind === 'notimp' ? RCODE.NOTIMP : RCODE.FORMERR);
+    }
+    const q = parsed.query;
+    if (q.edns && q.edns.version > 0) {
+      stats.count('badvers');
+      const limit = transport === 'udp' ? udpLimit(q, base) : base.MAX_TCP_PAYLOAD;
+      return assemble(q, BADVERS, limit, { optSize: Math.max(MIN_UDP, Math.min(limit, base.MAX_UDP_PAYLOAD)), setTcOnDrop: false, extendedRcodeHigh: EXTENDED_BADVERS_HIGH }).packet;
+    }
+    const qc: QueryContext = { query: q, transport, client, settings: base, reader: o.reader };
+    const r = serve(qc);
+    return isPromise(r) ? r.then((h) => deliver(qc, h)) : deliver(qc, r);
+  };
+}

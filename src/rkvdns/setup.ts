@@ -1,0 +1,115 @@
+/**
+ * Builds a running rkvdns from its settings: the Redis connection and reader, the chain with the links the
+ * settings call for, the listeners, and the timers that sweep tables and log stats. Serving lives in the links
+ * (chain.ts lists them in order); nothing here runs per query.
+ */
+import { rateLimited, type Logger } from '../common/log.js';
+import { workerId } from '../common/workers.js';
+import { listenDns, type DnsListener, type PacketHandler } from '../dns/server.js';
+import { connectRedis, type Connection } from '../redis/connection.js';
+import { redisReader, type KeyReader } from '../redis/reader.js';
+import { KeySnapshots, SNAPSHOT_MS } from '../redis/snapshots.js';
+import { describeTarget } from '../redis/target.js';
+import { admission } from './admission.js';
+import { chain, type Link, type Resolution } from './chain.js';
+import { Debouncer, debounceLink } from './debounce.js';
+import { Flights } from './flight.js';
+import { front } from './front.js';
+import { ControlOverlay, delayLink, overlayLink } from './overlay.js';
+import { resolutionAging, resolver, type ResolverContext } from './resolver.js';
+import type { Settings } from './settings.js';
+import { ServerStats, type Gauges } from './stats.js';
+
+export interface Rkvdns {
+  listener: DnsListener;
+  stats: ServerStats;
+  close(): Promise<void>;
+}
+
+/** Lines a second, per level, for per-query logs and for failures caught at the sockets. */
+const QUERY_LOG_RATE = 50;
+
+/** The request path of one server, apart from its sockets: what the listeners call, and the state behind it. */
+export interface RequestPath {
+  handler: PacketHandler;
+  stats: ServerStats;
+  flights: Flights<Resolution>;
+  snapshots: KeySnapshots;
+  /** The gauges, given what only the running server knows. */
+  gauges(): Gauges;
+}
+
+/** Builds the chain the settings call for, ending in the resolver, behind the server front. */
+export function buildRequestPath(s: Settings, reader: KeyReader, log: Logger, live: { tcpConnections(): number; redisQueued(): number } = { tcpConnections: () => 0, redisQueued: () => 0 }): RequestPath {
+  const stats = new ServerStats();
+  const snapshots = new KeySnapshots(Math.max(SNAPSHOT_MS, s.DEFAULT_TTL * 1000));
+  const flights = new Flights<Resolution>(resolutionAging, { prefetch: s.PREFETCH });
+  const debouncer = new Debouncer();
+  const queryLog = { info: rateLimited((m) => log.info(m), QUERY_LOG_RATE), warn: rateLimited((m) => log.warn(m), QUERY_LOG_RATE) };
+  const limits = admission(s.MAX_PENDING, stats);
+  const control = s.CONTROL_KEY ? new ControlOverlay(s, s.CONTROL_KEY, reader, log) : null;
+  // The overlay may turn DEBOUNCE on per query, so with CONTROL_KEY the debounce link is always there.
+  const links: Link[] = [
+    limits.link,
+    ...(control ? [overlayLink(control)] : []),
+    ...(s.DEBOUNCE || control ? [debounceLink(debouncer, stats)] : []),
+    ...(control ? [delayLink(control)] : []),
+  ];
+  const gauges = (): Gauges => ({
+    pending: limits.pending(),
+    tcp_connections: live.tcpConnections(),
+    flights: flights.size,
+    marshalled: flights.marshalled,
+    prefetched: flights.prefetched,
+    debounce_entries: debouncer.size,
+    ...(workerId() !== undefined ? { worker: workerId()! } : {}),
+    key_snapshots: snapshots.size,
+    redis_commands_queued: live.redisQueued(),
+  });
+  const ctx: ResolverContext = { snapshots, log, queryLog, stats, flights, gauges };
+  const handler = front(chain(links, resolver(ctx)), { base: s, reader, stats, log, queryLog });
+  return { handler, stats, flights, snapshots, gauges };
+}
+
+export async function startRkvdns(s: Settings, log: Logger): Promise<Rkvdns> {
+  const conn: Connection = connectRedis(s.REDIS_SERVER, { timeoutMs: s.REDIS_TIMEOUT_MS, setting: 'REDIS_SERVER', autoPipelining: true, log });
+  // Wait briefly so the first queries do not fail just because the connection is still being made;
+  // if Redis is down the server starts anyway and answers SERVFAIL until it is back.
+  await conn.connect().catch((e: Error) => log.warn(`redis not reachable yet at ${describeTarget(conn.target)} (${e.message}); queries get SERVFAIL until it is`));
+  let listener: DnsListener | undefined;
+  const path = buildRequestPath(s, redisReader(conn), log, { tcpConnections: () => listener?.tcpConnections() ?? 0, redisQueued: () => conn.queued() });
+  const { stats, flights, snapshots, gauges } = path;
+  const failureLog = rateLimited((m) => log.error(m), QUERY_LOG_RATE);
+  listener = await listenDns(path.handler, {
+    host: s.INTERFACE,
+    port: s.PORT,
+    tcpTimeoutMs: s.TCP_TIMEOUT * 1000,
+    maxTcpConnections: s.MAX_TCP_CONNECTIONS,
+    onTcpEvent: (e) => stats.count(`tcp_${e}`),
+    onFailure: (e, transport, client) => {
+      stats.count('handler_failed');
+      failureLog(`${transport} query from ${client} failed, answered SERVFAIL: ${e.stack ?? e.message}`);
+    },
+    log,
+  });
+  // Expired flights and key snapshots are dropped once a second so memory follows the last 5 s.
+  const sweeper = setInterval(() => {
+    flights.prune();
+    snapshots.prune();
+  }, 1000);
+  sweeper.unref();
+  const timer = s.STATS > 0 ? setInterval(() => log.info(`stats ${stats.lines(gauges()).join(' ')}`), s.STATS * 1000) : undefined;
+  timer?.unref();
+  const l = listener;
+  return {
+    listener: l,
+    stats,
+    async close() {
+      clearInterval(sweeper);
+      if (timer) clearInterval(timer);
+      await l.close();
+      log.info(`final stats ${stats.lines(gauges()).join(' ')}`);
+      conn.disconnect();
+    },
+  };
+}

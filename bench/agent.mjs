@@ -10,7 +10,8 @@ import { spawn, spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { TOKEN_PREFIX } from '../dist/agent/writer.js';
-import { dist, fmt, freePort, need, root, scratch, startProcess, startRedis, table, usageOf } from './lib.mjs';
+import { startAgent } from '../dist/harness/programs.js';
+import { dist, fmt, freePort, need, root, scratch, startRedis, table, usageOf } from './lib.mjs';
 
 need({ 'redis-server': 'redis-server' });
 const LINES = Number(process.env.BENCH_LINES ?? 200_000);
@@ -66,7 +67,7 @@ for (const sc of SCENARIOS) {
   writeFileSync(cfgPath, readFileSync(join(root, 'config/agent.yaml'), 'utf8')
     .replace('redis://127.0.0.1:6379', redis.url).replace('port: 3430', `port: ${port}`)
     .replace('port: 3431', `port: ${await freePort()}`).replace('stats: 60', 'stats: 0').replace('workers: 1', `workers: ${sc.workers}`));
-  const agent = await startProcess('node', [dist('cli/agent.js'), '--config', cfgPath], /(listening on udp[^\n]*\n[^]*){2}/);
+  const { proc: agent } = await startAgent(cfgPath, [], 2);
   const rssBefore = sumUsage(agent.pid).rssMb;
   let rssPeak = rssBefore;
   const sampler = setInterval(() => { rssPeak = Math.max(rssPeak, sumUsage(agent.pid).rssMb); }, 200);

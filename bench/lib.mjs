@@ -1,30 +1,29 @@
 /**
- * Shared pieces of the benchmarks: private processes on loopback (stopped on exit, also on Ctrl-C),
- * tools installed when missing, dnsperf runs parsed, process CPU and memory read from /proc, tables.
+ * Shared pieces of the benchmarks: private processes on loopback from the harness (dist/harness, stopped on
+ * exit, also on Ctrl-C), tools installed when missing, dnsperf runs parsed, process CPU and memory read from /proc, tables.
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Redis } from 'ioredis';
 import { freePort } from '../dist/common/ports.js';
+import { have, startProcess, track, usage as processUsage } from '../dist/harness/processes.js';
+import { startRkvdns as startProgram } from '../dist/harness/programs.js';
+import { startRedis } from '../dist/harness/redis.js';
+import { serverBlock, startUnbound as startUnboundWith, stubZone } from '../dist/harness/unbound.js';
 
-export { freePort };
+export { freePort, startProcess, startRedis };
 export const root = fileURLToPath(new URL('..', import.meta.url));
 export const dist = (p) => join(root, 'dist', p);
 export const scratch = mkdtempSync(join(tmpdir(), 'totalizer-bench-'));
 
-const started = new Set();
-function stopAllNow() {
-  for (const c of started) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
-}
-process.on('exit', stopAllNow);
+// The harness kills what it started when this process exits; Ctrl-C exits.
 for (const sig of ['SIGINT', 'SIGTERM']) process.on(sig, () => process.exit(130));
 
 /** Installs Debian packages for missing commands when running as root; otherwise says what to install. */
 export function need(commands) {
-  const missing = Object.entries(commands).filter(([cmd]) => spawnSync('sh', ['-c', `command -v ${cmd}`]).status !== 0);
+  const missing = Object.entries(commands).filter(([cmd]) => !have(cmd));
   if (missing.length === 0) return;
   const pkgs = [...new Set(missing.map(([, pkg]) => pkg))];
   if (process.getuid?.() !== 0) {
@@ -35,61 +34,19 @@ export function need(commands) {
   spawnSync('sh', ['-c', `apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq ${pkgs.join(' ')}`], { stdio: 'inherit' });
 }
 
-/** Starts a process and resolves once its output matches `ready`. */
-export function startProcess(cmd, args, ready, { env, timeoutMs = 20_000 } = {}) {
-  return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
-    started.add(child);
-    let out = '';
-    const timer = setTimeout(() => reject(new Error(`${cmd} did not start:\n${out}`)), timeoutMs);
-    let isReady = false;
-    const onData = (d) => {
-      // The last 100 kB of output are kept: enough for start-up lines and a final report.
-      out = (out + d).slice(-100_000);
-      if (!isReady && ready.test(out)) {
-        isReady = true;
-        clearTimeout(timer);
-        resolve({
-          child,
-          pid: child.pid,
-          output: () => out,
-          stop: (signal = 'SIGTERM') =>
-            new Promise((res) => {
-              if (child.exitCode !== null || child.signalCode !== null) return res(child.exitCode);
-              child.once('exit', (code) => res(code));
-              child.kill(signal);
-            }),
-        });
-      }
-    };
-    child.stdout.on('data', onData);
-    child.stderr.on('data', onData);
-    child.once('exit', (code) => reject(new Error(`${cmd} exited (${code}) while starting:\n${out}`)));
+/** rkvdns on a free port with `settings` (upstream names) on top of quiet defaults. */
+export function startRkvdns(redisUrl, zone, settings = {}, nodeArgs = []) {
+  return startProgram(redisUrl, zone, {
+    settings: { STATS: 0, LOG_LEVEL: 'warn', RKVDNS_FQDN: `ns.${zone}`, SOA_CONTACT: `hostmaster.${zone}`, ...settings },
+    args: ['--log-level', 'info'],
+    nodeArgs,
   });
 }
 
-export async function startRedis() {
-  const port = await freePort();
-  const proc = await startProcess('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], /Ready to accept connections/);
-  const client = new Redis({ port, host: '127.0.0.1' });
-  return { port, url: `redis://127.0.0.1:${port}`, client, proc, stop: async () => { client.disconnect(); await proc.stop(); } };
-}
-
-/** rkvdns on a free port with `settings` (upstream names) on top of quiet defaults. */
-export async function startRkvdns(redisUrl, zone, settings = {}, nodeArgs = []) {
-  const port = await freePort();
-  const sets = Object.entries({ ZONE: zone, STATS: 0, LOG_LEVEL: 'warn', RKVDNS_FQDN: `ns.${zone}`, SOA_CONTACT: `hostmaster.${zone}`, ...settings }).flatMap(([k, v]) => ['--set', `${k}=${v}`]);
-  const proc = await startProcess('node', [...nodeArgs, dist('cli/rkvdns.js'), '--listen', `127.0.0.1:${port}`, '--redis', redisUrl, ...sets, '--log-level', 'info'], / on 127\.0\.0\.1:\d+ /);
-  return { port, proc };
-}
-
-/** CPU seconds (user + system) and memory of a process, from /proc. */
+/** CPU seconds (user + system) and memory in MB of a process, from /proc. */
 export function usage(pid) {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-  const kb = (name) => Number(new RegExp(`${name}:\\s+(\\d+)`).exec(status)?.[1] ?? 0);
-  return { cpuS: (Number(f[11]) + Number(f[12])) / 100, rssMb: kb('VmRSS') / 1024, hwmMb: kb('VmHWM') / 1024 };
+  const u = processUsage(pid);
+  return { cpuS: u.cpuS, rssMb: u.rssKb / 1024, hwmMb: u.hwmKb / 1024 };
 }
 
 /** CPU seconds and RSS summed over processes (a server and its workers); a process gone counts as 0. */
@@ -97,19 +54,10 @@ export function usageOf(pids) {
   return pids.map((p) => { try { return usage(p); } catch { return { cpuS: 0, rssMb: 0 }; } }).reduce((a, u) => ({ cpuS: a.cpuS + u.cpuS, rssMb: a.rssMb + u.rssMb }), { cpuS: 0, rssMb: 0 });
 }
 
-/** A private unbound on a free loopback port, forwarding `zone` to rkvdns on `stubPort` (the drop-in's TCP limits). */
-export async function startUnbound(zone, stubPort) {
-  const port = await freePort();
-  const dir = mkdtempSync(join(tmpdir(), 'bench-unbound-'));
-  writeFileSync(join(dir, 'unbound.conf'), [
-    'server:', '  interface: 127.0.0.1', `  port: ${port}`, '  do-daemonize: no', '  use-syslog: no', '  logfile: ""',
-    '  username: ""', '  chroot: ""', `  directory: "${dir}"`, '  pidfile: ""', '  do-ip6: no', '  access-control: 127.0.0.0/8 allow',
-    '  do-not-query-localhost: no', '  module-config: "iterator"', '  qname-minimisation: no', '  local-zone: "test." nodefault',
-    '  msg-cache-size: 64m', '  rrset-cache-size: 128m', '  incoming-num-tcp: 128', '  outgoing-num-tcp: 128',
-    'stub-zone:', `  name: "${zone}"`, `  stub-addr: 127.0.0.1@${stubPort}`, '',
-  ].join('\n'));
-  const proc = await startProcess('unbound', ['-d', '-c', join(dir, 'unbound.conf')], /start of service/);
-  return { port, stop: () => proc.stop() };
+/** A private unbound on a free loopback port, forwarding `zone` to rkvdns on `stubPort`, with big caches and TCP limits. */
+export function startUnbound(zone, stubPort) {
+  const extra = ['msg-cache-size: 64m', 'rrset-cache-size: 128m', 'incoming-num-tcp: 128', 'outgoing-num-tcp: 128'];
+  return startUnboundWith(serverBlock(extra) + stubZone(zone, stubPort));
 }
 
 /** Measures `fn` while sampling processes (a server and its workers): summed CPU share and peak summed RSS. */
@@ -146,9 +94,8 @@ export function dnsperf({ port, queries, seconds = 10, clients = 20, outstanding
   if (latencies) args.push('-v');
   return new Promise((resolve, reject) => {
     const out = openSync(outFile, 'w');
-    const child = spawn('dnsperf', args, { stdio: ['ignore', out, 'pipe'] });
+    const child = track(spawn('dnsperf', args, { stdio: ['ignore', out, 'pipe'] }));
     closeSync(out);
-    started.add(child);
     let err = '';
     child.stderr.on('data', (d) => { if (err.length < 10_000) err += d; });
     child.on('error', reject);

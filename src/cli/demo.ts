@@ -4,25 +4,22 @@
  * Apache log replayed over UDP, then totalize tables and a dig line. Everything started is stopped at the
  * end, on Ctrl-C, and on errors.
  */
-import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import dgram from 'node:dgram';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { freePort } from '../common/ports.js';
+import { have, stopAll } from '../harness/processes.js';
+import { bin, startAgent, startRkvdns } from '../harness/programs.js';
+import { startRedis } from '../harness/redis.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
-const bin = (name: string) => join(root, 'dist', 'cli', name);
 const ZONE = 'rkvdns.demo.example';
-const children: ChildProcess[] = [];
 
 function say(msg: string): void {
   process.stdout.write(`\x1b[1m== ${msg}\x1b[0m\n`);
-}
-
-function have(cmd: string): boolean {
-  return spawnSync('sh', ['-c', `command -v ${cmd}`], { stdio: 'ignore' }).status === 0;
 }
 
 function ensureTools(): void {
@@ -36,45 +33,6 @@ function ensureTools(): void {
   }
   process.stderr.write(`demo: missing ${missing.join(', ')}. Install with: sudo apt-get install ${missing.join(' ')} (or run the demo as root)\n`);
   process.exit(1);
-}
-
-/** Starts a child and resolves when its output matches `ready`. */
-function start(cmd: string, args: string[], ready: RegExp): Promise<ChildProcess> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-    children.push(child);
-    let out = '';
-    const timer = setTimeout(() => reject(new Error(`${cmd} did not start in 15 s:\n${out}`)), 15_000);
-    const onData = (d: Buffer) => {
-      out += d;
-      if (ready.test(out)) {
-        clearTimeout(timer);
-        resolve(child);
-      }
-    };
-    child.stdout!.on('data', onData);
-    child.stderr!.on('data', onData);
-    child.once('exit', (code) => reject(new Error(`${cmd} exited (${code}) while starting:\n${out}`)));
-  });
-}
-
-const running = (c: ChildProcess) => c.exitCode === null && c.signalCode === null;
-
-/** SIGTERM to everything started, then waits for each to exit (SIGKILL after 5 s), so nothing outlives the demo. */
-async function stopAll(): Promise<void> {
-  await Promise.all(
-    children.filter(running).map(
-      (c) =>
-        new Promise<void>((res) => {
-          const kill = setTimeout(() => c.kill('SIGKILL'), 5000);
-          c.once('exit', () => {
-            clearTimeout(kill);
-            res();
-          });
-          c.kill('SIGTERM');
-        }),
-    ),
-  );
 }
 
 const exitAfterStopping = (code: number) => void stopAll().then(() => process.exit(code));
@@ -100,39 +58,33 @@ function show(cmd: string, args: string[]): void {
 async function main(): Promise<void> {
   ensureTools();
   const dir = mkdtempSync(join(tmpdir(), 'totalizer-demo-'));
-  const [redisPort, dnsPort, agentPort] = [await freePort(), await freePort(), await freePort()];
-  const redisUrl = `redis://127.0.0.1:${redisPort}`;
+  const redis = await startRedis({ dir });
+  say(`private redis-server on 127.0.0.1:${redis.port}`);
+  redis.client.disconnect();
 
-  say(`private redis-server on 127.0.0.1:${redisPort}`);
-  await start('redis-server', ['--port', String(redisPort), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir], /Ready to accept connections/);
+  const rkvdns = await startRkvdns(redis.url, ZONE, { config: join(root, 'config', 'rkvdns.yaml'), settings: { STATS: 0 } });
+  say(`rkvdns for zone ${ZONE} on 127.0.0.1:${rkvdns.port}`);
 
-  say(`rkvdns for zone ${ZONE} on 127.0.0.1:${dnsPort}`);
-  await start(process.execPath, [bin('rkvdns.js'), '--config', join(root, 'config', 'rkvdns.yaml'), '--listen', `127.0.0.1:${dnsPort}`, '--redis', redisUrl, '--zone', ZONE, '--set', 'STATS=0'], / on 127\.0\.0\.1:\d+ /);
-
+  const agentPort = await freePort();
   say(`totalizer-agent on udp 127.0.0.1:${agentPort} with config/agent.yaml`);
-  const cfg = readFileSync(join(root, 'config', 'agent.yaml'), 'utf8').replace('redis://127.0.0.1:6379', redisUrl).replace('port: 3430', `port: ${agentPort}`).replace('port: 3431', `port: ${await freePort()}`).replace('stats: 60', 'stats: 0');
+  const cfg = readFileSync(join(root, 'config', 'agent.yaml'), 'utf8').replace('redis://127.0.0.1:6379', redis.url).replace('port: 3430', `port: ${agentPort}`).replace('port: 3431', `port: ${await freePort()}`).replace('stats: 60', 'stats: 0');
   writeFileSync(join(dir, 'agent.yaml'), cfg);
-  const agent = await start(process.execPath, [bin('agent.js'), '--config', join(dir, 'agent.yaml')], /(listening on udp[^]*){2}/);
+  const agent = await startAgent(join(dir, 'agent.yaml'), [], 2);
 
   const log = join(root, 'test', 'fixtures', 'access.log');
   say(`replaying ${log} over UDP`);
   const n = await replay(agentPort, log);
   process.stdout.write(`sent ${n} lines\n`);
   // Stop the agent: SIGTERM flushes every pending count before it exits, and it logs its accounting.
-  const final = new Promise<string>((res) => {
-    let out = '';
-    agent.stderr!.on('data', (d) => (out += d));
-    agent.once('exit', () => res(out));
-  });
   await new Promise((r) => setTimeout(r, 300));
-  agent.kill('SIGTERM');
-  process.stdout.write(`agent ${(/final stats (datagrams=\S+ lines=\S+ matched=\S+ unmatched=\S+).*?(written=\S+)/.exec(await final) ?? ['', 'stopped']).slice(1).join(' ')}\n`);
+  await agent.stop();
+  process.stdout.write(`agent ${(/final stats (datagrams=\S+ lines=\S+ matched=\S+ unmatched=\S+).*?(written=\S+)/.exec(agent.proc.output()) ?? ['', 'stopped']).slice(1).join(' ')}\n`);
 
-  const common = ['--server', `127.0.0.1:${dnsPort}`, '--zone', ZONE];
+  const common = ['--server', `127.0.0.1:${rkvdns.port}`, '--zone', ZONE];
   say('totals through DNS');
-  show(bin('totalize.js'), ['web_client', '--window', '1h', '--trend', '--columns', 'ip,status', '--top', '10', ...common]);
-  show(bin('totalize.js'), ['web_page', '--window', '1h', '--columns', 'page', ...common]);
-  show('dig', ['@127.0.0.1', '-p', String(dnsPort), '+short', `web_client\\;10\\.0\\.0\\.200*.klen.${ZONE}`, 'TXT']);
+  show(bin('totalize'), ['web_client', '--window', '1h', '--trend', '--columns', 'ip,status', '--top', '10', ...common]);
+  show(bin('totalize'), ['web_page', '--window', '1h', '--columns', 'page', ...common]);
+  show('dig', ['@127.0.0.1', '-p', String(rkvdns.port), '+short', `web_client\\;10\\.0\\.0\\.200*.klen.${ZONE}`, 'TXT']);
 }
 
 process.on('SIGINT', () => exitAfterStopping(130));

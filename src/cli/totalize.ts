@@ -3,7 +3,8 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { Command, Option } from 'commander';
 import { parse as parseYaml } from 'yaml';
-import { parseFieldToken, SpecError, type FieldSpec } from '../client/matchspec.js';
+import { SpecError } from '../client/matchspec.js';
+import { buildSpec, parseWindow } from '../client/spec.js';
 import { renderCsv, renderJson, renderTable, type RenderOptions } from '../client/render.js';
 import { makeLookups, total, type TotalOptions } from '../client/total.js';
 
@@ -11,20 +12,6 @@ const USAGE = 2;
 const DNS_ERROR = 1;
 
 class UsageError extends Error {}
-
-export function parseWindow(v: string): number {
-  const m = /^(\d+(?:\.\d+)?)([smhd]?)$/.exec(v.trim());
-  if (!m) throw new UsageError(`--window '${v}' is not a duration: use seconds (3600) or 90s, 30m, 1h, 1d`);
-  return Number(m[1]) * ({ '': 1, s: 1, m: 60, h: 3600, d: 86400 } as Record<string, number>)[m[2]!]!;
-}
-
-/** Field names of a key pattern such as `<prefix>;<matched>{;<source>};<start_ts>`, timestamp excluded. */
-export function fieldNames(keypattern: string, delimiter: string): string[] {
-  const names = keypattern.replace(/[{}]/g, '').split(delimiter).map((f) => /^<([A-Za-z_][A-Za-z0-9_]*)>$/.exec(f)?.[1]);
-  if (names.some((n) => !n)) throw new UsageError(`--keypattern '${keypattern}': every field must be one <name> separated by '${delimiter}'`);
-  if (names[names.length - 1] !== 'start_ts') throw new UsageError(`--keypattern '${keypattern}': the last field must be <start_ts>`);
-  return names.slice(0, -1) as string[];
-}
 
 interface Opts {
   window: string; zone?: string; server?: string[]; keypattern: string; by?: string[]; where?: string[]; sharded?: boolean;
@@ -50,32 +37,6 @@ function loadDefaults(path: string | undefined): { zone?: string; server?: strin
   if (process.env.TOTALIZE_ZONE) out.zone = process.env.TOTALIZE_ZONE;
   if (process.env.TOTALIZE_SERVER) out.server = process.env.TOTALIZE_SERVER.split(/[\s,]+/).filter(Boolean);
   return out;
-}
-
-const isGrouped = (f: FieldSpec) => f.kind === 'break' || (f.kind === 'partial' && f.group);
-
-function buildSpec(prefix: string, tokens: string[], o: Opts): { spec: FieldSpec[]; breakNames: string[] } {
-  const names = fieldNames(o.keypattern, o.delimiter);
-  if (tokens.length > 0) {
-    const spec = [{ kind: 'literal', value: prefix } as FieldSpec, ...tokens.map(parseFieldToken)];
-    const breakNames = spec.flatMap((f, i) => (isGrouped(f) ? [names[i] ?? `field${i + 1}`] : []));
-    return { spec, breakNames };
-  }
-  const where = new Map<string, string>();
-  for (const w of o.where ?? []) {
-    const i = w.indexOf('=');
-    if (i <= 0) throw new UsageError(`--where '${w}' is not FIELD=VALUE`);
-    where.set(w.slice(0, i), w.slice(i + 1));
-  }
-  const by = o.by?.length ? o.by : ['matched'];
-  for (const n of [...by, ...where.keys()]) if (!names.includes(n)) throw new UsageError(`unknown field '${n}'; the key pattern has ${names.join(', ')}`);
-  const spec: FieldSpec[] = names.map((n, i) => {
-    if (i === 0 && n === 'prefix') return { kind: 'literal', value: prefix };
-    if (where.has(n)) return parseFieldToken(where.get(n)!);
-    return by.includes(n) ? { kind: 'break' } : { kind: 'ignore' };
-  });
-  if (names[0] !== 'prefix') throw new UsageError(`--keypattern must start with <prefix>`);
-  return { spec, breakNames: names.filter((_, i) => isGrouped(spec[i]!)) };
 }
 
 const program = new Command('totalize')
@@ -114,7 +75,7 @@ async function main(): Promise<number> {
   const zone = o.zone ?? defaults.zone;
   if (!zone && !o.fanout) throw new UsageError('no zone: pass --zone (or --fanout), set zone in config/totalize.yaml, or TOTALIZE_ZONE');
   const window = parseWindow(o.window);
-  const { spec, breakNames } = buildSpec(prefix, tokens, o);
+  const { spec, breakNames } = buildSpec({ prefix, tokens, keypattern: o.keypattern, delimiter: o.delimiter, ...(o.by ? { by: o.by } : {}), ...(o.where ? { where: o.where } : {}) });
   const num = (v: string | undefined, name: string) => {
     if (v === undefined) return undefined;
     if (!/^\d+$/.test(v) || Number(v) <= 0) throw new UsageError(`--${name} '${v}' must be a positive integer`);

@@ -12,10 +12,12 @@
  * with GET. A listing that cannot be had is an error that says what was tried and why it likely failed, never
  * a partial total.
  */
+import { isGlobMeta } from '../query/glob.js';
 import { MAX_PARTITIONS, partitionLabel, splitPartition, type Partition } from '../query/partition.js';
 import { listingFailure, type FailedListing } from './diagnose.js';
 import { limiter, pool } from './pool.js';
 import { describe, type Lookup, type Lookups } from './lookup.js';
+import { latin1, nameOf } from './names.js';
 
 /** Keys aimed at per page from rkvdns itself: about 50 bytes a record keeps a page well under 60,000 bytes. */
 export const PAGE_KEYS = 800;
@@ -44,15 +46,9 @@ export interface ListingRequest {
 /** `op` is 'keys' when a shget listing had to fall back to a split keys listing. */
 export type Listing = { op: 'keys' | 'shget'; records: Buffer[][] };
 
-const latin1 = (s: string) => Buffer.from(s, 'latin1');
-
 /** Only SERVFAIL can mean "too large"; a timeout or a refusal is not made better by asking more. */
 function splittable(l: Lookup): boolean {
   return l.kind === 'failed' && l.reason === 'SERVFAIL';
-}
-
-function nameOf(labels: string[], zone: string): { labels: Buffer[]; display: string } {
-  return { labels: [...labels, ...zone.split('.').filter(Boolean)].map(latin1), display: `${labels.join('.')}.${zone}` };
 }
 
 function recordsOf(r: Lookup): Buffer[][] | null {
@@ -165,8 +161,6 @@ async function byPartitions(w: Walk, count: number): Promise<Buffer[][]> {
   return records;
 }
 
-const GLOB_META = new Set([0x2a, 0x3f, 0x5b, 0x5d, 0x5c]);
-
 /** Index of the first `*` not escaped by a backslash, or -1. */
 function firstStar(glob: Buffer): number {
   for (let i = 0; i < glob.length; i++) {
@@ -184,7 +178,7 @@ export function splitGlob(glob: Buffer): Buffer[] | null {
   const after = glob.subarray(star + 1);
   const out = [Buffer.concat([before, after])];
   for (let c = 0; c < 256; c++) {
-    const literal = GLOB_META.has(c) ? Buffer.from([0x5c, c]) : Buffer.from([c]);
+    const literal = isGlobMeta(c) ? Buffer.from([0x5c, c]) : Buffer.from([c]);
     out.push(Buffer.concat([before, literal, glob.subarray(star)]));
   }
   return out;

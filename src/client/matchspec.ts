@@ -3,6 +3,8 @@
  * A literal must equal the field; `break` groups by it; `ignore` accepts anything; a partial (`abc*` grouped,
  * `abc**` not grouped) is a pattern with one wildcard. Fields past the end of the spec are ignored.
  */
+import { escapeGlobText } from '../query/glob.js';
+
 export type FieldSpec =
   | { kind: 'literal'; value: string }
   | { kind: 'break' }
@@ -36,16 +38,14 @@ export function validateSpec(spec: readonly FieldSpec[]): void {
   }
 }
 
-const GLOB_META = /[*?[\]\\]/g;
-
 /** KEYS glob: the spec joined with the delimiter, wildcards for open fields, and a trailing `*`. */
 export function keysGlob(spec: readonly FieldSpec[], delimiter: string): string {
   const parts = spec.map((f) => {
     switch (f.kind) {
-      case 'literal': return f.value.replace(GLOB_META, '\\$&');
+      case 'literal': return escapeGlobText(f.value);
       case 'break':
       case 'ignore': return '*';
-      case 'partial': return `${f.before.replace(GLOB_META, '\\$&')}*${f.after.replace(GLOB_META, '\\$&')}`;
+      case 'partial': return `${escapeGlobText(f.before)}*${escapeGlobText(f.after)}`;
     }
   });
   return `${parts.join(delimiter)}${delimiter}*`;
@@ -55,7 +55,7 @@ export function keysGlob(spec: readonly FieldSpec[], delimiter: string): string 
  * SHGET pattern: like the glob, but every wildcard a single capturing `*` (rkvdns matches literal parts
  * literally), so each returned tuple rebuilds its key exactly. `**` never appears: grouping is decided here.
  */
-export function shgetPattern(spec: readonly FieldSpec[], delimiter: string): { pattern: string; rebuild(captures: string[]): string } {
+export function shgetPattern(spec: readonly FieldSpec[], delimiter: string): { pattern: string; captures: number; rebuild(captures: string[]): string } {
   const literals: string[] = [''];
   for (let i = 0; i < spec.length; i++) {
     const f = spec[i]!;
@@ -68,6 +68,7 @@ export function shgetPattern(spec: readonly FieldSpec[], delimiter: string): { p
   const pattern = literals.join('*');
   return {
     pattern,
+    captures: literals.length - 1,
     rebuild(captures) {
       let key = literals[0]!;
       for (let i = 0; i < captures.length; i++) key += captures[i]! + literals[i + 1]!;

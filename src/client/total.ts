@@ -5,10 +5,10 @@
  * records list are totalled in parallel and added.
  */
 import { DnsClient, parseNameserver, systemNameservers } from '../dns/client.js';
-import { labelsOf } from '../dns/message.js';
 import { TotalError } from './errors.js';
 import { fetchListing } from './listing.js';
 import { Lookups, describe } from './lookup.js';
+import { nameOf } from './names.js';
 import { pool } from './pool.js';
 import { fieldSpec, keysGlob, shgetPattern, validateSpec, type FieldSpec } from './matchspec.js';
 import { parseKeys, sumGroups, trendOf, walkBuckets, type ParsedKey, type WeightedBucket } from './totals.js';
@@ -63,6 +63,16 @@ export interface TotalResult {
   diagnostics: Diagnostics;
 }
 
+type Options = TotalOptions & Required<Pick<TotalOptions, 'delimiter' | 'concurrency'>>;
+
+/** A zone's keys, and the values the listing already carried (shget) with the buckets whose value is unusable. */
+interface ListedKeys {
+  keys: string[];
+  /** Values per key when the listing carried them (shget); null when they must be fetched with GET. */
+  values: Map<string, number> | null;
+  bucketsFailed: Diagnostics['bucketsFailed'];
+}
+
 interface ZonePart {
   sums: Map<string, number>;
   recent: Map<string, number>;
@@ -72,20 +82,15 @@ interface ZonePart {
   bucketsFailed: Diagnostics['bucketsFailed'];
 }
 
-const latin1 = (s: string) => Buffer.from(s, 'latin1');
-
 function parseCount(v: Buffer | undefined): number | null {
   const s = v?.toString('latin1') ?? '';
   return /^-?\d+$/.test(s) ? Number(s) : null;
 }
 
-async function listAndFetch(spec: FieldSpec[], zone: string, o: Required<Pick<TotalOptions, 'delimiter' | 'concurrency'>> & TotalOptions, lookups: Lookups, needed: (keys: ParsedKey[]) => WeightedBucket[]): Promise<Omit<ZonePart, 'sums' | 'recent' | 'spark'> & { buckets: WeightedBucket[]; values: Map<string, number> }> {
-  const zoneLabels = labelsOf(zone);
-  const values = new Map<string, number>();
-  const bucketsFailed: Diagnostics['bucketsFailed'] = [];
-  const keys: string[] = [];
-  const shget = shgetPattern(spec, o.delimiter);
+/** Step 1: the bucket keys of the totalizer in one zone (one listing, paged or split as the path needs). */
+async function listKeys(spec: readonly FieldSpec[], zone: string, o: Options, lookups: Lookups): Promise<ListedKeys> {
   const glob = keysGlob(spec, o.delimiter);
+  const shget = shgetPattern(spec, o.delimiter);
   const listing = await fetchListing(lookups, {
     op: o.sharded ? 'shget' : 'keys',
     pattern: o.sharded ? shget.pattern : glob,
@@ -94,66 +99,69 @@ async function listAndFetch(spec: FieldSpec[], zone: string, o: Required<Pick<To
     concurrency: o.concurrency,
     ...(o.debug ? { debug: o.debug } : {}),
   });
-  if (listing.op === 'shget') {
-    const captures = shget.pattern.split('*').length - 1;
-    for (const rec of listing.records) {
-      const key = shget.rebuild(rec.slice(0, captures).map((b) => b.toString('latin1')));
-      let sum = 0;
-      let ok = rec.length > captures;
-      for (const v of rec.slice(captures)) {
-        const n = parseCount(v);
-        if (n === null) ok = false;
-        else sum += n;
-      }
-      keys.push(key);
-      if (ok) values.set(key, sum);
-      else bucketsFailed.push({ key, reason: 'value is not an integer' });
-    }
-  } else {
-    for (const rec of listing.records) keys.push(rec[0]!.toString('latin1'));
+  if (listing.op === 'keys') return { keys: listing.records.map((rec) => rec[0]!.toString('latin1')), values: null, bucketsFailed: [] };
+  // A shget tuple is the key's captures followed by its value(s).
+  const keys: string[] = [];
+  const values = new Map<string, number>();
+  const bucketsFailed: Diagnostics['bucketsFailed'] = [];
+  for (const rec of listing.records) {
+    const key = shget.rebuild(rec.slice(0, shget.captures).map((b) => b.toString('latin1')));
+    const counts = rec.slice(shget.captures).map(parseCount);
+    keys.push(key);
+    if (counts.length > 0 && counts.every((n) => n !== null)) values.set(key, counts.reduce<number>((a, n) => a + n!, 0));
+    else bucketsFailed.push({ key, reason: 'value is not an integer' });
   }
-  const parsed = parseKeys(keys, spec, o.delimiter, o.fieldCount);
-  const buckets = needed(parsed.keys);
-  if (listing.op === 'keys') {
-    const wanted = [...new Set(buckets.map((b) => b.key.key))];
-    await pool(wanted, o.concurrency, async (key) => {
-      const r = await lookups.txt([latin1(key), latin1('get'), ...zoneLabels], `${key}.get.${zone}`);
-      const n = r.kind === 'records' ? parseCount(r.records[0]?.[0]) : null;
-      if (n === null) bucketsFailed.push({ key, reason: r.kind === 'records' ? 'value is not an integer' : describe(r) });
-      else values.set(key, n);
-    });
-  }
-  return { keysListed: keys.length, keysSkipped: parsed.skipped, bucketsFailed, buckets, values };
+  return { keys, values, bucketsFailed };
 }
 
-async function totalZone(spec: FieldSpec[], zone: string, o: Required<Pick<TotalOptions, 'delimiter' | 'concurrency'>> & TotalOptions, lookups: Lookups, now: number): Promise<ZonePart> {
-  let recentBuckets: WeightedBucket[] = [];
-  let mainBuckets: WeightedBucket[] = [];
-  const r = await listAndFetch(spec, zone, o, lookups, (keys) => {
-    mainBuckets = walkBuckets(keys, now, o.window);
-    recentBuckets = o.trend ? walkBuckets(keys, now, o.window / 4) : [];
-    return [...mainBuckets, ...recentBuckets];
+/** Step 3: the buckets the window needs (the whole window, and its last quarter for the trend). */
+function selectBuckets(keys: readonly ParsedKey[], now: number, o: Options): { main: WeightedBucket[]; recent: WeightedBucket[] } {
+  return { main: walkBuckets(keys, now, o.window), recent: o.trend ? walkBuckets(keys, now, o.window / 4) : [] };
+}
+
+/** Step 4: the value of each needed key, one GET each, in parallel. */
+async function fetchValues(keys: readonly string[], zone: string, o: Options, lookups: Lookups): Promise<{ values: Map<string, number>; bucketsFailed: Diagnostics['bucketsFailed'] }> {
+  const values = new Map<string, number>();
+  const bucketsFailed: Diagnostics['bucketsFailed'] = [];
+  await pool([...new Set(keys)], o.concurrency, async (key) => {
+    const name = nameOf([key, 'get'], zone);
+    const r = await lookups.txt(name.labels, name.display);
+    const n = r.kind === 'records' ? parseCount(r.records[0]?.[0]) : null;
+    if (n === null) bucketsFailed.push({ key, reason: r.kind === 'records' ? 'value is not an integer' : describe(r) });
+    else values.set(key, n);
   });
+  return { values, bucketsFailed };
+}
+
+/** Per-group series of `bins` columns over the window, for sparklines. */
+function sparkOf(buckets: readonly WeightedBucket[], values: ReadonlyMap<string, number>, now: number, window: number, bins: number): Map<string, number[]> {
   const spark = new Map<string, number[]>();
-  if (o.sparkBins) {
-    const floor = now - o.window;
-    const width = o.window / o.sparkBins;
-    for (const b of mainBuckets) {
-      const v = r.values.get(b.key.key);
-      if (v === undefined) continue;
-      const series = spark.get(b.key.group) ?? new Array<number>(o.sparkBins).fill(0);
-      const bin = Math.min(o.sparkBins - 1, Math.max(0, Math.floor((b.key.start - floor) / width)));
-      series[bin]! += v * b.weight;
-      spark.set(b.key.group, series);
-    }
+  const floor = now - window;
+  const width = window / bins;
+  for (const b of buckets) {
+    const v = values.get(b.key.key);
+    if (v === undefined) continue;
+    const series = spark.get(b.key.group) ?? new Array<number>(bins).fill(0);
+    const bin = Math.min(bins - 1, Math.max(0, Math.floor((b.key.start - floor) / width)));
+    series[bin]! += v * b.weight;
+    spark.set(b.key.group, series);
   }
+  return spark;
+}
+
+/** One zone: list → parse keys → select buckets → fetch values → sum. */
+async function totalZone(spec: FieldSpec[], zone: string, o: Options, lookups: Lookups, now: number): Promise<ZonePart> {
+  const listed = await listKeys(spec, zone, o, lookups);
+  const parsed = parseKeys(listed.keys, spec, o.delimiter, o.fieldCount);
+  const buckets = selectBuckets(parsed.keys, now, o);
+  const fetched = listed.values ? { values: listed.values, bucketsFailed: [] } : await fetchValues([...buckets.main, ...buckets.recent].map((b) => b.key.key), zone, o, lookups);
   return {
-    sums: sumGroups(mainBuckets, r.values),
-    recent: sumGroups(recentBuckets, r.values),
-    spark,
-    keysListed: r.keysListed,
-    keysSkipped: r.keysSkipped,
-    bucketsFailed: r.bucketsFailed,
+    sums: sumGroups(buckets.main, fetched.values),
+    recent: sumGroups(buckets.recent, fetched.values),
+    spark: o.sparkBins ? sparkOf(buckets.main, fetched.values, now, o.window, o.sparkBins) : new Map(),
+    keysListed: listed.keys.length,
+    keysSkipped: parsed.skipped,
+    bucketsFailed: [...listed.bucketsFailed, ...fetched.bucketsFailed],
   };
 }
 
@@ -163,7 +171,7 @@ export function makeLookups(o: Pick<TotalOptions, 'nameservers' | 'timeoutMs' | 
 }
 
 async function zonesOf(fanout: string, lookups: Lookups, debug?: (l: string) => void): Promise<string[]> {
-  const r = await lookups.ptr(labelsOf(fanout), `${fanout} PTR`);
+  const r = await lookups.ptr(nameOf([], fanout).labels, `${fanout} PTR`);
   if (r.kind === 'records') return r.records.map((rec) => rec[0]!.toString('latin1')).sort();
   // No PTR records: the name is a zone itself. An rkvdns apex answers PTR with FORMERR (CONFORMANCE off),
   // which a resolver turns into SERVFAIL, so a failed lookup means the same; the listing reports real trouble.

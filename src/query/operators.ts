@@ -4,7 +4,8 @@
  */
 import { foldLabel, type CaseFolding } from './casefold.js';
 import { parsePartition, partitionLabel, type Partition } from './partition.js';
-import { compileShardPattern, escapeGlob, type ShardPattern } from './shards.js';
+import { escapeGlob } from './glob.js';
+import { compileShardPattern, type ShardPattern } from './shards.js';
 
 export type Plan =
   | { op: 'get' | 'hkeys' | 'hlen' | 'llen' | 'scard' | 'smembers'; key: Buffer }

@@ -12,17 +12,9 @@ export interface ShardPattern {
   captures: number;
 }
 
-const REGEX_META = /[\\^$.*+?()[\]{}|/-]/g;
+import { escapeGlob } from './glob.js';
 
-export function escapeGlob(literal: Buffer): Buffer {
-  const out: number[] = [];
-  for (const b of literal) {
-    // Redis glob metacharacters: * ? [ ] \
-    if (b === 0x2a || b === 0x3f || b === 0x5b || b === 0x5d || b === 0x5c) out.push(0x5c);
-    out.push(b);
-  }
-  return Buffer.from(out);
-}
+const REGEX_META = /[\\^$.*+?()[\]{}|/-]/g;
 
 /** Returns null when the pattern has no capturing `*` (a syntax error for shards/shget). */
 export function compileShardPattern(pattern: Buffer): ShardPattern | null {

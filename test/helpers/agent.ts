@@ -5,9 +5,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { stringify } from 'yaml';
-import { startProcess, type Started } from './process.js';
+import { bin, startAgent as start } from '../../src/harness/programs.js';
+import type { Started } from './process.js';
 
-export const AGENT_BIN = fileURLToPath(new URL('../../dist/cli/agent.js', import.meta.url));
+export const AGENT_BIN = bin('agent');
 export const FIXTURE_LOG = fileURLToPath(new URL('../fixtures/access.log', import.meta.url));
 
 /** Writes a config (an object as YAML, or text as is) to a temporary file. */
@@ -24,10 +25,7 @@ export interface TestAgent {
 }
 
 /** Resolves when every binding has logged "listening on udp". */
-export async function startAgent(configPath: string, args: string[] = [], bindings = 1): Promise<TestAgent> {
-  const proc = await startProcess('node', [AGENT_BIN, '--config', configPath, ...args], new RegExp(`(listening on udp[^\\n]*\\n[^]*){${bindings}}`));
-  return { proc, stop: () => proc.stop() };
-}
+export const startAgent = (configPath: string, args: string[] = [], bindings = 1): Promise<TestAgent> => start(configPath, args, bindings);
 
 /** Sends lines, `perDatagram` per datagram, pacing at most `rate` lines/s (bounded loopback load). */
 export async function sendLines(port: number, lines: string[], perDatagram = 1, rate = 20_000, host = '127.0.0.1'): Promise<void> {

@@ -1,22 +1,15 @@
 /** Starts the built rkvdns CLI on a free loopback port and stops it by PID. */
-import { fileURLToPath } from 'node:url';
+import { bin, startRkvdns as start, type RunningProgram } from '../../src/harness/programs.js';
 import { ask, txt } from './dns.js';
-import { startProcess, type Started } from './process.js';
 
-export const RKVDNS_BIN = fileURLToPath(new URL('../../dist/cli/rkvdns.js', import.meta.url));
+export const RKVDNS_BIN = bin('rkvdns');
 export const ZONE = 'rkvdns.test';
 
-export interface TestRkvdns {
-  port: number;
-  proc: Started;
-  stop(): Promise<number | null>;
-}
+export type TestRkvdns = RunningProgram;
 
 /** `settings` are passed as --set NAME=value; ZONE, REDIS_SERVER and the listen address are filled in. */
-export async function startRkvdns(redisUrl: string, settings: Record<string, string | number | boolean> = {}, extraArgs: string[] = []): Promise<TestRkvdns> {
-  const sets = Object.entries(settings).flatMap(([k, v]) => ['--set', `${k}=${typeof v === 'boolean' ? (v ? 'True' : 'False') : v}`]);
-  const proc = await startProcess('node', [RKVDNS_BIN, '--listen', '127.0.0.1:0', '--redis', redisUrl, '--zone', ZONE, ...sets, ...extraArgs], / on 127\.0\.0\.1:(\d+) /);
-  return { port: Number(proc.match[1]), proc, stop: () => proc.stop() };
+export function startRkvdns(redisUrl: string, settings: Record<string, string | number | boolean> = {}, extraArgs: string[] = []): Promise<TestRkvdns> {
+  return start(redisUrl, ZONE, { settings, args: extraArgs });
 }
 
 /** The `name:value` lines of stats.<zone> or queues.<zone>, asked over TCP (the answer outgrows 512 bytes). */

@@ -147,7 +147,7 @@ describe('the demo', () => {
   }, 60_000);
 
   it('Ctrl-C stops everything the demo started', async () => {
-    const p = await startProcess('node', [file('dist/cli/demo.js')], /totalizer-agent on udp/, 30_000);
+    const p = await startProcess('node', [file('dist/cli/demo.js')], /totalizer-agent on udp/, { timeoutMs: 30_000 });
     expect(await p.stop('SIGINT')).toBe(130);
     await new Promise((r) => setTimeout(r, 500));
     const left = await run('pgrep', ['-f', 'rkvdns.demo.example|totalizer-demo-']);

@@ -192,7 +192,7 @@ describe('totalize CLI', () => {
 
   it('--watch refreshes the view until interrupted, answering repeats from the cache', async () => {
     const { startProcess } = await import('../helpers/process.js');
-    const p = await startProcess('node', [TOTALIZE, 'web_client', '--server', ns, '--zone', ZONE, '--watch', '1', '--debug'], /(every 1s[^]*){2}/, 8000);
+    const p = await startProcess('node', [TOTALIZE, 'web_client', '--server', ns, '--zone', ZONE, '--watch', '1', '--debug'], /(every 1s[^]*){2}/, { timeoutMs: 8000 });
     expect(await p.stop('SIGINT')).toBe(0);
     expect(p.output()).toMatch(/\d+ key\(s\) listed, 0 DNS queries, 8 answered from cache/);
   });

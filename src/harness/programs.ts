@@ -1,0 +1,37 @@
+/** Our own programs, as built (dist/cli, also when this module runs from src/), started on free loopback ports and stopped by PID. */
+import { fileURLToPath } from 'node:url';
+import { startProcess, type Started } from './processes.js';
+
+export const bin = (name: 'rkvdns' | 'agent' | 'totalize' | 'demo') => fileURLToPath(new URL(`../../dist/cli/${name}.js`, import.meta.url));
+
+export interface RunningProgram {
+  port: number;
+  proc: Started;
+  stop(): Promise<number | null>;
+}
+
+export interface RkvdnsOptions {
+  /** Upstream setting names, passed as --set NAME=value (booleans as True/False). */
+  settings?: Record<string, string | number | boolean>;
+  /** A config file (--config) under the command-line settings. */
+  config?: string;
+  /** More rkvdns arguments. */
+  args?: string[];
+  /** Arguments for node itself (--cpu-prof, …). */
+  nodeArgs?: string[];
+  /** Default 0: the kernel picks, and the port is read off the start-up line. */
+  port?: number;
+}
+
+export async function startRkvdns(redisUrl: string, zone: string, o: RkvdnsOptions = {}): Promise<RunningProgram> {
+  const sets = Object.entries(o.settings ?? {}).flatMap(([k, v]) => ['--set', `${k}=${typeof v === 'boolean' ? (v ? 'True' : 'False') : v}`]);
+  const args = [...(o.nodeArgs ?? []), bin('rkvdns'), ...(o.config ? ['--config', o.config] : []), '--listen', `127.0.0.1:${o.port ?? 0}`, '--redis', redisUrl, '--zone', zone, ...sets, ...(o.args ?? [])];
+  const proc = await startProcess(process.execPath, args, / on 127\.0\.0\.1:(\d+) /);
+  return { port: Number(proc.match[1]), proc, stop: () => proc.stop() };
+}
+
+/** Resolves when each of `bindings` listeners has logged "listening on udp". */
+export async function startAgent(configPath: string, args: string[] = [], bindings = 1): Promise<Omit<RunningProgram, 'port'>> {
+  const proc = await startProcess(process.execPath, [bin('agent'), '--config', configPath, ...args], new RegExp(`(listening on udp[^\\n]*\\n[^]*){${bindings}}`));
+  return { proc, stop: () => proc.stop() };
+}

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { BucketClock } from '../../../src/agent/buckets.js';
-import { compileRule, keyFor } from '../../../src/agent/rules.js';
+import { compileRule } from '../../../src/agent/rules.js';
 
 describe('buckets', () => {
   const rule = (alignment: 'aligned' | 'first-event') => compileRule({ name: alignment, port: 1, ttl: 3600, buckets: 4, matchex: 'x', bucket_alignment: alignment, prefix: 'p' }, 0);

@@ -2,6 +2,8 @@
 import * as dnsPacket from 'dns-packet';
 import { describe, expect, it } from 'vitest';
 import { QTYPE } from '../../../src/dns/constants.js';
+import { assemble } from '../../../src/dns/message.js';
+import type { DecodedRecord } from '../../helpers/dns.js';
 import { clampTtl, renderRecords, type RenderLimits } from '../../../src/rkvdns/records.js';
 
 const limits: RenderLimits = { MAX_VALUE_PAYLOAD: 8, RETURN_PARTIAL_VALUE: false, DEFAULT_TTL: 30, MIN_TTL: 5, MAX_TTL: 300 };
@@ -10,8 +12,10 @@ const B = (s: string) => Buffer.from(s, 'latin1');
 /** The rendered records decoded: their data as text (TXT strings joined by '|', addresses as written). */
 function decoded(records: Buffer[][], type: number, s: RenderLimits = limits) {
   const r = renderRecords(records, type, 42, s);
-  const data = r.rrs.map((rr) => {
-    const d = dnsPacket.answer.decode(Buffer.concat([Buffer.from([0]), rr.subarray(2)]));
+  // The records point at the question's name, so they are decoded in a message that has one.
+  const question = Buffer.from([1, 0x78, 0, 0, type, 0, 1]);
+  const packet = assemble({ id: 1, rd: false, cd: false, question }, { rcode: 0, answers: r.rrs, authority: [] }, 65535, { setTcOnDrop: false }).packet;
+  const data = ((dnsPacket.decode(packet).answers ?? []) as DecodedRecord[]).map((d) => {
     expect(d.ttl).toBe(42);
     return Array.isArray(d.data) ? (d.data as Buffer[]).map(String).join('|') : String(d.data);
   });

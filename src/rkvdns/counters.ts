@@ -17,8 +17,8 @@ export const COUNTERS = {
   dropped_debounce: 'repeats dropped by DEBOUNCE',
   noerror: 'answers NOERROR (records, or no data)',
   nxdomain: 'answers NXDOMAIN',
-  servfail: 'answers SERVFAIL not counted as an error below',
-  formerr: 'answers FORMERR not counted as an error below',
+  servfail: 'answers SERVFAIL other than the errors below (a negative answer without an SOA configured)',
+  formerr: 'answers FORMERR other than the errors below (a query at the apex, CONFORMANCE off)',
   notimp: 'answers NOTIMP (a query type or class not served, CONFORMANCE off)',
   refused: 'answers REFUSED',
   error_parameter: 'wrong number of labels, or an empty one',
@@ -26,7 +26,7 @@ export const COUNTERS = {
   error_syntax: 'bad index, range or shard pattern',
   error_redis: 'Redis failed or timed out',
   error_toomany: 'a pattern over MAX_KEYS',
-  error_toolarge: 'an answer over MAX_TCP_PAYLOAD (RETURN_PARTIAL_TCP off)',
+  error_toolarge: 'listings refused before reading values: more records than one TCP answer can hold',
   too_large_tcp: 'TCP answers refused for their size after assembly',
   truncated: 'UDP answers sent with TC=1',
   partial_tcp: 'TCP answers sent with records left out (RETURN_PARTIAL_TCP)',
@@ -60,3 +60,13 @@ export const LATENCIES = {
   redis_p50_ms: 'median time of a Redis read, ms',
   redis_p99_ms: '99th percentile time of a Redis read, ms',
 } as const;
+
+/** The README's table of what stats.<zone> shows, from the lists above. */
+export function statsTable(): string {
+  const rows = [
+    ...Object.entries(COUNTERS).map(([k, v]) => `| \`${k}\` | counter | ${v} |`),
+    ...Object.entries(LATENCIES).map(([k, v]) => `| \`${k}\` | latency | ${v} |`),
+    ...Object.entries(GAUGES).map(([k, v]) => `| \`${k}\` | gauge | ${v} |`),
+  ];
+  return ['| name | kind | meaning |', '|---|---|---|', ...rows].join('\n');
+}

@@ -11,7 +11,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { TOKEN_PREFIX } from '../dist/agent/writer.js';
 import { startAgent } from '../dist/harness/programs.js';
-import { dist, fmt, freePort, need, root, scratch, startRedis, table, usageOf } from './lib.mjs';
+import { fmt, freePort, need, root, scratch, startRedis, table, usageOf } from './lib.mjs';
 
 need({ 'redis-server': 'redis-server' });
 const LINES = Number(process.env.BENCH_LINES ?? 200_000);

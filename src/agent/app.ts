@@ -65,7 +65,7 @@ export async function startAgent(cfg: AgentConfig, log: Logger, opts: AgentOptio
     } catch (e) {
       for (const s of sockets) s.close();
       redis?.disconnect();
-      throw new Error(`cannot listen on udp ${address}:${port} for rule(s) ${rules.map((r) => r.name).join(', ')}: ${(e as Error).message}`);
+      throw new Error(`cannot listen on udp ${address}:${port} for rule(s) ${rules.map((r) => r.name).join(', ')}: ${(e as Error).message}`, { cause: e });
     }
     // Linux reports twice the size granted (its bookkeeping share) and caps requests at net.core.rmem_max.
     const granted = sock.getRecvBufferSize() / 2;

@@ -122,7 +122,7 @@ type WithApplyOnce = { applyOnce(numKeys: number, ...args: (string | number)[]):
 let slotTags: string[] | undefined;
 function tagForSlot(slot: number): string {
   if (!slotTags) {
-    const tags: string[] = new Array(CLUSTER_SLOTS);
+    const tags = new Array<string>(CLUSTER_SLOTS);
     let found = 0;
     for (let i = 0; found < CLUSTER_SLOTS; i++) {
       const tag = i.toString(36);

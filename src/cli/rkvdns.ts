@@ -5,7 +5,7 @@ import { createLogger } from '../common/log.js';
 import { startRkvdns } from '../rkvdns/setup.js';
 import { onSignals } from '../common/signals.js';
 import { forkWorkers, isWorker, tellPrimary, workerId } from '../common/workers.js';
-import { SETTINGS, SettingsError, buildSettings, loadSettingsFile, type Settings } from '../rkvdns/settings.js';
+import { SETTINGS, SettingsError, buildSettings, loadSettingsFile, presentSetting, type Settings } from '../rkvdns/settings.js';
 
 function parseListen(v: string): { INTERFACE: string; PORT: string } {
   const m = /^\[?([^\]]*?)\]?:(\d+)$/.exec(v);
@@ -18,7 +18,7 @@ const program = new Command('rkvdns')
     'Query names: [<parameter>.]<key-or-pattern>.<operator>.<zone>, e.g. dig @127.0.0.1 -p 5300 foo.get.rkvdns.example TXT')
   .option('-c, --config <file>', 'YAML file of SETTING: value (see config/rkvdns.yaml)')
   .option('--listen <host:port>', 'address and port for UDP and TCP (default 127.0.0.1:53)')
-  .option('--redis <url>', `Redis URL, or redis+cluster://host:port,host:port for a cluster (default ${SETTINGS.REDIS_SERVER.default})`)
+  .option('--redis <url>', `Redis URL, or redis+cluster://host:port,host:port for a cluster (default ${String(SETTINGS.REDIS_SERVER.default)})`)
   .option('--zone <name>', 'zone this server is authoritative for')
   .option('--default-ttl <seconds>', 'TTL where no key TTL applies')
   .option('--min-ttl <seconds>', 'lower TTL clamp')
@@ -29,7 +29,7 @@ const program = new Command('rkvdns')
   .addOption(new Option('--log-level <level>', 'log level').choices(['debug', 'info', 'warn', 'error', 'silent']))
   .option('-s, --set <SETTING=value...>', 'set any setting, e.g. --set ENABLE_ERROR_TXT=True')
   .addHelpText('after', '\nSettings (config file keys, overridable with --set):\n' +
-    Object.entries(SETTINGS).map(([k, d]) => `  ${k.padEnd(22)} ${String(d.default ?? 'None').padEnd(24)} ${d.doc}`).join('\n'))
+    Object.entries(SETTINGS).map(([k, d]) => `  ${k.padEnd(22)} ${presentSetting(d.default).padEnd(24)} ${d.doc}`).join('\n'))
   .showHelpAfterError();
 
 program.parse();
@@ -71,7 +71,7 @@ if (settings.WORKERS > 1 && !isWorker()) {
     log.info(`serving zone ${settings.ZONE} on ${pool.ready.host}:${pool.ready.port} (udp+tcp) with ${settings.WORKERS} workers, redis ${redisShown}`);
     onSignals((sig) => {
       log.info(`${sig}: stopping ${settings.WORKERS} workers`);
-      pool.stop().then(() => process.exit(0));
+      void pool.stop().then(() => process.exit(0));
     });
   } catch (e) {
     log.error((e as Error).message);
@@ -86,7 +86,7 @@ if (settings.WORKERS > 1 && !isWorker()) {
     if (settings.CONTROL_KEY && !isWorker()) log.warn(`CONTROL_KEY ${settings.CONTROL_KEY} is set: settings are overlaid per query from Redis. Never use this in production.`);
     onSignals((sig) => {
       log.info(`${sig}: shutting down`);
-      server.close().then(() => process.exit(0));
+      void server.close().then(() => process.exit(0));
     });
   } catch (e) {
     const message = explainStartFailure(e as NodeJS.ErrnoException);

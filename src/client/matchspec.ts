@@ -55,7 +55,7 @@ export function keysGlob(spec: readonly FieldSpec[], delimiter: string): string 
  * SHGET pattern: like the glob, but every wildcard a single capturing `*` (rkvdns matches literal parts
  * literally), so each returned tuple rebuilds its key exactly. `**` never appears: grouping is decided here.
  */
-export function shgetPattern(spec: readonly FieldSpec[], delimiter: string): { pattern: string; captures: number; rebuild(captures: string[]): string } {
+export function shgetPattern(spec: readonly FieldSpec[], delimiter: string): { pattern: string; captures: number; rebuild: (captures: string[]) => string } {
   const literals: string[] = [''];
   for (let i = 0; i < spec.length; i++) {
     const f = spec[i]!;

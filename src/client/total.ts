@@ -108,7 +108,7 @@ async function listKeys(spec: readonly FieldSpec[], zone: string, o: Options, lo
     const key = shget.rebuild(rec.slice(0, shget.captures).map((b) => b.toString('latin1')));
     const counts = rec.slice(shget.captures).map(parseCount);
     keys.push(key);
-    if (counts.length > 0 && counts.every((n) => n !== null)) values.set(key, counts.reduce<number>((a, n) => a + n!, 0));
+    if (counts.length > 0 && counts.every((n) => n !== null)) values.set(key, counts.reduce<number>((a, n) => a + (n ?? 0), 0));
     else bucketsFailed.push({ key, reason: 'value is not an integer' });
   }
   return { keys, values, bucketsFailed };
@@ -158,7 +158,7 @@ async function totalZone(spec: FieldSpec[], zone: string, o: Options, lookups: L
   return {
     sums: sumGroups(buckets.main, fetched.values),
     recent: sumGroups(buckets.recent, fetched.values),
-    spark: o.sparkBins ? sparkOf(buckets.main, fetched.values, now, o.window, o.sparkBins) : new Map(),
+    spark: o.sparkBins ? sparkOf(buckets.main, fetched.values, now, o.window, o.sparkBins) : new Map<string, number[]>(),
     keysListed: listed.keys.length,
     keysSkipped: parsed.skipped,
     bucketsFailed: [...listed.bucketsFailed, ...fetched.bucketsFailed],

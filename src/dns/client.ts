@@ -35,7 +35,7 @@ export function parseNameserver(spec: string): Nameserver {
 
 /** The nameservers of /etc/resolv.conf, as the system resolver would use them. */
 export function systemNameservers(path = '/etc/resolv.conf'): Nameserver[] {
-  let text = '';
+  let text: string;
   try {
     text = readFileSync(path, 'utf8');
   } catch {

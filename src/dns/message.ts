@@ -25,7 +25,7 @@ export function labelsOf(dotted: string): Buffer[] {
 export function encodeRR(owner: Buffer, type: number, ttl: number, rdata: Buffer): Buffer {
   const rr = Buffer.allocUnsafe(owner.length + 10 + rdata.length);
   owner.copy(rr, 0);
-  let o = owner.length;
+  const o = owner.length;
   rr.writeUInt16BE(type, o);
   rr.writeUInt16BE(CLASS_IN, o + 2);
   rr.writeUInt32BE(ttl >>> 0, o + 4);

@@ -88,7 +88,7 @@ export class KeySnapshots {
     const s = await this.packed(reader, glob, maxKeys);
     const [first, end] = bucketRange(part);
     const keys: Buffer[] = [];
-    for (let i = s.bucketStart[first]!; i < s.bucketStart[end]!; i++) keys.push(s.data.subarray(s.offsets[i]!, s.offsets[i + 1]!));
+    for (let i = s.bucketStart[first]!; i < s.bucketStart[end]!; i++) keys.push(s.data.subarray(s.offsets[i], s.offsets[i + 1]));
     return keys;
   }
 

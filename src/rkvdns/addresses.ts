@@ -33,7 +33,7 @@ function ipv6Bytes(text: string): Buffer {
   const [left, right] = head.includes('::') ? head.split('::') : [head, undefined];
   const l = left ? left.split(':') : [];
   const r = right !== undefined && right.length > 0 ? right.split(':') : [];
-  const groups = right === undefined ? l : [...l, ...Array(8 - l.length - r.length).fill('0'), ...r];
+  const groups = right === undefined ? l : [...l, ...new Array<string>(8 - l.length - r.length).fill('0'), ...r];
   const out = Buffer.alloc(16);
   groups.forEach((g, i) => out.writeUInt16BE(parseInt(g, 16), i * 2));
   if (tailV4) tailV4.copy(out, 12);

@@ -24,7 +24,7 @@ export interface ResolverContext {
   snapshots: KeySnapshots;
   log: Logger;
   /** Per-query lines (errors, dropped values), rate-limited. */
-  queryLog: { info(msg: string): void; warn(msg: string): void };
+  queryLog: { info: (msg: string) => void; warn: (msg: string) => void };
   stats: ServerStats;
   flights: Flights<Resolution>;
   /** Current depths of internal queues, for queues.<zone> and stats.<zone>. */

@@ -55,9 +55,12 @@ type Kind =
   | { t: 'text' }
   | { t: 'enum'; values: readonly string[] };
 
+/** What a setting holds. */
+export type SettingValue = Settings[keyof Settings];
+
 interface Def {
   kind: Kind;
-  default: unknown;
+  default: SettingValue;
   doc: string;
 }
 
@@ -166,13 +169,13 @@ export function loadSettingsFile(path: string): Record<string, unknown> {
   try {
     text = readFileSync(path, 'utf8');
   } catch (e) {
-    throw new Error(`cannot read config file ${path}: ${(e as Error).message}`);
+    throw new Error(`cannot read config file ${path}: ${(e as Error).message}`, { cause: e });
   }
   let doc: unknown;
   try {
     doc = parseYaml(text);
   } catch (e) {
-    throw new Error(`config file ${path} is not valid YAML: ${(e as Error).message}`);
+    throw new Error(`config file ${path} is not valid YAML: ${(e as Error).message}`, { cause: e });
   }
   if (doc === null || doc === undefined) return {};
   if (typeof doc !== 'object' || Array.isArray(doc)) throw new Error(`config file ${path} must be a mapping of SETTING: value`);
@@ -194,7 +197,7 @@ export function overlaySettings(base: Settings, fields: Record<string, string>, 
   return out as unknown as Settings;
 }
 
-export function presentSetting(v: unknown): string {
+export function presentSetting(v: SettingValue): string {
   if (v === null) return 'None';
   if (typeof v === 'boolean') return v ? 'True' : 'False';
   return String(v);

@@ -36,7 +36,7 @@ export interface RequestPath {
   flights: Flights<Resolution>;
   snapshots: KeySnapshots;
   /** The gauges, given what only the running server knows. */
-  gauges(): Gauges;
+  gauges: () => Gauges;
 }
 
 /** Builds the chain the settings call for, ending in the resolver, behind the server front. */
@@ -76,11 +76,11 @@ export async function startRkvdns(s: Settings, log: Logger): Promise<Rkvdns> {
   // Wait briefly so the first queries do not fail just because the connection is still being made;
   // if Redis is down the server starts anyway and answers SERVFAIL until it is back.
   await conn.connect().catch((e: Error) => log.warn(`redis not reachable yet at ${describeTarget(conn.target)} (${e.message}); queries get SERVFAIL until it is`));
-  let listener: DnsListener | undefined;
-  const path = buildRequestPath(s, redisReader(conn), log, { tcpConnections: () => listener?.tcpConnections() ?? 0, redisQueued: () => conn.queued() });
+  // The gauges read the listener once it exists; no query can arrive before it does.
+  const path = buildRequestPath(s, redisReader(conn), log, { tcpConnections: () => listener.tcpConnections(), redisQueued: () => conn.queued() });
   const { stats, flights, snapshots, gauges } = path;
   const failureLog = rateLimited((m) => log.error(m), QUERY_LOG_RATE);
-  listener = await listenDns(path.handler, {
+  const listener: DnsListener = await listenDns(path.handler, {
     host: s.INTERFACE,
     port: s.PORT,
     tcpTimeoutMs: s.TCP_TIMEOUT * 1000,
@@ -100,14 +100,13 @@ export async function startRkvdns(s: Settings, log: Logger): Promise<Rkvdns> {
   sweeper.unref();
   const timer = s.STATS > 0 ? setInterval(() => log.info(`stats ${stats.lines(gauges()).join(' ')}`), s.STATS * 1000) : undefined;
   timer?.unref();
-  const l = listener;
   return {
-    listener: l,
+    listener,
     stats,
     async close() {
       clearInterval(sweeper);
       if (timer) clearInterval(timer);
-      await l.close();
+      await listener.close();
       log.info(`final stats ${stats.lines(gauges()).join(' ')}`);
       conn.disconnect();
     },

@@ -115,7 +115,7 @@ export function sendTcp(port: number, msgs: Buffer[], timeoutMs = 5000): Promise
 }
 
 export function decode(raw: Buffer): Decoded {
-  return dnsPacket.decode(raw) as unknown as Decoded;
+  return dnsPacket.decode(raw);
 }
 
 export async function ask(port: number, name: string | Buffer[], type: string | number, o: QueryOptions = {}): Promise<Decoded & { raw: Buffer }> {

@@ -149,7 +149,7 @@ export async function startResolver(name: ResolverName, o: ResolverOptions): Pro
     await untilAnswering(port, proc, 20_000);
   } catch (e) {
     await proc.stop('SIGKILL');
-    throw new Error(`${name} (${cmd} ${args.join(' ')}): ${(e as Error).message}`);
+    throw new Error(`${name} (${cmd} ${args.join(' ')}): ${(e as Error).message}`, { cause: e });
   }
   return { name, port, proc, stop: () => proc.stop() };
 }

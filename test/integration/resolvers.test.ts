@@ -66,13 +66,13 @@ beforeAll(async () => {
     serve(redis.url, { MAX_KEYS: 100 }),
     serve(`redis://127.0.0.1:${await freePort()}`),
   ]);
-  servers.push(plain!, conforming!, capped!, orphan!);
+  servers.push(plain, conforming, capped, orphan);
   // Each is kept as soon as it runs, so afterAll stops it even when another fails to start.
   const start = async (key: string, name: ResolverName, o: ResolverOptions) => void resolvers.set(key, await startResolver(name, o));
   await Promise.all([
-    ...PASSES.flatMap((pass) => RESOLVERS.map((name) => start(`${pass.minimisation}/${name}`, name, { rkvdnsPort: (pass.conformance ? conforming : plain)!.port, minimisation: pass.minimisation }))),
-    start('capped', 'bind', { rkvdnsPort: capped!.port, minimisation: 'off' }),
-    start('orphan', 'bind', { rkvdnsPort: orphan!.port, minimisation: 'off' }),
+    ...PASSES.flatMap((pass) => RESOLVERS.map((name) => start(`${pass.minimisation}/${name}`, name, { rkvdnsPort: (pass.conformance ? conforming : plain).port, minimisation: pass.minimisation }))),
+    start('capped', 'bind', { rkvdnsPort: capped.port, minimisation: 'off' }),
+    start('orphan', 'bind', { rkvdnsPort: orphan.port, minimisation: 'off' }),
   ]);
 }, 60_000);
 

@@ -139,8 +139,8 @@ describe('totalize CLI', () => {
   });
 
   it('json and csv formats, --top, --where, --by source, upstream-style positional specs', async () => {
-    const json = JSON.parse((await cli('web_client', '--format', 'json', '--window', '3600')).stdout);
-    expect(json.groups.map((g: { fields: { matched: string } }) => g.fields.matched)).toContain('10.0.0.9,404');
+    const json = JSON.parse((await cli('web_client', '--format', 'json', '--window', '3600')).stdout) as { groups: { fields: { matched: string } }[] };
+    expect(json.groups.map((g) => g.fields.matched)).toContain('10.0.0.9,404');
     const csv = (await cli('web_client', '--format', 'csv', '--top', '1', '--window', '3600')).stdout.trim().split('\n');
     expect(csv).toHaveLength(2);
     expect(csv[0]).toBe('matched.1,matched.2,count');
@@ -185,7 +185,7 @@ describe('totalize CLI', () => {
     expect(viaFile.code).toBe(0);
     expect(viaFile.stdout).toContain('10.0.0.9,404,1');
     const viaEnv = await new Promise<string>((resolve) => {
-      import('node:child_process').then(({ execFile }) => execFile('node', [TOTALIZE, 'web_client', '--format', 'csv'], { env: { ...process.env, TOTALIZE_ZONE: ZONE, TOTALIZE_SERVER: ns } }, (_e, out) => resolve(out)));
+      void import('node:child_process').then(({ execFile }) => execFile('node', [TOTALIZE, 'web_client', '--format', 'csv'], { env: { ...process.env, TOTALIZE_ZONE: ZONE, TOTALIZE_SERVER: ns } }, (_e, out) => resolve(out)));
     });
     expect(viaEnv).toBe(viaFile.stdout);
   });

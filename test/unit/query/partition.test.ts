@@ -25,7 +25,7 @@ describe('partitions', () => {
     const misplaced: string[] = [];
     for (let k = 0; k < 5000; k++) {
       const key = B(`web_client;10.0.${k % 256}.${k >> 8},200;src${k % 7};${1700000000 + k}`);
-      for (let n = 1; n < 65536; n *= 2) if (partitionOf(key, 2 * n) >> 1 !== partitionOf(key, n)) misplaced.push(`${key} n=${n}`);
+      for (let n = 1; n < 65536; n *= 2) if (partitionOf(key, 2 * n) >> 1 !== partitionOf(key, n)) misplaced.push(`${key.toString()} n=${n}`);
     }
     expect(misplaced).toEqual([]);
   });
@@ -33,7 +33,10 @@ describe('partitions', () => {
   it('spreads keys evenly enough for pages of similar size', () => {
     const counts = new Array<number>(16).fill(0);
     for (let k = 0; k < 16000; k++) counts[partitionOf(B(`t;h${k % 9};${1700000000 + k}`), 16)]!++;
-    for (const c of counts) expect(c).toBeGreaterThan(800), expect(c).toBeLessThan(1200);
+    for (const c of counts) {
+      expect(c).toBeGreaterThan(800);
+      expect(c).toBeLessThan(1200);
+    }
   });
 
   it('splits into the two halves, and not past 65536', () => {

@@ -24,7 +24,12 @@ function memoryReader(data: Record<string, Value>, ttls: Record<string, number> 
   const list = (k: Buffer) => typed<string[]>(k, (v): v is string[] => Array.isArray(v));
   const set = (k: Buffer) => typed<Set<string>>(k, (v): v is Set<string> => v instanceof Set);
   const hash = (k: Buffer) => typed<Map<string, string>>(k, (v): v is Map<string, string> => v instanceof Map);
-  const matcher = (glob: Buffer) => new RegExp(`^${glob.toString('latin1').replace(/\\(.)|([*?])|([^\\*?])/g, (_, esc, wild, ch) => (esc ? esc.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&') : wild ? (wild === '*' ? '[\\s\\S]*' : '[\\s\\S]') : ch.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')))}$`);
+  /** A Redis glob (`*`, `?`, backslash escapes; no classes needed here) as a regex. */
+  const matcher = (glob: Buffer) => {
+    const literal = (c: string) => c.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
+    const parts = glob.toString('latin1').match(/\\.|[^\\]/g) ?? [];
+    return new RegExp(`^${parts.map((p) => (p === '*' ? '[\\s\\S]*' : p === '?' ? '[\\s\\S]' : literal(p.length === 2 ? p[1]! : p))).join('')}$`);
+  };
   const idx = (n: number, len: number) => (n < 0 ? len + n : n);
   return {
     get: async (k) => (str(k) === undefined ? null : B(str(k)!)),

@@ -124,7 +124,7 @@ describe('Flights with prefetch', () => {
     expect(reads()).toBe(2);
     expect(flights.prefetched).toBe(1);
     // Only one prefetch per flight.
-    ask('a');
+    void ask('a');
     expect(reads()).toBe(2);
     await Promise.resolve();
     advance(PREFETCH_MS);
@@ -172,7 +172,7 @@ describe('Flights with prefetch', () => {
     const { ask, advance, reads } = setup(aging, 100, false);
     await ask('a');
     advance(FLIGHT_MS - 1);
-    ask('a');
+    void ask('a');
     expect(reads()).toBe(1);
   });
 });

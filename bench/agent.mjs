@@ -33,7 +33,13 @@ const SCENARIOS = [
 
 /** The agent and its workers. */
 function pids(pid) {
-  return [pid, ...spawnSync('pgrep', ['-P', String(pid)], { encoding: 'utf8' }).stdout.split('\n').filter(Boolean).map(Number)];
+  return [
+    pid,
+    ...spawnSync('pgrep', ['-P', String(pid)], { encoding: 'utf8' })
+      .stdout.split('\n')
+      .filter(Boolean)
+      .map(Number),
+  ];
 }
 
 const sumUsage = (pid) => usageOf(pids(pid));
@@ -41,7 +47,9 @@ const sumUsage = (pid) => usageOf(pids(pid));
 /** Kernel drops on a UDP socket bound to `port` (the last column of /proc/net/udp). */
 function kernelDrops(port) {
   const hex = port.toString(16).toUpperCase().padStart(4, '0');
-  const line = readFileSync('/proc/net/udp', 'utf8').split('\n').find((l) => l.trim().split(/\s+/)[1]?.endsWith(`:${hex}`));
+  const line = readFileSync('/proc/net/udp', 'utf8')
+    .split('\n')
+    .find((l) => l.trim().split(/\s+/)[1]?.endsWith(`:${hex}`));
   return line ? Number(line.trim().split(/\s+/).at(-1)) : NaN;
 }
 
@@ -64,22 +72,40 @@ for (const sc of SCENARIOS) {
   await redis.client.flushall();
   const port = await freePort();
   const cfgPath = join(scratch, `agent-${port}.yaml`);
-  writeFileSync(cfgPath, readFileSync(join(root, 'config/agent.yaml'), 'utf8')
-    .replace('redis://127.0.0.1:6379', redis.url).replace('port: 3430', `port: ${port}`)
-    .replace('port: 3431', `port: ${await freePort()}`).replace('stats: 60', 'stats: 0').replace('workers: 1', `workers: ${sc.workers}`));
+  writeFileSync(
+    cfgPath,
+    readFileSync(join(root, 'config/agent.yaml'), 'utf8')
+      .replace('redis://127.0.0.1:6379', redis.url)
+      .replace('port: 3430', `port: ${port}`)
+      .replace('port: 3431', `port: ${await freePort()}`)
+      .replace('stats: 60', 'stats: 0')
+      .replace('workers: 1', `workers: ${sc.workers}`),
+  );
   const { proc: agent } = await startAgent(cfgPath, [], 2);
   const rssBefore = sumUsage(agent.pid).rssMb;
   let rssPeak = rssBefore;
-  const sampler = setInterval(() => { rssPeak = Math.max(rssPeak, sumUsage(agent.pid).rssMb); }, 200);
+  const sampler = setInterval(() => {
+    rssPeak = Math.max(rssPeak, sumUsage(agent.pid).rssMb);
+  }, 200);
   const cpu0 = sumUsage(agent.pid).cpuS;
   // One sender process pushes about 60k datagrams/s here; higher one-line rates use two.
   const shards = sc.per === 1 && sc.rate > 50_000 ? 2 : 1;
-  const outs = await Promise.all(Array.from({ length: shards }, (_, i) => new Promise((resolve) => {
-    const p = spawn('node', [join(root, 'bench/udp-sender.mjs'), String(port), logFile, String(sc.rate), String(sc.per), String(i), String(shards)], { stdio: ['ignore', 'pipe', 'inherit'] });
-    let out = '';
-    p.stdout.on('data', (d) => { out += d; });
-    p.on('exit', () => resolve(out));
-  })));
+  const outs = await Promise.all(
+    Array.from(
+      { length: shards },
+      (_, i) =>
+        new Promise((resolve) => {
+          const p = spawn('node', [join(root, 'bench/udp-sender.mjs'), String(port), logFile, String(sc.rate), String(sc.per), String(i), String(shards)], {
+            stdio: ['ignore', 'pipe', 'inherit'],
+          });
+          let out = '';
+          p.stdout.on('data', (d) => {
+            out += d;
+          });
+          p.on('exit', () => resolve(out));
+        }),
+    ),
+  );
   const sent = outs.reduce((a, o) => a + Number(o.split(' ')[1]), 0);
   const sendSeconds = Math.max(...outs.map((o) => Number(o.split(' ')[3])));
   await new Promise((r) => setTimeout(r, 1500));

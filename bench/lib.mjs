@@ -51,7 +51,15 @@ export function usage(pid) {
 
 /** CPU seconds and RSS summed over processes (a server and its workers); a process gone counts as 0. */
 export function usageOf(pids) {
-  return pids.map((p) => { try { return usage(p); } catch { return { cpuS: 0, rssMb: 0 }; } }).reduce((a, u) => ({ cpuS: a.cpuS + u.cpuS, rssMb: a.rssMb + u.rssMb }), { cpuS: 0, rssMb: 0 });
+  return pids
+    .map((p) => {
+      try {
+        return usage(p);
+      } catch {
+        return { cpuS: 0, rssMb: 0 };
+      }
+    })
+    .reduce((a, u) => ({ cpuS: a.cpuS + u.cpuS, rssMb: a.rssMb + u.rssMb }), { cpuS: 0, rssMb: 0 });
 }
 
 /** A private unbound on a free loopback port, forwarding `zone` to rkvdns on `stubPort`, with big caches and TCP limits. */
@@ -66,7 +74,9 @@ export async function measured(pids, fn) {
   const before = sum();
   const t0 = performance.now();
   let peak = before.rssMb;
-  const sampler = setInterval(() => { peak = Math.max(peak, sum().rssMb); }, 200);
+  const sampler = setInterval(() => {
+    peak = Math.max(peak, sum().rssMb);
+  }, 200);
   try {
     const result = await fn();
     const after = sum();
@@ -87,7 +97,24 @@ export function dnsperf({ port, queries, seconds = 10, clients = 20, outstanding
   const file = join(scratch, `q-${tag}.txt`);
   const outFile = join(scratch, `out-${tag}.txt`);
   writeFileSync(file, queries.join('\n') + '\n');
-  const args = ['-s', '127.0.0.1', '-p', String(port), '-d', file, '-l', String(seconds), '-c', String(clients), '-q', String(outstanding), '-t', String(timeout), '-T', '1'];
+  const args = [
+    '-s',
+    '127.0.0.1',
+    '-p',
+    String(port),
+    '-d',
+    file,
+    '-l',
+    String(seconds),
+    '-c',
+    String(clients),
+    '-q',
+    String(outstanding),
+    '-t',
+    String(timeout),
+    '-T',
+    '1',
+  ];
   if (tcp) args.push('-m', 'tcp');
   if (edns) args.push('-e');
   if (qps) args.push('-Q', String(qps));
@@ -97,7 +124,9 @@ export function dnsperf({ port, queries, seconds = 10, clients = 20, outstanding
     const child = track(spawn('dnsperf', args, { stdio: ['ignore', out, 'pipe'] }));
     closeSync(out);
     let err = '';
-    child.stderr.on('data', (d) => { if (err.length < 10_000) err += d; });
+    child.stderr.on('data', (d) => {
+      if (err.length < 10_000) err += d;
+    });
     child.on('error', reject);
     child.on('exit', (code) => {
       const s = readFileSync(outFile, 'utf8');
@@ -126,7 +155,13 @@ export function dnsperf({ port, queries, seconds = 10, clients = 20, outstanding
 /** Reads the server's own counters (stats.<zone>) as a map. */
 export async function serverStats(port, zone) {
   const out = spawnSync('dig', ['@127.0.0.1', '-p', String(port), '+tcp', '+short', `stats.${zone}`, 'TXT'], { encoding: 'utf8' }).stdout;
-  return Object.fromEntries(out.trim().split('\n').map((l) => l.replace(/"/g, '').split(':')).map(([k, v]) => [k, Number(v)]));
+  return Object.fromEntries(
+    out
+      .trim()
+      .split('\n')
+      .map((l) => l.replace(/"/g, '').split(':'))
+      .map(([k, v]) => [k, Number(v)]),
+  );
 }
 
 /**

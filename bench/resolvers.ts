@@ -59,7 +59,8 @@ try {
       for (const v of VARIANTS) {
         const resolver = await startResolver(v.name, { rkvdnsPort: server.port, minimisation: 'off', ...(v.extra ? { extra: v.extra } : {}) });
         try {
-          for (const run of runs) rows.push({ keys: fmt.int(keys), mode, via: `${v.label} (${run})`, ...(await measure(prefix, resolver.port, sharded, expected)) });
+          for (const run of runs)
+            rows.push({ keys: fmt.int(keys), mode, via: `${v.label} (${run})`, ...(await measure(prefix, resolver.port, sharded, expected)) });
         } finally {
           await resolver.stop();
         }

@@ -36,31 +36,43 @@ const MIXES = [
 const CLIENTS = { udp: { clients: 8, outstanding: 200 }, tcp: { clients: 16, outstanding: 256 } };
 
 /** All processes of a server: the primary and its workers. */
-const tree = (pid) => [pid, ...spawnSync('pgrep', ['-P', String(pid)], { encoding: 'utf8' }).stdout.trim().split('\n').filter(Boolean).map(Number)];
+const tree = (pid) => [
+  pid,
+  ...spawnSync('pgrep', ['-P', String(pid)], { encoding: 'utf8' })
+    .stdout.trim()
+    .split('\n')
+    .filter(Boolean)
+    .map(Number),
+];
 
 const rows = [];
-const row = (mix, transport, workers, r, m, nullQps, extra = '') => rows.push({
-  mix, transport, workers,
-  'q/s': fmt.int(r.qps),
-  'of null': transport === 'udp' ? fmt.pct((r.qps / nullQps) * 100) : '–',
-  lost: fmt.pct((r.lost / r.sent) * 100),
-  'avg ms': fmt.ms(r.avgMs),
-  'p50 ms': fmt.ms(r.p50Ms),
-  'p99 ms': fmt.ms(r.p99Ms),
-  'CPU %': fmt.int(m.cpuPct),
-  // CPU time per answered query: the cost of the request path plus the sockets, free of the load level.
-  'CPU µs/q': fmt.int((m.cpuPct / 100) * 1e6 / r.qps),
-  'RSS MB': fmt.int(m.rssMb),
-  notes: extra,
-});
+const row = (mix, transport, workers, r, m, nullQps, extra = '') =>
+  rows.push({
+    mix,
+    transport,
+    workers,
+    'q/s': fmt.int(r.qps),
+    'of null': transport === 'udp' ? fmt.pct((r.qps / nullQps) * 100) : '–',
+    lost: fmt.pct((r.lost / r.sent) * 100),
+    'avg ms': fmt.ms(r.avgMs),
+    'p50 ms': fmt.ms(r.p50Ms),
+    'p99 ms': fmt.ms(r.p99Ms),
+    'CPU %': fmt.int(m.cpuPct),
+    // CPU time per answered query: the cost of the request path plus the sockets, free of the load level.
+    'CPU µs/q': fmt.int(((m.cpuPct / 100) * 1e6) / r.qps),
+    'RSS MB': fmt.int(m.rssMb),
+    notes: extra,
+  });
 
 /**
  * Latency at half the measured rate, per query from dnsperf -v, and the CPU per query at that pace: paced
  * queries arrive one per wakeup, so each costs more than at saturation, where wakeups carry many.
  */
 async function halfLoad(pids, port, queries, fullQps) {
-  const h = await measured(pids, () => dnsperf({ port, queries, seconds: Math.min(SECONDS, 5), qps: Math.round(fullQps / 2), latencies: true, ...CLIENTS.udp }));
-  const cpuUs = (h.cpuPct / 100) * 1e6 / h.result.qps;
+  const h = await measured(pids, () =>
+    dnsperf({ port, queries, seconds: Math.min(SECONDS, 5), qps: Math.round(fullQps / 2), latencies: true, ...CLIENTS.udp }),
+  );
+  const cpuUs = ((h.cpuPct / 100) * 1e6) / h.result.qps;
   return { p50Ms: h.result.p50Ms, p99Ms: h.result.p99Ms, notes: `p50/p99 at ${fmt.int(fullQps / 2)} q/s (half load), ${fmt.int(cpuUs)} µs CPU/q there` };
 }
 
@@ -107,7 +119,12 @@ const rb = spawnSync('redis-benchmark', ['-p', String(redis.port), '-t', 'get', 
 const redisGets = Number(/GET: ([\d.]+) requests per second/.exec(rb)?.[1] ?? NaN);
 await redis.stop();
 
-table(`rkvdns, ${SECONDS} s per mix (dnsperf ${CLIENTS.udp.clients} clients × ${CLIENTS.udp.outstanding} outstanding on UDP, ${CLIENTS.tcp.clients} × ${CLIENTS.tcp.outstanding} on TCP)`, rows);
+table(
+  `rkvdns, ${SECONDS} s per mix (dnsperf ${CLIENTS.udp.clients} clients × ${CLIENTS.udp.outstanding} outstanding on UDP, ${CLIENTS.tcp.clients} × ${CLIENTS.tcp.outstanding} on TCP)`,
+  rows,
+);
 console.log(`redis-benchmark -t get -c 50: ${fmt.int(redisGets)} GET/s`);
-console.log(`distinct GETs: ${rows[1]['q/s']} q/s with 1 worker, ${rows[MIXES.length + 1]['q/s']} with 2 (${rows[1]['of null']} and ${rows[MIXES.length + 1]['of null']} of the null server's ${fmt.int(nullQps)} q/s)`);
+console.log(
+  `distinct GETs: ${rows[1]['q/s']} q/s with 1 worker, ${rows[MIXES.length + 1]['q/s']} with 2 (${rows[1]['of null']} and ${rows[MIXES.length + 1]['of null']} of the null server's ${fmt.int(nullQps)} q/s)`,
+);
 process.exit(0);

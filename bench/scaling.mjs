@@ -48,12 +48,17 @@ const unboundPort = unbound.port;
 
 const rows = [];
 for (const n of SIZES) {
-  for (const [via, port] of [['rkvdns', server.port], ['unbound', unboundPort]]) {
+  for (const [via, port] of [
+    ['rkvdns', server.port],
+    ['unbound', unboundPort],
+  ]) {
     // Each run starts cold at rkvdns: the key snapshot of the previous run has expired.
     if (rows.length > 0) await new Promise((r) => setTimeout(r, 11_000));
     const rssBefore = usage(server.proc.pid).rssMb;
     let peak = rssBefore;
-    const sampler = setInterval(() => { peak = Math.max(peak, usage(server.proc.pid).rssMb); }, 100);
+    const sampler = setInterval(() => {
+      peak = Math.max(peak, usage(server.proc.pid).rssMb);
+    }, 100);
     const t0 = performance.now();
     let r;
     let error = '';
@@ -79,7 +84,11 @@ for (const n of SIZES) {
 
 // SCAN cost on its own: a fresh whole-pattern count of the largest totalizer.
 const t0 = performance.now();
-const klen = await import('node:child_process').then(({ spawnSync }) => spawnSync('dig', ['@127.0.0.1', '-p', String(server.port), '+short', '+time=60', '+tries=1', `t${SIZES.at(-1)};*.klen.${ZONE}`, 'TXT'], { encoding: 'utf8' }).stdout.trim());
+const klen = await import('node:child_process').then(({ spawnSync }) =>
+  spawnSync('dig', ['@127.0.0.1', '-p', String(server.port), '+short', '+time=60', '+tries=1', `t${SIZES.at(-1)};*.klen.${ZONE}`, 'TXT'], {
+    encoding: 'utf8',
+  }).stdout.trim(),
+);
 const scanMs = performance.now() - t0;
 const stats = await serverStats(server.port, ZONE);
 

@@ -24,13 +24,24 @@ for (const keys of [1_000, 10_000]) {
   const prefix = `t${keys}`;
   const expected = await seedBuckets(redis.client, prefix, keys, NOW, { sources: SOURCES, buckets: BUCKETS });
   for (const sharded of [false, true]) {
-    for (const [via, port, runs] of [['rkvdns', server.port, ['']], ['unbound', unboundPort, ['cold', 'warm']]]) {
+    for (const [via, port, runs] of [
+      ['rkvdns', server.port, ['']],
+      ['unbound', unboundPort, ['cold', 'warm']],
+    ]) {
       for (const run of runs) {
         const t0 = performance.now();
         let result;
         let error = '';
         try {
-          result = await total([prefix, null], { zone: ZONE, window: 3600 * 2, nameservers: [`127.0.0.1:${port}`], sharded, now: NOW, timeoutMs: 5000, concurrency: 64 });
+          result = await total([prefix, null], {
+            zone: ZONE,
+            window: 3600 * 2,
+            nameservers: [`127.0.0.1:${port}`],
+            sharded,
+            now: NOW,
+            timeoutMs: 5000,
+            concurrency: 64,
+          });
         } catch (e) {
           error = e.message;
         }

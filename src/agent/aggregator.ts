@@ -91,7 +91,9 @@ export class Aggregator {
         }
         if (error !== undefined) {
           this.stats.redis_errors++;
-          this.log.warn(`redis write failed (${error}); ${this.writer.inDoubt} increment(s) sent without a reply will be retried as sent and applied at most once${inDoubt > 0 ? ` (${inDoubt} of them just now)` : ''}; holding ${held} increment(s) on ${unwritten.length} key(s)`);
+          this.log.warn(
+            `redis write failed (${error}); ${this.writer.inDoubt} increment(s) sent without a reply will be retried as sent and applied at most once${inDoubt > 0 ? ` (${inDoubt} of them just now)` : ''}; holding ${held} increment(s) on ${unwritten.length} key(s)`,
+          );
         }
       })
       .catch((e: Error) => {

@@ -70,7 +70,9 @@ export async function startAgent(cfg: AgentConfig, log: Logger, opts: AgentOptio
     // Linux reports twice the size granted (its bookkeeping share) and caps requests at net.core.rmem_max.
     const granted = sock.getRecvBufferSize() / 2;
     if (granted < cfg.receive_buffer_bytes) {
-      log.warn(`udp ${address}:${port}: receive buffer is ${granted} bytes, not the ${cfg.receive_buffer_bytes} asked (receive_buffer_bytes); bursts beyond it are dropped by the kernel. Raise the cap with: sysctl -w net.core.rmem_max=${cfg.receive_buffer_bytes}`);
+      log.warn(
+        `udp ${address}:${port}: receive buffer is ${granted} bytes, not the ${cfg.receive_buffer_bytes} asked (receive_buffer_bytes); bursts beyond it are dropped by the kernel. Raise the cap with: sysctl -w net.core.rmem_max=${cfg.receive_buffer_bytes}`,
+      );
     }
     sock.on('message', (msg) => engine.datagram(msg, rules, echo));
     sock.on('error', (e) => log.error(`udp ${address}:${port}: ${e.message}`));

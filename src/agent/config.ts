@@ -44,14 +44,16 @@ export class ConfigError extends Error {}
 
 function intField(raw: Record<string, unknown>, name: string, min: number, max: number): number {
   const v = raw[name] ?? TOP_FIELDS[name];
-  if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) throw new ConfigError(`${name} must be an integer from ${min} to ${max}, got ${JSON.stringify(v)}`);
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max)
+    throw new ConfigError(`${name} must be an integer from ${min} to ${max}, got ${JSON.stringify(v)}`);
   return v;
 }
 
 export function buildAgentConfig(raw: unknown): AgentConfig {
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new ConfigError('the config must be a mapping with a rules list');
   const r = raw as Record<string, unknown>;
-  for (const k of Object.keys(r)) if (!(k in TOP_FIELDS)) throw new ConfigError(`unknown top-level field '${k}' (known: ${Object.keys(TOP_FIELDS).join(', ')})`);
+  for (const k of Object.keys(r))
+    if (!(k in TOP_FIELDS)) throw new ConfigError(`unknown top-level field '${k}' (known: ${Object.keys(TOP_FIELDS).join(', ')})`);
   const defaults = (r.defaults ?? {}) as RuleSpec;
   if (typeof defaults !== 'object' || Array.isArray(defaults)) throw new ConfigError('defaults must be a mapping of rule fields');
   if (!Array.isArray(r.rules) || r.rules.length === 0) throw new ConfigError('rules must be a non-empty list');

@@ -64,7 +64,10 @@ export function compileKeyPattern(source: string): KeyPattern {
  * Renders a key, or returns the name of a required substitution that has no value. `values` is a record
  * or a lookup function (the agent's hot path looks names up without building a merged object per line).
  */
-export function renderKey(p: KeyPattern, values: Readonly<Record<string, string | undefined>> | ((name: string) => string | undefined)): { key: string } | { missing: string } {
+export function renderKey(
+  p: KeyPattern,
+  values: Readonly<Record<string, string | undefined>> | ((name: string) => string | undefined),
+): { key: string } | { missing: string } {
   const get = typeof values === 'function' ? values : (n: string) => values[n];
   let key = '';
   for (const part of p.parts) {

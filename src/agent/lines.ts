@@ -4,7 +4,10 @@ function escapeLine(buf: Buffer, start: number, end: number): string {
   let clean = true;
   for (let i = start; i < end; i++) {
     const b = buf[i]!;
-    if (b < 32 || b > 126) { clean = false; break; }
+    if (b < 32 || b > 126) {
+      clean = false;
+      break;
+    }
   }
   if (clean) return buf.toString('latin1', start, end);
   let s = '';

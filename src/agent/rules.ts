@@ -27,7 +27,24 @@ export interface RuleSpec {
   postproc?: PostProc;
 }
 
-const RULE_FIELDS = new Set(['name', 'address', 'port', 'matchex', 'keypattern', 'prefix', 'source', 'ttl', 'buckets', 'bucket_alignment', 'substitutions', 'matched', 'truncate', 'lowercase', 'cut_at', 'postproc']);
+const RULE_FIELDS = new Set([
+  'name',
+  'address',
+  'port',
+  'matchex',
+  'keypattern',
+  'prefix',
+  'source',
+  'ttl',
+  'buckets',
+  'bucket_alignment',
+  'substitutions',
+  'matched',
+  'truncate',
+  'lowercase',
+  'cut_at',
+  'postproc',
+]);
 export const DEFAULT_KEYPATTERN = '<prefix>;<matched>;<source>;<start_ts>';
 /** A DNS label holds at most 63 bytes, and a bucket key travels as one label. */
 export const MAX_KEY_BYTES = 63;
@@ -48,14 +65,18 @@ export interface Rule {
 }
 
 export class RuleError extends Error {
-  constructor(readonly rule: string, problem: string) {
+  constructor(
+    readonly rule: string,
+    problem: string,
+  ) {
     super(`rule ${rule}: ${problem}`);
   }
 }
 
 function declarative(spec: RuleSpec, ruleName: string): (m: RegExpExecArray) => Record<string, string | undefined> {
   const template = spec.matched ?? null;
-  if (template !== null && !/\{\d+\}/.test(template)) throw new RuleError(ruleName, `matched template '${template}' refers to no capture group ({1}, {2}, ...)`);
+  if (template !== null && !/\{\d+\}/.test(template))
+    throw new RuleError(ruleName, `matched template '${template}' refers to no capture group ({1}, {2}, ...)`);
   // "{1},{2}" → ['', 1, ',', 2, '']: literals at even positions, group numbers at odd ones, split once here.
   const parts = template === null ? null : template.split(/\{(\d+)\}/).map((p, i) => (i % 2 === 1 ? Number(p) : p));
   return (m) => {
@@ -97,14 +118,20 @@ export function compileRule(spec: RuleSpec, index: number): Rule {
     throw e;
   }
   const ttl = spec.ttl ?? 0;
-  if (!Number.isInteger(ttl) || ttl <= 0) throw new RuleError(name, `ttl must be a positive number of seconds (the maximum reporting window), got ${String(spec.ttl)}`);
+  if (!Number.isInteger(ttl) || ttl <= 0)
+    throw new RuleError(name, `ttl must be a positive number of seconds (the maximum reporting window), got ${String(spec.ttl)}`);
   const buckets = spec.buckets ?? 0;
-  if (!Number.isInteger(buckets) || buckets < 0 || buckets > ttl) throw new RuleError(name, `buckets must be an integer from 0 to ttl, got ${String(spec.buckets)}`);
+  if (!Number.isInteger(buckets) || buckets < 0 || buckets > ttl)
+    throw new RuleError(name, `buckets must be an integer from 0 to ttl, got ${String(spec.buckets)}`);
   const alignment = spec.bucket_alignment ?? 'aligned';
-  if (alignment !== 'aligned' && alignment !== 'first-event') throw new RuleError(name, `bucket_alignment must be aligned or first-event, got '${String(alignment)}'`);
-  if (spec.truncate !== undefined && (!Number.isInteger(spec.truncate) || spec.truncate <= 0)) throw new RuleError(name, `truncate must be a positive integer, got ${String(spec.truncate)}`);
-  if (spec.postproc !== undefined && typeof spec.postproc !== 'function') throw new RuleError(name, 'postproc must be a function (match) => object | null; use a .mjs config for it');
-  if (spec.postproc && (spec.matched || spec.truncate || spec.lowercase || spec.cut_at)) throw new RuleError(name, 'postproc and declarative post-processing (matched, truncate, lowercase, cut_at) exclude each other');
+  if (alignment !== 'aligned' && alignment !== 'first-event')
+    throw new RuleError(name, `bucket_alignment must be aligned or first-event, got '${String(alignment)}'`);
+  if (spec.truncate !== undefined && (!Number.isInteger(spec.truncate) || spec.truncate <= 0))
+    throw new RuleError(name, `truncate must be a positive integer, got ${String(spec.truncate)}`);
+  if (spec.postproc !== undefined && typeof spec.postproc !== 'function')
+    throw new RuleError(name, 'postproc must be a function (match) => object | null; use a .mjs config for it');
+  if (spec.postproc && (spec.matched || spec.truncate || spec.lowercase || spec.cut_at))
+    throw new RuleError(name, 'postproc and declarative post-processing (matched, truncate, lowercase, cut_at) exclude each other');
   const fixed: Record<string, string> = {};
   if (spec.prefix !== undefined) fixed.prefix = String(spec.prefix);
   // Without a configured source, this machine's short host name tells the servers of a farm apart.
@@ -112,7 +139,10 @@ export function compileRule(spec: RuleSpec, index: number): Rule {
   for (const [k, v] of Object.entries(spec.substitutions ?? {})) fixed[k] = String(v);
   for (const n of keypattern.required) {
     if (n !== 'matched' && n !== 'start_ts' && !(n in fixed) && !spec.postproc && !regex.source.includes(`(?<${n}>`)) {
-      throw new RuleError(name, `keypattern needs <${n}> but nothing provides it (set ${n === 'prefix' || n === 'source' ? n : `substitutions.${n}`}, a named group (?<${n}>...), or a postproc)`);
+      throw new RuleError(
+        name,
+        `keypattern needs <${n}> but nothing provides it (set ${n === 'prefix' || n === 'source' ? n : `substitutions.${n}`}, a named group (?<${n}>...), or a postproc)`,
+      );
     }
   }
   let extract: Rule['extract'];

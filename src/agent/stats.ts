@@ -33,9 +33,11 @@ export class AgentStats {
 
   summary(pending: number, pendingKeys: number): string {
     const rules = [...this.perRule.entries()].map(([k, v]) => `match[${k}]=${v}`).join(' ');
-    return `datagrams=${this.datagrams} lines=${this.lines} matched=${this.lines_matched} unmatched=${this.lines_unmatched} ` +
+    return (
+      `datagrams=${this.datagrams} lines=${this.lines} matched=${this.lines_matched} unmatched=${this.lines_unmatched} ` +
       `matches=${this.matches} ignored=${this.ignored} increments=${this.increments} written=${this.written} pending=${pending} pending_keys=${pendingKeys} ` +
       `dropped_pending_full=${this.dropped_pending_full} dropped_missing_substitution=${this.dropped_missing_substitution} ` +
-      `dropped_wrongtype=${this.dropped_wrongtype} dropped_at_shutdown=${this.dropped_at_shutdown} redis_errors=${this.redis_errors}${rules ? ' ' + rules : ''}`;
+      `dropped_wrongtype=${this.dropped_wrongtype} dropped_at_shutdown=${this.dropped_at_shutdown} redis_errors=${this.redis_errors}${rules ? ' ' + rules : ''}`
+    );
   }
 }

@@ -61,7 +61,10 @@ export class OnceWriter implements BatchWriter {
   private seq = 0;
   private readonly doubtful = new Map<number, Share>();
 
-  constructor(private readonly apply: ApplyShare, private readonly groupOf: (key: string) => number) {}
+  constructor(
+    private readonly apply: ApplyShare,
+    private readonly groupOf: (key: string) => number,
+  ) {}
 
   /** Increments sent whose outcome is not known yet. */
   get inDoubt(): number {
@@ -107,9 +110,7 @@ export class OnceWriter implements BatchWriter {
     }
     // A number only when something new is sent; -1 matches no share.
     const seq = groups.size > 0 ? ++this.seq : -1;
-    await Promise.all(
-      [...groups].map(([group, keys]) => settle(group, { seq, keys, batch, increments: incrementsOf(keys, batch) })),
-    );
+    await Promise.all([...groups].map(([group, keys]) => settle(group, { seq, keys, batch, increments: incrementsOf(keys, batch) })));
     for (const share of this.doubtful.values()) if (share.seq === seq) result.inDoubt += share.increments;
     return result;
   }

@@ -36,8 +36,10 @@ async function load(path: string): Promise<AgentConfig> {
 }
 
 const program = new Command('totalizer-agent')
-  .description('Listens on UDP for log lines, matches them against rules and keeps time-bucketed counters in Redis.\n' +
-    'Feed it with e.g.: tail -F /var/log/apache2/access.log | nc -u 127.0.0.1 3430')
+  .description(
+    'Listens on UDP for log lines, matches them against rules and keeps time-bucketed counters in Redis.\n' +
+      'Feed it with e.g.: tail -F /var/log/apache2/access.log | nc -u 127.0.0.1 3430',
+  )
   .showHelpAfterError();
 
 program
@@ -72,7 +74,9 @@ program
       process.exit(1);
     }
     if (isWorker()) tellPrimary({ ready: agent.bindings });
-    else for (const b of agent.bindings) log.info(`listening on udp ${b.address}:${b.port} for rule(s) ${b.rules.join(', ')}${o.test ? ' (test mode: printing keys)' : ''}`);
+    else
+      for (const b of agent.bindings)
+        log.info(`listening on udp ${b.address}:${b.port} for rule(s) ${b.rules.join(', ')}${o.test ? ' (test mode: printing keys)' : ''}`);
     let stopping = false;
     onSignals((sig) => {
       if (stopping) return;

@@ -23,12 +23,20 @@ function say(msg: string): void {
 }
 
 function ensureTools(): void {
-  const missing = [['redis-server', 'redis-server'], ['dig', 'bind9-dnsutils']].filter(([cmd]) => !have(cmd!)).map(([, pkg]) => pkg!);
+  const missing = [
+    ['redis-server', 'redis-server'],
+    ['dig', 'bind9-dnsutils'],
+  ]
+    .filter(([cmd]) => !have(cmd!))
+    .map(([, pkg]) => pkg!);
   if (missing.length === 0) return;
   if (process.getuid?.() === 0 && have('apt-get')) {
     say(`installing ${missing.join(' ')} with apt-get`);
     execFileSync('apt-get', ['update', '-qq'], { stdio: 'inherit' });
-    execFileSync('apt-get', ['install', '-y', '-qq', '--no-install-recommends', ...missing], { stdio: 'inherit', env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } });
+    execFileSync('apt-get', ['install', '-y', '-qq', '--no-install-recommends', ...missing], {
+      stdio: 'inherit',
+      env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
+    });
     return;
   }
   process.stderr.write(`demo: missing ${missing.join(', ')}. Install with: sudo apt-get install ${missing.join(' ')} (or run the demo as root)\n`);
@@ -67,7 +75,11 @@ async function main(): Promise<void> {
 
   const agentPort = await freePort();
   say(`totalizer-agent on udp 127.0.0.1:${agentPort} with config/agent.yaml`);
-  const cfg = readFileSync(join(root, 'config', 'agent.yaml'), 'utf8').replace('redis://127.0.0.1:6379', redis.url).replace('port: 3430', `port: ${agentPort}`).replace('port: 3431', `port: ${await freePort()}`).replace('stats: 60', 'stats: 0');
+  const cfg = readFileSync(join(root, 'config', 'agent.yaml'), 'utf8')
+    .replace('redis://127.0.0.1:6379', redis.url)
+    .replace('port: 3430', `port: ${agentPort}`)
+    .replace('port: 3431', `port: ${await freePort()}`)
+    .replace('stats: 60', 'stats: 0');
   writeFileSync(join(dir, 'agent.yaml'), cfg);
   const agent = await startAgent(join(dir, 'agent.yaml'), [], 2);
 
@@ -78,7 +90,9 @@ async function main(): Promise<void> {
   // Stop the agent: SIGTERM flushes every pending count before it exits, and it logs its accounting.
   await new Promise((r) => setTimeout(r, 300));
   await agent.stop();
-  process.stdout.write(`agent ${(/final stats (datagrams=\S+ lines=\S+ matched=\S+ unmatched=\S+).*?(written=\S+)/.exec(agent.proc.output()) ?? ['', 'stopped']).slice(1).join(' ')}\n`);
+  process.stdout.write(
+    `agent ${(/final stats (datagrams=\S+ lines=\S+ matched=\S+ unmatched=\S+).*?(written=\S+)/.exec(agent.proc.output()) ?? ['', 'stopped']).slice(1).join(' ')}\n`,
+  );
 
   const common = ['--server', `127.0.0.1:${rkvdns.port}`, '--zone', ZONE];
   say('totals through DNS');

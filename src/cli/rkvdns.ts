@@ -14,8 +14,10 @@ function parseListen(v: string): { INTERFACE: string; PORT: string } {
 }
 
 const program = new Command('rkvdns')
-  .description('Authoritative DNS server for one zone: answers read-only Redis queries as TXT/A/AAAA records.\n' +
-    'Query names: [<parameter>.]<key-or-pattern>.<operator>.<zone>, e.g. dig @127.0.0.1 -p 5300 foo.get.rkvdns.example TXT')
+  .description(
+    'Authoritative DNS server for one zone: answers read-only Redis queries as TXT/A/AAAA records.\n' +
+      'Query names: [<parameter>.]<key-or-pattern>.<operator>.<zone>, e.g. dig @127.0.0.1 -p 5300 foo.get.rkvdns.example TXT',
+  )
   .option('-c, --config <file>', 'YAML file of SETTING: value (see config/rkvdns.yaml)')
   .option('--listen <host:port>', 'address and port for UDP and TCP (default 127.0.0.1:53)')
   .option('--redis <url>', `Redis URL, or redis+cluster://host:port,host:port for a cluster (default ${String(SETTINGS.REDIS_SERVER.default)})`)
@@ -28,12 +30,30 @@ const program = new Command('rkvdns')
   .option('--workers <n>', 'server processes sharing the port, up to one per core (default 1)')
   .addOption(new Option('--log-level <level>', 'log level').choices(['debug', 'info', 'warn', 'error', 'silent']))
   .option('-s, --set <SETTING=value...>', 'set any setting, e.g. --set ENABLE_ERROR_TXT=True')
-  .addHelpText('after', '\nSettings (config file keys, overridable with --set):\n' +
-    Object.entries(SETTINGS).map(([k, d]) => `  ${k.padEnd(22)} ${presentSetting(d.default).padEnd(24)} ${d.doc}`).join('\n'))
+  .addHelpText(
+    'after',
+    '\nSettings (config file keys, overridable with --set):\n' +
+      Object.entries(SETTINGS)
+        .map(([k, d]) => `  ${k.padEnd(22)} ${presentSetting(d.default).padEnd(24)} ${d.doc}`)
+        .join('\n'),
+  )
   .showHelpAfterError();
 
 program.parse();
-const o = program.opts<{ config?: string; listen?: string; redis?: string; zone?: string; defaultTtl?: string; minTtl?: string; maxTtl?: string; caseFolding?: string; conformance?: boolean; logLevel?: string; workers?: string; set?: string[] }>();
+const o = program.opts<{
+  config?: string;
+  listen?: string;
+  redis?: string;
+  zone?: string;
+  defaultTtl?: string;
+  minTtl?: string;
+  maxTtl?: string;
+  caseFolding?: string;
+  conformance?: boolean;
+  logLevel?: string;
+  workers?: string;
+  set?: string[];
+}>();
 
 let settings: Settings;
 try {
@@ -46,8 +66,15 @@ try {
   }
   settings = buildSettings(file, sets, {
     ...(o.listen ? parseListen(o.listen) : {}),
-    REDIS_SERVER: o.redis, ZONE: o.zone, DEFAULT_TTL: o.defaultTtl, MIN_TTL: o.minTtl, MAX_TTL: o.maxTtl,
-    CASE_FOLDING: o.caseFolding, CONFORMANCE: o.conformance, LOG_LEVEL: o.logLevel, WORKERS: o.workers,
+    REDIS_SERVER: o.redis,
+    ZONE: o.zone,
+    DEFAULT_TTL: o.defaultTtl,
+    MIN_TTL: o.minTtl,
+    MAX_TTL: o.maxTtl,
+    CASE_FOLDING: o.caseFolding,
+    CONFORMANCE: o.conformance,
+    LOG_LEVEL: o.logLevel,
+    WORKERS: o.workers,
   });
 } catch (e) {
   process.stderr.write(`rkvdns: ${(e as Error).message}\n`);
@@ -61,7 +88,8 @@ function explainStartFailure(e: NodeJS.ErrnoException): string {
   if (e.code === 'EACCES') {
     return `cannot bind ${settings.INTERFACE}:${settings.PORT}: permission denied. Use a high port such as --listen 127.0.0.1:5300, or grant CAP_NET_BIND_SERVICE (setcap cap_net_bind_service=+ep $(which node), or AmbientCapabilities= in the systemd unit).`;
   }
-  if (e.code === 'EADDRINUSE') return `cannot bind ${settings.INTERFACE}:${settings.PORT}: address in use. Stop the other DNS server there or choose another --listen address.`;
+  if (e.code === 'EADDRINUSE')
+    return `cannot bind ${settings.INTERFACE}:${settings.PORT}: address in use. Stop the other DNS server there or choose another --listen address.`;
   return `start-up failed: ${e.message}`;
 }
 
@@ -83,7 +111,8 @@ if (settings.WORKERS > 1 && !isWorker()) {
     const { host, port } = server.listener;
     if (isWorker()) tellPrimary({ ready: { host, port } });
     else log.info(`serving zone ${settings.ZONE} on ${host}:${port} (udp+tcp), redis ${redisShown}`);
-    if (settings.CONTROL_KEY && !isWorker()) log.warn(`CONTROL_KEY ${settings.CONTROL_KEY} is set: settings are overlaid per query from Redis. Never use this in production.`);
+    if (settings.CONTROL_KEY && !isWorker())
+      log.warn(`CONTROL_KEY ${settings.CONTROL_KEY} is set: settings are overlaid per query from Redis. Never use this in production.`);
     onSignals((sig) => {
       log.info(`${sig}: shutting down`);
       void server.close().then(() => process.exit(0));

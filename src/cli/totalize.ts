@@ -14,9 +14,25 @@ const DNS_ERROR = 1;
 class UsageError extends Error {}
 
 interface Opts {
-  window: string; zone?: string; server?: string[]; keypattern: string; by?: string[]; where?: string[]; sharded?: boolean;
-  trend?: boolean; format: 'table' | 'json' | 'csv'; top?: string; watch?: string; debug?: boolean; fanout?: string; spark?: boolean;
-  fields?: string; timeout: string; config?: string; columns?: string; delimiter: string;
+  window: string;
+  zone?: string;
+  server?: string[];
+  keypattern: string;
+  by?: string[];
+  where?: string[];
+  sharded?: boolean;
+  trend?: boolean;
+  format: 'table' | 'json' | 'csv';
+  top?: string;
+  watch?: string;
+  debug?: boolean;
+  fanout?: string;
+  spark?: boolean;
+  fields?: string;
+  timeout: string;
+  config?: string;
+  columns?: string;
+  delimiter: string;
 }
 
 function loadDefaults(path: string | undefined): { zone?: string; server?: string[] } {
@@ -40,8 +56,10 @@ function loadDefaults(path: string | undefined): { zone?: string; server?: strin
 }
 
 const program = new Command('totalize')
-  .description('Totals of a totalizer over a time window, fetched through DNS only (no Redis access).\n' +
-    'Example: totalize web_client --window 1h --trend --server 127.0.0.1:5300 --zone rkvdns.example.com')
+  .description(
+    'Totals of a totalizer over a time window, fetched through DNS only (no Redis access).\n' +
+      'Example: totalize web_client --window 1h --trend --server 127.0.0.1:5300 --zone rkvdns.example.com',
+  )
   .argument('<prefix>', 'the totalizer (first key field), e.g. web_client')
   .argument('[field-spec...]', 'upstream style, one per field after the prefix: break | ignore (_) | literal | abc* (grouped) | abc** (not grouped)')
   .option('-w, --window <duration>', 'reporting window: seconds or 90s, 30m, 1h, 1d', '3600')
@@ -57,7 +75,7 @@ const program = new Command('totalize')
   .option('--top <n>', 'only the N largest groups')
   .option('--columns <names>', 'column names for comma-joined values, e.g. ip,status')
   .option('--watch <seconds>', 'refresh the view every N seconds (Ctrl-C to stop)')
-  .option('--fanout <name>', "a name whose PTR records list several rkvdns zones; totals from each are added")
+  .option('--fanout <name>', 'a name whose PTR records list several rkvdns zones; totals from each are added')
   .option('--fields <n>', 'fields per key, timestamp included (default: inferred)')
   .option('--delimiter <c>', 'key field delimiter', ';')
   .option('--timeout <ms>', 'timeout per DNS try', '2000')
@@ -75,7 +93,14 @@ async function main(): Promise<number> {
   const zone = o.zone ?? defaults.zone;
   if (!zone && !o.fanout) throw new UsageError('no zone: pass --zone (or --fanout), set zone in config/totalize.yaml, or TOTALIZE_ZONE');
   const window = parseWindow(o.window);
-  const { spec, breakNames } = buildSpec({ prefix, tokens, keypattern: o.keypattern, delimiter: o.delimiter, ...(o.by ? { by: o.by } : {}), ...(o.where ? { where: o.where } : {}) });
+  const { spec, breakNames } = buildSpec({
+    prefix,
+    tokens,
+    keypattern: o.keypattern,
+    delimiter: o.delimiter,
+    ...(o.by ? { by: o.by } : {}),
+    ...(o.where ? { where: o.where } : {}),
+  });
   const num = (v: string | undefined, name: string) => {
     if (v === undefined) return undefined;
     if (!/^\d+$/.test(v) || Number(v) <= 0) throw new UsageError(`--${name} '${v}' must be a positive integer`);
@@ -96,7 +121,13 @@ async function main(): Promise<number> {
   };
   const servers = o.server ?? defaults.server;
   const lookups = makeLookups({ ...(servers ? { nameservers: servers } : {}), timeoutMs: base.timeoutMs!, ...(debug ? { debug } : {}) });
-  const render: RenderOptions = { breakNames, trend: !!o.trend, spark: !!o.spark, ...(o.top ? { top: num(o.top, 'top')! } : {}), ...(o.columns ? { columns: o.columns.split(',') } : {}) };
+  const render: RenderOptions = {
+    breakNames,
+    trend: !!o.trend,
+    spark: !!o.spark,
+    ...(o.top ? { top: num(o.top, 'top')! } : {}),
+    ...(o.columns ? { columns: o.columns.split(',') } : {}),
+  };
   const once = async () => {
     const r = await total(spec, { ...base, lookups });
     const d = r.diagnostics;

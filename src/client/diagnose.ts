@@ -28,16 +28,22 @@ const RESOLVER_RRSET_LIMITS = 'BIND 9.18.28 and later: max-records-per-type (def
 function causes(f: FailedListing): string[] {
   const stats = `dig TXT stats.${f.zone}`;
   if (f.overMaxKeys !== undefined) {
-    return [`the pattern matches more than the server's MAX_KEYS (${f.overMaxKeys}) keys: raise MAX_KEYS in rkvdns's configuration, or narrow the totalizer with a literal or partial field`];
+    return [
+      `the pattern matches more than the server's MAX_KEYS (${f.overMaxKeys}) keys: raise MAX_KEYS in rkvdns's configuration, or narrow the totalizer with a literal or partial field`,
+    ];
   }
   if (f.reason === 'NXDOMAIN') {
-    return [`the zone ${f.zone} is not answered by rkvdns on this path: check --zone, and that the resolver sends ${f.zone} to rkvdns (zones/ has a configuration for each resolver)`];
+    return [
+      `the zone ${f.zone} is not answered by rkvdns on this path: check --zone, and that the resolver sends ${f.zone} to rkvdns (zones/ has a configuration for each resolver)`,
+    ];
   }
   if (f.reason === 'REFUSED') {
     return ['the resolver refuses this client (BIND allow-query / allow-recursion, unbound access-control, PowerDNS allow-from, Knot Resolver view)'];
   }
   if (f.reason !== 'SERVFAIL' && f.reason !== 'FORMERR') {
-    return [`no usable answer (${f.reason}): check that rkvdns is running and reachable from the resolver (${stats} through the same path), and the --server and --timeout given`];
+    return [
+      `no usable answer (${f.reason}): check that rkvdns is running and reachable from the resolver (${stats} through the same path), and the --server and --timeout given`,
+    ];
   }
   const out: string[] = [];
   if (f.scattered) {
@@ -46,10 +52,13 @@ function causes(f: FailedListing): string[] {
         'or the resolver dropping TCP connections (unbound incoming-num-tcp/outgoing-num-tcp, BIND tcp-clients, dnsmasq serves at most 20 TCP connections at once)',
     );
   } else if (f.notSize) {
-    const resolver = f.viaResolver ? ', or the resolver cannot reach rkvdns or rejects its answers (DNSSEC validation of the unsigned zone, qname minimisation without CONFORMANCE: see zones/)' : '';
+    const resolver = f.viaResolver
+      ? ', or the resolver cannot reach rkvdns or rejects its answers (DNSSEC validation of the unsigned zone, qname minimisation without CONFORMANCE: see zones/)'
+      : '';
     out.push(`${f.notSize}, so not for their size: rkvdns cannot read Redis (its log; ${stats})${resolver}`);
   } else {
-    if (f.viaResolver) out.push(`a resolver's limit on records per RRset (${RESOLVER_RRSET_LIMITS}): raise it for the zone's resolver, or page through rkvdns directly`);
+    if (f.viaResolver)
+      out.push(`a resolver's limit on records per RRset (${RESOLVER_RRSET_LIMITS}): raise it for the zone's resolver, or page through rkvdns directly`);
     out.push(`an answer over rkvdns's MAX_TCP_PAYLOAD, or a Redis error at rkvdns (its log; ${stats})`);
   }
   if (f.reason === 'FORMERR') out.push('a server that does not page listings (PARTITIONED_LISTINGS False, or the original RKVDNS)');

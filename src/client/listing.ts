@@ -129,7 +129,9 @@ async function firstPage(w: Walk, count: number): Promise<{ n: number; records: 
     if ('records' in page) return { n, records: page.records };
     w.tried.push(page.step);
     target = smallerTarget(page.keys, w.viaResolver);
-    w.req.debug?.(`${page.display} refused (${describe(page.refused)}${w.viaResolver ? ' through a resolver' : ''}); trying pages of at most ${about(target)} keys`);
+    w.req.debug?.(
+      `${page.display} refused (${describe(page.refused)}${w.viaResolver ? ' through a resolver' : ''}); trying pages of at most ${about(target)} keys`,
+    );
   }
 }
 
@@ -193,7 +195,11 @@ async function bySplitting(w: Walk): Promise<Buffer[][]> {
   const limit = limiter(req.concurrency);
   let queries = 0;
   const ask = async (glob: Buffer): Promise<{ glob: Buffer; r: Lookup; got: Buffer[][] | null; display: string }> => {
-    if (++queries > MAX_SPLIT_QUERIES) w.fail(`splitting by the next character: more than ${MAX_SPLIT_QUERIES} queries`, { reason: 'SERVFAIL', notSize: 'narrower and narrower globs kept failing' });
+    if (++queries > MAX_SPLIT_QUERIES)
+      w.fail(`splitting by the next character: more than ${MAX_SPLIT_QUERIES} queries`, {
+        reason: 'SERVFAIL',
+        notSize: 'narrower and narrower globs kept failing',
+      });
     const a = await limit(() => w.ask([glob.toString('latin1'), 'keys']));
     // `PS` and `P<c>*S` can match the same key; each key is kept once.
     if (a.got) for (const rec of a.got) keys.set(rec[0]!.toString('latin1'), rec);
@@ -207,7 +213,8 @@ async function bySplitting(w: Walk): Promise<Buffer[][]> {
     const answers = await Promise.all(parts.map(ask));
     const still = answers.filter((a) => !a.got);
     // Too large shrinks as globs narrow; a failure that every narrower glob shares is something else.
-    if (still.length === answers.length) w.fail(`${step}, and so did all ${answers.length} narrower globs`, { reason: describe(failed.r), notSize: 'every narrower glob was refused too' });
+    if (still.length === answers.length)
+      w.fail(`${step}, and so did all ${answers.length} narrower globs`, { reason: describe(failed.r), notSize: 'every narrower glob was refused too' });
     await Promise.all(still.map(narrow));
   };
   const top = await ask(latin1(req.glob));
@@ -232,7 +239,8 @@ export async function fetchListing(l: Lookups, req: ListingRequest): Promise<Lis
   }
   // From rkvdns itself, a server without paging answers the count FORMERR; SERVFAIL is a server that pages
   // but cannot count now (Redis). Through a resolver both are SERVFAIL, so only splitting can tell.
-  if (!w.viaResolver && splittable(probe.r)) w.fail(`the count ${probe.display}: SERVFAIL`, { reason: describe(whole.r), notSize: 'the count of the keys failed too' });
+  if (!w.viaResolver && splittable(probe.r))
+    w.fail(`the count ${probe.display}: SERVFAIL`, { reason: describe(whole.r), notSize: 'the count of the keys failed too' });
   w.tried.push(`the count ${probe.display}: ${describe(probe.r)} (no paging)`);
   if (!splittable(whole.r)) w.fail(null, { reason: describe(whole.r) });
   req.debug?.(

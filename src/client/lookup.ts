@@ -7,12 +7,7 @@ import { QTYPE, RCODE, RCODE_NAME } from '../dns/constants.js';
 import type { DnsClient } from '../dns/client.js';
 import { readName, txtStrings } from '../dns/response.js';
 
-export type Lookup = (
-  | { kind: 'records'; records: Buffer[][] }
-  | { kind: 'nxdomain' }
-  | { kind: 'empty' }
-  | { kind: 'failed'; reason: string }
-) & {
+export type Lookup = ({ kind: 'records'; records: Buffer[][] } | { kind: 'nxdomain' } | { kind: 'empty' } | { kind: 'failed'; reason: string }) & {
   /** The answer came through a recursive resolver (RA=1) rather than from rkvdns itself. */
   viaResolver?: boolean;
 };
@@ -39,10 +34,23 @@ export class Lookups {
 
   /** PTR targets, as dotted names. */
   async ptr(labels: readonly Buffer[], display: string): Promise<Lookup> {
-    return this.lookup(labels, QTYPE.PTR, display, (_rdata, msg, off) => [Buffer.from(readName(msg, off).labels.map((l) => l.toString('latin1')).join('.'), 'latin1')]);
+    return this.lookup(labels, QTYPE.PTR, display, (_rdata, msg, off) => [
+      Buffer.from(
+        readName(msg, off)
+          .labels.map((l) => l.toString('latin1'))
+          .join('.'),
+        'latin1',
+      ),
+    ]);
   }
 
-  private async lookup(labels: readonly Buffer[], qtype: number, display: string, parse: (rdata: Buffer, msg: Buffer, off: number) => Buffer[], tcp = false): Promise<Lookup> {
+  private async lookup(
+    labels: readonly Buffer[],
+    qtype: number,
+    display: string,
+    parse: (rdata: Buffer, msg: Buffer, off: number) => Buffer[],
+    tcp = false,
+  ): Promise<Lookup> {
     const id = `${qtype}\0${labels.map((l) => l.toString('latin1')).join('\0')}`;
     const cached = this.cache.get(id);
     if (cached) {

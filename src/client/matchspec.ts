@@ -6,10 +6,7 @@
 import { escapeGlobText } from '../query/glob.js';
 
 export type FieldSpec =
-  | { kind: 'literal'; value: string }
-  | { kind: 'break' }
-  | { kind: 'ignore' }
-  | { kind: 'partial'; before: string; after: string; group: boolean };
+  { kind: 'literal'; value: string } | { kind: 'break' } | { kind: 'ignore' } | { kind: 'partial'; before: string; after: string; group: boolean };
 
 export class SpecError extends Error {}
 
@@ -42,10 +39,13 @@ export function validateSpec(spec: readonly FieldSpec[]): void {
 export function keysGlob(spec: readonly FieldSpec[], delimiter: string): string {
   const parts = spec.map((f) => {
     switch (f.kind) {
-      case 'literal': return escapeGlobText(f.value);
+      case 'literal':
+        return escapeGlobText(f.value);
       case 'break':
-      case 'ignore': return '*';
-      case 'partial': return `${escapeGlobText(f.before)}*${escapeGlobText(f.after)}`;
+      case 'ignore':
+        return '*';
+      case 'partial':
+        return `${escapeGlobText(f.before)}*${escapeGlobText(f.after)}`;
     }
   });
   return `${parts.join(delimiter)}${delimiter}*`;
@@ -60,8 +60,10 @@ export function shgetPattern(spec: readonly FieldSpec[], delimiter: string): { p
   for (let i = 0; i < spec.length; i++) {
     const f = spec[i]!;
     if (f.kind === 'literal') literals[literals.length - 1] += f.value + delimiter;
-    else if (f.kind === 'partial') { literals[literals.length - 1] += f.before; literals.push(f.after + delimiter); }
-    else literals.push(delimiter);
+    else if (f.kind === 'partial') {
+      literals[literals.length - 1] += f.before;
+      literals.push(f.after + delimiter);
+    } else literals.push(delimiter);
   }
   // The rest of the key, timestamp included, is one trailing capture.
   literals.push('');

@@ -50,7 +50,11 @@ export function renderTable(r: TotalResult, o: RenderOptions): string {
   const { header, rows } = columnsOf(groups, o);
   const numeric = new Set(header.map((h, i) => (h === 'count' || h === 'trend' ? i : -1)));
   const width = header.map((h, i) => Math.max([...h].length, ...rows.map((row) => [...row[i]!].length)));
-  const line = (cells: string[]) => cells.map((c, i) => (numeric.has(i) ? c.padStart(width[i]!) : c.padEnd(width[i]!))).join('  ').trimEnd();
+  const line = (cells: string[]) =>
+    cells
+      .map((c, i) => (numeric.has(i) ? c.padStart(width[i]!) : c.padEnd(width[i]!)))
+      .join('  ')
+      .trimEnd();
   return [line(header), line(width.map((w) => '-'.repeat(w))), ...rows.map(line)].join('\n');
 }
 

@@ -17,7 +17,10 @@ export function parseWindow(v: string): number {
 
 /** Field names of a key pattern, timestamp excluded. */
 export function fieldNames(keypattern: string, delimiter: string): string[] {
-  const names = keypattern.replace(/[{}]/g, '').split(delimiter).map((f) => /^<([A-Za-z_][A-Za-z0-9_]*)>$/.exec(f)?.[1]);
+  const names = keypattern
+    .replace(/[{}]/g, '')
+    .split(delimiter)
+    .map((f) => /^<([A-Za-z_][A-Za-z0-9_]*)>$/.exec(f)?.[1]);
   if (names.some((n) => !n)) throw new SpecError(`--keypattern '${keypattern}': every field must be one <name> separated by '${delimiter}'`);
   if (names[names.length - 1] !== 'start_ts') throw new SpecError(`--keypattern '${keypattern}': the last field must be <start_ts>`);
   return names.slice(0, -1) as string[];

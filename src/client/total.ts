@@ -108,7 +108,11 @@ async function listKeys(spec: readonly FieldSpec[], zone: string, o: Options, lo
     const key = shget.rebuild(rec.slice(0, shget.captures).map((b) => b.toString('latin1')));
     const counts = rec.slice(shget.captures).map(parseCount);
     keys.push(key);
-    if (counts.length > 0 && counts.every((n) => n !== null)) values.set(key, counts.reduce<number>((a, n) => a + (n ?? 0), 0));
+    if (counts.length > 0 && counts.every((n) => n !== null))
+      values.set(
+        key,
+        counts.reduce<number>((a, n) => a + (n ?? 0), 0),
+      );
     else bucketsFailed.push({ key, reason: 'value is not an integer' });
   }
   return { keys, values, bucketsFailed };
@@ -120,7 +124,12 @@ function selectBuckets(keys: readonly ParsedKey[], now: number, o: Options): { m
 }
 
 /** Step 4: the value of each needed key, one GET each, in parallel. */
-async function fetchValues(keys: readonly string[], zone: string, o: Options, lookups: Lookups): Promise<{ values: Map<string, number>; bucketsFailed: Diagnostics['bucketsFailed'] }> {
+async function fetchValues(
+  keys: readonly string[],
+  zone: string,
+  o: Options,
+  lookups: Lookups,
+): Promise<{ values: Map<string, number>; bucketsFailed: Diagnostics['bucketsFailed'] }> {
   const values = new Map<string, number>();
   const bucketsFailed: Diagnostics['bucketsFailed'] = [];
   await pool([...new Set(keys)], o.concurrency, async (key) => {
@@ -154,7 +163,14 @@ async function totalZone(spec: FieldSpec[], zone: string, o: Options, lookups: L
   const listed = await listKeys(spec, zone, o, lookups);
   const parsed = parseKeys(listed.keys, spec, o.delimiter, o.fieldCount);
   const buckets = selectBuckets(parsed.keys, now, o);
-  const fetched = listed.values ? { values: listed.values, bucketsFailed: [] } : await fetchValues([...buckets.main, ...buckets.recent].map((b) => b.key.key), zone, o, lookups);
+  const fetched = listed.values
+    ? { values: listed.values, bucketsFailed: [] }
+    : await fetchValues(
+        [...buckets.main, ...buckets.recent].map((b) => b.key.key),
+        zone,
+        o,
+        lookups,
+      );
   return {
     sums: sumGroups(buckets.main, fetched.values),
     recent: sumGroups(buckets.recent, fetched.values),
@@ -196,7 +212,11 @@ export async function total(specIn: ReadonlyArray<string | null | FieldSpec>, op
   for (const p of parts) {
     for (const [g, v] of p.sums) sums.set(g, (sums.get(g) ?? 0) + v);
     for (const [g, v] of p.recent) recent.set(g, (recent.get(g) ?? 0) + v);
-    for (const [g, s] of p.spark) spark.set(g, (spark.get(g) ?? new Array<number>(s.length).fill(0)).map((x, i) => x + s[i]!));
+    for (const [g, s] of p.spark)
+      spark.set(
+        g,
+        (spark.get(g) ?? new Array<number>(s.length).fill(0)).map((x, i) => x + s[i]!),
+      );
   }
   const groups: GroupResult[] = [...sums].map(([group, sum]) => ({
     group,

@@ -32,16 +32,24 @@ export function parseKeys(keys: readonly string[], spec: readonly FieldSpec[], d
     const counts = new Map<number, string>();
     for (const s of split) if (!counts.has(s.fields.length)) counts.set(s.fields.length, s.key);
     if (counts.size > 1) {
-      throw new Error(`keys have different numbers of fields: ${[...counts].map(([n, k]) => `${n} (e.g. ${k})`).join(', ')}; give the field count (--fields N) or a narrower spec`);
+      throw new Error(
+        `keys have different numbers of fields: ${[...counts].map(([n, k]) => `${n} (e.g. ${k})`).join(', ')}; give the field count (--fields N) or a narrower spec`,
+      );
     }
     count = split[0]!.fields.length;
   }
   const out: ParsedKey[] = [];
   const skipped: KeyParse['skipped'] = [];
   for (const { key, fields } of split) {
-    if (fields.length !== count) { skipped.push({ key, reason: `has ${fields.length} fields, expected ${count}` }); continue; }
+    if (fields.length !== count) {
+      skipped.push({ key, reason: `has ${fields.length} fields, expected ${count}` });
+      continue;
+    }
     const ts = fields[fields.length - 1]!;
-    if (!/^\d+$/.test(ts)) { skipped.push({ key, reason: `last field '${ts}' is not a timestamp` }); continue; }
+    if (!/^\d+$/.test(ts)) {
+      skipped.push({ key, reason: `last field '${ts}' is not a timestamp` });
+      continue;
+    }
     const body = fields.slice(0, -1);
     const group = groupOf(body, spec, delimiter);
     if (group === null) continue;

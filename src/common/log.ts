@@ -15,9 +15,7 @@ const noop = (): void => {};
 export function createLogger(level: LogLevel, name: string, sink: (line: string) => void = (l) => process.stderr.write(l)): Logger {
   const rank = LOG_LEVELS.indexOf(level);
   const make = (lvl: LogLevel) =>
-    LOG_LEVELS.indexOf(lvl) >= rank
-      ? (msg: string) => sink(`${new Date().toISOString()} ${lvl.toUpperCase()} ${name}: ${msg}\n`)
-      : noop;
+    LOG_LEVELS.indexOf(lvl) >= rank ? (msg: string) => sink(`${new Date().toISOString()} ${lvl.toUpperCase()} ${name}: ${msg}\n`) : noop;
   return { debug: make('debug'), info: make('info'), warn: make('warn'), error: make('error'), level };
 }
 

@@ -36,7 +36,9 @@ export function forkWorkers<T>(n: number, log: Logger): Promise<{ ready: T; stop
         workers.delete(w);
         if (stopping || !started) return;
         log.error(`worker ${w.process.pid} exited (${signal ?? code}); starting another in 1 s`);
-        setTimeout(() => { if (!stopping) fork(); }, 1000).unref();
+        setTimeout(() => {
+          if (!stopping) fork();
+        }, 1000).unref();
       });
     };
     const stop = () =>
@@ -44,7 +46,9 @@ export function forkWorkers<T>(n: number, log: Logger): Promise<{ ready: T; stop
         stopping = true;
         if (workers.size === 0) return res();
         for (const w of workers) {
-          w.once('exit', () => { if (workers.size === 0) res(); });
+          w.once('exit', () => {
+            if (workers.size === 0) res();
+          });
           w.kill('SIGTERM');
         }
       });

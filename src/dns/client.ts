@@ -122,7 +122,10 @@ function tcpExchange(ns: Nameserver, query: Buffer, timeoutMs: number): Promise<
   return new Promise((resolve, reject) => {
     const sock = net.connect(ns.port, ns.host);
     let buf = Buffer.alloc(0);
-    const timer = setTimeout(() => { sock.destroy(); reject(new DnsTimeout(`no TCP answer from ${ns.host}:${ns.port} in ${timeoutMs} ms`)); }, timeoutMs);
+    const timer = setTimeout(() => {
+      sock.destroy();
+      reject(new DnsTimeout(`no TCP answer from ${ns.host}:${ns.port} in ${timeoutMs} ms`));
+    }, timeoutMs);
     sock.on('connect', () => {
       const len = Buffer.alloc(2);
       len.writeUInt16BE(query.length);
@@ -136,8 +139,14 @@ function tcpExchange(ns: Nameserver, query: Buffer, timeoutMs: number): Promise<
         resolve(buf.subarray(2, 2 + buf.readUInt16BE(0)));
       }
     });
-    sock.on('error', (e) => { clearTimeout(timer); reject(e); });
-    sock.on('close', () => { clearTimeout(timer); reject(new Error(`TCP connection to ${ns.host}:${ns.port} closed without an answer`)); });
+    sock.on('error', (e) => {
+      clearTimeout(timer);
+      reject(e);
+    });
+    sock.on('close', () => {
+      clearTimeout(timer);
+      reject(new Error(`TCP connection to ${ns.host}:${ns.port} closed without an answer`));
+    });
   });
 }
 

@@ -19,7 +19,10 @@ export function encodeName(labels: readonly Buffer[]): Buffer {
 
 /** Splits presentation-form dotted text (no escapes) into labels; for configured names like the zone. */
 export function labelsOf(dotted: string): Buffer[] {
-  return dotted.split('.').filter((s) => s.length > 0).map((s) => Buffer.from(s, 'latin1'));
+  return dotted
+    .split('.')
+    .filter((s) => s.length > 0)
+    .map((s) => Buffer.from(s, 'latin1'));
 }
 
 export function encodeRR(owner: Buffer, type: number, ttl: number, rdata: Buffer): Buffer {

@@ -26,8 +26,7 @@ export interface Query {
 
 /** Why a packet is not a usable query; `respond` tells whether an error answer can be sent back. */
 export type Rejection =
-  | { kind: 'ignore'; reason: 'short' | 'response' }
-  | { kind: 'formerr' | 'notimp'; reason: string; id: number; opcode: number; rd: boolean };
+  { kind: 'ignore'; reason: 'short' | 'response' } | { kind: 'formerr' | 'notimp'; reason: string; id: number; opcode: number; rd: boolean };
 
 export type ParseResult = { ok: true; query: Query } | { ok: false; rejection: Rejection };
 
@@ -66,7 +65,10 @@ export function parseQuery(msg: Buffer): ParseResult {
   for (;;) {
     if (off >= msg.length) return formerr(msg, 'truncated question name');
     const len = msg[off]!;
-    if (len === 0) { off++; break; }
+    if (len === 0) {
+      off++;
+      break;
+    }
     // A query has nothing earlier to point to; rejecting pointers also rules out pointer loops.
     if (len > MAX_LABEL) return formerr(msg, (len & 0xc0) === 0xc0 ? 'compression pointer in question' : `label length ${len} > 63`);
     nameLen += len + 1;

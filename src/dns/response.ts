@@ -30,7 +30,7 @@ export class MalformedResponse extends Error {}
 export function readName(msg: Buffer, off: number): { labels: Buffer[]; end: number } {
   const labels: Buffer[] = [];
   let end = -1;
-  for (let jumps = 0; jumps < 64; ) {
+  for (let jumps = 0; jumps < 64;) {
     if (off >= msg.length) throw new MalformedResponse('name runs past the end');
     const len = msg[off]!;
     if (len === 0) return { labels, end: end < 0 ? off + 1 : end };
@@ -77,7 +77,7 @@ export function decodeResponse(msg: Buffer): Response {
 /** TXT rdata → its character-strings. */
 export function txtStrings(rdata: Buffer): Buffer[] {
   const out: Buffer[] = [];
-  for (let o = 0; o < rdata.length; ) {
+  for (let o = 0; o < rdata.length;) {
     const len = rdata[o]!;
     if (o + 1 + len > rdata.length) throw new MalformedResponse('bad TXT string');
     out.push(rdata.subarray(o + 1, o + 1 + len));

@@ -72,10 +72,14 @@ export function startProcess(cmd: string, args: string[], ready: RegExp | null, 
       clearTimeout(timer);
       f();
     };
-    const timer = setTimeout(() => settle(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`${cmd} did not become ready in ${timeoutMs} ms; output:\n${out}`));
-    }), timeoutMs);
+    const timer = setTimeout(
+      () =>
+        settle(() => {
+          child.kill('SIGKILL');
+          reject(new Error(`${cmd} did not become ready in ${timeoutMs} ms; output:\n${out}`));
+        }),
+      timeoutMs,
+    );
     if (ready === null) settle(() => resolve({ ...started, match: [''] as unknown as RegExpMatchArray }));
     const onData = (d: Buffer) => {
       out = (out + d.toString()).slice(-OUTPUT_CAP);

@@ -25,13 +25,29 @@ export interface RkvdnsOptions {
 
 export async function startRkvdns(redisUrl: string, zone: string, o: RkvdnsOptions = {}): Promise<RunningProgram> {
   const sets = Object.entries(o.settings ?? {}).flatMap(([k, v]) => ['--set', `${k}=${typeof v === 'boolean' ? (v ? 'True' : 'False') : v}`]);
-  const args = [...(o.nodeArgs ?? []), bin('rkvdns'), ...(o.config ? ['--config', o.config] : []), '--listen', `127.0.0.1:${o.port ?? 0}`, '--redis', redisUrl, '--zone', zone, ...sets, ...(o.args ?? [])];
+  const args = [
+    ...(o.nodeArgs ?? []),
+    bin('rkvdns'),
+    ...(o.config ? ['--config', o.config] : []),
+    '--listen',
+    `127.0.0.1:${o.port ?? 0}`,
+    '--redis',
+    redisUrl,
+    '--zone',
+    zone,
+    ...sets,
+    ...(o.args ?? []),
+  ];
   const proc = await startProcess(process.execPath, args, / on 127\.0\.0\.1:(\d+) /);
   return { port: Number(proc.match[1]), proc, stop: () => proc.stop() };
 }
 
 /** Resolves when each of `bindings` listeners has logged "listening on udp". */
 export async function startAgent(configPath: string, args: string[] = [], bindings = 1): Promise<Omit<RunningProgram, 'port'>> {
-  const proc = await startProcess(process.execPath, [bin('agent'), '--config', configPath, ...args], new RegExp(`(listening on udp[^\\n]*\\n[^]*){${bindings}}`));
+  const proc = await startProcess(
+    process.execPath,
+    [bin('agent'), '--config', configPath, ...args],
+    new RegExp(`(listening on udp[^\\n]*\\n[^]*){${bindings}}`),
+  );
   return { proc, stop: () => proc.stop() };
 }

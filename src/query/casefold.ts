@@ -41,10 +41,13 @@ function unescapeLabel(label: Buffer): Buffer | null {
   for (let i = 3; i < label.length; i++) {
     const b = label[i]!;
     // An escape byte as the very last byte has nothing to act on and is dropped.
-    if (b === e0) { if (++i < label.length) out.push(label[i]!); }
-    else if (b === e1) { if (++i < label.length) out.push(upper(label[i]!)); }
-    else if (b === e2) { if (++i < label.length) out.push(lower(label[i]!)); }
-    else out.push(b);
+    if (b === e0) {
+      if (++i < label.length) out.push(label[i]!);
+    } else if (b === e1) {
+      if (++i < label.length) out.push(upper(label[i]!));
+    } else if (b === e2) {
+      if (++i < label.length) out.push(lower(label[i]!));
+    } else out.push(b);
   }
   return Buffer.from(out);
 }

@@ -27,8 +27,10 @@ export function compileShardPattern(pattern: Buffer): ShardPattern | null {
   for (const part of parts) {
     if (part.length === 0) continue;
     if (part[0] === '*') {
-      if (part.length === 1) { regex += '([\\s\\S]*)'; captures++; }
-      else regex += '[\\s\\S]*';
+      if (part.length === 1) {
+        regex += '([\\s\\S]*)';
+        captures++;
+      } else regex += '[\\s\\S]*';
       glob.push(Buffer.from('*'));
     } else {
       regex += part.replace(REGEX_META, '\\$&');

@@ -11,9 +11,7 @@ import { TooManyKeysError, type KeyReader } from './reader.js';
 
 export type Reply =
   /** Records, each a list of character-strings; `ttl` is the key's TTL or null where none applies. */
-  | { kind: 'values'; records: Buffer[][]; ttl: number | null }
-  | { kind: 'nil' }
-  | { kind: 'error'; error: 'redis' | 'toomany' | 'toolarge'; message: string };
+  { kind: 'values'; records: Buffer[][]; ttl: number | null } | { kind: 'nil' } | { kind: 'error'; error: 'redis' | 'toomany' | 'toolarge'; message: string };
 
 const one = (v: Buffer): Buffer[][] => [[v]];
 const int = (n: number): Buffer[][] => [[Buffer.from(String(n))]];
@@ -117,11 +115,23 @@ async function run(src: KeySource, plan: RedisPlan): Promise<Reply> {
   const r = src.reader;
   switch (plan.op) {
     case 'get':
-      return withTtl(r, plan.key, r.get(plan.key).then((v) => (v === null ? null : one(v))));
+      return withTtl(
+        r,
+        plan.key,
+        r.get(plan.key).then((v) => (v === null ? null : one(v))),
+      );
     case 'hget':
-      return withTtl(r, plan.key, r.hget(plan.key, plan.field).then((v) => (v === null ? null : one(v))));
+      return withTtl(
+        r,
+        plan.key,
+        r.hget(plan.key, plan.field).then((v) => (v === null ? null : one(v))),
+      );
     case 'lindex':
-      return withTtl(r, plan.key, r.lindex(plan.key, plan.index).then((v) => (v === null ? null : one(v))));
+      return withTtl(
+        r,
+        plan.key,
+        r.lindex(plan.key, plan.index).then((v) => (v === null ? null : one(v))),
+      );
     case 'hkeys':
       return withTtl(r, plan.key, r.hkeys(plan.key).then(each));
     case 'smembers':
@@ -140,7 +150,11 @@ async function run(src: KeySource, plan: RedisPlan): Promise<Reply> {
     case 'kplen':
       return { kind: 'values', records: await countRecords(src, plan.glob, plan.part), ttl: null };
     case 'shards':
-      return { kind: 'values', records: [...groupKeys(src, await listKeys(src, plan.pattern.glob, plan.part), plan.pattern).values()].map((g) => g.captures), ttl: null };
+      return {
+        kind: 'values',
+        records: [...groupKeys(src, await listKeys(src, plan.pattern.glob, plan.part), plan.pattern).values()].map((g) => g.captures),
+        ttl: null,
+      };
     case 'shget':
       return shget(src, await listKeys(src, plan.pattern.glob, plan.part), plan.pattern);
   }

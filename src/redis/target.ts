@@ -25,7 +25,8 @@ export function parseRedisTarget(url: string, setting = 'REDIS_SERVER'): RedisTa
     } catch {
       throw new Error(`${setting} '${url}' is not a URL; ${USAGE}`);
     }
-    if (parsed.protocol !== 'redis:' && parsed.protocol !== 'rediss:') throw new Error(`${setting} '${url}' must start with redis://, rediss:// or redis+cluster://; ${USAGE}`);
+    if (parsed.protocol !== 'redis:' && parsed.protocol !== 'rediss:')
+      throw new Error(`${setting} '${url}' must start with redis://, rediss:// or redis+cluster://; ${USAGE}`);
     return { kind: 'single', url };
   }
   let rest = m[2]!.replace(/\/+$/, '');

@@ -8,7 +8,10 @@ export class Debouncer {
   private sweptAt = -Infinity;
   dropped = 0;
 
-  constructor(private readonly maxEntries = 100_000, private readonly now: () => number = Date.now) {}
+  constructor(
+    private readonly maxEntries = 100_000,
+    private readonly now: () => number = Date.now,
+  ) {}
 
   get size(): number {
     return this.seen.size;

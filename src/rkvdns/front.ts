@@ -66,7 +66,11 @@ export function front(serve: Next, o: FrontOptions): PacketHandler {
     if (q.edns && q.edns.version > 0) {
       stats.count('badvers');
       const limit = transport === 'udp' ? udpLimit(q, base) : base.MAX_TCP_PAYLOAD;
-      return assemble(q, BADVERS, limit, { optSize: Math.max(MIN_UDP, Math.min(limit, base.MAX_UDP_PAYLOAD)), setTcOnDrop: false, extendedRcodeHigh: EXTENDED_BADVERS_HIGH }).packet;
+      return assemble(q, BADVERS, limit, {
+        optSize: Math.max(MIN_UDP, Math.min(limit, base.MAX_UDP_PAYLOAD)),
+        setTcOnDrop: false,
+        extendedRcodeHigh: EXTENDED_BADVERS_HIGH,
+      }).packet;
     }
     const qc: QueryContext = { query: q, transport, client, settings: base, reader: o.reader };
     const r = serve(qc);

@@ -21,7 +21,12 @@ export class ControlOverlay {
   private delayChain: Promise<void> = Promise.resolve();
   private cache = new Map<string, Settings>();
 
-  constructor(private readonly base: Settings, private readonly key: string, private readonly reader: KeyReader, private readonly log: Logger) {}
+  constructor(
+    private readonly base: Settings,
+    private readonly key: string,
+    private readonly reader: KeyReader,
+    private readonly log: Logger,
+  ) {}
 
   /** The settings for one query, from the hash as it is now; the configured ones when it cannot be read. */
   async read(): Promise<ControlFields> {

@@ -69,8 +69,12 @@ function introspect(plan: IntrospectPlan, s: Settings, ctx: ResolverContext): Bu
 function recordsOutcome(qc: QueryContext, records: Buffer[][], ttl: number | null, answerType: number, log: ResolverContext['queryLog']): Outcome {
   const s = qc.settings;
   const r = renderRecords(records, answerType, clampTtl(ttl, s), s);
-  if (r.oversize > 0) log.info(`${presentName(qc.query.labels)} from ${qc.client}: ${r.oversize} value(s) over MAX_VALUE_PAYLOAD ${s.RETURN_PARTIAL_VALUE ? 'cut' : 'dropped'}`);
-  if (r.unconvertible > 0) log.info(`${presentName(qc.query.labels)} from ${qc.client}: ${r.unconvertible} value(s) not convertible to ${answerType === QTYPE.A ? 'A' : 'AAAA'} left out`);
+  if (r.oversize > 0)
+    log.info(`${presentName(qc.query.labels)} from ${qc.client}: ${r.oversize} value(s) over MAX_VALUE_PAYLOAD ${s.RETURN_PARTIAL_VALUE ? 'cut' : 'dropped'}`);
+  if (r.unconvertible > 0)
+    log.info(
+      `${presentName(qc.query.labels)} from ${qc.client}: ${r.unconvertible} value(s) not convertible to ${answerType === QTYPE.A ? 'A' : 'AAAA'} left out`,
+    );
   return { kind: 'records', rrs: r.rrs };
 }
 

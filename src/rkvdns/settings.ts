@@ -42,18 +42,17 @@ export interface Settings {
 }
 
 export class SettingsError extends Error {
-  constructor(readonly setting: string, problem: string) {
+  constructor(
+    readonly setting: string,
+    problem: string,
+  ) {
     super(`setting ${setting}: ${problem}`);
     this.name = 'SettingsError';
   }
 }
 
 type Kind =
-  | { t: 'int'; min: number; max: number }
-  | { t: 'bool' }
-  | { t: 'name'; nullable: boolean }
-  | { t: 'text' }
-  | { t: 'enum'; values: readonly string[] };
+  { t: 'int'; min: number; max: number } | { t: 'bool' } | { t: 'name'; nullable: boolean } | { t: 'text' } | { t: 'enum'; values: readonly string[] };
 
 /** What a setting holds. */
 export type SettingValue = Settings[keyof Settings];
@@ -72,7 +71,11 @@ export const SETTINGS: Readonly<Record<keyof Settings, Def>> = {
   ZONE: { kind: { t: 'name', nullable: false }, default: null, doc: 'the zone this server is authoritative for (required)' },
   INTERFACE: { kind: { t: 'text' }, default: '127.0.0.1', doc: 'address to listen on, UDP and TCP' },
   PORT: { kind: int(0, 65535), default: 53, doc: 'port to listen on, UDP and TCP' },
-  REDIS_SERVER: { kind: { t: 'text' }, default: 'redis://127.0.0.1:6379', doc: 'Redis URL (redis://[user:pass@]host:port[/db]), or a cluster: redis+cluster://[user:pass@]host:port,host:port' },
+  REDIS_SERVER: {
+    kind: { t: 'text' },
+    default: 'redis://127.0.0.1:6379',
+    doc: 'Redis URL (redis://[user:pass@]host:port[/db]), or a cluster: redis+cluster://[user:pass@]host:port,host:port',
+  },
   REDIS_TIMEOUT_MS: { kind: int(10, 60_000), default: 1000, doc: 'a Redis command not answered in this time fails (SERVFAIL)' },
   MAX_PENDING: { kind: int(1, 1_000_000), default: 2000, doc: 'queries waiting on Redis; beyond it UDP queries are dropped' },
   MAX_KEYS: { kind: int(1, 100_000_000), default: 100_000, doc: 'keys a pattern may enumerate before the answer is an error' },
@@ -113,7 +116,8 @@ export function coerce(name: keyof Settings, raw: unknown): unknown {
   switch (kind.t) {
     case 'int': {
       const n = typeof text === 'number' ? text : typeof text === 'string' && /^-?\d+$/.test(text) ? Number(text) : NaN;
-      if (!Number.isInteger(n) || n < kind.min || n > kind.max) throw new SettingsError(name, `expected an integer from ${kind.min} to ${kind.max}, got ${JSON.stringify(raw)}`);
+      if (!Number.isInteger(n) || n < kind.min || n > kind.max)
+        throw new SettingsError(name, `expected an integer from ${kind.min} to ${kind.max}, got ${JSON.stringify(raw)}`);
       return n;
     }
     case 'bool': {
@@ -128,7 +132,8 @@ export function coerce(name: keyof Settings, raw: unknown): unknown {
         if (kind.nullable) return null;
         throw new SettingsError(name, 'is required');
       }
-      if (typeof text !== 'string' || !NAME_RE.test(text)) throw new SettingsError(name, `expected a dotted name such as example.com, got ${JSON.stringify(raw)}`);
+      if (typeof text !== 'string' || !NAME_RE.test(text))
+        throw new SettingsError(name, `expected a dotted name such as example.com, got ${JSON.stringify(raw)}`);
       return text.replace(/\.$/, '').toLowerCase();
     }
     case 'text':
@@ -136,7 +141,8 @@ export function coerce(name: keyof Settings, raw: unknown): unknown {
       return text;
     case 'enum': {
       const v = typeof text === 'string' ? text.toLowerCase() : text;
-      if (typeof v !== 'string' || !kind.values.includes(v)) throw new SettingsError(name, `expected one of ${kind.values.join(', ')}, got ${JSON.stringify(raw)}`);
+      if (typeof v !== 'string' || !kind.values.includes(v))
+        throw new SettingsError(name, `expected one of ${kind.values.join(', ')}, got ${JSON.stringify(raw)}`);
       return v;
     }
   }

@@ -40,7 +40,12 @@ export interface RequestPath {
 }
 
 /** Builds the chain the settings call for, ending in the resolver, behind the server front. */
-export function buildRequestPath(s: Settings, reader: KeyReader, log: Logger, live: { tcpConnections(): number; redisQueued(): number } = { tcpConnections: () => 0, redisQueued: () => 0 }): RequestPath {
+export function buildRequestPath(
+  s: Settings,
+  reader: KeyReader,
+  log: Logger,
+  live: { tcpConnections(): number; redisQueued(): number } = { tcpConnections: () => 0, redisQueued: () => 0 },
+): RequestPath {
   const stats = new ServerStats();
   const snapshots = new KeySnapshots(Math.max(SNAPSHOT_MS, s.DEFAULT_TTL * 1000));
   const flights = new Flights<Resolution>(resolutionAging, { prefetch: s.PREFETCH });
@@ -75,7 +80,9 @@ export async function startRkvdns(s: Settings, log: Logger): Promise<Rkvdns> {
   const conn: Connection = connectRedis(s.REDIS_SERVER, { timeoutMs: s.REDIS_TIMEOUT_MS, setting: 'REDIS_SERVER', autoPipelining: true, log });
   // Wait briefly so the first queries do not fail just because the connection is still being made;
   // if Redis is down the server starts anyway and answers SERVFAIL until it is back.
-  await conn.connect().catch((e: Error) => log.warn(`redis not reachable yet at ${describeTarget(conn.target)} (${e.message}); queries get SERVFAIL until it is`));
+  await conn
+    .connect()
+    .catch((e: Error) => log.warn(`redis not reachable yet at ${describeTarget(conn.target)} (${e.message}); queries get SERVFAIL until it is`));
   // The gauges read the listener once it exists; no query can arrive before it does.
   const path = buildRequestPath(s, redisReader(conn), log, { tcpConnections: () => listener.tcpConnections(), redisQueued: () => conn.queued() });
   const { stats, flights, snapshots, gauges } = path;

@@ -27,10 +27,28 @@ export interface TestCluster {
 function spawnNode(port: number, base: string): Promise<Started> {
   const dir = join(base, String(port));
   mkdirSync(dir, { recursive: true });
-  return startProcess('redis-server', [
-    '--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '', '--appendonly', 'yes',
-    '--cluster-enabled', 'yes', '--cluster-config-file', `nodes-${port}.conf`, '--cluster-node-timeout', '2000',
-  ], /Ready to accept connections/);
+  return startProcess(
+    'redis-server',
+    [
+      '--port',
+      String(port),
+      '--bind',
+      '127.0.0.1',
+      '--dir',
+      dir,
+      '--save',
+      '',
+      '--appendonly',
+      'yes',
+      '--cluster-enabled',
+      'yes',
+      '--cluster-config-file',
+      `nodes-${port}.conf`,
+      '--cluster-node-timeout',
+      '2000',
+    ],
+    /Ready to accept connections/,
+  );
 }
 
 async function clusterOk(port: number): Promise<boolean> {
@@ -45,21 +63,28 @@ async function waitClusterOk(ports: number[], what: string): Promise<void> {
 
 /** Runs `fn` with a plain client on each node, in parallel. */
 function onEachNode<T>(ports: number[], fn: (c: Redis) => Promise<T>): Promise<T[]> {
-  return Promise.all(ports.map(async (port) => {
-    const c = new Redis({ port, host: '127.0.0.1' });
-    try {
-      return await fn(c);
-    } finally {
-      c.disconnect();
-    }
-  }));
+  return Promise.all(
+    ports.map(async (port) => {
+      const c = new Redis({ port, host: '127.0.0.1' });
+      try {
+        return await fn(c);
+      } finally {
+        c.disconnect();
+      }
+    }),
+  );
 }
 
 export async function startCluster(): Promise<TestCluster> {
   const ports = [await freeClusterPort(), await freeClusterPort(), await freeClusterPort()];
   const dir = mkdtempSync(join(tmpdir(), 'cluster-'));
   const procs = await Promise.all(ports.map((p) => spawnNode(p, dir)));
-  const created = await run('redis-cli', ['--cluster', 'create', ...ports.map((p) => `127.0.0.1:${p}`), '--cluster-replicas', '0', '--cluster-yes'], undefined, 30_000);
+  const created = await run(
+    'redis-cli',
+    ['--cluster', 'create', ...ports.map((p) => `127.0.0.1:${p}`), '--cluster-replicas', '0', '--cluster-yes'],
+    undefined,
+    30_000,
+  );
   if (created.code !== 0) throw new Error(`redis-cli --cluster create failed: ${created.stdout}${created.stderr}`);
   await waitClusterOk(ports, 'cluster did not reach state ok');
   return {

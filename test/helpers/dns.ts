@@ -34,10 +34,14 @@ export function labels(name: string): Buffer[] {
     const c = name[i]!;
     if (c === '\\') {
       const dec = /^\d{3}/.exec(name.slice(i + 1));
-      if (dec) { cur.push(Number(dec[0])); i += 3; }
-      else cur.push(name.charCodeAt(++i));
-    } else if (c === '.') { out.push(Buffer.from(cur)); cur = []; }
-    else cur.push(...Buffer.from(c, 'latin1'));
+      if (dec) {
+        cur.push(Number(dec[0]));
+        i += 3;
+      } else cur.push(name.charCodeAt(++i));
+    } else if (c === '.') {
+      out.push(Buffer.from(cur));
+      cur = [];
+    } else cur.push(...Buffer.from(c, 'latin1'));
   }
   if (cur.length) out.push(Buffer.from(cur));
   return out;
@@ -81,8 +85,15 @@ export function buildQuery(name: string | Buffer[], type: string | number, o: Qu
 export function sendUdp(port: number, msg: Buffer, timeoutMs = 3000, host = '127.0.0.1'): Promise<Buffer | null> {
   return new Promise((resolve) => {
     const s = dgram.createSocket(net.isIPv6(host) ? 'udp6' : 'udp4');
-    const t = setTimeout(() => { s.close(); resolve(null); }, timeoutMs);
-    s.on('message', (m) => { clearTimeout(t); s.close(); resolve(m); });
+    const t = setTimeout(() => {
+      s.close();
+      resolve(null);
+    }, timeoutMs);
+    s.on('message', (m) => {
+      clearTimeout(t);
+      s.close();
+      resolve(m);
+    });
     s.send(msg, port, host);
   });
 }
@@ -93,7 +104,10 @@ export function sendTcp(port: number, msgs: Buffer[], timeoutMs = 5000): Promise
     const sock = net.connect(port, '127.0.0.1');
     const answers: Buffer[] = [];
     let buf = Buffer.alloc(0);
-    const t = setTimeout(() => { sock.destroy(); reject(new Error(`TCP: ${answers.length}/${msgs.length} answers in ${timeoutMs} ms`)); }, timeoutMs);
+    const t = setTimeout(() => {
+      sock.destroy();
+      reject(new Error(`TCP: ${answers.length}/${msgs.length} answers in ${timeoutMs} ms`));
+    }, timeoutMs);
     sock.on('connect', () => {
       for (const m of msgs) {
         const f = Buffer.alloc(2 + m.length);
@@ -108,9 +122,16 @@ export function sendTcp(port: number, msgs: Buffer[], timeoutMs = 5000): Promise
         answers.push(buf.subarray(2, 2 + buf.readUInt16BE(0)));
         buf = buf.subarray(2 + buf.readUInt16BE(0));
       }
-      if (answers.length === msgs.length) { clearTimeout(t); sock.end(); resolve(answers); }
+      if (answers.length === msgs.length) {
+        clearTimeout(t);
+        sock.end();
+        resolve(answers);
+      }
     });
-    sock.on('error', (e) => { clearTimeout(t); reject(e); });
+    sock.on('error', (e) => {
+      clearTimeout(t);
+      reject(e);
+    });
   });
 }
 

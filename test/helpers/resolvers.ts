@@ -71,7 +71,15 @@ function unbound(dir: string, port: number, o: ResolverOptions): Launch {
 
 function bind(dir: string, port: number, o: ResolverOptions): Launch {
   const conf = shippedWithPort('named.conf', o.rkvdnsPort);
-  const framing = [`directory "${dir}";`, `listen-on port ${port} { 127.0.0.1; };`, 'listen-on-v6 { none; };', 'pid-file none;', `session-keyfile "${dir}/session.key";`, 'allow-query { 127.0.0.0/8; };', 'allow-recursion { 127.0.0.0/8; };'];
+  const framing = [
+    `directory "${dir}";`,
+    `listen-on port ${port} { 127.0.0.1; };`,
+    'listen-on-v6 { none; };',
+    'pid-file none;',
+    `session-keyfile "${dir}/session.key";`,
+    'allow-query { 127.0.0.0/8; };',
+    'allow-recursion { 127.0.0.0/8; };',
+  ];
   if (o.minimisation === 'off') framing.push('qname-minimization disabled;');
   framing.push(...(o.extra ?? []));
   const merged = conf.replace(/^options \{$/m, `options {\n    ${framing.join('\n    ')}`) + `\nzone "." { type hint; file "${writeRootHints(dir)}"; };\n`;
@@ -100,8 +108,17 @@ function pdnsRecursor(dir: string, port: number, o: ResolverOptions): Launch {
   writeFileSync(join(dir, 'recursor.d', 'totalizer.conf'), shippedWithPort('recursor.conf', o.rkvdnsPort));
   copyFileSync(shipped('recursor.lua'), join(dir, 'recursor.lua'));
   const framing = [
-    'local-address=127.0.0.1', `local-port=${port}`, `socket-dir=${dir}`, 'daemon=no', 'write-pid=no', 'disable-syslog=yes', 'allow-from=127.0.0.0/8',
-    `hint-file=${writeRootHints(dir)}`, 'security-poll-suffix=', `lua-config-file=${join(dir, 'recursor.lua')}`, `include-dir=${join(dir, 'recursor.d')}`,
+    'local-address=127.0.0.1',
+    `local-port=${port}`,
+    `socket-dir=${dir}`,
+    'daemon=no',
+    'write-pid=no',
+    'disable-syslog=yes',
+    'allow-from=127.0.0.0/8',
+    `hint-file=${writeRootHints(dir)}`,
+    'security-poll-suffix=',
+    `lua-config-file=${join(dir, 'recursor.lua')}`,
+    `include-dir=${join(dir, 'recursor.d')}`,
     ...(o.minimisation === 'off' ? ['qname-minimization=no'] : []),
     ...(o.extra ?? []),
     '',
@@ -156,7 +173,15 @@ export async function startResolver(name: ResolverName, o: ResolverOptions): Pro
 
 /** The version string each resolver reports, for the README's table. */
 export async function resolverVersion(name: ResolverName): Promise<string> {
-  const [cmd, args] = ({ unbound: ['unbound', ['-V']], bind: ['named', ['-v']], kresd: ['kresd', ['--version']], 'pdns-recursor': ['pdns_recursor', ['--version']], dnsmasq: ['dnsmasq', ['--version']] } as const)[name];
+  const [cmd, args] = (
+    {
+      unbound: ['unbound', ['-V']],
+      bind: ['named', ['-v']],
+      kresd: ['kresd', ['--version']],
+      'pdns-recursor': ['pdns_recursor', ['--version']],
+      dnsmasq: ['dnsmasq', ['--version']],
+    } as const
+  )[name];
   const out = await run(cmd, [...args]);
   // The first version number printed (pdns_recursor starts its line with a date).
   return /\b(\d+\.\d+(?:\.\d+)?)\b/.exec(out.stdout + out.stderr)?.[1] ?? 'unknown';

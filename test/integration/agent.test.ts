@@ -14,9 +14,13 @@ const WEB_CLIENT = { name: 'web_client', prefix: 'web_client', matchex: '^(\\S+)
 const LOG = readFileSync(FIXTURE_LOG, 'latin1').split('\n').filter(Boolean);
 
 let redis: TestRedis;
-beforeAll(async () => { redis = await startRedis(); });
+beforeAll(async () => {
+  redis = await startRedis();
+});
 afterAll(async () => redis?.stop());
-beforeEach(async () => { await redis.client.flushall(); });
+beforeEach(async () => {
+  await redis.client.flushall();
+});
 
 /** The counters matching `pattern`; the agent's own token keys are not counters. */
 async function sumOf(pattern: string): Promise<number> {
@@ -38,16 +42,28 @@ async function totalsBy(prefix: string): Promise<Map<string, number>> {
   const out = new Map<string, number>();
   const keys = await redis.client.keys(`${prefix};*`);
   const vals = keys.length ? await redis.client.mget(keys) : [];
-  keys.forEach((k, i) => { const f = k.split(';')[1]!; out.set(f, (out.get(f) ?? 0) + Number(vals[i])); });
+  keys.forEach((k, i) => {
+    const f = k.split(';')[1]!;
+    out.set(f, (out.get(f) ?? 0) + Number(vals[i]));
+  });
   return out;
 }
 
-const cfg = (port: number, extra: object = {}, rules: object[] = [WEB_CLIENT]) => ({ redis: redis.url, stats: 0, defaults: { port, ttl: 3600, buckets: 4, source: 'sophia' }, rules, ...extra });
+const cfg = (port: number, extra: object = {}, rules: object[] = [WEB_CLIENT]) => ({
+  redis: redis.url,
+  stats: 0,
+  defaults: { port, ttl: 3600, buckets: 4, source: 'sophia' },
+  rules,
+  ...extra,
+});
 
 describe('the shipped sample config', () => {
   it('counts the sample log per client address and status, and per page, exactly', async () => {
     const [p1, p2] = [await freePort(), await freePort()];
-    const text = readFileSync(SAMPLE_YAML, 'utf8').replace('redis://127.0.0.1:6379', redis.url).replace('port: 3430', `port: ${p1}`).replace('port: 3431', `port: ${p2}`);
+    const text = readFileSync(SAMPLE_YAML, 'utf8')
+      .replace('redis://127.0.0.1:6379', redis.url)
+      .replace('port: 3430', `port: ${p1}`)
+      .replace('port: 3431', `port: ${p2}`);
     const path = writeConfig(text);
     const agent = await startAgent(path, [], 2);
     try {
@@ -75,19 +91,24 @@ describe('the shipped sample config', () => {
     expect(yaml.code).toBe(0);
     const rulesOf = (out: string) => out.split('\n').filter((l) => /^rule web_/.test(l));
     expect(rulesOf(mjs.stdout)).toEqual(rulesOf(yaml.stdout));
-    expect(rulesOf(yaml.stdout)).toEqual(['rule web_client: 3000 line(s) matched, 216 distinct key(s)', 'rule web_page: 3000 line(s) matched, 16 distinct key(s)']);
+    expect(rulesOf(yaml.stdout)).toEqual([
+      'rule web_client: 3000 line(s) matched, 216 distinct key(s)',
+      'rule web_page: 3000 line(s) matched, 16 distinct key(s)',
+    ]);
   });
 });
 
 describe('listening', () => {
   it('several bindings, several rules per binding, several lines per datagram, \\xNN bytes, IPv6', async () => {
     const [a, b, c] = [await freePort(), await freePort(), await freePort('::1')];
-    const path = writeConfig(cfg(a, {}, [
-      { name: 'words', prefix: 'w', matchex: '^word (\\S+)' },
-      { name: 'any', prefix: 'any', matchex: '^(\\S+)' },
-      { name: 'other', prefix: 'o', port: b, matchex: '^(\\S+)' },
-      { name: 'six', prefix: 'six', address: '::1', port: c, matchex: '^(\\S+)' },
-    ]));
+    const path = writeConfig(
+      cfg(a, {}, [
+        { name: 'words', prefix: 'w', matchex: '^word (\\S+)' },
+        { name: 'any', prefix: 'any', matchex: '^(\\S+)' },
+        { name: 'other', prefix: 'o', port: b, matchex: '^(\\S+)' },
+        { name: 'six', prefix: 'six', address: '::1', port: c, matchex: '^(\\S+)' },
+      ]),
+    );
     const agent = await startAgent(path, [], 3);
     try {
       await sendLines(a, ['word alpha', 'word beta', 'word alpha', 'bin\x01\xff'], 4);
@@ -95,9 +116,24 @@ describe('listening', () => {
       await sendLines(c, ['v6'], 1, 1000, '::1');
       const ok = await waitFor(async () => (await sumOf('*')) === 3 + 4 + 2 + 1);
       expect(ok).toBe(true);
-      expect(await totalsBy('w')).toEqual(new Map([['alpha', 2], ['beta', 1]]));
-      expect(await totalsBy('any')).toEqual(new Map([['word', 3], ['bin\\x01\\xff', 1]]));
-      expect(await totalsBy('o')).toEqual(new Map([['x', 1], ['y', 1]]));
+      expect(await totalsBy('w')).toEqual(
+        new Map([
+          ['alpha', 2],
+          ['beta', 1],
+        ]),
+      );
+      expect(await totalsBy('any')).toEqual(
+        new Map([
+          ['word', 3],
+          ['bin\\x01\\xff', 1],
+        ]),
+      );
+      expect(await totalsBy('o')).toEqual(
+        new Map([
+          ['x', 1],
+          ['y', 1],
+        ]),
+      );
       expect(await totalsBy('six')).toEqual(new Map([['v6', 1]]));
     } finally {
       await agent.stop();
@@ -108,11 +144,13 @@ describe('listening', () => {
 describe('buckets', () => {
   it('aligned keys share boundaries; first-event keys start at the first event; EXPIRE is the rule ttl', async () => {
     const port = await freePort();
-    const path = writeConfig(cfg(port, {}, [
-      { name: 'al', prefix: 'al', matchex: '^(\\S+)', ttl: 600, buckets: 6 },
-      { name: 'fe', prefix: 'fe', matchex: '^(\\S+)', ttl: 600, buckets: 6, bucket_alignment: 'first-event' },
-      { name: 'one', prefix: 'one', matchex: '^(\\S+)', ttl: 77 },
-    ]));
+    const path = writeConfig(
+      cfg(port, {}, [
+        { name: 'al', prefix: 'al', matchex: '^(\\S+)', ttl: 600, buckets: 6 },
+        { name: 'fe', prefix: 'fe', matchex: '^(\\S+)', ttl: 600, buckets: 6, bucket_alignment: 'first-event' },
+        { name: 'one', prefix: 'one', matchex: '^(\\S+)', ttl: 77 },
+      ]),
+    );
     const before = Math.floor(Date.now() / 1000);
     const agent = await startAgent(path);
     try {
@@ -165,7 +203,12 @@ describe('outages and overload', () => {
       const restart = await redis.kill();
       const t0 = Date.now();
       // Keep sending through the outage: 10 s at 200 lines/s.
-      await sendLines(port, Array.from({ length: 2000 }, (_, i) => LOG[i % 3000]!), 1, 200);
+      await sendLines(
+        port,
+        Array.from({ length: 2000 }, (_, i) => LOG[i % 3000]!),
+        1,
+        200,
+      );
       expect(Date.now() - t0).toBeGreaterThan(9000);
       await restart();
       await redis.client.connect().catch(() => undefined);
@@ -240,7 +283,9 @@ describe('outages and overload', () => {
     const rmemMax = Number(readFileSync('/proc/sys/net/core/rmem_max', 'utf8'));
     const over = await startAgent(writeConfig(cfg(await freePort(), { receive_buffer_bytes: rmemMax * 2 })));
     await over.stop();
-    expect(over.proc.output()).toMatch(new RegExp(`receive buffer is ${rmemMax} bytes, not the ${rmemMax * 2} asked .*sysctl -w net\\.core\\.rmem_max=${rmemMax * 2}`));
+    expect(over.proc.output()).toMatch(
+      new RegExp(`receive buffer is ${rmemMax} bytes, not the ${rmemMax * 2} asked .*sysctl -w net\\.core\\.rmem_max=${rmemMax * 2}`),
+    );
     const within = await startAgent(writeConfig(cfg(await freePort(), { receive_buffer_bytes: 65_536 })));
     await within.stop();
     expect(within.proc.output()).not.toMatch(/receive buffer is/);
@@ -281,7 +326,11 @@ describe('test mode and rule checking', () => {
   });
 
   it('check reports per rule, reads stdin, and lists lines no rule matched', async () => {
-    const r = await run('node', [AGENT_BIN, 'check', '--config', SAMPLE_YAML, '-'], Buffer.concat([readFileSync(FIXTURE_LOG), Buffer.from('<13>Nov 22 21:00:00 web1 sshd[99]: accepted\n')]));
+    const r = await run(
+      'node',
+      [AGENT_BIN, 'check', '--config', SAMPLE_YAML, '-'],
+      Buffer.concat([readFileSync(FIXTURE_LOG), Buffer.from('<13>Nov 22 21:00:00 web1 sshd[99]: accepted\n')]),
+    );
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/^3003 line\(s\) read$/m);
     expect(r.stdout).toMatch(/^rule syslog_tags: 1 line\(s\) matched, 1 distinct key\(s\)\n\s+syslog_tags;sshd;sophia;\d+$/m);
@@ -306,13 +355,22 @@ describe('test mode and rule checking', () => {
 describe('syslog', () => {
   it('logger (RFC 3164 over UDP) feeds the syslog_tags rule', async () => {
     const port = await freePort();
-    const path = writeConfig(cfg(port, {}, [{ name: 'syslog_tags', prefix: 'syslog_tags', matchex: '^(?:<\\d{1,3}>)?[A-Z][a-z]{2} [ \\d]\\d \\d\\d:\\d\\d:\\d\\d \\S+ ([^:\\[\\s]+)' }]));
+    const path = writeConfig(
+      cfg(port, {}, [
+        { name: 'syslog_tags', prefix: 'syslog_tags', matchex: '^(?:<\\d{1,3}>)?[A-Z][a-z]{2} [ \\d]\\d \\d\\d:\\d\\d:\\d\\d \\S+ ([^:\\[\\s]+)' },
+      ]),
+    );
     const agent = await startAgent(path);
     try {
       for (let i = 0; i < 3; i++) await run('logger', ['--rfc3164', '-d', '-n', '127.0.0.1', '-P', String(port), '-t', 'backup', 'nightly run done']);
       await run('logger', ['--rfc3164', '-d', '-n', '127.0.0.1', '-P', String(port), '-t', 'sshd', 'accepted']);
       expect(await waitFor(async () => (await sumOf('syslog_tags;*')) === 4)).toBe(true);
-      expect(await totalsBy('syslog_tags')).toEqual(new Map([['backup', 3], ['sshd', 1]]));
+      expect(await totalsBy('syslog_tags')).toEqual(
+        new Map([
+          ['backup', 3],
+          ['sshd', 1],
+        ]),
+      );
     } finally {
       await agent.stop();
     }

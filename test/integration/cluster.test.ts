@@ -42,7 +42,9 @@ function expected(lines: string[]): Record<string, number> {
 describe('Redis Cluster', () => {
   it('agent writes by slot, rkvdns scans every master and reads by slot: exact totals in both modes, a master restart loses nothing', async () => {
     const port = await freePort();
-    const agent = await startAgent(writeConfig({ redis: cluster.url, stats: 0, flush_interval_ms: 100, defaults: { port, ttl: 3600, buckets: 4, source: 'sophia' }, rules: [WEB_CLIENT] }));
+    const agent = await startAgent(
+      writeConfig({ redis: cluster.url, stats: 0, flush_interval_ms: 100, defaults: { port, ttl: 3600, buckets: 4, source: 'sophia' }, rules: [WEB_CLIENT] }),
+    );
     const first = LOG.slice(0, 1500);
     const during = LOG.slice(1500, 2500);
     const after = LOG.slice(2500);
@@ -68,7 +70,13 @@ describe('Redis Cluster', () => {
 
     // rkvdns was connected before the restart: its listings must again cover every master.
     for (const sharded of [false, true]) {
-      const r = await total(['web_client', null], { zone: ZONE, window: 7 * 86400 * 365 * 10, nameservers: [`127.0.0.1:${server.port}`], sharded, now: Date.now() / 1000 });
+      const r = await total(['web_client', null], {
+        zone: ZONE,
+        window: 7 * 86400 * 365 * 10,
+        nameservers: [`127.0.0.1:${server.port}`],
+        sharded,
+        now: Date.now() / 1000,
+      });
       expect(Object.fromEntries(r.groups.map((g) => [g.group, g.count]))).toEqual(want);
     }
   }, 120_000);

@@ -23,7 +23,11 @@ const startShippedUnbound = (rkvdnsPort: number) => startResolver('unbound', { r
 
 async function rkvdns(redisUrl: string, extra: string[] = []) {
   const port = await freePort();
-  const p = await startProcess('node', [RKVDNS_BIN, '--config', file('config/rkvdns.yaml'), '--listen', `127.0.0.1:${port}`, '--redis', redisUrl, '--set', 'STATS=0', ...extra], / on 127\.0\.0\.1:\d+ /);
+  const p = await startProcess(
+    'node',
+    [RKVDNS_BIN, '--config', file('config/rkvdns.yaml'), '--listen', `127.0.0.1:${port}`, '--redis', redisUrl, '--set', 'STATS=0', ...extra],
+    / on 127\.0\.0\.1:\d+ /,
+  );
   return { port, stop: () => p.stop() };
 }
 
@@ -46,7 +50,11 @@ describe('sample log through a caching resolver', () => {
     server = await rkvdns(redis.url);
     unbound = await startShippedUnbound(server.port);
     const port = await freePort();
-    const cfg = readFileSync(file('config/agent.yaml'), 'utf8').replace('redis://127.0.0.1:6379', redis.url).replace('port: 3430', `port: ${port}`).replace('port: 3431', `port: ${await freePort()}`).replace('stats: 60', 'stats: 0');
+    const cfg = readFileSync(file('config/agent.yaml'), 'utf8')
+      .replace('redis://127.0.0.1:6379', redis.url)
+      .replace('port: 3430', `port: ${port}`)
+      .replace('port: 3431', `port: ${await freePort()}`)
+      .replace('stats: 60', 'stats: 0');
     const agent = await startAgent(writeConfig(cfg), [], 2);
     await sendLines(port, LOG, 20);
     await new Promise((r) => setTimeout(r, 300));
@@ -106,7 +114,14 @@ describe('TTLs through the cache', () => {
 
   const ask = async (name: string) => {
     const out = await dig(unbound.port, '+noall', '+answer', `${name}.${ZONE}`, 'TXT');
-    return out.trim().split('\n').filter(Boolean).map((l) => { const f = l.split(/\s+/); return { ttl: Number(f[1]), value: f.slice(4).join(' ') }; });
+    return out
+      .trim()
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => {
+        const f = l.split(/\s+/);
+        return { ttl: Number(f[1]), value: f.slice(4).join(' ') };
+      });
   };
 
   it('a bucket value is served from the cache for its TTL (MAX_TTL), then refreshed', async () => {

@@ -55,7 +55,9 @@ beforeAll(async () => {
     startRkvdns(redis.url, { ...SOA, MAX_KEYS: 2 * BIG }),
     startRkvdns(smallRedis.url, { ...SOA, PARTITIONED_LISTINGS: false }),
   ]);
-  unbound = await startUnbound(serverBlock(['msg-cache-size: 64m', 'rrset-cache-size: 128m', 'incoming-num-tcp: 128', 'outgoing-num-tcp: 128']) + stubZone(ZONE, paging.port));
+  unbound = await startUnbound(
+    serverBlock(['msg-cache-size: 64m', 'rrset-cache-size: 128m', 'incoming-num-tcp: 128', 'outgoing-num-tcp: 128']) + stubZone(ZONE, paging.port),
+  );
 }, 120_000);
 
 afterAll(async () => {
@@ -78,7 +80,14 @@ describe('a listing larger than one DNS answer', () => {
 
   it('a million bucket keys, sharded, paged through rkvdns directly: exact totals, no answer over MAX_TCP_PAYLOAD', async () => {
     const lines: string[] = [];
-    const r = await total(['big', null], { zone: ZONE, window: 3 * BIG, nameservers: [`127.0.0.1:${paging.port}`], sharded: true, now: NOW, debug: (l) => lines.push(l) });
+    const r = await total(['big', null], {
+      zone: ZONE,
+      window: 3 * BIG,
+      nameservers: [`127.0.0.1:${paging.port}`],
+      sharded: true,
+      now: NOW,
+      debug: (l) => lines.push(l),
+    });
     expect(countsOf(r.groups)).toEqual(bigExpected);
     expect(r.diagnostics.keysListed).toBe(BIG);
     expect(lines.some((l) => /1000000 keys, too many for one answer; paging in \d+ partitions/.test(l))).toBe(true);
@@ -104,10 +113,32 @@ describe('a listing larger than one DNS answer', () => {
   }, 120_000);
 
   it('against a server without partitions, totalize splits the glob by the next character and says so in --debug', async () => {
-    const out = await run('node', [TOTALIZE, 'small', '--window', String(3 * SMALL), '--sharded', '--debug', '--format', 'csv', '--server', `127.0.0.1:${upstreamLike.port}`, '--zone', ZONE], undefined, 120_000);
+    const out = await run(
+      'node',
+      [
+        TOTALIZE,
+        'small',
+        '--window',
+        String(3 * SMALL),
+        '--sharded',
+        '--debug',
+        '--format',
+        'csv',
+        '--server',
+        `127.0.0.1:${upstreamLike.port}`,
+        '--zone',
+        ZONE,
+      ],
+      undefined,
+      120_000,
+    );
     expect(out.code).toBe(0);
     expect(out.stderr).toMatch(/does not page listings .*splitting small;\*;\*;\* by the next character and fetching values with GET/);
-    const rows = out.stdout.trim().split('\n').slice(1).map((l) => l.split(','));
+    const rows = out.stdout
+      .trim()
+      .split('\n')
+      .slice(1)
+      .map((l) => l.split(','));
     expect(Object.fromEntries(rows.map(([g, c]) => [g, Number(c)]))).toEqual(smallExpected);
   }, 120_000);
 });

@@ -38,7 +38,8 @@ const valueOf = (g: number, s: number, b: number) => 1 + ((g * 7 + s * 3 + b) % 
 const presentation = (label: string) => label.replace(/[.;\\"]/g, (c) => `\\${c}`);
 
 const expected: Record<string, number> = {};
-for (let g = 0; g < RESOURCES; g++) for (let s = 0; s < SOURCES; s++) for (let b = 0; b < BUCKETS; b++) expected[matchedOf(g)] = (expected[matchedOf(g)] ?? 0) + valueOf(g, s, b);
+for (let g = 0; g < RESOURCES; g++)
+  for (let s = 0; s < SOURCES; s++) for (let b = 0; b < BUCKETS; b++) expected[matchedOf(g)] = (expected[matchedOf(g)] ?? 0) + valueOf(g, s, b);
 
 /** The totalize command line through one of the started resolvers. */
 const totalizeVia = (resolver: TestResolver, prefix: string, ...args: string[]) =>
@@ -49,14 +50,16 @@ const countsOf = (groups: { group: string; count: number }[]) => Object.fromEntr
 let redis: TestRedis;
 const servers: TestRkvdns[] = [];
 /** rkvdns serving the shipped configurations' zone. */
-const serve = (redisUrl: string, settings: Record<string, string | number | boolean> = {}) => startRkvdns(redisUrl, { ...SETTINGS, ...settings }, ['--zone', ZONE]);
+const serve = (redisUrl: string, settings: Record<string, string | number | boolean> = {}) =>
+  startRkvdns(redisUrl, { ...SETTINGS, ...settings }, ['--zone', ZONE]);
 const resolvers = new Map<string, TestResolver>();
 const resolverOf = (pass: (typeof PASSES)[number], name: ResolverName) => resolvers.get(`${pass.minimisation}/${name}`)!;
 
 beforeAll(async () => {
   redis = await startRedis();
   const pipe = redis.client.pipeline();
-  for (let g = 0; g < RESOURCES; g++) for (let s = 0; s < SOURCES; s++) for (let b = 0; b < BUCKETS; b++) pipe.set(keyOf(g, s, b), String(valueOf(g, s, b)), 'EX', 86400);
+  for (let g = 0; g < RESOURCES; g++)
+    for (let s = 0; s < SOURCES; s++) for (let b = 0; b < BUCKETS; b++) pipe.set(keyOf(g, s, b), String(valueOf(g, s, b)), 'EX', 86400);
   pipe.set(`one;10.0.1.1,200;web0;${NOW - 100}`, '7', 'EX', 86400);
   await pipe.exec();
   // Two more servers for the errors: one that may list only 100 keys, one whose Redis is not there.
@@ -70,7 +73,11 @@ beforeAll(async () => {
   // Each is kept as soon as it runs, so afterAll stops it even when another fails to start.
   const start = async (key: string, name: ResolverName, o: ResolverOptions) => void resolvers.set(key, await startResolver(name, o));
   await Promise.all([
-    ...PASSES.flatMap((pass) => RESOLVERS.map((name) => start(`${pass.minimisation}/${name}`, name, { rkvdnsPort: (pass.conformance ? conforming : plain).port, minimisation: pass.minimisation }))),
+    ...PASSES.flatMap((pass) =>
+      RESOLVERS.map((name) =>
+        start(`${pass.minimisation}/${name}`, name, { rkvdnsPort: (pass.conformance ? conforming : plain).port, minimisation: pass.minimisation }),
+      ),
+    ),
     start('capped', 'bind', { rkvdnsPort: capped.port, minimisation: 'off' }),
     start('orphan', 'bind', { rkvdnsPort: orphan.port, minimisation: 'off' }),
   ]);
@@ -110,7 +117,13 @@ for (const pass of PASSES) {
       describe(name, () => {
         it(`totalize over ${KEYS} bucket keys, keys + get and sharded: exact totals, every bucket read`, async () => {
           for (const sharded of [false, true]) {
-            const r = await total(['rm', null, null], { zone: ZONE, window: 3600, nameservers: [`127.0.0.1:${resolverOf(pass, name).port}`], sharded, now: NOW });
+            const r = await total(['rm', null, null], {
+              zone: ZONE,
+              window: 3600,
+              nameservers: [`127.0.0.1:${resolverOf(pass, name).port}`],
+              sharded,
+              now: NOW,
+            });
             expect(countsOf(r.groups), `${name}, ${sharded ? 'sharded' : 'keys + get'}`).toEqual(expected);
             expect(r.diagnostics.keysListed).toBe(KEYS);
             expect(r.diagnostics.bucketsFailed).toEqual([]);
@@ -131,7 +144,11 @@ for (const pass of PASSES) {
           const value = await dig(port, '+short', 'TXT', `${presentation(key)}.get.${ZONE}`);
           expect(value.trim()).toBe(`"${valueOf(9, 1, 2)}"`);
           const listing = await dig(port, '+tcp', '+short', 'TXT', `${presentation('rm;10.0.1.*')}.keys.${ZONE}`);
-          const listed = listing.trim().split('\n').map((l) => l.replace(/^"|"$/g, '')).sort();
+          const listed = listing
+            .trim()
+            .split('\n')
+            .map((l) => l.replace(/^"|"$/g, ''))
+            .sort();
           const want: string[] = [];
           for (let g = 1; g < RESOURCES; g += 8) for (let s = 0; s < SOURCES; s++) for (let b = 0; b < BUCKETS; b++) want.push(keyOf(g, s, b));
           expect(listed).toEqual(want.sort());
@@ -159,7 +176,9 @@ describe('a listing that cannot be had, through BIND: the error says what was tr
   it('rkvdns without its Redis: every narrower listing fails too, so the cause named is not the size', async () => {
     const out = await totalize('orphan');
     expect(out.code).toBe(1);
-    expect(out.stderr).toMatch(/tried: the whole listing: SERVFAIL; the count 0of1\.rm;\*;\*;\*\.klen\.rkvdns\.example\.com: SERVFAIL \(no paging\); .*and so did all 257 narrower globs/);
+    expect(out.stderr).toMatch(
+      /tried: the whole listing: SERVFAIL; the count 0of1\.rm;\*;\*;\*\.klen\.rkvdns\.example\.com: SERVFAIL \(no paging\); .*and so did all 257 narrower globs/,
+    );
     expect(out.stderr).toMatch(/likely causes: every narrower glob was refused too, so not for their size: rkvdns cannot read Redis/);
   });
 });

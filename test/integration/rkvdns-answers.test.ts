@@ -31,8 +31,16 @@ beforeAll(async () => {
   for (let i = 0; i < 400; i++) await c.set(`huge;${String(i).padStart(4, '0')};${'p'.repeat(150)}`, '1');
   plain = await startRkvdns(redis.url, { CASE_FOLDING: 'none', RKVDNS_FQDN: 'ns.rkvdns.test', SOA_CONTACT: 'hm.rkvdns.test' });
   tuned = await startRkvdns(redis.url, {
-    CASE_FOLDING: 'escape', RETURN_PARTIAL_VALUE: true, MAX_VALUE_PAYLOAD: 100, MIN_TTL: 10, MAX_TTL: 300,
-    DEFAULT_TTL: 40, ALL_QUERIES_AS_TXT: true, RETURN_PARTIAL_TCP: true, MAX_UDP_PAYLOAD: 900, MAX_TCP_PAYLOAD: 30000,
+    CASE_FOLDING: 'escape',
+    RETURN_PARTIAL_VALUE: true,
+    MAX_VALUE_PAYLOAD: 100,
+    MIN_TTL: 10,
+    MAX_TTL: 300,
+    DEFAULT_TTL: 40,
+    ALL_QUERIES_AS_TXT: true,
+    RETURN_PARTIAL_TCP: true,
+    MAX_UDP_PAYLOAD: 900,
+    MAX_TCP_PAYLOAD: 30000,
   });
 });
 
@@ -182,9 +190,22 @@ describe('transport and sizes', () => {
 
   it('several queries on one TCP connection each get their answer', async () => {
     const names = ['num', 'v4', 'word', 'forever'];
-    const answers = await sendTcp(plain.port, names.map((n, i) => buildQuery(`${n}.get.${ZONE}`, 'TXT', { id: 100 + i })));
-    const byId = new Map(answers.map((a) => { const d = decode(a); return [d.id, txt(d)[0]![0]]; }));
-    expect([...byId.entries()].sort()).toEqual([[100, '16909060'], [101, '10.1.2.3'], [102, 'hello'], [103, 'x']]);
+    const answers = await sendTcp(
+      plain.port,
+      names.map((n, i) => buildQuery(`${n}.get.${ZONE}`, 'TXT', { id: 100 + i })),
+    );
+    const byId = new Map(
+      answers.map((a) => {
+        const d = decode(a);
+        return [d.id, txt(d)[0]![0]];
+      }),
+    );
+    expect([...byId.entries()].sort()).toEqual([
+      [100, '16909060'],
+      [101, '10.1.2.3'],
+      [102, 'hello'],
+      [103, 'x'],
+    ]);
   });
 
   it('over MAX_TCP_PAYLOAD: SERVFAIL, or the records that fit with RETURN_PARTIAL_TCP', async () => {

@@ -24,13 +24,49 @@ const configLines = async (port: number) => txt(await ask(port, `config.${ZONE}`
 describe('configuration', () => {
   it('the shipped config/rkvdns.yaml loads; command-line flags override it', async () => {
     const port = await freePort();
-    const p = await startProcess('node', [RKVDNS_BIN, '--config', SAMPLE, '--listen', `127.0.0.1:${port}`, '--redis', redis.url, '--zone', ZONE, '--default-ttl', '17', '--case-folding', 'escape', '--conformance', '--log-level', 'debug', '--min-ttl', '3', '--max-ttl', '99'], / on 127\.0\.0\.1:\d+ /);
+    const p = await startProcess(
+      'node',
+      [
+        RKVDNS_BIN,
+        '--config',
+        SAMPLE,
+        '--listen',
+        `127.0.0.1:${port}`,
+        '--redis',
+        redis.url,
+        '--zone',
+        ZONE,
+        '--default-ttl',
+        '17',
+        '--case-folding',
+        'escape',
+        '--conformance',
+        '--log-level',
+        'debug',
+        '--min-ttl',
+        '3',
+        '--max-ttl',
+        '99',
+      ],
+      / on 127\.0\.0\.1:\d+ /,
+    );
     try {
       const lines = await configLines(port);
-      expect(lines).toEqual(expect.arrayContaining([
-        `ZONE:${ZONE}`, 'DEFAULT_TTL:17', 'MIN_TTL:3', 'MAX_TTL:99', 'CASE_FOLDING:escape', 'CONFORMANCE:True',
-        'LOG_LEVEL:debug', 'RKVDNS_FQDN:ns1.example.com', 'MAX_UDP_PAYLOAD:1200', 'STATS:60', `PORT:${port}`,
-      ]));
+      expect(lines).toEqual(
+        expect.arrayContaining([
+          `ZONE:${ZONE}`,
+          'DEFAULT_TTL:17',
+          'MIN_TTL:3',
+          'MAX_TTL:99',
+          'CASE_FOLDING:escape',
+          'CONFORMANCE:True',
+          'LOG_LEVEL:debug',
+          'RKVDNS_FQDN:ns1.example.com',
+          'MAX_UDP_PAYLOAD:1200',
+          'STATS:60',
+          `PORT:${port}`,
+        ]),
+      );
     } finally {
       await p.stop();
     }
@@ -102,7 +138,22 @@ describe('read-only', () => {
     await c.set('t;a;1', '5');
     const s = await startRkvdns(`redis://reader:pw@127.0.0.1:${redis.port}`, { RKVDNS_FQDN: 'ns.rkvdns.test', SOA_CONTACT: 'hm.rkvdns.test' });
     try {
-      const names = ['k.get', 'f.h.hget', 'h.hkeys', 'h.hlen', '*.keys', '*.klen', 't.kplen', '0.l.lindex', 'l.llen', ':.l.lrange', 's.scard', 's.smembers', 't\\;*\\;*.shards', 't\\;*\\;*.shget'];
+      const names = [
+        'k.get',
+        'f.h.hget',
+        'h.hkeys',
+        'h.hlen',
+        '*.keys',
+        '*.klen',
+        't.kplen',
+        '0.l.lindex',
+        'l.llen',
+        ':.l.lrange',
+        's.scard',
+        's.smembers',
+        't\\;*\\;*.shards',
+        't\\;*\\;*.shget',
+      ];
       for (const n of names) {
         const d = await ask(s.port, `${n}.${ZONE}`, 'TXT', { tcp: true });
         expect({ n, rcode: d.rcode, answered: (d.answers ?? []).length > 0 }).toEqual({ n, rcode: 'NOERROR', answered: true });

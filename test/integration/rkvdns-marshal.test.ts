@@ -92,8 +92,15 @@ describe('debouncing', () => {
       const fromOther = await new Promise<Buffer | null>((resolve) => {
         const s = dgram.createSocket('udp4');
         s.bind(0, '127.0.0.2', () => {
-          const t = setTimeout(() => { s.close(); resolve(null); }, 2000);
-          s.on('message', (m) => { clearTimeout(t); s.close(); resolve(m); });
+          const t = setTimeout(() => {
+            s.close();
+            resolve(null);
+          }, 2000);
+          s.on('message', (m) => {
+            clearTimeout(t);
+            s.close();
+            resolve(m);
+          });
           s.send(buildQuery(`deb.get.${ZONE}`, 'TXT'), server.port, '127.0.0.1');
         });
       });
@@ -164,7 +171,9 @@ describe('expensive patterns', () => {
     const pipe = redis.client.pipeline();
     for (let i = 0; i < 2000; i++) pipe.set(`scan;${i}`, '1');
     await pipe.exec();
-    const viaDns = txt(await ask(server.port, `scan\\;*.keys.${ZONE}`, 'TXT', { tcp: true })).map((r) => r[0]).sort();
+    const viaDns = txt(await ask(server.port, `scan\\;*.keys.${ZONE}`, 'TXT', { tcp: true }))
+      .map((r) => r[0])
+      .sort();
     expect(viaDns).toEqual((await redis.client.keys('scan;*')).sort());
     expect(await value('scan\\;1*.klen')).toBe(String((await redis.client.keys('scan;1*')).length));
     await redis.client.hset('ctl', { max_keys: '1000', enable_error_txt: 'True' });
@@ -183,7 +192,16 @@ describe('statistics', () => {
   it('stats.<zone> and the periodic log line count outcomes; queues.<zone> shows depths', async () => {
     await value('nope.frob');
     const lines = await introspect(server.port, 'stats');
-    expect(lines).toEqual(expect.arrayContaining([expect.stringMatching(/^noerror:\d+$/), expect.stringMatching(/^error_operand:\d+$/), expect.stringMatching(/^udp_queries:\d+$/), expect.stringMatching(/^tcp_queries:\d+$/), expect.stringMatching(/^redis_p99_ms:[\d.]+$/), expect.stringMatching(/^truncated:\d+$/)]));
+    expect(lines).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(/^noerror:\d+$/),
+        expect.stringMatching(/^error_operand:\d+$/),
+        expect.stringMatching(/^udp_queries:\d+$/),
+        expect.stringMatching(/^tcp_queries:\d+$/),
+        expect.stringMatching(/^redis_p99_ms:[\d.]+$/),
+        expect.stringMatching(/^truncated:\d+$/),
+      ]),
+    );
     const queues = (await introspect(server.port, 'queues')).map((l) => l.split(':')[0]);
     expect(queues).toEqual(expect.arrayContaining(['pending', 'tcp_connections', 'flights', 'debounce_entries']));
     expect(server.proc.output()).toMatch(/INFO rkvdns: stats .*noerror:\d+.*redis_p50_ms:/);

@@ -31,7 +31,10 @@ afterAll(async () => {
 });
 
 const q = (name: string, type = 'TXT') => ask(server.port, `${name}.${ZONE}`, type, { edns: 1232 });
-const sorted = (d: Awaited<ReturnType<typeof q>>) => txt(d).map((r) => r.join('|')).sort();
+const sorted = (d: Awaited<ReturnType<typeof q>>) =>
+  txt(d)
+    .map((r) => r.join('|'))
+    .sort();
 
 describe('operators', () => {
   it('get returns the value; a missing key is NXDOMAIN', async () => {
@@ -81,15 +84,14 @@ describe('operators', () => {
   });
 
   it('shards: unique tuples of single-star captures', async () => {
-    expect(sorted(await q('logins\\;**\\;*\\;*\\;*\\;**\\;*.shards'))).toEqual([
-      't|10.0.0.224|m3047|1755290511',
-      'u|10.0.0.9|m3047|1755290600',
-    ]);
+    expect(sorted(await q('logins\\;**\\;*\\;*\\;*\\;**\\;*.shards'))).toEqual(['t|10.0.0.224|m3047|1755290511', 'u|10.0.0.9|m3047|1755290600']);
   });
 
   it('shget: captures followed by the values of the group (the specification example)', async () => {
     const d = await q('logins\\;**\\;*\\;*\\;*\\;**\\;*.shget');
-    const records = txt(d).map((r) => [...r.slice(0, 4), ...r.slice(4).sort()].join('|')).sort();
+    const records = txt(d)
+      .map((r) => [...r.slice(0, 4), ...r.slice(4).sort()].join('|'))
+      .sort();
     expect(records).toEqual(['t|10.0.0.224|m3047|1755290511|1|4', 'u|10.0.0.9|m3047|1755290600|5']);
     const spec = await q('logins\\;ssh\\;*\\;*\\;*\\;flame\\;*.shget');
     expect(txt(spec)).toEqual([['t', '10.0.0.224', 'm3047', '1755290511', '1']]);

@@ -67,7 +67,11 @@ describe.each(ROWS)('%s', (_row, name, type, tcp, expectOff, expectOn) => {
 describe('zone apex records', () => {
   it('SOA and NS are synthesised from RKVDNS_FQDN and SOA_CONTACT', async () => {
     const soa = (await ask(off.port, ZONE, 'SOA')).answers![0]!;
-    expect(soa).toMatchObject({ name: ZONE, ttl: 30, data: { mname: 'ns1.rkvdns.test', rname: 'hostmaster.rkvdns.test', serial: 1, refresh: 3600, retry: 3600, expire: 86400, minimum: 7 } });
+    expect(soa).toMatchObject({
+      name: ZONE,
+      ttl: 30,
+      data: { mname: 'ns1.rkvdns.test', rname: 'hostmaster.rkvdns.test', serial: 1, refresh: 3600, retry: 3600, expire: 86400, minimum: 7 },
+    });
     expect((await ask(off.port, ZONE, 'NS')).answers![0]).toMatchObject({ name: ZONE, ttl: 30, data: 'ns1.rkvdns.test' });
   });
 

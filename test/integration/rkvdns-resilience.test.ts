@@ -81,7 +81,9 @@ describe('TCP', () => {
     let timer: NodeJS.Timeout | undefined;
     const secs = await closedAfter(server.port, (s) => {
       let i = 0;
-      timer = setInterval(() => { if (i < frame.length && !s.destroyed) s.write(frame.subarray(i, ++i)); }, 1000);
+      timer = setInterval(() => {
+        if (i < frame.length && !s.destroyed) s.write(frame.subarray(i, ++i));
+      }, 1000);
     });
     clearInterval(timer);
     expect(secs).toBeLessThan(4.5);
@@ -117,7 +119,13 @@ describe('TCP', () => {
 });
 
 describe('hostile input', () => {
-  const header = (qd: number, flags = 0x0100) => { const h = Buffer.alloc(12); h.writeUInt16BE(0x4242, 0); h.writeUInt16BE(flags, 2); h.writeUInt16BE(qd, 4); return h; };
+  const header = (qd: number, flags = 0x0100) => {
+    const h = Buffer.alloc(12);
+    h.writeUInt16BE(0x4242, 0);
+    h.writeUInt16BE(flags, 2);
+    h.writeUInt16BE(qd, 4);
+    return h;
+  };
   const q = buildQuery(`k.get.${ZONE}`, 'TXT', { id: 0x4242 });
 
   it.each([
@@ -126,7 +134,11 @@ describe('hostile input', () => {
     ['QDCOUNT 0 → FORMERR', header(0), 'FORMERR'],
     ['a compression-pointer loop → FORMERR', Buffer.concat([header(1), Buffer.from([0xc0, 12, 0, 16, 0, 1])]), 'FORMERR'],
     ['a label longer than 63 → FORMERR', Buffer.concat([header(1), Buffer.from([70]), Buffer.alloc(70, 97), Buffer.from([0, 0, 16, 0, 1])]), 'FORMERR'],
-    ['a name longer than 255 → FORMERR', Buffer.concat([header(1), ...Array.from({ length: 5 }, () => Buffer.concat([Buffer.from([63]), Buffer.alloc(63, 97)])), Buffer.from([0, 0, 16, 0, 1])]), 'FORMERR'],
+    [
+      'a name longer than 255 → FORMERR',
+      Buffer.concat([header(1), ...Array.from({ length: 5 }, () => Buffer.concat([Buffer.from([63]), Buffer.alloc(63, 97)])), Buffer.from([0, 0, 16, 0, 1])]),
+      'FORMERR',
+    ],
     ['a truncated question → FORMERR', q.subarray(0, q.length - 3), 'FORMERR'],
   ])('%s', async (_name, packet, rcode) => {
     const raw = await sendUdp(server.port, packet);
@@ -136,7 +148,14 @@ describe('hostile input', () => {
   });
 
   it.each([
-    ['a response (QR=1)', (() => { const b = Buffer.from(q); b[2]! |= 0x80; return b; })()],
+    [
+      'a response (QR=1)',
+      (() => {
+        const b = Buffer.from(q);
+        b[2]! |= 0x80;
+        return b;
+      })(),
+    ],
     ['a packet shorter than a header', Buffer.from([1, 2, 3])],
   ])('%s is ignored', async (_name, packet) => {
     expect(await sendUdp(server.port, packet, 500)).toBeNull();

@@ -66,7 +66,9 @@ describe('several rkvdns instances behind one resolver', () => {
     await redis.client.mset(keys.flatMap((k, i) => [k, `v${i}`]));
     // Two separate instances (the --workers server above has been stopped by now).
     const [one, second] = await Promise.all([startRkvdns(redis.url, { STATS: 0 }), startRkvdns(redis.url, { STATS: 0 })]);
-    const unbound = await startUnbound(serverBlock() + ['stub-zone:', `  name: "${ZONE}"`, `  stub-addr: 127.0.0.1@${one.port}`, `  stub-addr: 127.0.0.1@${second.port}`, ''].join('\n'));
+    const unbound = await startUnbound(
+      serverBlock() + ['stub-zone:', `  name: "${ZONE}"`, `  stub-addr: 127.0.0.1@${one.port}`, `  stub-addr: 127.0.0.1@${second.port}`, ''].join('\n'),
+    );
     try {
       const direct = await Promise.all(keys.map((k) => ask(second.port, `${k}.get.${ZONE}`, 'TXT')));
       expect(direct.map(txt)).toEqual(keys.map((_, i) => [[`v${i}`]]));

@@ -22,7 +22,9 @@ beforeAll(async () => {
   redis = await startRedis();
   // web_client over one hour: ages in seconds.
   await seed('web_client', [
-    ['10.0.0.224,200', 'sophia', 100, 5], ['10.0.0.224,200', 'sophia', 1000, 7], ['10.0.0.224,200', 'sophia', 3000, 3],
+    ['10.0.0.224,200', 'sophia', 100, 5],
+    ['10.0.0.224,200', 'sophia', 1000, 7],
+    ['10.0.0.224,200', 'sophia', 3000, 3],
     ['10.0.0.224,200', 'sophia', 4000, 10], // straddles the floor (now-3600): spans [now-4000, now-3000) → 600/1000 inside
     ['10.0.0.224,200', 'sophia', 9000, 99], // older: never counted
     ['10.0.0.224,200', 'flame', 200, 2], // another source of the same group
@@ -61,15 +63,16 @@ describe('total() library', () => {
 
   it('sharded and keys+get agree on randomized data (many resources, sources, buckets)', async () => {
     let seedv = 7;
-    const rand = () => ((seedv = (seedv * 1103515245 + 12345) % 2147483648) / 2147483648);
+    const rand = () => (seedv = (seedv * 1103515245 + 12345) % 2147483648) / 2147483648;
     const pipe = redis.client.pipeline();
-    for (let r = 0; r < 40; r++) for (const src of ['a', 'b', 'c']) {
-      let t = NOW - Math.floor(rand() * 300);
-      for (let b = 0; b < 6; b++) {
-        if (rand() < 0.8) pipe.set(`rnd;m${r % 17},${r % 3};${src};${t}`, String(1 + Math.floor(rand() * 50)), 'EX', 86400);
-        t -= 300 + Math.floor(rand() * 900);
+    for (let r = 0; r < 40; r++)
+      for (const src of ['a', 'b', 'c']) {
+        let t = NOW - Math.floor(rand() * 300);
+        for (let b = 0; b < 6; b++) {
+          if (rand() < 0.8) pipe.set(`rnd;m${r % 17},${r % 3};${src};${t}`, String(1 + Math.floor(rand() * 50)), 'EX', 86400);
+          t -= 300 + Math.floor(rand() * 900);
+        }
       }
-    }
     await pipe.exec();
     for (const window of [600, 1800, 3600, 7200]) {
       const a = await total(['rnd', null], { zone: ZONE, window, nameservers: [ns], now: NOW });
@@ -92,18 +95,27 @@ describe('total() library', () => {
   });
 
   it('a listing that fails is an error naming the query; an empty listing is an empty total', async () => {
-    await expect(total(['web_client', null], { zone: 'not-served.example', window: 60, nameservers: [ns], tries: 1 })).rejects.toThrow(/listing web_client;\*;\*\.keys\.not-served\.example failed: NXDOMAIN/);
+    await expect(total(['web_client', null], { zone: 'not-served.example', window: 60, nameservers: [ns], tries: 1 })).rejects.toThrow(
+      /listing web_client;\*;\*\.keys\.not-served\.example failed: NXDOMAIN/,
+    );
     const empty = await total(['nothing', null], { zone: ZONE, window: 60, nameservers: [ns] });
     expect(empty.groups).toEqual([]);
-    await expect(total(['web_client', null], { zone: ZONE, window: 60, nameservers: ['127.0.0.1:9'], tries: 2, timeoutMs: 200 })).rejects.toThrow(/failed: no answer from 127\.0\.0\.1:9/);
+    await expect(total(['web_client', null], { zone: ZONE, window: 60, nameservers: ['127.0.0.1:9'], tries: 2, timeoutMs: 200 })).rejects.toThrow(
+      /failed: no answer from 127\.0\.0\.1:9/,
+    );
   });
 
   it('a bucket that vanished between listing and GET is reported and skipped', async () => {
     await redis.client.set(`gone;x;s;${NOW - 10}`, '3');
     await redis.client.set(`gone;x;s;${NOW - 20}`, '4');
     const r = await total(['gone', null], {
-      zone: ZONE, window: 60, nameservers: [ns], now: NOW,
-      debug: (l) => { if (l.includes('.keys.')) void redis.client.del(`gone;x;s;${NOW - 20}`); },
+      zone: ZONE,
+      window: 60,
+      nameservers: [ns],
+      now: NOW,
+      debug: (l) => {
+        if (l.includes('.keys.')) void redis.client.del(`gone;x;s;${NOW - 20}`);
+      },
     });
     expect(r.groups).toEqual([{ group: 'x', fields: ['x'], count: 3 }]);
     expect(r.diagnostics.bucketsFailed).toEqual([{ key: `gone;x;s;${NOW - 20}`, reason: 'NXDOMAIN' }]);
@@ -164,7 +176,12 @@ describe('totalize CLI', () => {
     const dnsErr = await run('node', [TOTALIZE, 'web_client', '--server', '127.0.0.1:9', '--zone', ZONE, '--timeout', '200']);
     expect(dnsErr.code).toBe(1);
     expect(dnsErr.stderr).toMatch(/listing web_client;\*;\*;\*\.keys\.rkvdns\.test failed/);
-    for (const args of [['web_client', '--window', 'soon'], ['web_client', '--by', 'colour'], ['web_client', '--format', 'xml'], ['web_client', 'ignore']]) {
+    for (const args of [
+      ['web_client', '--window', 'soon'],
+      ['web_client', '--by', 'colour'],
+      ['web_client', '--format', 'xml'],
+      ['web_client', 'ignore'],
+    ]) {
       const r = await cli(...args);
       expect({ args, code: r.code }).toEqual({ args, code: 2 });
     }
@@ -185,14 +202,20 @@ describe('totalize CLI', () => {
     expect(viaFile.code).toBe(0);
     expect(viaFile.stdout).toContain('10.0.0.9,404,1');
     const viaEnv = await new Promise<string>((resolve) => {
-      void import('node:child_process').then(({ execFile }) => execFile('node', [TOTALIZE, 'web_client', '--format', 'csv'], { env: { ...process.env, TOTALIZE_ZONE: ZONE, TOTALIZE_SERVER: ns } }, (_e, out) => resolve(out)));
+      void import('node:child_process').then(({ execFile }) =>
+        execFile('node', [TOTALIZE, 'web_client', '--format', 'csv'], { env: { ...process.env, TOTALIZE_ZONE: ZONE, TOTALIZE_SERVER: ns } }, (_e, out) =>
+          resolve(out),
+        ),
+      );
     });
     expect(viaEnv).toBe(viaFile.stdout);
   });
 
   it('--watch refreshes the view until interrupted, answering repeats from the cache', async () => {
     const { startProcess } = await import('../helpers/process.js');
-    const p = await startProcess('node', [TOTALIZE, 'web_client', '--server', ns, '--zone', ZONE, '--watch', '1', '--debug'], /(every 1s[^]*){2}/, { timeoutMs: 8000 });
+    const p = await startProcess('node', [TOTALIZE, 'web_client', '--server', ns, '--zone', ZONE, '--watch', '1', '--debug'], /(every 1s[^]*){2}/, {
+      timeoutMs: 8000,
+    });
     expect(await p.stop('SIGINT')).toBe(0);
     expect(p.output()).toMatch(/\d+ key\(s\) listed, 0 DNS queries, 8 answered from cache/);
   });
@@ -214,13 +237,17 @@ describe('fanout through a real unbound', () => {
     await redis2.client.set(`web_client;10.0.0.224,200;athena;${NOW - 60}`, '100', 'EX', 3600);
     await redis2.client.set(`web_client;10.0.9.9,500;athena;${NOW - 60}`, '8', 'EX', 3600);
     zoneB = await startRkvdns(redis2.url, { RKVDNS_FQDN: 'ns.site-b.test', SOA_CONTACT: 'hm.site-b.test' }, ['--zone', 'site-b.test']);
-    unbound = await startUnbound(serverBlock([
-      'local-zone: "fanout.test." static',
-      'local-data: "sites.fanout.test. 300 IN PTR rkvdns.test."',
-      'local-data: "sites.fanout.test. 300 IN PTR site-b.test."',
-      'domain-insecure: "rkvdns.test"',
-      'domain-insecure: "site-b.test"',
-    ]) + stubZone('rkvdns.test', server.port) + stubZone('site-b.test', zoneB.port));
+    unbound = await startUnbound(
+      serverBlock([
+        'local-zone: "fanout.test." static',
+        'local-data: "sites.fanout.test. 300 IN PTR rkvdns.test."',
+        'local-data: "sites.fanout.test. 300 IN PTR site-b.test."',
+        'domain-insecure: "rkvdns.test"',
+        'domain-insecure: "site-b.test"',
+      ]) +
+        stubZone('rkvdns.test', server.port) +
+        stubZone('site-b.test', zoneB.port),
+    );
   });
 
   afterAll(async () => {
@@ -231,9 +258,20 @@ describe('fanout through a real unbound', () => {
 
   it('totals every zone the PTR records list and adds them', async () => {
     for (const sharded of [false, true]) {
-      const r = await total(['web_client', null], { zone: 'unused', fanout: 'sites.fanout.test', window: 3600, nameservers: [`127.0.0.1:${unbound.port}`], now: NOW, sharded });
+      const r = await total(['web_client', null], {
+        zone: 'unused',
+        fanout: 'sites.fanout.test',
+        window: 3600,
+        nameservers: [`127.0.0.1:${unbound.port}`],
+        now: NOW,
+        sharded,
+      });
       expect(r.diagnostics.zones).toEqual(['rkvdns.test', 'site-b.test']);
-      expect(Object.fromEntries(r.groups.map((g) => [g.group, g.count]))).toEqual({ ...expected, '10.0.0.224,200': expected['10.0.0.224,200'] + 100, '10.0.9.9,500': 8 });
+      expect(Object.fromEntries(r.groups.map((g) => [g.group, g.count]))).toEqual({
+        ...expected,
+        '10.0.0.224,200': expected['10.0.0.224,200'] + 100,
+        '10.0.9.9,500': 8,
+      });
     }
   });
 

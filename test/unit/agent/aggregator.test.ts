@@ -43,7 +43,12 @@ describe('aggregator with the at-most-once writer', () => {
     await agg.flush();
     down = false;
     await agg.flush();
-    expect(sent).toEqual([[0, 1, 'a=1 b=1'], [0, 1, 'a=1 b=1'], [0, 1, 'a=1 b=1'], [0, 2, 'a=1']]);
+    expect(sent).toEqual([
+      [0, 1, 'a=1 b=1'],
+      [0, 1, 'a=1 b=1'],
+      [0, 1, 'a=1 b=1'],
+      [0, 2, 'a=1'],
+    ]);
     expect([stats.written, agg.pendingIncrements]).toEqual([3, 0]);
   });
 
@@ -89,7 +94,12 @@ describe('aggregator with the at-most-once writer', () => {
     down = false;
     await agg.flush();
     await agg.flush();
-    expect(sent.filter(([g]) => g === 2)).toEqual([[2, 1, 'b=2'], [2, 1, 'b=2'], [2, 1, 'b=2'], [2, 3, 'b=1']]);
+    expect(sent.filter(([g]) => g === 2)).toEqual([
+      [2, 1, 'b=2'],
+      [2, 1, 'b=2'],
+      [2, 1, 'b=2'],
+      [2, 3, 'b=1'],
+    ]);
     expect([stats.written, agg.pendingIncrements]).toEqual([6, 0]);
   });
 

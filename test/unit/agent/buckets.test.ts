@@ -3,7 +3,8 @@ import { BucketClock } from '../../../src/agent/buckets.js';
 import { compileRule } from '../../../src/agent/rules.js';
 
 describe('buckets', () => {
-  const rule = (alignment: 'aligned' | 'first-event') => compileRule({ name: alignment, port: 1, ttl: 3600, buckets: 4, matchex: 'x', bucket_alignment: alignment, prefix: 'p' }, 0);
+  const rule = (alignment: 'aligned' | 'first-event') =>
+    compileRule({ name: alignment, port: 1, ttl: 3600, buckets: 4, matchex: 'x', bucket_alignment: alignment, prefix: 'p' }, 0);
   it('aligned: floor(now / length) * length', () => {
     const c = new BucketClock();
     expect(rule('aligned').bucketLength).toBe(900);

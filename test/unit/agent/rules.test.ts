@@ -6,7 +6,18 @@ const LINE = '10.0.0.224 - - [18/May/2025:05:41:49 +0000] "GET /Index.HTML;x=1 H
 
 describe('rules', () => {
   it('the sample web_client rule joins address and status', () => {
-    const r = compileRule({ prefix: 'web_client', source: 'sophia', port: 1, ttl: 3600, buckets: 4, matchex: '^(\\S+) \\S+ \\S+ \\[[^\\]]*\\] "[^"]*" (\\d{3}) ', matched: '{1},{2}' }, 0);
+    const r = compileRule(
+      {
+        prefix: 'web_client',
+        source: 'sophia',
+        port: 1,
+        ttl: 3600,
+        buckets: 4,
+        matchex: '^(\\S+) \\S+ \\S+ \\[[^\\]]*\\] "[^"]*" (\\d{3}) ',
+        matched: '{1},{2}',
+      },
+      0,
+    );
     expect(keyFor(r, r.regex.exec(LINE)!, 1747546800)).toEqual({ key: 'web_client;10.0.0.224,200;sophia;1747546800' });
   });
 
@@ -16,7 +27,10 @@ describe('rules', () => {
   });
 
   it('named groups and substitutions fill the key pattern; postproc null ignores the line', () => {
-    const r = compileRule({ prefix: 'p', port: 1, ttl: 60, matchex: '" (?<status>\\d{3}) ', keypattern: '<prefix>;<status>;<site>;<start_ts>', substitutions: { site: 'eu' } }, 0);
+    const r = compileRule(
+      { prefix: 'p', port: 1, ttl: 60, matchex: '" (?<status>\\d{3}) ', keypattern: '<prefix>;<status>;<site>;<start_ts>', substitutions: { site: 'eu' } },
+      0,
+    );
     expect(keyFor(r, r.regex.exec(LINE)!, 5)).toEqual({ key: 'p;200;eu;5' });
     const pp = compileRule({ prefix: 'p', port: 1, ttl: 60, matchex: '" (\\d{3}) ', postproc: (m) => (m[1] === '200' ? null : { matched: m[1] }) }, 0);
     expect(keyFor(pp, pp.regex.exec(LINE)!, 5)).toEqual({ ignored: true });
@@ -44,7 +58,16 @@ describe('rules', () => {
   });
 
   it('defaults are inherited and rule fields win', () => {
-    const cfg = buildAgentConfig({ defaults: { port: 9, ttl: 60, prefix: 'd' }, rules: [{ name: 'a', matchex: 'x' }, { name: 'b', matchex: 'y', port: 10 }] });
-    expect(cfg.rules.map((r) => [r.name, r.port, r.fixed.prefix])).toEqual([['a', 9, 'd'], ['b', 10, 'd']]);
+    const cfg = buildAgentConfig({
+      defaults: { port: 9, ttl: 60, prefix: 'd' },
+      rules: [
+        { name: 'a', matchex: 'x' },
+        { name: 'b', matchex: 'y', port: 10 },
+      ],
+    });
+    expect(cfg.rules.map((r) => [r.name, r.port, r.fixed.prefix])).toEqual([
+      ['a', 9, 'd'],
+      ['b', 10, 'd'],
+    ]);
   });
 });

@@ -23,12 +23,19 @@ function simulated(path: Path): { lookups: Lookups; asked: string[] } {
   const asked: string[] = [];
   const answer = (records: string[]): Lookup => {
     const ra = path.viaResolver ? { viaResolver: true } : {};
-    return records.length > path.limit ? { kind: 'failed', reason: 'SERVFAIL', ...ra } : { kind: 'records', records: records.map((k) => [Buffer.from(k, 'latin1')]), ...ra };
+    return records.length > path.limit
+      ? { kind: 'failed', reason: 'SERVFAIL', ...ra }
+      : { kind: 'records', records: records.map((k) => [Buffer.from(k, 'latin1')]), ...ra };
   };
   const lookups = {
     async txt(labels: Buffer[]): Promise<Lookup> {
       const [first, second, third] = labels.map((l) => l.toString('latin1'));
-      asked.push(labels.slice(0, -2).map((l) => l.toString('latin1')).join('.'));
+      asked.push(
+        labels
+          .slice(0, -2)
+          .map((l) => l.toString('latin1'))
+          .join('.'),
+      );
       if (second === 'keys') return answer(path.keys);
       const part = parsePartition(Buffer.from(first!));
       if (typeof part === 'string') throw new Error(`unexpected query ${first}`);
@@ -96,7 +103,9 @@ describe('a listing that cannot be had is an error that says what was tried and 
     expect(err).toBeInstanceOf(Error);
     const msg = (err as Error).message;
     expect(msg).toMatch(/^listing web;\*\.keys\.rkvdns\.test failed: SERVFAIL\n/);
-    expect(msg).toMatch(/tried: the whole listing: SERVFAIL; the count 0of1\.web;\*\.klen\.rkvdns\.test: 500 keys; page 0of2 of about 250 keys: SERVFAIL; page 0of8 of about 63 keys: SERVFAIL/);
+    expect(msg).toMatch(
+      /tried: the whole listing: SERVFAIL; the count 0of1\.web;\*\.klen\.rkvdns\.test: 500 keys; page 0of2 of about 250 keys: SERVFAIL; page 0of8 of about 63 keys: SERVFAIL/,
+    );
     expect(msg).toMatch(/likely causes: pages of about [\d.]+ keys were refused too, so not for their size: rkvdns cannot read Redis/);
   });
 
@@ -107,7 +116,10 @@ describe('a listing that cannot be had is an error that says what was tried and 
   });
 
   it('pages failing here and there (not for size) stop the walk with the count of failures', async () => {
-    const err = await fetchListing(simulated({ keys: keysOf(20_000), limit: 1000, failing: (p) => p !== '0of32' && Number(p.split('of')[0]) % 2 === 1 }).lookups, request).catch((e: Error) => e);
+    const err = await fetchListing(
+      simulated({ keys: keysOf(20_000), limit: 1000, failing: (p) => p !== '0of32' && Number(p.split('of')[0]) % 2 === 1 }).lookups,
+      request,
+    ).catch((e: Error) => e);
     expect((err as Error).message).toMatch(/likely causes: \d+ pages failed while \d+ were answered, so not for their size/);
   });
 });

@@ -5,7 +5,18 @@ import { buildSpec, fieldNames, parseWindow } from '../../../src/client/spec.js'
 const KP = '<prefix>;<matched>;<source>;<start_ts>';
 
 describe('parseWindow', () => {
-  const cases: [string, number | null][] = [['3600', 3600], ['90s', 90], ['30m', 1800], ['1h', 3600], ['1.5h', 5400], ['1d', 86400], [' 2m ', 120], ['1w', null], ['h', null], ['-1h', null]];
+  const cases: [string, number | null][] = [
+    ['3600', 3600],
+    ['90s', 90],
+    ['30m', 1800],
+    ['1h', 3600],
+    ['1.5h', 5400],
+    ['1d', 86400],
+    [' 2m ', 120],
+    ['1w', null],
+    ['h', null],
+    ['-1h', null],
+  ];
   for (const [v, want] of cases) {
     it(`'${v}' → ${want ?? 'error'}`, () => {
       if (want === null) expect(() => parseWindow(v)).toThrow(SpecError);
@@ -29,9 +40,24 @@ describe('buildSpec', () => {
   const cases: { name: string; req: Partial<Parameters<typeof buildSpec>[0]>; spec?: unknown[]; breakNames?: string[]; error?: RegExp }[] = [
     { name: 'default: group by matched', req: {}, spec: [{ kind: 'literal', value: 'web' }, { kind: 'break' }, { kind: 'ignore' }], breakNames: ['matched'] },
     { name: '--by source', req: { by: ['source'] }, spec: [{ kind: 'literal', value: 'web' }, { kind: 'ignore' }, { kind: 'break' }], breakNames: ['source'] },
-    { name: '--by matched --where source=web1', req: { by: ['matched'], where: ['source=web1'] }, spec: [{ kind: 'literal', value: 'web' }, { kind: 'break' }, { kind: 'literal', value: 'web1' }], breakNames: ['matched'] },
-    { name: '--where with a partial', req: { where: ['source=web*'] }, spec: [{ kind: 'literal', value: 'web' }, { kind: 'break' }, { kind: 'partial', before: 'web', after: '', group: true }], breakNames: ['matched', 'source'] },
-    { name: 'upstream tokens', req: { tokens: ['_', 'break'] }, spec: [{ kind: 'literal', value: 'web' }, { kind: 'ignore' }, { kind: 'break' }], breakNames: ['source'] },
+    {
+      name: '--by matched --where source=web1',
+      req: { by: ['matched'], where: ['source=web1'] },
+      spec: [{ kind: 'literal', value: 'web' }, { kind: 'break' }, { kind: 'literal', value: 'web1' }],
+      breakNames: ['matched'],
+    },
+    {
+      name: '--where with a partial',
+      req: { where: ['source=web*'] },
+      spec: [{ kind: 'literal', value: 'web' }, { kind: 'break' }, { kind: 'partial', before: 'web', after: '', group: true }],
+      breakNames: ['matched', 'source'],
+    },
+    {
+      name: 'upstream tokens',
+      req: { tokens: ['_', 'break'] },
+      spec: [{ kind: 'literal', value: 'web' }, { kind: 'ignore' }, { kind: 'break' }],
+      breakNames: ['source'],
+    },
     { name: 'tokens past the pattern get field names', req: { tokens: ['break', 'break', 'break'] }, breakNames: ['matched', 'source', 'field4'] },
     { name: 'an unknown --by field', req: { by: ['host'] }, error: /unknown field 'host'; the key pattern has prefix, matched, source/ },
     { name: 'a --where without =', req: { where: ['source'] }, error: /--where 'source' is not FIELD=VALUE/ },

@@ -83,7 +83,9 @@ describe('bucket walk (hand-computed)', () => {
   });
 
   it('keys with the wrong field count are skipped; mixed counts without a field count are an error naming them', () => {
-    expect(() => parseKeys(['web_client;a;s;1', 'web_client;a;1'], WEB, ';')).toThrow(/different numbers of fields: 4 \(e\.g\. web_client;a;s;1\), 3 \(e\.g\. web_client;a;1\)/);
+    expect(() => parseKeys(['web_client;a;s;1', 'web_client;a;1'], WEB, ';')).toThrow(
+      /different numbers of fields: 4 \(e\.g\. web_client;a;s;1\), 3 \(e\.g\. web_client;a;1\)/,
+    );
     const p = parseKeys(['web_client;a;s;1', 'web_client;a;1', 'web_client;a;s;x'], WEB, ';', 4);
     expect(p.keys.map((k) => k.key)).toEqual(['web_client;a;s;1']);
     expect(p.skipped.map((s) => s.reason)).toEqual(['has 3 fields, expected 4', "last field 'x' is not a timestamp"]);

@@ -5,7 +5,11 @@ describe('rateLimited', () => {
   it('lets through N lines a second and reports how many it left out with the next one', () => {
     let t = 0;
     const out: string[] = [];
-    const log = rateLimited((m) => out.push(m), 2, () => t);
+    const log = rateLimited(
+      (m) => out.push(m),
+      2,
+      () => t,
+    );
     for (let i = 0; i < 5; i++) log(`line ${i}`);
     expect(out).toEqual(['line 0', 'line 1']);
     t = 1000;

@@ -15,7 +15,13 @@ describe('TCP framing', () => {
     { name: 'a message split inside its body', chunks: [both.subarray(0, 20), both.subarray(20)], messages: [a, b], held: 0 },
     { name: 'byte by byte', chunks: [...both].map((x) => Buffer.from([x])), messages: [a, b], held: 0 },
     { name: 'an incomplete message is held', chunks: [both.subarray(0, 20)], messages: [a], held: 6 },
-    { name: 'a length shorter than a header ends the stream', chunks: [Buffer.concat([frame(a), Buffer.from([0, 5, 1, 2, 3, 4, 5])])], messages: [a], held: 7, bad: true },
+    {
+      name: 'a length shorter than a header ends the stream',
+      chunks: [Buffer.concat([frame(a), Buffer.from([0, 5, 1, 2, 3, 4, 5])])],
+      messages: [a],
+      held: 7,
+      bad: true,
+    },
     { name: 'a zero length ends the stream', chunks: [Buffer.from([0, 0])], messages: [], held: 2, bad: true },
   ];
   for (const c of cases) {

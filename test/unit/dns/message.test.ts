@@ -38,7 +38,10 @@ describe('cache lifetime and ageing of encoded answers', () => {
   it('ageing lowers every TTL by the seconds held, answers and authority alike, and leaves the original alone', () => {
     const ans = { rcode: 0 as const, answers: [txt(9, 'a'), txt(4, 'b')], authority: [] };
     const aged = agedAnswer(ans, 3);
-    expect(decoded(aged).answers!.map((a) => [a.ttl, String(a.data)])).toEqual([[6, 'a'], [1, 'b']]);
+    expect(decoded(aged).answers!.map((a) => [a.ttl, String(a.data)])).toEqual([
+      [6, 'a'],
+      [1, 'b'],
+    ]);
     expect(decoded(ans).answers!.map((a) => a.ttl)).toEqual([9, 4]);
     const nx = answerFor({ kind: 'nxdomain' }, settings);
     expect(decoded(agedAnswer(nx, 2)).authorities![0]!.ttl).toBe(28);
@@ -51,6 +54,9 @@ describe('cache lifetime and ageing of encoded answers', () => {
   it('records owned by a full name (the error CNAME target) are aged too', () => {
     const err = answerFor({ kind: 'error', error: 'syntax', message: 'x' }, buildSettings({ ZONE: 'rkvdns.test', ENABLE_ERROR_TXT: true, MIN_TTL: 10 }));
     const d = decoded(agedAnswer(err, 1));
-    expect(d.answers!.map((a) => [a.type, a.ttl])).toEqual([['CNAME', 9], ['TXT', 9]]);
+    expect(d.answers!.map((a) => [a.type, a.ttl])).toEqual([
+      ['CNAME', 9],
+      ['TXT', 9],
+    ]);
   });
 });

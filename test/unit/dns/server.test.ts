@@ -28,9 +28,12 @@ async function serve(handler: PacketHandler) {
 
 describe('a handler that fails', () => {
   const handlers: [string, PacketHandler][] = [
-    ['throws', () => {
-      throw new Error('boom');
-    }],
+    [
+      'throws',
+      () => {
+        throw new Error('boom');
+      },
+    ],
     ['rejects', () => Promise.reject(new Error('boom'))],
   ];
   for (const [how, handler] of handlers) {

@@ -40,7 +40,10 @@ describe('partitions', () => {
   });
 
   it('splits into the two halves, and not past 65536', () => {
-    expect(splitPartition({ index: 3, count: 8 })).toEqual([{ index: 6, count: 16 }, { index: 7, count: 16 }]);
+    expect(splitPartition({ index: 3, count: 8 })).toEqual([
+      { index: 6, count: 16 },
+      { index: 7, count: 16 },
+    ]);
     expect(splitPartition({ index: 0, count: 65536 })).toBeNull();
   });
 });

@@ -56,7 +56,9 @@ function memoryReader(data: Record<string, Value>, ttls: Record<string, number> 
     hashText: async () => ({}),
     scan: async (glob, maxKeys) => {
       const re = matcher(glob);
-      const keys = Object.keys(data).filter((k) => re.test(k)).map(B);
+      const keys = Object.keys(data)
+        .filter((k) => re.test(k))
+        .map(B);
       if (keys.length > maxKeys) throw new TooManyKeysError(`pattern matches more than MAX_KEYS (${maxKeys}) keys`);
       return keys;
     },
@@ -69,7 +71,10 @@ const data: Record<string, Value> = {
   'web;b;1': '7',
   'web;b;2': '1',
   'w.x;y': 'dotted',
-  h: new Map([['f', 'v'], ['g', 'w']]),
+  h: new Map([
+    ['f', 'v'],
+    ['g', 'w'],
+  ]),
   l: ['one', 'two', 'three'],
   s: new Set(['m']),
   hashy: new Map([['k', 'v']]),
@@ -78,7 +83,12 @@ const data: Record<string, Value> = {
 async function exec(name: string[], o: { maxKeys?: number; maxRecords?: number | null; reader?: KeyReader } = {}): Promise<Reply> {
   const planned = planQuery(name.map(B), 'none');
   if ('error' in planned) throw new Error(planned.message);
-  const src = { reader: o.reader ?? memoryReader(data, { 'web;a;1': 90 }), snapshots: new KeySnapshots(), maxKeys: o.maxKeys ?? 1000, maxRecords: o.maxRecords ?? null };
+  const src = {
+    reader: o.reader ?? memoryReader(data, { 'web;a;1': 90 }),
+    snapshots: new KeySnapshots(),
+    maxKeys: o.maxKeys ?? 1000,
+    maxRecords: o.maxRecords ?? null,
+  };
   return executePlan(src, planned.plan as RedisPlan);
 }
 

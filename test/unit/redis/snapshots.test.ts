@@ -77,7 +77,12 @@ describe('KeySnapshots', () => {
   it('does not keep a failed scan', async () => {
     const snapshots = new KeySnapshots();
     let fail = true;
-    const reader = { scan: async () => { if (fail) throw new Error('down'); return keys; } } as unknown as KeyReader;
+    const reader = {
+      scan: async () => {
+        if (fail) throw new Error('down');
+        return keys;
+      },
+    } as unknown as KeyReader;
     await expect(snapshots.partition(reader, glob, 1e6, { index: 0, count: 1 })).rejects.toThrow('down');
     fail = false;
     expect((await snapshots.partition(reader, glob, 1e6, { index: 0, count: 1 })).length).toBe(keys.length);

@@ -10,7 +10,11 @@ describe('parseRedisTarget', () => {
   it('a cluster from seed nodes, with credentials, IPv6 and TLS', () => {
     expect(parseRedisTarget('redis+cluster://reader:s%40cret@10.0.0.1:7000,10.0.0.2:7001,[::1]:7002/')).toEqual({
       kind: 'cluster',
-      seeds: [{ host: '10.0.0.1', port: 7000 }, { host: '10.0.0.2', port: 7001 }, { host: '::1', port: 7002 }],
+      seeds: [
+        { host: '10.0.0.1', port: 7000 },
+        { host: '10.0.0.2', port: 7001 },
+        { host: '::1', port: 7002 },
+      ],
       username: 'reader',
       password: 's@cret',
       tls: false,

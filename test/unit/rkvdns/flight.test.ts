@@ -2,7 +2,10 @@ import { describe, expect, it } from 'vitest';
 import { FLIGHT_MS, Flights, PREFETCH_MS, SWEEP_GAP_MS, type Aging } from '../../../src/rkvdns/flight.js';
 
 /** A result with a TTL in seconds; ageing lowers it the way a cache would. */
-interface Answer { value: string; ttl: number }
+interface Answer {
+  value: string;
+  ttl: number;
+}
 const aging: Aging<Answer> = { lifetimeMs: (a) => a.ttl * 1000, aged: (a, s) => ({ ...a, ttl: a.ttl - s }) };
 
 function setup(a: Aging<Answer> | null = aging, max = 100, prefetch = false) {
@@ -10,7 +13,14 @@ function setup(a: Aging<Answer> | null = aging, max = 100, prefetch = false) {
   let reads = 0;
   const flights = new Flights<Answer>(a, { maxFlights: max, prefetch }, () => t);
   const ask = (id: string, ttl = 30) => flights.run(id, async () => ({ value: `${id}#${++reads}`, ttl }));
-  return { flights, ask, advance: (ms: number) => { t += ms; }, reads: () => reads };
+  return {
+    flights,
+    ask,
+    advance: (ms: number) => {
+      t += ms;
+    },
+    reads: () => reads,
+  };
 }
 
 describe('Flights', () => {
@@ -37,7 +47,11 @@ describe('Flights', () => {
     let finish!: (a: Answer) => void;
     let reads = 0;
     const flights = new Flights<Answer>(aging, {}, () => t);
-    const slow = () => flights.run('big', () => { reads++; return new Promise<Answer>((r) => (finish = r)); });
+    const slow = () =>
+      flights.run('big', () => {
+        reads++;
+        return new Promise<Answer>((r) => (finish = r));
+      });
     const first = slow();
     t += 3 * FLIGHT_MS;
     flights.prune();
@@ -139,7 +153,11 @@ describe('Flights with prefetch', () => {
     let reads = 0;
     const finish: ((a: Answer) => void)[] = [];
     const flights = new Flights<Answer>(aging, { prefetch: true }, () => t);
-    const ask = () => flights.run('a', () => { reads++; return new Promise<Answer>((r) => finish.push(r)); });
+    const ask = () =>
+      flights.run('a', () => {
+        reads++;
+        return new Promise<Answer>((r) => finish.push(r));
+      });
     const first = ask();
     finish[0]!({ value: 'one', ttl: 30 });
     await first;
@@ -158,7 +176,12 @@ describe('Flights with prefetch', () => {
     let t = 0;
     let n = 0;
     const flights = new Flights<Answer>(aging, { prefetch: true }, () => t);
-    const ask = () => flights.run('a', async () => ({ value: `v${++n}`, ttl: 30 }), (r) => r.value !== 'v2');
+    const ask = () =>
+      flights.run(
+        'a',
+        async () => ({ value: `v${++n}`, ttl: 30 }),
+        (r) => r.value !== 'v2',
+      );
     await ask();
     t += FLIGHT_MS - 1;
     expect(ask()).toMatchObject({ value: 'v1' });

@@ -14,7 +14,12 @@ const question = Buffer.concat([Buffer.from([1, 0x78]), ...labelsOf(ZONE).flatMa
 function sent(o: Outcome, settings: Record<string, unknown>) {
   const a = answerFor(o, buildSettings(settings));
   const d = dnsPacket.decode(assemble({ id: 1, rd: false, cd: false, question }, a, 65535, { setTcOnDrop: false }).packet);
-  return { rcode: RCODE_NAME[a.rcode], answers: (d.answers ?? []).map((r) => r.type), authority: (d.authorities ?? []).map((r) => r.type), text: d.answers?.find((r) => r.type === 'TXT')?.data };
+  return {
+    rcode: RCODE_NAME[a.rcode],
+    answers: (d.answers ?? []).map((r) => r.type),
+    authority: (d.authorities ?? []).map((r) => r.type),
+    text: d.answers?.find((r) => r.type === 'TXT')?.data,
+  };
 }
 
 const records: Outcome = { kind: 'records', rrs: [] };
@@ -41,7 +46,12 @@ const cases: { outcome: Outcome; settings: Record<string, unknown>; rcode: strin
   { outcome: { kind: 'error', error: 'toomany', message: '' }, settings: withSoa, rcode: 'SERVFAIL' },
   { outcome: { kind: 'error', error: 'toolarge', message: '' }, settings: withSoa, rcode: 'SERVFAIL' },
   { outcome: { kind: 'error', error: 'toolarge', message: '' }, settings: { ...withSoa, NXDOMAIN_FOR_SERVFAIL: true }, rcode: 'NXDOMAIN', authority: ['SOA'] },
-  { outcome: { kind: 'error', error: 'redis', message: 'timeout' }, settings: { ...withSoa, ENABLE_ERROR_TXT: true }, rcode: 'NOERROR', answers: ['CNAME', 'TXT'] },
+  {
+    outcome: { kind: 'error', error: 'redis', message: 'timeout' },
+    settings: { ...withSoa, ENABLE_ERROR_TXT: true },
+    rcode: 'NOERROR',
+    answers: ['CNAME', 'TXT'],
+  },
 ];
 
 describe('answerFor', () => {

@@ -28,9 +28,22 @@ describe('renderRecords', () => {
     { name: 'a tuple is one TXT record of several strings', records: [[B('a'), B('b'), B('3')]], type: QTYPE.TXT, data: ['a|b|3'] },
     { name: 'identical records are sent once', records: [[B('x')], [B('x')], [B('y')]], type: QTYPE.TXT, data: ['x', 'y'] },
     { name: 'a value over MAX_VALUE_PAYLOAD is dropped and counted', records: [[B('123456789')], [B('ok')]], type: QTYPE.TXT, data: ['ok'], oversize: 1 },
-    { name: 'with RETURN_PARTIAL_VALUE it is cut instead', records: [[B('123456789')]], type: QTYPE.TXT, s: { RETURN_PARTIAL_VALUE: true }, data: ['12345678'], oversize: 1 },
+    {
+      name: 'with RETURN_PARTIAL_VALUE it is cut instead',
+      records: [[B('123456789')]],
+      type: QTYPE.TXT,
+      s: { RETURN_PARTIAL_VALUE: true },
+      data: ['12345678'],
+      oversize: 1,
+    },
     { name: 'A from a dotted quad', records: [[B('10.1.2.3')]], type: QTYPE.A, data: ['10.1.2.3'] },
-    { name: 'A from a value that is no address: left out and counted', records: [[B('nope')], [B('1.2.3.4')]], type: QTYPE.A, data: ['1.2.3.4'], unconvertible: 1 },
+    {
+      name: 'A from a value that is no address: left out and counted',
+      records: [[B('nope')], [B('1.2.3.4')]],
+      type: QTYPE.A,
+      data: ['1.2.3.4'],
+      unconvertible: 1,
+    },
     { name: 'A from a tuple: left out and counted', records: [[B('1.2.3.4'), B('5.6.7.8')]], type: QTYPE.A, data: [], unconvertible: 1 },
     { name: 'AAAA from an IPv6 address', records: [[B('2001:db8::1')]], type: QTYPE.AAAA, s: { MAX_VALUE_PAYLOAD: 64 }, data: ['2001:db8::1'] },
     { name: 'no values, no records', records: [], type: QTYPE.TXT, data: [] },
@@ -46,6 +59,14 @@ describe('renderRecords', () => {
 });
 
 describe('clampTtl', () => {
-  const cases: [number | null, number][] = [[null, 30], [-1, 30], [0, 5], [3, 5], [60, 60], [301, 300], [86400, 300]];
+  const cases: [number | null, number][] = [
+    [null, 30],
+    [-1, 30],
+    [0, 5],
+    [3, 5],
+    [60, 60],
+    [301, 300],
+    [86400, 300],
+  ];
   for (const [ttl, want] of cases) it(`${ttl} → ${want}`, () => expect(clampTtl(ttl, limits)).toBe(want));
 });

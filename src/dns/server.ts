@@ -25,6 +25,11 @@ export interface ListenOptions {
   maxTcpConnections: number;
   log: Logger;
   onTcpEvent?: (event: TcpEvent) => void;
+  /**
+   * The timeout for one new connection, when it is not tcpTimeoutMs for all (the CONTROL_KEY overlay sets
+   * it per connection); until it is known, tcpTimeoutMs applies.
+   */
+  connectionTimeoutMs?: () => Promise<number>;
   /** A query whose handler failed; it has been answered SERVFAIL. Rate-limit any logging here. */
   onFailure: (error: Error, transport: Transport, client: string) => void;
 }
@@ -50,16 +55,18 @@ export function servfailFor(msg: Buffer): Buffer | null {
  * onFailure, as CoreDNS's recover plugin does: never an uncaught exception, never a client left waiting.
  */
 function answerOf(handler: PacketHandler, msg: Buffer, transport: Transport, client: string, opts: ListenOptions): Buffer | null | Promise<Buffer | null> {
-  const failed = (e: unknown) => {
-    opts.onFailure(e instanceof Error ? e : new Error(String(e)), transport, client);
-    return servfailFor(msg);
-  };
   try {
     const answer = handler(msg, transport, client);
-    return answer instanceof Promise ? answer.catch(failed) : answer;
+    // The rejection handler is made only for an answer that waits: a synchronous answer costs no closure.
+    return answer instanceof Promise ? answer.catch((e: unknown) => recovered(e, msg, transport, client, opts)) : answer;
   } catch (e) {
-    return failed(e);
+    return recovered(e, msg, transport, client, opts);
   }
+}
+
+function recovered(e: unknown, msg: Buffer, transport: Transport, client: string, opts: ListenOptions): Buffer | null {
+  opts.onFailure(e instanceof Error ? e : new Error(String(e)), transport, client);
+  return servfailFor(msg);
 }
 
 /**
@@ -100,6 +107,7 @@ const MAX_TCP_INFLIGHT = 100;
 function serveTcpConnection(sock: net.Socket, handler: PacketHandler, opts: ListenOptions): void {
   const client = `${sock.remoteAddress}#${sock.remotePort}`;
   const frames = new FrameReader();
+  let timeoutMs = opts.tcpTimeoutMs;
   let inflight = 0;
   // A message must arrive whole within the timeout of its first byte: dribbling bytes (slow loris) do not
   // keep a connection open the way the idle timer alone would allow.
@@ -109,10 +117,17 @@ function serveTcpConnection(sock: net.Socket, handler: PacketHandler, opts: List
     deadline = undefined;
   };
   sock.setNoDelay(true);
-  sock.setTimeout(opts.tcpTimeoutMs, () => {
+  sock.setTimeout(timeoutMs, () => {
     opts.onTcpEvent?.('idle_closed');
     sock.destroy();
   });
+  opts.connectionTimeoutMs?.().then(
+    (ms) => {
+      timeoutMs = ms;
+      if (!sock.destroyed) sock.setTimeout(ms);
+    },
+    () => undefined,
+  );
   sock.on('error', () => {
     opts.onTcpEvent?.('socket_error');
     sock.destroy();
@@ -144,7 +159,7 @@ function serveTcpConnection(sock: net.Socket, handler: PacketHandler, opts: List
       deadline = setTimeout(() => {
         opts.onTcpEvent?.('read_deadline');
         sock.destroy();
-      }, opts.tcpTimeoutMs);
+      }, timeoutMs);
     }
   });
 }

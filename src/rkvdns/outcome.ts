@@ -1,8 +1,14 @@
 /**
  * One table from "what happened" to the answer sent: rcode, SOA in the authority section, or the
  * error CNAME/TXT pair. It follows the outcomes table of the specification for CONFORMANCE off and on.
+ *
+ * With ENABLE_ERROR_TXT, every outcome the original RKVDNS gives a text to is answered with the error
+ * CNAME/TXT pair instead of its rcode, and the text begins with the original's words, which its clients
+ * match on (`Parameter error: RedisOperandError()`, `Key or zone not found.`, …); ours may follow.
+ * Outcomes the original answers without a text under CONFORMANCE (qname-minimisation probes) keep
+ * their conformant answer.
  */
-import { QTYPE, RCODE, type Rcode } from '../dns/constants.js';
+import { QTYPE, RCODE, typeName, type Rcode } from '../dns/constants.js';
 import { QNAME_POINTER, encodeName, encodeRR, labelsOf, txtRdata, type EncodedAnswer } from '../dns/message.js';
 import type { Settings } from './settings.js';
 
@@ -15,20 +21,52 @@ export type Outcome =
   | { kind: 'outside' }
   | { kind: 'apex'; qtype: number }
   /** Query type (or class) we do not answer; `maybeOperator` says whether the name looks like one of ours. */
-  | { kind: 'badtype'; maybeOperator: boolean }
+  | { kind: 'badtype'; qtype: number; maybeOperator: boolean }
   | { kind: 'error'; error: ErrorKind; message: string };
 
-const ERROR_PREFIX: Record<ErrorKind, string> = {
-  parameter: 'Parameter error',
-  operand: 'Operand error',
-  syntax: 'Syntax error',
-  redis: 'Redis error',
-  toomany: 'Too many keys',
+/** The original's words for each error, as its exception classes print. */
+const ERROR_FORM: Record<ErrorKind, string> = {
+  parameter: 'Parameter error: RedisParameterError()',
+  operand: 'Parameter error: RedisOperandError()',
+  syntax: 'Parameter error: RedisSyntaxError()',
+  redis: 'Query failure',
+  toomany: 'Query failure',
   toolarge: 'TCP payload size exceeded',
 };
 
+/** The error's text: the original's form, then what we know of the cause. */
 export function errorText(error: ErrorKind, message: string): string {
-  return error === 'toolarge' ? ERROR_PREFIX.toolarge : `${ERROR_PREFIX[error]}: ${message}`;
+  return message && error !== 'toolarge' ? `${ERROR_FORM[error]}: ${message}` : ERROR_FORM[error];
+}
+
+/** The texts of the original for outcomes that are not errors of ours. */
+export const NOT_FOUND_TEXT = 'Key or zone not found.';
+export const OUTSIDE_TEXT = 'Not our ZONE.';
+export const NO_OPERATION_TEXT = 'Operation not specified.';
+export const NO_SOA_TEXT = 'SOA not available';
+export const NO_NS_TEXT = 'NS not available';
+
+/**
+ * The text the original answers this outcome with under ENABLE_ERROR_TXT, and whether the answer refers to
+ * the zone's SOA (its negative answers do); null where it answers without one.
+ */
+function textOf(o: Outcome, s: Settings): { text: string; referral: boolean } | null {
+  switch (o.kind) {
+    case 'records':
+      return null;
+    case 'nxdomain':
+      return { text: NOT_FOUND_TEXT, referral: true };
+    case 'outside':
+      return s.CONFORMANCE ? null : { text: OUTSIDE_TEXT, referral: true };
+    case 'apex':
+      if (o.qtype === QTYPE.NS) return apexOf(s).ns ? null : { text: NO_NS_TEXT, referral: false };
+      return s.CONFORMANCE || o.qtype === QTYPE.SOA ? null : { text: NO_OPERATION_TEXT, referral: false };
+    case 'badtype':
+      return s.CONFORMANCE ? null : { text: `Disallowed qtype: ${typeName(o.qtype)}`, referral: false };
+    case 'error':
+      if (s.CONFORMANCE && (o.error === 'parameter' || o.error === 'operand' || o.error === 'syntax')) return null;
+      return { text: errorText(o.error, o.message), referral: false };
+  }
 }
 
 /** Records derived from settings only; built once per settings object. */
@@ -67,14 +105,16 @@ function negative(rcode: Rcode, s: Settings): EncodedAnswer {
   return soa ? { rcode, answers: [], authority: [soa] } : SERVFAIL;
 }
 
-function errorTxt(s: Settings, text: string): EncodedAnswer {
+/** NOERROR with a CNAME to `<digits>.error.<zone>` and the text there, at DEFAULT_TTL as the original does. */
+function errorTxt(s: Settings, text: string, referral: boolean): EncodedAnswer {
   const digits = Buffer.from(String(Math.floor(Math.random() * 1e9)).padStart(9, '0'));
   const target = encodeName([digits, Buffer.from('error'), ...apexOf(s).zone]);
   const msg = Buffer.from(text).subarray(0, 255);
+  const soa = referral ? apexOf(s).soa : null;
   return {
     rcode: RCODE.NOERROR,
-    answers: [encodeRR(QNAME_POINTER, QTYPE.CNAME, s.MIN_TTL, target), encodeRR(target, QTYPE.TXT, s.MIN_TTL, txtRdata([msg]))],
-    authority: [],
+    answers: [encodeRR(QNAME_POINTER, QTYPE.CNAME, s.DEFAULT_TTL, target), encodeRR(target, QTYPE.TXT, s.DEFAULT_TTL, txtRdata([msg]))],
+    authority: soa ? [soa] : [],
   };
 }
 
@@ -94,6 +134,16 @@ function errorAnswer(error: ErrorKind, s: Settings): EncodedAnswer {
 }
 
 export function answerFor(o: Outcome, s: Settings): EncodedAnswer {
+  if (s.ENABLE_ERROR_TXT) {
+    const t = textOf(o, s);
+    if (t) return errorTxt(s, t.text, t.referral);
+  }
+  const a = plainAnswer(o, s);
+  // Where the original needed an SOA it did not have, it said so.
+  return s.ENABLE_ERROR_TXT && a === SERVFAIL ? errorTxt(s, NO_SOA_TEXT, false) : a;
+}
+
+function plainAnswer(o: Outcome, s: Settings): EncodedAnswer {
   switch (o.kind) {
     case 'records':
       return o.rrs.length > 0 ? { rcode: RCODE.NOERROR, answers: o.rrs, authority: [] } : negative(RCODE.NOERROR, s);
@@ -111,6 +161,6 @@ export function answerFor(o: Outcome, s: Settings): EncodedAnswer {
       if (!s.CONFORMANCE) return { rcode: RCODE.NOTIMP, answers: [], authority: [] };
       return negative(o.maybeOperator ? RCODE.NOERROR : RCODE.NXDOMAIN, s);
     case 'error':
-      return s.ENABLE_ERROR_TXT ? errorTxt(s, errorText(o.error, o.message)) : errorAnswer(o.error, s);
+      return errorAnswer(o.error, s);
   }
 }

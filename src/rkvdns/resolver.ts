@@ -112,7 +112,7 @@ export function resolver(ctx: ResolverContext): Next {
     const classOk = q.qclass === 1 || q.qclass === 255;
     if (!classOk || (answerType !== QTYPE.TXT && answerType !== QTYPE.A && answerType !== QTYPE.AAAA)) {
       const last = place.labels[place.labels.length - 1]!.toString('latin1').toLowerCase();
-      return finish(qc, { kind: 'badtype', maybeOperator: place.labels.length > 1 || Object.hasOwn(OPERATORS, last) }, ctx);
+      return finish(qc, { kind: 'badtype', qtype: q.qtype, maybeOperator: place.labels.length > 1 || Object.hasOwn(OPERATORS, last) }, ctx);
     }
     const planned = planQuery(place.labels, s.CASE_FOLDING, s.PARTITIONED_LISTINGS);
     if ('error' in planned) return finish(qc, { kind: 'error', error: planned.error, message: planned.message }, ctx);

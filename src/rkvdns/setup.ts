@@ -37,6 +37,8 @@ export interface RequestPath {
   snapshots: KeySnapshots;
   /** The gauges, given what only the running server knows. */
   gauges: () => Gauges;
+  /** With CONTROL_KEY: each new TCP connection's timeout, from the overlay's `tcp_timeout`. */
+  connectionTimeoutMs?: () => Promise<number>;
 }
 
 /** Builds the chain the settings call for, ending in the resolver, behind the server front. */
@@ -73,7 +75,14 @@ export function buildRequestPath(
   });
   const ctx: ResolverContext = { snapshots, log, queryLog, stats, flights, gauges };
   const handler = front(chain(links, resolver(ctx)), { base: s, reader, stats, log, queryLog });
-  return { handler, stats, flights, snapshots, gauges };
+  return {
+    handler,
+    stats,
+    flights,
+    snapshots,
+    gauges,
+    ...(control ? { connectionTimeoutMs: () => control.read().then((c) => c.settings.TCP_TIMEOUT * 1000) } : {}),
+  };
 }
 
 export async function startRkvdns(s: Settings, log: Logger): Promise<Rkvdns> {
@@ -92,6 +101,7 @@ export async function startRkvdns(s: Settings, log: Logger): Promise<Rkvdns> {
     port: s.PORT,
     tcpTimeoutMs: s.TCP_TIMEOUT * 1000,
     maxTcpConnections: s.MAX_TCP_CONNECTIONS,
+    ...(path.connectionTimeoutMs ? { connectionTimeoutMs: path.connectionTimeoutMs } : {}),
     onTcpEvent: (e) => stats.count(`tcp_${e}`),
     onFailure: (e, transport, client) => {
       stats.count('handler_failed');

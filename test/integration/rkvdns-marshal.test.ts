@@ -179,7 +179,7 @@ describe('expensive patterns', () => {
     await redis.client.hset('ctl', { max_keys: '1000', enable_error_txt: 'True' });
     try {
       const d = await ask(server.port, `scan\\;*.klen.${ZONE}`, 'TXT');
-      expect((d.answers![1]!.data as Buffer[])[0]!.toString()).toBe('Too many keys: pattern matches more than MAX_KEYS (1000) keys');
+      expect((d.answers![1]!.data as Buffer[])[0]!.toString()).toBe('Query failure: pattern matches more than MAX_KEYS (1000) keys');
       await redis.client.hdel('ctl', 'enable_error_txt');
       expect((await ask(server.port, `scan\\;*.shards.${ZONE}`, 'TXT')).rcode).toBe('SERVFAIL');
     } finally {

@@ -52,7 +52,7 @@ describe('cache lifetime and ageing of encoded answers', () => {
   });
 
   it('records owned by a full name (the error CNAME target) are aged too', () => {
-    const err = answerFor({ kind: 'error', error: 'syntax', message: 'x' }, buildSettings({ ZONE: 'rkvdns.test', ENABLE_ERROR_TXT: true, MIN_TTL: 10 }));
+    const err = answerFor({ kind: 'error', error: 'syntax', message: 'x' }, buildSettings({ ZONE: 'rkvdns.test', ENABLE_ERROR_TXT: true, DEFAULT_TTL: 10 }));
     const d = decoded(agedAnswer(err, 1));
     expect(d.answers!.map((a) => [a.type, a.ttl])).toEqual([
       ['CNAME', 9],

@@ -35,9 +35,9 @@ const cases: { outcome: Outcome; settings: Record<string, unknown>; rcode: strin
   { outcome: { kind: 'apex', qtype: QTYPE.SOA }, settings: { ZONE }, rcode: 'SERVFAIL' },
   { outcome: { kind: 'apex', qtype: QTYPE.TXT }, settings: withSoa, rcode: 'FORMERR' },
   { outcome: { kind: 'apex', qtype: QTYPE.TXT }, settings: { ...withSoa, CONFORMANCE: true }, rcode: 'NOERROR', authority: ['SOA'] },
-  { outcome: { kind: 'badtype', maybeOperator: true }, settings: withSoa, rcode: 'NOTIMP' },
-  { outcome: { kind: 'badtype', maybeOperator: true }, settings: { ...withSoa, CONFORMANCE: true }, rcode: 'NOERROR', authority: ['SOA'] },
-  { outcome: { kind: 'badtype', maybeOperator: false }, settings: { ...withSoa, CONFORMANCE: true }, rcode: 'NXDOMAIN', authority: ['SOA'] },
+  { outcome: { kind: 'badtype', qtype: 15, maybeOperator: true }, settings: withSoa, rcode: 'NOTIMP' },
+  { outcome: { kind: 'badtype', qtype: 15, maybeOperator: true }, settings: { ...withSoa, CONFORMANCE: true }, rcode: 'NOERROR', authority: ['SOA'] },
+  { outcome: { kind: 'badtype', qtype: 15, maybeOperator: false }, settings: { ...withSoa, CONFORMANCE: true }, rcode: 'NXDOMAIN', authority: ['SOA'] },
   { outcome: { kind: 'error', error: 'parameter', message: '' }, settings: withSoa, rcode: 'FORMERR' },
   { outcome: { kind: 'error', error: 'parameter', message: '' }, settings: { ...withSoa, CONFORMANCE: true }, rcode: 'NOERROR', authority: ['SOA'] },
   { outcome: { kind: 'error', error: 'operand', message: '' }, settings: withSoa, rcode: 'FORMERR' },
@@ -62,6 +62,45 @@ describe('answerFor', () => {
       expect(got.rcode).toBe(c.rcode);
       expect(got.answers).toEqual(c.answers ?? []);
       expect(got.authority).toEqual(c.authority ?? []);
+    });
+  }
+
+  // With ENABLE_ERROR_TXT: the original's text for each outcome it gives one to, or the plain answer.
+  const texts: { outcome: Outcome; settings?: Record<string, unknown>; text: string | null }[] = [
+    {
+      outcome: { kind: 'error', error: 'parameter', message: 'wrong number of labels' },
+      text: 'Parameter error: RedisParameterError(): wrong number of labels',
+    },
+    { outcome: { kind: 'error', error: 'operand', message: "unknown operator 'frob'" }, text: "Parameter error: RedisOperandError(): unknown operator 'frob'" },
+    { outcome: { kind: 'error', error: 'syntax', message: 'bad index' }, text: 'Parameter error: RedisSyntaxError(): bad index' },
+    { outcome: { kind: 'error', error: 'redis', message: 'WRONGTYPE x' }, text: 'Query failure: WRONGTYPE x' },
+    {
+      outcome: { kind: 'error', error: 'toomany', message: 'pattern matches more than MAX_KEYS (9) keys' },
+      text: 'Query failure: pattern matches more than MAX_KEYS (9) keys',
+    },
+    { outcome: { kind: 'error', error: 'toolarge', message: '' }, text: 'TCP payload size exceeded' },
+    { outcome: { kind: 'nxdomain' }, text: 'Key or zone not found.' },
+    { outcome: { kind: 'nxdomain' }, settings: { CONFORMANCE: true }, text: 'Key or zone not found.' },
+    { outcome: { kind: 'outside' }, text: 'Not our ZONE.' },
+    { outcome: { kind: 'outside' }, settings: { CONFORMANCE: true }, text: null },
+    { outcome: { kind: 'apex', qtype: QTYPE.TXT }, text: 'Operation not specified.' },
+    { outcome: { kind: 'apex', qtype: QTYPE.SOA }, text: null },
+    { outcome: { kind: 'apex', qtype: QTYPE.NS }, settings: { RKVDNS_FQDN: null }, text: 'NS not available' },
+    { outcome: { kind: 'badtype', qtype: 15, maybeOperator: true }, text: 'Disallowed qtype: MX' },
+    { outcome: { kind: 'badtype', qtype: 65280, maybeOperator: true }, text: 'Disallowed qtype: TYPE65280' },
+    { outcome: { kind: 'badtype', qtype: 15, maybeOperator: true }, settings: { CONFORMANCE: true }, text: null },
+    { outcome: { kind: 'error', error: 'operand', message: 'x' }, settings: { CONFORMANCE: true }, text: null },
+    { outcome: { kind: 'error', error: 'redis', message: 'down' }, settings: { CONFORMANCE: true }, text: 'Query failure: down' },
+    { outcome: records, settings: { RKVDNS_FQDN: null }, text: 'SOA not available' },
+    { outcome: records, text: null },
+  ];
+  for (const c of texts) {
+    it(`ENABLE_ERROR_TXT, ${c.outcome.kind}${'error' in c.outcome ? `/${c.outcome.error}` : ''} ${JSON.stringify(c.settings ?? {})} → ${c.text ?? 'no text'}`, () => {
+      const got = sent(c.outcome, { ...withSoa, ENABLE_ERROR_TXT: true, ...c.settings });
+      if (c.text === null) return void expect(got.answers).not.toContain('CNAME');
+      expect(got.rcode).toBe('NOERROR');
+      expect(got.answers).toEqual(['CNAME', 'TXT']);
+      expect((got.text as Buffer[]).map(String)).toEqual([c.text]);
     });
   }
 

@@ -44,7 +44,7 @@ export interface DnsListener {
 }
 
 /** SERVFAIL for a query whose handling failed: its question echoed when it parses, else the header alone. */
-export function servfailFor(msg: Buffer): Buffer | null {
+function servfailFor(msg: Buffer): Buffer | null {
   const p = parseQuery(msg);
   if (p.ok) return assemble(p.query, { rcode: RCODE.SERVFAIL, answers: [], authority: [] }, MIN_UDP, { setTcOnDrop: false }).packet;
   return p.rejection.kind === 'ignore' ? null : headerOnly(p.rejection.id, p.rejection.opcode, p.rejection.rd, RCODE.SERVFAIL);

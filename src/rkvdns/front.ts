@@ -17,7 +17,7 @@ import type { ServerStats } from './stats.js';
 const BADVERS: EncodedAnswer = { rcode: RCODE.NOERROR, answers: [], authority: [] };
 
 /** The UDP size this client can take: its EDNS size within [512, MAX_UDP_PAYLOAD], or 512 without EDNS. */
-export function udpLimit(q: Query, s: Settings): number {
+function udpLimit(q: Query, s: Settings): number {
   return q.edns ? Math.min(Math.max(q.edns.udpSize, MIN_UDP), s.MAX_UDP_PAYLOAD) : MIN_UDP;
 }
 

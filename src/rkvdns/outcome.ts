@@ -40,11 +40,11 @@ export function errorText(error: ErrorKind, message: string): string {
 }
 
 /** The texts of the original for outcomes that are not errors of ours. */
-export const NOT_FOUND_TEXT = 'Key or zone not found.';
-export const OUTSIDE_TEXT = 'Not our ZONE.';
-export const NO_OPERATION_TEXT = 'Operation not specified.';
-export const NO_SOA_TEXT = 'SOA not available';
-export const NO_NS_TEXT = 'NS not available';
+const NOT_FOUND_TEXT = 'Key or zone not found.';
+const OUTSIDE_TEXT = 'Not our ZONE.';
+const NO_OPERATION_TEXT = 'Operation not specified.';
+const NO_SOA_TEXT = 'SOA not available';
+const NO_NS_TEXT = 'NS not available';
 
 /**
  * The text the original answers this outcome with under ENABLE_ERROR_TXT, and whether the answer refers to

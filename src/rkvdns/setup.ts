@@ -1,7 +1,7 @@
 /**
  * Builds a running rkvdns from its settings: the Redis connection and reader, the chain with the links the
- * settings call for, the listeners, and the timers that sweep tables and log stats. Serving lives in the links
- * (chain.ts lists them in order); nothing here runs per query.
+ * settings call for (in the order buildRequestPath lists them), the listeners, and the timers that sweep tables
+ * and log stats. Serving lives in the links; nothing here runs per query.
  */
 import { rateLimited, type Logger } from '../common/log.js';
 import { workerId } from '../common/workers.js';

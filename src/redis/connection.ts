@@ -93,8 +93,8 @@ function watch(client: Redis | Cluster, where: string, log: Logger, whileDown: s
   });
 }
 
-/** ioredis keeps the commands awaiting replies in a field it does not declare. */
-const queuedOn = (r: Redis) => (r as unknown as { commandQueue?: { length: number } }).commandQueue?.length ?? 0;
+/** Commands written to a node and awaiting its replies (ioredis's declared `commandQueue`). */
+const queuedOn = (r: Redis) => r.commandQueue.length;
 
 /**
  * The masters that own the slots, each once. A listing from fewer than all of them would be silently

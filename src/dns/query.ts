@@ -24,7 +24,7 @@ export interface Query {
   edns?: Edns;
 }
 
-/** Why a packet is not a usable query; `respond` tells whether an error answer can be sent back. */
+/** Why a packet is not a usable query: 'ignore' gets no answer at all; the others an error answer built from their header fields. */
 export type Rejection =
   { kind: 'ignore'; reason: 'short' | 'response' } | { kind: 'formerr' | 'notimp'; reason: string; id: number; opcode: number; rd: boolean };
 

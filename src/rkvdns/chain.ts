@@ -38,6 +38,11 @@ export type Handled = Resolution | null;
 export type Next = (qc: QueryContext) => Handled | Promise<Handled>;
 export type Link = (qc: QueryContext, next: Next) => Handled | Promise<Handled>;
 
+/** The client's address without its port (`client` is `address#port`). */
+export function clientAddress(client: string): string {
+  return client.slice(0, client.lastIndexOf('#'));
+}
+
 export function isPromise<T>(v: T | Promise<T>): v is Promise<T> {
   return v instanceof Promise;
 }

@@ -13,6 +13,7 @@ export const COUNTERS = {
   rejected_formerr: 'malformed queries, answered FORMERR',
   rejected_notimp: 'opcodes other than QUERY, answered NOTIMP',
   badvers: 'queries with an EDNS version above 0, answered BADVERS',
+  refused_acl: 'queries from clients outside ALLOW_QUERY, answered REFUSED',
   dropped_pending: 'UDP queries dropped at MAX_PENDING',
   dropped_debounce: 'repeats dropped by DEBOUNCE',
   noerror: 'answers NOERROR (records, or no data)',

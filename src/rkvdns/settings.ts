@@ -4,6 +4,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
+import { normalizeCidrs } from '../common/cidr.js';
 import { CASE_FOLDINGS, type CaseFolding } from '../query/casefold.js';
 import { LOG_LEVELS, type LogLevel } from '../common/log.js';
 
@@ -39,6 +40,7 @@ export interface Settings {
   SOA_CONTACT: string | null;
   CONFORMANCE: boolean;
   CONTROL_KEY: string | null;
+  ALLOW_QUERY: string | null;
 }
 
 export class SettingsError extends Error {
@@ -52,7 +54,12 @@ export class SettingsError extends Error {
 }
 
 type Kind =
-  { t: 'int'; min: number; max: number } | { t: 'bool' } | { t: 'name'; nullable: boolean } | { t: 'text' } | { t: 'enum'; values: readonly string[] };
+  | { t: 'int'; min: number; max: number }
+  | { t: 'bool' }
+  | { t: 'name'; nullable: boolean }
+  | { t: 'text' }
+  | { t: 'enum'; values: readonly string[] }
+  | { t: 'cidrs' };
 
 /** What a setting holds. */
 export type SettingValue = Settings[keyof Settings];
@@ -103,6 +110,11 @@ export const SETTINGS: Readonly<Record<keyof Settings, Def>> = {
   SOA_CONTACT: { kind: { t: 'name', nullable: true }, default: null, doc: 'SOA contact (hostmaster.example.com)' },
   CONFORMANCE: { kind: bool, default: false, doc: 'answer the way qname-minimising resolvers expect' },
   CONTROL_KEY: { kind: { t: 'name', nullable: true }, default: null, doc: 'Redis hash overlaid on the settings per query (tests only)' },
+  ALLOW_QUERY: {
+    kind: { t: 'cidrs' },
+    default: null,
+    doc: 'client addresses answered (10.0.0.0/8,2001:db8::/32); others get REFUSED. None: every client',
+  },
 };
 
 export const SETTING_NAMES = Object.keys(SETTINGS) as (keyof Settings)[];
@@ -135,6 +147,14 @@ export function coerce(name: keyof Settings, raw: unknown): unknown {
       if (typeof text !== 'string' || !NAME_RE.test(text))
         throw new SettingsError(name, `expected a dotted name such as example.com, got ${JSON.stringify(raw)}`);
       return text.replace(/\.$/, '').toLowerCase();
+    }
+    case 'cidrs': {
+      const list = Array.isArray(text) ? text.map(String).join(',') : text;
+      if (list === null || list === undefined || (typeof list === 'string' && /^(none|null)$/i.test(list))) return null;
+      if (typeof list !== 'string') throw new SettingsError(name, `expected a list of addresses or address/prefix, got ${JSON.stringify(raw)}`);
+      const canonical = normalizeCidrs(list);
+      if (typeof canonical !== 'string') throw new SettingsError(name, canonical.error);
+      return canonical;
     }
     case 'text':
       if (typeof text !== 'string' || text.length === 0) throw new SettingsError(name, `expected text, got ${JSON.stringify(raw)}`);
@@ -193,7 +213,7 @@ export function overlaySettings(base: Settings, fields: Record<string, string>, 
   const out: Record<string, unknown> = { ...base };
   for (const [k, v] of Object.entries(fields)) {
     const name = k.toUpperCase();
-    if (!Object.hasOwn(SETTINGS, name) || name === 'ZONE' || name === 'REDIS_SERVER' || name === 'CONTROL_KEY') continue;
+    if (!Object.hasOwn(SETTINGS, name) || name === 'ZONE' || name === 'REDIS_SERVER' || name === 'CONTROL_KEY' || name === 'ALLOW_QUERY') continue;
     try {
       out[name] = coerce(name as keyof Settings, v);
     } catch (e) {

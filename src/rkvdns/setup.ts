@@ -10,6 +10,7 @@ import { connectRedis, type Connection } from '../redis/connection.js';
 import { redisReader, type KeyReader } from '../redis/reader.js';
 import { KeySnapshots, SNAPSHOT_MS } from '../redis/snapshots.js';
 import { describeTarget } from '../redis/target.js';
+import { allowQueryLink } from './acl.js';
 import { admission } from './admission.js';
 import { chain, type Link, type Resolution } from './chain.js';
 import { Debouncer, debounceLink } from './debounce.js';
@@ -57,6 +58,7 @@ export function buildRequestPath(
   const control = s.CONTROL_KEY ? new ControlOverlay(s, s.CONTROL_KEY, reader, log) : null;
   // The overlay may turn DEBOUNCE on per query, so with CONTROL_KEY the debounce link is always there.
   const links: Link[] = [
+    ...(s.ALLOW_QUERY ? [allowQueryLink(s.ALLOW_QUERY)] : []),
     limits.link,
     ...(control ? [overlayLink(control)] : []),
     ...(s.DEBOUNCE || control ? [debounceLink(debouncer, stats)] : []),

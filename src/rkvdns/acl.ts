@@ -1,0 +1,14 @@
+/**
+ * ALLOW_QUERY: only clients in the list are answered; others get REFUSED, as BIND's `allow-query` does. The
+ * first link, so a refused query costs no Redis read, no flight and no pending slot.
+ */
+import { RCODE } from '../dns/constants.js';
+import { cidrList, inList } from '../common/cidr.js';
+import { clientAddress, type Link, type Resolution } from './chain.js';
+
+const REFUSED: Resolution = { answer: { rcode: RCODE.REFUSED, answers: [], authority: [] }, outcome: 'refused_acl' };
+
+export function allowQueryLink(allowQuery: string): Link {
+  const allowed = cidrList(allowQuery);
+  return (qc, next) => (inList(allowed, clientAddress(qc.client)) ? next(qc) : REFUSED);
+}

@@ -12,11 +12,12 @@ import { hostname } from 'node:os';
 import calculateSlot from 'cluster-key-slot';
 import type { Logger } from '../common/log.js';
 import { CLUSTER_SLOTS, connectRedis, type Connection } from '../redis/connection.js';
+import { AGENT_KEY_PREFIX } from '../redis/exposed.js';
 import type { BatchWriter, Pending, WriteResult } from './aggregator.js';
 
 const TIMEOUT_MS = 5000;
 /** Token keys start with this; they hold sequence numbers, not counts. */
-export const TOKEN_PREFIX = 'totalizer-agent:applied:';
+export const TOKEN_PREFIX = `${AGENT_KEY_PREFIX}applied:`;
 /** How long a token outlives its agent process's last write: a share in doubt longer than this may count twice. */
 const TOKEN_TTL_S = 86_400;
 

@@ -21,3 +21,39 @@ export function escapeGlob(literal: Buffer): Buffer {
 export function escapeGlobText(literal: string): string {
   return escapeGlob(Buffer.from(literal, 'latin1')).toString('latin1');
 }
+
+/**
+ * A matcher with Redis's glob semantics (`*`, `?`, `[abc]`, `[a-z]`, `[^a]`, backslash escapes), for keys as
+ * bytes: the pattern is compiled once to a regular expression over latin1 text (one character per byte).
+ */
+export function globMatcher(glob: Buffer): (key: Buffer) => boolean {
+  const g = glob.toString('latin1');
+  const literal = (c: string) => c.replace(/[\\^$.*+?()[\]{}|/-]/g, '\\$&');
+  let re = '^';
+  for (let i = 0; i < g.length; i++) {
+    const c = g[i]!;
+    if (c === '*') re += '[\\s\\S]*';
+    else if (c === '?') re += '[\\s\\S]';
+    else if (c === '\\' && i + 1 < g.length) re += literal(g[++i]!);
+    else if (c === '[') {
+      let j = i + 1;
+      let cls = '';
+      if (g[j] === '^') {
+        cls += '^';
+        j++;
+      }
+      for (; j < g.length && g[j] !== ']'; j++) {
+        if (g[j] === '\\' && j + 1 < g.length) cls += literal(g[++j]!);
+        else if (g[j + 1] === '-' && j + 2 < g.length && g[j + 2] !== ']') {
+          cls += `${literal(g[j]!)}-${literal(g[j + 2]!)}`;
+          j += 2;
+        } else cls += literal(g[j]!);
+      }
+      // An unclosed class is taken as far as it goes, as Redis does.
+      re += cls === '' || cls === '^' ? (cls === '^' ? '[\\s\\S]' : '(?!)') : `[${cls}]`;
+      i = j;
+    } else re += literal(c);
+  }
+  const rx = new RegExp(`${re}$`);
+  return (key) => rx.test(key.toString('latin1'));
+}

@@ -25,8 +25,8 @@ export interface KeyReader {
   type(key: Buffer): Promise<string>;
   /** A hash's fields as text (the CONTROL_KEY overlay). */
   hashText(key: string): Promise<Record<string, string>>;
-  /** Every key matching the glob, each once; throws TooManyKeysError beyond maxKeys. */
-  scan(glob: Buffer, maxKeys: number): Promise<Buffer[]>;
+  /** Every key matching the glob (and `keep`, when given), each once; throws TooManyKeysError beyond maxKeys. */
+  scan(glob: Buffer, maxKeys: number, keep?: (key: Buffer) => boolean): Promise<Buffer[]>;
   /** Values in key order; null for a missing key or one of another type. */
   mget(keys: readonly Buffer[]): Promise<(Buffer | null)[]>;
 }
@@ -38,7 +38,7 @@ const SCAN_COUNT = 5000;
 const MGET_CHUNK = 500;
 
 /** SCAN one node to the end, adding the keys not seen before to `seen`. */
-async function scanNode(node: Redis, glob: Buffer, maxKeys: number, seen: SeenKeys): Promise<void> {
+async function scanNode(node: Redis, glob: Buffer, maxKeys: number, seen: SeenKeys, keep: (key: Buffer) => boolean): Promise<void> {
   let cursor = '0';
   do {
     // scanBuffer, not callBuffer: ioredis drops the command name of callBuffer under auto-pipelining.
@@ -46,7 +46,8 @@ async function scanNode(node: Redis, glob: Buffer, maxKeys: number, seen: SeenKe
     const [next, batch] = await node.scanBuffer(cursor, 'MATCH', glob as unknown as string, 'COUNT', SCAN_COUNT);
     cursor = next.toString();
     for (const k of batch) {
-      if (seen.add(k) && seen.keys.length > maxKeys) throw new TooManyKeysError(`pattern matches more than MAX_KEYS (${maxKeys}) keys`);
+      // Keys not kept are never counted: MAX_KEYS says nothing about keys that are not served.
+      if (keep(k) && seen.add(k) && seen.keys.length > maxKeys) throw new TooManyKeysError(`pattern matches more than MAX_KEYS (${maxKeys}) keys`);
     }
   } while (cursor !== '0');
 }
@@ -79,9 +80,9 @@ export function redisReader(conn: Connection): KeyReader {
     ttl: (key) => r.ttl(key),
     type: (key) => r.type(key),
     hashText: (key) => r.hgetall(key),
-    async scan(glob, maxKeys) {
+    async scan(glob, maxKeys, keep = () => true) {
       const seen = new SeenKeys();
-      await Promise.all(conn.scanNodes().map((node) => scanNode(node, glob, maxKeys, seen)));
+      await Promise.all(conn.scanNodes().map((node) => scanNode(node, glob, maxKeys, seen, keep)));
       return seen.keys;
     },
     async mget(keys) {

@@ -5,6 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import { normalizeCidrs } from '../common/cidr.js';
+import { splitGlobs } from '../redis/exposed.js';
 import { CASE_FOLDINGS, type CaseFolding } from '../query/casefold.js';
 import { LOG_LEVELS, type LogLevel } from '../common/log.js';
 
@@ -41,6 +42,7 @@ export interface Settings {
   CONFORMANCE: boolean;
   CONTROL_KEY: string | null;
   ALLOW_QUERY: string | null;
+  EXPOSE_KEYS: string | null;
 }
 
 export class SettingsError extends Error {
@@ -59,7 +61,8 @@ type Kind =
   | { t: 'name'; nullable: boolean }
   | { t: 'text' }
   | { t: 'enum'; values: readonly string[] }
-  | { t: 'cidrs' };
+  | { t: 'cidrs' }
+  | { t: 'globs' };
 
 /** What a setting holds. */
 export type SettingValue = Settings[keyof Settings];
@@ -115,6 +118,11 @@ export const SETTINGS: Readonly<Record<keyof Settings, Def>> = {
     default: null,
     doc: 'client addresses answered (10.0.0.0/8,2001:db8::/32); others get REFUSED. None: every client',
   },
+  EXPOSE_KEYS: {
+    kind: { t: 'globs' },
+    default: null,
+    doc: "key globs served, separated by spaces ('web_* dns_*'); other keys read as missing. None: every key but the agent's",
+  },
 };
 
 export const SETTING_NAMES = Object.keys(SETTINGS) as (keyof Settings)[];
@@ -155,6 +163,14 @@ export function coerce(name: keyof Settings, raw: unknown): unknown {
       const canonical = normalizeCidrs(list);
       if (typeof canonical !== 'string') throw new SettingsError(name, canonical.error);
       return canonical;
+    }
+    case 'globs': {
+      // A YAML list, or text separated by whitespace; a space inside one glob is written `\ `.
+      const list = Array.isArray(text) ? text.map((g) => String(g).replace(/(?<!\\)\s/g, '\\ ')).join(' ') : text;
+      if (list === null || list === undefined || (typeof list === 'string' && /^(none|null)$/i.test(list))) return null;
+      if (typeof list !== 'string' || splitGlobs(list).length === 0)
+        throw new SettingsError(name, `expected key globs such as 'web_*', got ${JSON.stringify(raw)}`);
+      return splitGlobs(list).join(' ');
     }
     case 'text':
       if (typeof text !== 'string' || text.length === 0) throw new SettingsError(name, `expected text, got ${JSON.stringify(raw)}`);
@@ -213,7 +229,15 @@ export function overlaySettings(base: Settings, fields: Record<string, string>, 
   const out: Record<string, unknown> = { ...base };
   for (const [k, v] of Object.entries(fields)) {
     const name = k.toUpperCase();
-    if (!Object.hasOwn(SETTINGS, name) || name === 'ZONE' || name === 'REDIS_SERVER' || name === 'CONTROL_KEY' || name === 'ALLOW_QUERY') continue;
+    if (
+      !Object.hasOwn(SETTINGS, name) ||
+      name === 'ZONE' ||
+      name === 'REDIS_SERVER' ||
+      name === 'CONTROL_KEY' ||
+      name === 'ALLOW_QUERY' ||
+      name === 'EXPOSE_KEYS'
+    )
+      continue;
     try {
       out[name] = coerce(name as keyof Settings, v);
     } catch (e) {

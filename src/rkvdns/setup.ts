@@ -7,6 +7,7 @@ import { rateLimited, type Logger } from '../common/log.js';
 import { workerId } from '../common/workers.js';
 import { listenDns, type DnsListener, type PacketHandler } from '../dns/server.js';
 import { connectRedis, type Connection } from '../redis/connection.js';
+import { exposedKeys, exposedReader } from '../redis/exposed.js';
 import { redisReader, type KeyReader } from '../redis/reader.js';
 import { KeySnapshots, SNAPSHOT_MS } from '../redis/snapshots.js';
 import { describeTarget } from '../redis/target.js';
@@ -45,10 +46,12 @@ export interface RequestPath {
 /** Builds the chain the settings call for, ending in the resolver, behind the server front. */
 export function buildRequestPath(
   s: Settings,
-  reader: KeyReader,
+  redis: KeyReader,
   log: Logger,
   live: { tcpConnections(): number; redisQueued(): number } = { tcpConnections: () => 0, redisQueued: () => 0 },
 ): RequestPath {
+  // Every read, whichever link or operator makes it, sees only the keys served.
+  const reader = exposedReader(redis, exposedKeys(s.EXPOSE_KEYS));
   const stats = new ServerStats();
   const snapshots = new KeySnapshots(Math.max(SNAPSHOT_MS, s.DEFAULT_TTL * 1000));
   const flights = new Flights<Resolution>(resolutionAging, { prefetch: s.PREFETCH });

@@ -1,0 +1,57 @@
+/**
+ * EXPOSE_KEYS: the keys rkvdns serves. Every read goes through here, so every operator honours it: a key
+ * outside the globs reads exactly as a missing key (nil, empty, 0, no TTL, type none: no oracle), and SCAN,
+ * hence every listing, count and shard operator, never returns one. The agent's own bookkeeping keys
+ * (`totalizer-agent:*`) stay hidden unless a glob names them, also when EXPOSE_KEYS is not set.
+ */
+import { globMatcher } from '../query/glob.js';
+import type { KeyReader } from './reader.js';
+
+/** Keys the agent writes for its own bookkeeping (sequence tokens), never counters. */
+export const AGENT_KEY_PREFIX = 'totalizer-agent:';
+
+/** Globs from the setting's text: separated by whitespace; a space inside a glob is written `\ `. */
+export function splitGlobs(text: string): string[] {
+  return text
+    .trim()
+    .split(/(?<!\\)\s+/)
+    .filter(Boolean);
+}
+
+/** Whether a key is served, for the setting's value (null: every key but the agent's bookkeeping). */
+export function exposedKeys(globs: string | null): (key: Buffer) => boolean {
+  const prefix = Buffer.from(AGENT_KEY_PREFIX, 'latin1');
+  const list = globs === null ? [] : splitGlobs(globs);
+  // A glob names the bookkeeping keys when it starts with their prefix literally.
+  const namesBookkeeping = list.some((g) => g.startsWith(AGENT_KEY_PREFIX));
+  const matchers = list.map((g) => globMatcher(Buffer.from(g, 'latin1')));
+  const inGlobs = globs === null ? () => true : (key: Buffer) => matchers.some((m) => m(key));
+  if (namesBookkeeping) return inGlobs;
+  return (key) => !(key.length >= prefix.length && key.subarray(0, prefix.length).equals(prefix)) && inGlobs(key);
+}
+
+/** The reader with every key outside `exposed` reading as missing. The CONTROL_KEY hash is not a served key. */
+export function exposedReader(reader: KeyReader, exposed: (key: Buffer) => boolean): KeyReader {
+  const nil = Promise.resolve(null);
+  const none = Promise.resolve([] as Buffer[]);
+  const zero = Promise.resolve(0);
+  return {
+    get: (k) => (exposed(k) ? reader.get(k) : nil),
+    hget: (k, f) => (exposed(k) ? reader.hget(k, f) : nil),
+    lindex: (k, i) => (exposed(k) ? reader.lindex(k, i) : nil),
+    hkeys: (k) => (exposed(k) ? reader.hkeys(k) : none),
+    smembers: (k) => (exposed(k) ? reader.smembers(k) : none),
+    lrange: (k, a, b) => (exposed(k) ? reader.lrange(k, a, b) : none),
+    hlen: (k) => (exposed(k) ? reader.hlen(k) : zero),
+    llen: (k) => (exposed(k) ? reader.llen(k) : zero),
+    scard: (k) => (exposed(k) ? reader.scard(k) : zero),
+    ttl: (k) => (exposed(k) ? reader.ttl(k) : Promise.resolve(-2)),
+    type: (k) => (exposed(k) ? reader.type(k) : Promise.resolve('none')),
+    hashText: (k) => reader.hashText(k),
+    scan: (glob, maxKeys) => reader.scan(glob, maxKeys, exposed),
+    mget: async (keys) => {
+      const values = await reader.mget(keys);
+      return values.map((v, i) => (exposed(keys[i]!) ? v : null));
+    },
+  };
+}

@@ -5,6 +5,7 @@
  */
 import dgram from 'node:dgram';
 import net from 'node:net';
+import { cidrList, inList } from '../common/cidr.js';
 import type { Logger } from '../common/log.js';
 import { Aggregator } from './aggregator.js';
 import type { AgentConfig } from './config.js';
@@ -74,7 +75,16 @@ export async function startAgent(cfg: AgentConfig, log: Logger, opts: AgentOptio
         `udp ${address}:${port}: receive buffer is ${granted} bytes, not the ${cfg.receive_buffer_bytes} asked (receive_buffer_bytes); bursts beyond it are dropped by the kernel. Raise the cap with: sysctl -w net.core.rmem_max=${cfg.receive_buffer_bytes}`,
       );
     }
-    sock.on('message', (msg) => engine.datagram(msg, rules, echo));
+    const allowed = rules[0]!.allowFrom === null ? null : cidrList(rules[0]!.allowFrom);
+    sock.on(
+      'message',
+      allowed
+        ? (msg, rinfo) => {
+            if (inList(allowed, rinfo.address)) engine.datagram(msg, rules, echo);
+            else stats.dropped_not_allowed++;
+          }
+        : (msg) => engine.datagram(msg, rules, echo),
+    );
     sock.on('error', (e) => log.error(`udp ${address}:${port}: ${e.message}`));
     sockets.push(sock);
     bindings.push({ address, port: sock.address().port, rules: rules.map((r) => r.name) });

@@ -38,6 +38,7 @@ const TOP_FIELDS: Record<string, unknown> = {
   receive_buffer_bytes: 8 * 1024 * 1024,
   defaults: {},
   rules: [],
+  allow_from: null,
 };
 
 export class ConfigError extends Error {}
@@ -57,10 +58,24 @@ export function buildAgentConfig(raw: unknown): AgentConfig {
   const defaults = (r.defaults ?? {}) as RuleSpec;
   if (typeof defaults !== 'object' || Array.isArray(defaults)) throw new ConfigError('defaults must be a mapping of rule fields');
   if (!Array.isArray(r.rules) || r.rules.length === 0) throw new ConfigError('rules must be a non-empty list');
+  // The top-level allow_from is every listener's unless a rule (or defaults) sets its own.
+  const globalAllow = (r.allow_from ?? null) as RuleSpec['allow_from'];
   const rules = (r.rules as RuleSpec[]).map((spec, i) => {
     if (typeof spec !== 'object' || spec === null) throw new ConfigError(`rule #${i + 1} must be a mapping`);
-    return compileRule({ ...defaults, ...spec, substitutions: { ...(defaults.substitutions ?? {}), ...(spec.substitutions ?? {}) } }, i);
+    return compileRule(
+      { allow_from: globalAllow, ...defaults, ...spec, substitutions: { ...(defaults.substitutions ?? {}), ...(spec.substitutions ?? {}) } },
+      i,
+    );
   });
+  // One socket serves every rule on an address:port, so they must agree on who may send to it.
+  const listeners = new Map<string, Rule>();
+  for (const rule of rules) {
+    const id = `${rule.address}:${rule.port}`;
+    const first = listeners.get(id);
+    if (first && first.allowFrom !== rule.allowFrom)
+      throw new ConfigError(`rules ${first.name} and ${rule.name} listen on ${id} with different allow_from; give the listener's rules one list`);
+    if (!first) listeners.set(id, rule);
+  }
   const names = new Set<string>();
   for (const rule of rules) {
     if (names.has(rule.name)) throw new ConfigError(`rule ${rule.name}: two rules share this name; give each a distinct name`);

@@ -3,6 +3,7 @@
  * compilation (regex, key pattern, post-processing) done once at load.
  */
 import { hostname } from 'node:os';
+import { normalizeCidrs } from '../common/cidr.js';
 import { compileKeyPattern, KeyPatternError, renderKey, type KeyPattern } from './keypattern.js';
 
 export type PostProc = (match: RegExpExecArray) => Record<string, string | number | undefined> | null | undefined;
@@ -25,6 +26,8 @@ export interface RuleSpec {
   lowercase?: boolean;
   cut_at?: string;
   postproc?: PostProc;
+  /** Senders whose datagrams this rule's listener takes (addresses or address/prefix); others are dropped. */
+  allow_from?: string | string[] | null;
 }
 
 const RULE_FIELDS = new Set([
@@ -44,6 +47,7 @@ const RULE_FIELDS = new Set([
   'lowercase',
   'cut_at',
   'postproc',
+  'allow_from',
 ]);
 export const DEFAULT_KEYPATTERN = '<prefix>;<matched>;<source>;<start_ts>';
 /** A DNS label holds at most 63 bytes, and a bucket key travels as one label. */
@@ -62,6 +66,8 @@ export interface Rule {
   fixed: Record<string, string>;
   /** Turns a match into substitutions, or null to ignore the line. */
   extract(m: RegExpExecArray): Record<string, string | undefined> | null;
+  /** Senders taken by this rule's listener, in canonical form (`a/n,b/m`); null: every sender. */
+  allowFrom: string | null;
 }
 
 export class RuleError extends Error {
@@ -158,8 +164,15 @@ export function compileRule(spec: RuleSpec, index: number): Rule {
   } else {
     extract = declarative(spec, name);
   }
+  let allowFrom: string | null = null;
+  if (spec.allow_from !== undefined && spec.allow_from !== null && !/^(none|null)$/i.test(String(spec.allow_from))) {
+    const list = normalizeCidrs(Array.isArray(spec.allow_from) ? spec.allow_from.join(',') : String(spec.allow_from));
+    if (typeof list !== 'string') throw new RuleError(name, `allow_from: ${list.error}`);
+    allowFrom = list;
+  }
   return {
     name,
+    allowFrom,
     address: spec.address ?? '127.0.0.1',
     port: spec.port,
     regex,

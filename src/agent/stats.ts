@@ -18,6 +18,8 @@ export class AgentStats {
   dropped_wrongtype = 0;
   dropped_at_shutdown = 0;
   redis_errors = 0;
+  /** Datagrams from senders outside the listener's allow_from, dropped unread (not counted in datagrams). */
+  dropped_not_allowed = 0;
   readonly perRule = new Map<string, number>();
 
   line(matchedAny: boolean): void {
@@ -37,7 +39,7 @@ export class AgentStats {
       `datagrams=${this.datagrams} lines=${this.lines} matched=${this.lines_matched} unmatched=${this.lines_unmatched} ` +
       `matches=${this.matches} ignored=${this.ignored} increments=${this.increments} written=${this.written} pending=${pending} pending_keys=${pendingKeys} ` +
       `dropped_pending_full=${this.dropped_pending_full} dropped_missing_substitution=${this.dropped_missing_substitution} ` +
-      `dropped_wrongtype=${this.dropped_wrongtype} dropped_at_shutdown=${this.dropped_at_shutdown} redis_errors=${this.redis_errors}${rules ? ' ' + rules : ''}`
+      `dropped_wrongtype=${this.dropped_wrongtype} dropped_at_shutdown=${this.dropped_at_shutdown} redis_errors=${this.redis_errors} dropped_not_allowed=${this.dropped_not_allowed}${rules ? ' ' + rules : ''}`
     );
   }
 }

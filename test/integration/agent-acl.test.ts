@@ -1,0 +1,72 @@
+/** The agent's allow_from: senders bound to different loopback addresses stand for different hosts. */
+import dgram from 'node:dgram';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildAgentConfig } from '../../src/agent/config.js';
+import { startAgent, writeConfig } from '../helpers/agent.js';
+import { freePort } from '../helpers/ports.js';
+import { startRedis, type TestRedis } from '../helpers/redis.js';
+
+let redis: TestRedis;
+beforeAll(async () => {
+  redis = await startRedis();
+});
+afterAll(async () => {
+  await redis?.stop();
+});
+
+const RULE = { matchex: '^hit (\\S+)', matched: '{1}', ttl: 3600, buckets: 4, source: 's', prefix: 'acl' };
+
+/** Sends `count` one-line datagrams from a socket bound to `from`. */
+async function sendFrom(from: string, port: number, line: string, count: number): Promise<void> {
+  const s = dgram.createSocket('udp4');
+  await new Promise<void>((r) => s.bind(0, from, () => r()));
+  for (let i = 0; i < count; i++) await new Promise<void>((r, j) => s.send(Buffer.from(`${line}\n`), port, '127.0.0.1', (e) => (e ? j(e) : r())));
+  s.close();
+}
+
+async function total(prefix: string): Promise<number> {
+  const keys = await redis.client.keys(`${prefix};*`);
+  return keys.length ? (await redis.client.mget(keys)).reduce((a, v) => a + Number(v), 0) : 0;
+}
+
+describe('allow_from', () => {
+  it('takes datagrams from the listed senders only, per listener, and counts the others', async () => {
+    const [global, own] = [await freePort(), await freePort()];
+    const path = writeConfig({
+      redis: redis.url,
+      stats: 0,
+      allow_from: ['127.0.0.2'],
+      rules: [
+        { ...RULE, name: 'global', prefix: 'acl_global', port: global },
+        { ...RULE, name: 'own', prefix: 'acl_own', port: own, allow_from: '127.0.0.0/8' },
+      ],
+    });
+    const agent = await startAgent(path, [], 2);
+    await sendFrom('127.0.0.2', global, 'hit a', 30);
+    await sendFrom('127.0.0.3', global, 'hit a', 20);
+    await sendFrom('127.0.0.3', own, 'hit b', 10);
+    await sendFrom('127.0.0.4', own, 'hit b', 5);
+    await new Promise((r) => setTimeout(r, 300));
+    await agent.stop();
+    expect(await total('acl_global')).toBe(30);
+    expect(await total('acl_own')).toBe(15);
+    expect(agent.proc.output()).toMatch(/final stats datagrams=45 .* dropped_not_allowed=20/);
+  });
+
+  it('rules sharing a listener must agree on it, and a bad entry names the rule', () => {
+    const base = { redis: 'redis://127.0.0.1:6379' };
+    expect(() =>
+      buildAgentConfig({
+        ...base,
+        rules: [
+          { ...RULE, name: 'a', port: 9 },
+          { ...RULE, name: 'b', port: 9, allow_from: '10.0.0.0/8' },
+        ],
+      }),
+    ).toThrow(/rules a and b listen on 127\.0\.0\.1:9 with different allow_from/);
+    expect(() => buildAgentConfig({ ...base, rules: [{ ...RULE, name: 'a', port: 9, allow_from: '10.0.0.0/99' }] })).toThrow(
+      /rule a: allow_from: '10\.0\.0\.0\/99'/,
+    );
+    expect(buildAgentConfig({ ...base, allow_from: '10.0.0.0/8', rules: [{ ...RULE, name: 'a', port: 9 }] }).rules[0]!.allowFrom).toBe('10.0.0.0/8');
+  });
+});

@@ -90,7 +90,7 @@ export function assemble(
   q: Pick<Query, 'id' | 'rd' | 'cd' | 'question'>,
   ans: EncodedAnswer,
   limit: number,
-  opts: { optSize?: number; setTcOnDrop: boolean; extendedRcodeHigh?: number },
+  opts: { optSize?: number; setTcOnDrop: boolean; extendedRcodeHigh?: number; truncate?: boolean },
 ): Assembled {
   const opt = opts.optSize !== undefined ? optRecord(opts.optSize, opts.extendedRcodeHigh) : undefined;
   let size = HEADER_LEN + q.question.length + (opt ? OPT_LEN : 0);
@@ -109,7 +109,7 @@ export function assemble(
       size += n;
     }
   }
-  const truncated = dropped > 0 && opts.setTcOnDrop;
+  const truncated = (dropped > 0 && opts.setTcOnDrop) || opts.truncate === true;
   const packet = Buffer.allocUnsafe(size);
   packet.writeUInt16BE(q.id, 0);
   // QR=1, opcode 0, AA=1, TC, RD echoed, RA=0; CD echoed.

@@ -31,6 +31,8 @@ export interface Resolution {
   answer: EncodedAnswer;
   /** What happened, for the counters. */
   outcome: Counter;
+  /** Send with TC=1 whatever its size (a response-rate-limiting slip). */
+  truncate?: boolean;
 }
 
 /** A resolution, or null: send nothing (the query was dropped). */

@@ -14,6 +14,8 @@ export const COUNTERS = {
   rejected_notimp: 'opcodes other than QUERY, answered NOTIMP',
   badvers: 'queries with an EDNS version above 0, answered BADVERS',
   refused_acl: 'queries from clients outside ALLOW_QUERY, answered REFUSED',
+  rrl_dropped: 'UDP responses over the rate limit (RRL), not sent',
+  rrl_slipped: 'UDP responses over the rate limit sent as an empty TC=1 answer (every RRL_SLIP-th)',
   dropped_pending: 'UDP queries dropped at MAX_PENDING',
   dropped_debounce: 'repeats dropped by DEBOUNCE',
   noerror: 'answers NOERROR (records, or no data)',
@@ -50,6 +52,7 @@ export const GAUGES = {
   prefetched: 'Redis reads started early by PREFETCH (a running count)',
   debounce_entries: 'entries in the DEBOUNCE table',
   key_snapshots: 'key lists held for the pages of partitioned listings',
+  rrl_accounts: 'client networks tracked by response rate limiting (at most RRL_TABLE_SIZE)',
   redis_commands_queued: 'Redis commands sent and not yet answered',
   worker: 'the worker that answered, with --workers',
 } as const;

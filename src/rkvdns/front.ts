@@ -43,8 +43,12 @@ export function front(serve: Next, o: FrontOptions): PacketHandler {
       stats.count('too_large_tcp');
       answer = tooLarge(q, s, qc.client, o.queryLog);
     }
-    const out = assemble(q, answer, limit, { ...(transport === 'udp' && q.edns ? { optSize: limit } : {}), setTcOnDrop: transport === 'udp' });
-    if (out.truncated) stats.count('truncated');
+    const out = assemble(q, answer, limit, {
+      ...(transport === 'udp' && q.edns ? { optSize: limit } : {}),
+      setTcOnDrop: transport === 'udp',
+      ...(r.truncate ? { truncate: true } : {}),
+    });
+    if (out.truncated && !r.truncate) stats.count('truncated');
     else if (out.dropped > 0) stats.count('partial_tcp');
     return out.packet;
   };

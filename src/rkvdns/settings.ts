@@ -43,6 +43,15 @@ export interface Settings {
   CONTROL_KEY: string | null;
   ALLOW_QUERY: string | null;
   EXPOSE_KEYS: string | null;
+  RRL_RESPONSES_PER_SECOND: number;
+  RRL_NXDOMAINS_PER_SECOND: number;
+  RRL_ERRORS_PER_SECOND: number;
+  RRL_SLIP: number;
+  RRL_WINDOW: number;
+  RRL_IPV4_PREFIX: number;
+  RRL_IPV6_PREFIX: number;
+  RRL_EXEMPT: string | null;
+  RRL_TABLE_SIZE: number;
 }
 
 export class SettingsError extends Error {
@@ -123,6 +132,19 @@ export const SETTINGS: Readonly<Record<keyof Settings, Def>> = {
     default: null,
     doc: "key globs served, separated by spaces ('web_* dns_*'); other keys read as missing. None: every key but the agent's",
   },
+  RRL_RESPONSES_PER_SECOND: {
+    kind: int(0, 1_000_000),
+    default: 0,
+    doc: 'UDP answers per second per client network before response rate limiting drops them (0: off)',
+  },
+  RRL_NXDOMAINS_PER_SECOND: { kind: int(-1, 1_000_000), default: -1, doc: 'the same for NXDOMAIN answers (-1: as RRL_RESPONSES_PER_SECOND; 0: no limit)' },
+  RRL_ERRORS_PER_SECOND: { kind: int(-1, 1_000_000), default: -1, doc: 'the same for error answers (-1: as RRL_RESPONSES_PER_SECOND; 0: no limit)' },
+  RRL_SLIP: { kind: int(0, 10), default: 2, doc: 'every Nth limited response goes out as an empty TC=1 answer (0: all dropped)' },
+  RRL_WINDOW: { kind: int(1, 3600), default: 15, doc: 'seconds a client network is remembered by rate limiting' },
+  RRL_IPV4_PREFIX: { kind: int(0, 32), default: 24, doc: 'IPv4 clients are limited per network of this prefix length' },
+  RRL_IPV6_PREFIX: { kind: int(0, 128), default: 56, doc: 'IPv6 clients are limited per network of this prefix length' },
+  RRL_EXEMPT: { kind: { t: 'cidrs' }, default: null, doc: 'client addresses never rate-limited (your own resolvers)' },
+  RRL_TABLE_SIZE: { kind: int(100, 10_000_000), default: 20_000, doc: 'client networks tracked at most (least recently seen dropped first)' },
 };
 
 export const SETTING_NAMES = Object.keys(SETTINGS) as (keyof Settings)[];
@@ -235,7 +257,8 @@ export function overlaySettings(base: Settings, fields: Record<string, string>, 
       name === 'REDIS_SERVER' ||
       name === 'CONTROL_KEY' ||
       name === 'ALLOW_QUERY' ||
-      name === 'EXPOSE_KEYS'
+      name === 'EXPOSE_KEYS' ||
+      name.startsWith('RRL_')
     )
       continue;
     try {

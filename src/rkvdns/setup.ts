@@ -12,6 +12,7 @@ import { redisReader, type KeyReader } from '../redis/reader.js';
 import { KeySnapshots, SNAPSHOT_MS } from '../redis/snapshots.js';
 import { describeTarget } from '../redis/target.js';
 import { allowQueryLink } from './acl.js';
+import { ResponseRateLimiter, rrlLink } from './rrl.js';
 import { admission } from './admission.js';
 import { chain, type Link, type Resolution } from './chain.js';
 import { Debouncer, debounceLink } from './debounce.js';
@@ -30,6 +31,23 @@ export interface Rkvdns {
 
 /** Lines a second, per level, for per-query logs and for failures caught at the sockets. */
 const QUERY_LOG_RATE = 50;
+
+/** The response rate limiter the settings ask for, or null when every rate is off. */
+function rateLimiter(s: Settings): ResponseRateLimiter | null {
+  const rate = (r: number) => (r < 0 ? s.RRL_RESPONSES_PER_SECOND : r);
+  const o = {
+    responsesPerSecond: s.RRL_RESPONSES_PER_SECOND,
+    nxdomainsPerSecond: rate(s.RRL_NXDOMAINS_PER_SECOND),
+    errorsPerSecond: rate(s.RRL_ERRORS_PER_SECOND),
+    slip: s.RRL_SLIP,
+    windowSeconds: s.RRL_WINDOW,
+    ipv4Prefix: s.RRL_IPV4_PREFIX,
+    ipv6Prefix: s.RRL_IPV6_PREFIX,
+    exempt: s.RRL_EXEMPT,
+    tableSize: s.RRL_TABLE_SIZE,
+  };
+  return o.responsesPerSecond > 0 || o.nxdomainsPerSecond > 0 || o.errorsPerSecond > 0 ? new ResponseRateLimiter(o) : null;
+}
 
 /** The request path of one server, apart from its sockets: what the listeners call, and the state behind it. */
 export interface RequestPath {
@@ -60,7 +78,10 @@ export function buildRequestPath(
   const limits = admission(s.MAX_PENDING, stats);
   const control = s.CONTROL_KEY ? new ControlOverlay(s, s.CONTROL_KEY, reader, log) : null;
   // The overlay may turn DEBOUNCE on per query, so with CONTROL_KEY the debounce link is always there.
+  const rrl = rateLimiter(s);
   const links: Link[] = [
+    // First, so that it sees every UDP response, refusals and errors included.
+    ...(rrl ? [rrlLink(rrl, stats)] : []),
     ...(s.ALLOW_QUERY ? [allowQueryLink(s.ALLOW_QUERY)] : []),
     limits.link,
     ...(control ? [overlayLink(control)] : []),
@@ -76,6 +97,7 @@ export function buildRequestPath(
     debounce_entries: debouncer.size,
     ...(workerId() !== undefined ? { worker: workerId()! } : {}),
     key_snapshots: snapshots.size,
+    ...(rrl ? { rrl_accounts: rrl.size } : {}),
     redis_commands_queued: live.redisQueued(),
   });
   const ctx: ResolverContext = { snapshots, log, queryLog, stats, flights, gauges };

@@ -56,6 +56,8 @@ export interface QueryOptions {
   tcp?: boolean;
   qclass?: number;
   timeoutMs?: number;
+  /** The local address to send from: other loopback addresses (127.0.0.2, ...) stand for other clients. */
+  from?: string;
 }
 
 export function buildQuery(name: string | Buffer[], type: string | number, o: QueryOptions = {}): Buffer {
@@ -82,7 +84,7 @@ export function buildQuery(name: string | Buffer[], type: string | number, o: Qu
   return Buffer.concat(parts);
 }
 
-export function sendUdp(port: number, msg: Buffer, timeoutMs = 3000, host = '127.0.0.1'): Promise<Buffer | null> {
+export function sendUdp(port: number, msg: Buffer, timeoutMs = 3000, host = '127.0.0.1', from?: string): Promise<Buffer | null> {
   return new Promise((resolve) => {
     const s = dgram.createSocket(net.isIPv6(host) ? 'udp6' : 'udp4');
     const t = setTimeout(() => {
@@ -94,14 +96,15 @@ export function sendUdp(port: number, msg: Buffer, timeoutMs = 3000, host = '127
       s.close();
       resolve(m);
     });
-    s.send(msg, port, host);
+    if (from) s.bind(0, from, () => s.send(msg, port, host));
+    else s.send(msg, port, host);
   });
 }
 
 /** Sends several framed messages on one TCP connection and collects that many answers. */
-export function sendTcp(port: number, msgs: Buffer[], timeoutMs = 5000): Promise<Buffer[]> {
+export function sendTcp(port: number, msgs: Buffer[], timeoutMs = 5000, from?: string): Promise<Buffer[]> {
   return new Promise((resolve, reject) => {
-    const sock = net.connect(port, '127.0.0.1');
+    const sock = net.connect({ port, host: '127.0.0.1', ...(from ? { localAddress: from } : {}) });
     const answers: Buffer[] = [];
     let buf = Buffer.alloc(0);
     const t = setTimeout(() => {
@@ -141,7 +144,7 @@ export function decode(raw: Buffer): Decoded {
 
 export async function ask(port: number, name: string | Buffer[], type: string | number, o: QueryOptions = {}): Promise<Decoded & { raw: Buffer }> {
   const q = buildQuery(name, type, o);
-  const raw = o.tcp ? (await sendTcp(port, [q]))[0]! : await sendUdp(port, q, o.timeoutMs);
+  const raw = o.tcp ? (await sendTcp(port, [q], 5000, o.from))[0]! : await sendUdp(port, q, o.timeoutMs, '127.0.0.1', o.from);
   if (!raw) throw new Error(`no answer to ${typeof name === 'string' ? name : name.join('.')} ${type}`);
   return Object.assign(decode(raw), { raw });
 }

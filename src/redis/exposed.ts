@@ -30,8 +30,13 @@ export function exposedKeys(globs: string | null): (key: Buffer) => boolean {
   return (key) => !(key.length >= prefix.length && key.subarray(0, prefix.length).equals(prefix)) && inGlobs(key);
 }
 
-/** The reader with every key outside `exposed` reading as missing. The CONTROL_KEY hash is not a served key. */
-export function exposedReader(reader: KeyReader, exposed: (key: Buffer) => boolean): KeyReader {
+/**
+ * The reader with every key outside `exposed` reading as missing, each such read or listed key reported to
+ * `hidden`. The CONTROL_KEY hash is not a served key.
+ */
+export function exposedReader(reader: KeyReader, isExposed: (key: Buffer) => boolean, hidden: (how: 'read' | 'listed') => void = () => undefined): KeyReader {
+  const exposed = (key: Buffer) => isExposed(key) || (hidden('read'), false);
+  const listed = (key: Buffer) => isExposed(key) || (hidden('listed'), false);
   const nil = Promise.resolve(null);
   const none = Promise.resolve([] as Buffer[]);
   const zero = Promise.resolve(0);
@@ -48,10 +53,10 @@ export function exposedReader(reader: KeyReader, exposed: (key: Buffer) => boole
     ttl: (k) => (exposed(k) ? reader.ttl(k) : Promise.resolve(-2)),
     type: (k) => (exposed(k) ? reader.type(k) : Promise.resolve('none')),
     hashText: (k) => reader.hashText(k),
-    scan: (glob, maxKeys) => reader.scan(glob, maxKeys, exposed),
+    scan: (glob, maxKeys) => reader.scan(glob, maxKeys, listed),
     mget: async (keys) => {
       const values = await reader.mget(keys);
-      return values.map((v, i) => (exposed(keys[i]!) ? v : null));
+      return values.map((v, i) => (listed(keys[i]!) ? v : null));
     },
   };
 }

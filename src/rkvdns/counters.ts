@@ -14,6 +14,8 @@ export const COUNTERS = {
   rejected_notimp: 'opcodes other than QUERY, answered NOTIMP',
   badvers: 'queries with an EDNS version above 0, answered BADVERS',
   refused_acl: 'queries from clients outside ALLOW_QUERY, answered REFUSED',
+  hidden_reads: 'reads of keys outside EXPOSE_KEYS, answered as for a missing key',
+  hidden_listed: 'keys outside EXPOSE_KEYS left out of listings and counts',
   rrl_dropped: 'UDP responses over the rate limit (RRL), not sent',
   rrl_slipped: 'UDP responses over the rate limit sent as an empty TC=1 answer (every RRL_SLIP-th)',
   dropped_pending: 'UDP queries dropped at MAX_PENDING',

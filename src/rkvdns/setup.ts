@@ -69,8 +69,8 @@ export function buildRequestPath(
   live: { tcpConnections(): number; redisQueued(): number } = { tcpConnections: () => 0, redisQueued: () => 0 },
 ): RequestPath {
   // Every read, whichever link or operator makes it, sees only the keys served.
-  const reader = exposedReader(redis, exposedKeys(s.EXPOSE_KEYS));
   const stats = new ServerStats();
+  const reader = exposedReader(redis, exposedKeys(s.EXPOSE_KEYS), (how) => stats.count(how === 'read' ? 'hidden_reads' : 'hidden_listed'));
   const snapshots = new KeySnapshots(Math.max(SNAPSHOT_MS, s.DEFAULT_TTL * 1000));
   const flights = new Flights<Resolution>(resolutionAging, { prefetch: s.PREFETCH });
   const debouncer = new Debouncer();

@@ -1,8 +1,9 @@
 /** ALLOW_QUERY: clients bound to different loopback addresses stand for different clients. */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ask } from '../helpers/dns.js';
+import { ask, buildQuery, decode, sendUdp } from '../helpers/dns.js';
+import { startProcess } from '../helpers/process.js';
 import { startRedis, type TestRedis } from '../helpers/redis.js';
-import { counter, startRkvdns, ZONE, type TestRkvdns } from '../helpers/rkvdns.js';
+import { counter, RKVDNS_BIN, startRkvdns, ZONE, type TestRkvdns } from '../helpers/rkvdns.js';
 
 let redis: TestRedis;
 let server: TestRkvdns;
@@ -41,5 +42,27 @@ describe('ALLOW_QUERY', () => {
       expect((await ask(server.port, name, 'TXT', { from, tcp: true })).rcode).toBe('REFUSED');
     }
     expect(await counter(server.port, 'refused_acl')).toBe(before + 4);
+  });
+});
+
+describe('ALLOW_QUERY over IPv6', () => {
+  /** rkvdns on [::1] with the given list; the rcode of one UDP query from ::1. */
+  async function rcodeFromLoopback6(allow: string): Promise<string | undefined> {
+    const p = await startProcess(
+      'node',
+      [RKVDNS_BIN, '--listen', '[::1]:0', '--redis', redis.url, '--zone', ZONE, '--set', `ALLOW_QUERY=${allow}`],
+      / on ::1:(\d+) /,
+    );
+    try {
+      const raw = await sendUdp(Number(p.match[1]), buildQuery(`k.get.${ZONE}`, 'TXT'), 2000, '::1');
+      return raw ? decode(raw).rcode : undefined;
+    } finally {
+      await p.stop();
+    }
+  }
+
+  it('answers an IPv6 client in the list and refuses one outside it', async () => {
+    expect(await rcodeFromLoopback6('::1/128,10.0.0.0/8')).toBe('NOERROR');
+    expect(await rcodeFromLoopback6('2001:db8::/32')).toBe('REFUSED');
   });
 });

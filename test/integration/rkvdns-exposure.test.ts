@@ -2,7 +2,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ask, txt, type Decoded } from '../helpers/dns.js';
 import { startRedis, type TestRedis } from '../helpers/redis.js';
-import { startRkvdns, ZONE, type TestRkvdns } from '../helpers/rkvdns.js';
+import { counter, startRkvdns, ZONE, type TestRkvdns } from '../helpers/rkvdns.js';
 
 const SOA = { RKVDNS_FQDN: 'ns.rkvdns.test', SOA_CONTACT: 'hm.rkvdns.test' };
 let redis: TestRedis;
@@ -53,6 +53,7 @@ describe('EXPOSE_KEYS', () => {
     const h = await ask(exposed.port, `${hidden}.${ZONE}`, 'TXT');
     const m = await ask(exposed.port, `${missing}.${ZONE}`, 'TXT');
     expect(seen(h)).toBe(seen(m));
+    expect(await counter(exposed.port, 'hidden_reads')).toBeGreaterThan(0);
     // The same key is there for a server that serves it.
     expect(seen(await ask(everything.port, `${hidden}.${ZONE}`, 'TXT'))).not.toBe(seen(m));
   });
@@ -70,6 +71,7 @@ describe('EXPOSE_KEYS', () => {
       'web_h',
     ]);
     expect(await list(exposed, '0of1.*.klen')).toEqual(['3']);
+    expect(await counter(exposed.port, 'hidden_listed')).toBeGreaterThan(0);
   });
 
   it("without it every key is served but the agent's bookkeeping, which a glob naming it brings back", async () => {

@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 /** totalizer-agent: log lines over UDP → time-bucketed Redis counters. */
+import { VERSION } from '../common/version.js';
 import { Command } from 'commander';
 import { createLogger } from '../common/log.js';
 import { startAgent } from '../agent/app.js';
@@ -36,6 +37,7 @@ async function load(path: string): Promise<AgentConfig> {
 }
 
 const program = new Command('totalizer-agent')
+  .version(VERSION, '-V, --version', 'print the version and exit')
   .description(
     'Listens on UDP for log lines, matches them against rules and keeps time-bucketed counters in Redis.\n' +
       'Feed it with e.g.: tail -F /var/log/apache2/access.log | nc -u 127.0.0.1 3430',

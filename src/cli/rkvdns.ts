@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 /** rkvdns: authoritative DNS server answering read-only Redis queries. */
+import { VERSION } from '../common/version.js';
 import { Command, Option } from 'commander';
 import { createLogger } from '../common/log.js';
 import { startRkvdns } from '../rkvdns/setup.js';
@@ -14,6 +15,7 @@ function parseListen(v: string): { INTERFACE: string; PORT: string } {
 }
 
 const program = new Command('rkvdns')
+  .version(VERSION, '-V, --version', 'print the version and exit')
   .description(
     'Authoritative DNS server for one zone: answers read-only Redis queries as TXT/A/AAAA records.\n' +
       'Query names: [<parameter>.]<key-or-pattern>.<operator>.<zone>, e.g. dig @127.0.0.1 -p 5300 foo.get.rkvdns.example TXT',

@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 /** totalize: totals of a totalizer over a window, through DNS only. */
 import { existsSync, readFileSync } from 'node:fs';
+import { VERSION } from '../common/version.js';
 import { Command, Option } from 'commander';
 import { parse as parseYaml } from 'yaml';
 import { SpecError } from '../client/matchspec.js';
@@ -56,6 +57,7 @@ function loadDefaults(path: string | undefined): { zone?: string; server?: strin
 }
 
 const program = new Command('totalize')
+  .version(VERSION, '-V, --version', 'print the version and exit')
   .description(
     'Totals of a totalizer over a time window, fetched through DNS only (no Redis access).\n' +
       'Example: totalize web_client --window 1h --trend --server 127.0.0.1:5300 --zone rkvdns.example.com',

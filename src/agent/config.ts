@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parse as parseYaml } from 'yaml';
-import { LOG_LEVELS, type LogLevel } from '../common/log.js';
+import { LOG_FORMATS, LOG_LEVELS, type LogFormat, type LogLevel } from '../common/log.js';
 import { parseRedisTarget } from '../redis/target.js';
 import { compileRule, type Rule, type RuleSpec } from './rules.js';
 
@@ -14,6 +14,7 @@ export interface AgentConfig {
   redis: string;
   stats: number;
   log_level: LogLevel;
+  log_format: LogFormat;
   /** Pending increments are written at least this often. */
   flush_interval_ms: number;
   /** ...and sooner when this many distinct keys are pending. */
@@ -31,6 +32,7 @@ const TOP_FIELDS: Record<string, unknown> = {
   redis: 'redis://127.0.0.1:6379',
   stats: 60,
   log_level: 'info',
+  log_format: 'text',
   flush_interval_ms: 200,
   flush_keys: 5000,
   max_pending_keys: 100_000,
@@ -83,6 +85,8 @@ export function buildAgentConfig(raw: unknown): AgentConfig {
   }
   const logLevel = (r.log_level ?? TOP_FIELDS.log_level) as LogLevel;
   if (!LOG_LEVELS.includes(logLevel)) throw new ConfigError(`log_level must be one of ${LOG_LEVELS.join(', ')}`);
+  const logFormat = (r.log_format ?? TOP_FIELDS.log_format) as LogFormat;
+  if (!LOG_FORMATS.includes(logFormat)) throw new ConfigError(`log_format must be one of ${LOG_FORMATS.join(', ')}`);
   const redis = String(r.redis ?? TOP_FIELDS.redis);
   try {
     parseRedisTarget(redis, 'redis');
@@ -93,6 +97,7 @@ export function buildAgentConfig(raw: unknown): AgentConfig {
     redis,
     stats: intField(r, 'stats', 0, 86_400),
     log_level: logLevel,
+    log_format: logFormat,
     flush_interval_ms: intField(r, 'flush_interval_ms', 1, 60_000),
     flush_keys: intField(r, 'flush_keys', 1, 10_000_000),
     max_pending_keys: intField(r, 'max_pending_keys', 1, 100_000_000),

@@ -64,7 +64,7 @@ program
       cfg.workers = o.workers;
     }
     const name = isWorker() ? `totalizer-agent worker ${workerId()}` : 'totalizer-agent';
-    const log = createLogger((o.logLevel ?? cfg.log_level) as AgentConfig['log_level'], name);
+    const log = createLogger((o.logLevel ?? cfg.log_level) as AgentConfig['log_level'], name, undefined, cfg.log_format);
     // Test mode prints keys in order: one process.
     if (cfg.workers > 1 && !o.test && !isWorker()) return runPrimary(cfg, log);
     let agent;

@@ -83,7 +83,7 @@ try {
   process.exit(2);
 }
 
-const log = createLogger(settings.LOG_LEVEL, isWorker() ? `rkvdns worker ${workerId()}` : 'rkvdns');
+const log = createLogger(settings.LOG_LEVEL, isWorker() ? `rkvdns worker ${workerId()}` : 'rkvdns', undefined, settings.LOG_FORMAT);
 const redisShown = settings.REDIS_SERVER.replace(/\/\/[^@]*@/, '//***@');
 
 function explainStartFailure(e: NodeJS.ErrnoException): string {

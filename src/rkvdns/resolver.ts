@@ -3,10 +3,10 @@
  * (marshalled: identical operations share one read and one answer for 5 s), render records, and turn the
  * outcome into an encoded answer.
  */
-import { QTYPE, type Rcode } from '../dns/constants.js';
+import { QTYPE, RCODE_NAME, type Rcode } from '../dns/constants.js';
 import { agedAnswer, cacheLifetime, labelsOf, type EncodedAnswer } from '../dns/message.js';
 import type { Query } from '../dns/query.js';
-import type { Logger } from '../common/log.js';
+import type { LogFn, Logger } from '../common/log.js';
 import { placeInZone, presentName } from '../query/name.js';
 import { OPERATORS, isIntrospection, planQuery, type IntrospectPlan, type RedisPlan } from '../query/operators.js';
 import { MIN_RECORD_BYTES, executePlan, type Reply } from '../redis/execute.js';
@@ -24,7 +24,7 @@ export interface ResolverContext {
   snapshots: KeySnapshots;
   log: Logger;
   /** Per-query lines (errors, dropped values), rate-limited. */
-  queryLog: { info: (msg: string) => void; warn: (msg: string) => void };
+  queryLog: { info: LogFn; warn: LogFn };
   stats: ServerStats;
   flights: Flights<Resolution>;
   /** Current depths of internal queues, for queues.<zone> and stats.<zone>. */
@@ -69,12 +69,20 @@ function introspect(plan: IntrospectPlan, s: Settings, ctx: ResolverContext): Bu
 function recordsOutcome(qc: QueryContext, records: Buffer[][], ttl: number | null, answerType: number, log: ResolverContext['queryLog']): Outcome {
   const s = qc.settings;
   const r = renderRecords(records, answerType, clampTtl(ttl, s), s);
-  if (r.oversize > 0)
-    log.info(`${presentName(qc.query.labels)} from ${qc.client}: ${r.oversize} value(s) over MAX_VALUE_PAYLOAD ${s.RETURN_PARTIAL_VALUE ? 'cut' : 'dropped'}`);
-  if (r.unconvertible > 0)
-    log.info(
-      `${presentName(qc.query.labels)} from ${qc.client}: ${r.unconvertible} value(s) not convertible to ${answerType === QTYPE.A ? 'A' : 'AAAA'} left out`,
-    );
+  if (r.oversize > 0 || r.unconvertible > 0) {
+    const query = presentName(qc.query.labels);
+    const fields = { query, client: qc.client };
+    if (r.oversize > 0)
+      log.info(`${query} from ${qc.client}: ${r.oversize} value(s) over MAX_VALUE_PAYLOAD ${s.RETURN_PARTIAL_VALUE ? 'cut' : 'dropped'}`, {
+        ...fields,
+        cause: 'oversize',
+      });
+    if (r.unconvertible > 0)
+      log.info(`${query} from ${qc.client}: ${r.unconvertible} value(s) not convertible to ${answerType === QTYPE.A ? 'A' : 'AAAA'} left out`, {
+        ...fields,
+        cause: 'unconvertible',
+      });
+  }
   return { kind: 'records', rrs: r.rrs };
 }
 
@@ -91,7 +99,13 @@ function finish(qc: QueryContext, o: Outcome, ctx: ResolverContext): Resolution 
   const answer = answerFor(o, qc.settings);
   if (o.kind === 'error') {
     const text = errorText(o.error, o.message);
-    (o.error === 'redis' || o.error === 'toomany' ? ctx.queryLog.warn : ctx.queryLog.info)(`${presentName(qc.query.labels)} from ${qc.client}: ${text}`);
+    const query = presentName(qc.query.labels);
+    (o.error === 'redis' || o.error === 'toomany' ? ctx.queryLog.warn : ctx.queryLog.info)(`${query} from ${qc.client}: ${text}`, {
+      query,
+      client: qc.client,
+      rcode: RCODE_NAME[answer.rcode] ?? String(answer.rcode),
+      cause: o.error,
+    });
     return { answer, outcome: `error_${o.error}` };
   }
   return { answer, outcome: RCODE_COUNTER[answer.rcode] };
@@ -135,6 +149,7 @@ export function resolver(ctx: ResolverContext): Next {
 
 /** Outcome for an answer too large for TCP, decided after assembly. */
 export function tooLarge(q: Query, s: Settings, client: string, log: ResolverContext['queryLog']): EncodedAnswer {
-  log.info(`${presentName(q.labels)} from ${client}: ${errorText('toolarge', '')} (MAX_TCP_PAYLOAD ${s.MAX_TCP_PAYLOAD})`);
+  const query = presentName(q.labels);
+  log.info(`${query} from ${client}: ${errorText('toolarge', '')} (MAX_TCP_PAYLOAD ${s.MAX_TCP_PAYLOAD})`, { query, client, cause: 'toolarge' });
   return answerFor({ kind: 'error', error: 'toolarge', message: '' }, s);
 }

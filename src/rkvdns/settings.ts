@@ -7,7 +7,7 @@ import { parse as parseYaml } from 'yaml';
 import { normalizeCidrs } from '../common/cidr.js';
 import { splitGlobs } from '../redis/exposed.js';
 import { CASE_FOLDINGS, type CaseFolding } from '../query/casefold.js';
-import { LOG_LEVELS, type LogLevel } from '../common/log.js';
+import { LOG_FORMATS, LOG_LEVELS, type LogFormat, type LogLevel } from '../common/log.js';
 
 export interface Settings {
   ZONE: string;
@@ -36,6 +36,7 @@ export interface Settings {
   PREFETCH: boolean;
   STATS: number;
   LOG_LEVEL: LogLevel;
+  LOG_FORMAT: LogFormat;
   ENABLE_ERROR_TXT: boolean;
   RKVDNS_FQDN: string | null;
   SOA_CONTACT: string | null;
@@ -117,6 +118,7 @@ export const SETTINGS: Readonly<Record<keyof Settings, Def>> = {
   PREFETCH: { kind: bool, default: true, doc: "a repeat in a flight's last 1-2 s also starts the next flight's lookup" },
   STATS: { kind: int(0, 86_400), default: 0, doc: 'seconds between statistics log lines (0: off)' },
   LOG_LEVEL: { kind: { t: 'enum', values: LOG_LEVELS }, default: 'info', doc: 'debug | info | warn | error | silent' },
+  LOG_FORMAT: { kind: { t: 'enum', values: LOG_FORMATS }, default: 'text', doc: 'text | json (one object per line, for log pipelines)' },
   ENABLE_ERROR_TXT: { kind: bool, default: false, doc: 'answer errors as a CNAME to <digits>.error.<zone> with the error text' },
   RKVDNS_FQDN: { kind: { t: 'name', nullable: true }, default: null, doc: 'name of this server, for the synthesised NS and SOA' },
   SOA_CONTACT: { kind: { t: 'name', nullable: true }, default: null, doc: 'SOA contact (hostmaster.example.com)' },

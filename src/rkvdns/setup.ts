@@ -74,7 +74,7 @@ export function buildRequestPath(
   const snapshots = new KeySnapshots(Math.max(SNAPSHOT_MS, s.DEFAULT_TTL * 1000));
   const flights = new Flights<Resolution>(resolutionAging, { prefetch: s.PREFETCH });
   const debouncer = new Debouncer();
-  const queryLog = { info: rateLimited((m) => log.info(m), QUERY_LOG_RATE), warn: rateLimited((m) => log.warn(m), QUERY_LOG_RATE) };
+  const queryLog = { info: rateLimited(log.info, QUERY_LOG_RATE), warn: rateLimited(log.warn, QUERY_LOG_RATE) };
   const limits = admission(s.MAX_PENDING, stats);
   const control = s.CONTROL_KEY ? new ControlOverlay(s, s.CONTROL_KEY, reader, log) : null;
   // The overlay may turn DEBOUNCE on per query, so with CONTROL_KEY the debounce link is always there.
@@ -122,7 +122,7 @@ export async function startRkvdns(s: Settings, log: Logger): Promise<Rkvdns> {
   // The gauges read the listener once it exists; no query can arrive before it does.
   const path = buildRequestPath(s, redisReader(conn), log, { tcpConnections: () => listener.tcpConnections(), redisQueued: () => conn.queued() });
   const { stats, flights, snapshots, gauges } = path;
-  const failureLog = rateLimited((m) => log.error(m), QUERY_LOG_RATE);
+  const failureLog = rateLimited(log.error, QUERY_LOG_RATE);
   const listener: DnsListener = await listenDns(path.handler, {
     host: s.INTERFACE,
     port: s.PORT,
@@ -132,7 +132,7 @@ export async function startRkvdns(s: Settings, log: Logger): Promise<Rkvdns> {
     onTcpEvent: (e) => stats.count(`tcp_${e}`),
     onFailure: (e, transport, client) => {
       stats.count('handler_failed');
-      failureLog(`${transport} query from ${client} failed, answered SERVFAIL: ${e.stack ?? e.message}`);
+      failureLog(`${transport} query from ${client} failed, answered SERVFAIL: ${e.stack ?? e.message}`, { client, transport, cause: 'handler_failed' });
     },
     log,
   });

@@ -168,3 +168,30 @@ describe('read-only', () => {
     }
   });
 });
+
+describe('LOG_FORMAT json', () => {
+  it('rkvdns logs one JSON object per line, per-query lines with the query, client, rcode and cause', async () => {
+    const s = await startRkvdns(redis.url, { LOG_FORMAT: 'json' });
+    try {
+      await ask(s.port, `k.frob.${ZONE}`, 'TXT');
+      await new Promise((r) => setTimeout(r, 200));
+      const records = s.proc
+        .output()
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l) as Record<string, unknown>);
+      expect(records[0]).toMatchObject({ level: 'info', name: 'rkvdns', msg: expect.stringMatching(/^serving zone rkvdns\.test on 127\.0\.0\.1:\d+/) });
+      expect(records).toContainEqual(
+        expect.objectContaining({
+          level: 'info',
+          query: `k.frob.${ZONE}.`,
+          client: expect.stringMatching(/^127\.0\.0\.1#\d+$/),
+          rcode: 'FORMERR',
+          cause: 'operand',
+        }),
+      );
+    } finally {
+      await s.stop();
+    }
+  });
+});

@@ -5,7 +5,8 @@
  * change made the server slower on a noisy machine.
  *   npm run build && node bench/compare-builds.mjs /path/to/other/checkout [rounds]
  */
-import { dnsperf, freePort, need, root, startProcess, startRedis } from './lib.mjs';
+import { startRkvdns } from '../dist/harness/programs.js';
+import { dnsperf, need, root, startRedis } from './lib.mjs';
 
 const other = process.argv[2];
 const ROUNDS = Number(process.argv[3] ?? 8);
@@ -20,24 +21,8 @@ const kv = [];
 for (let i = 0; i < 1000; i++) kv.push(`k${i}`, String(i));
 await redis.client.mset(kv);
 
-async function start(checkout) {
-  const port = await freePort();
-  const args = [
-    `${checkout}/dist/cli/rkvdns.js`,
-    '--listen',
-    `127.0.0.1:${port}`,
-    '--redis',
-    redis.url,
-    '--zone',
-    ZONE,
-    '--set',
-    'STATS=0',
-    '--log-level',
-    'info',
-  ];
-  await startProcess('node', args, / on 127\.0\.0\.1:\d+ /);
-  return port;
-}
+const start = async (checkout) =>
+  (await startRkvdns(redis.url, ZONE, { bin: `${checkout}/dist/cli/rkvdns.js`, settings: { STATS: 0 }, args: ['--log-level', 'info'] })).port;
 const builds = { this: await start(root), other: await start(other) };
 const mixes = { 'GET, 1,000 distinct names': Array.from({ length: 1000 }, (_, i) => `k${i}.get.${ZONE} TXT`), 'GET, one name': [`k7.get.${ZONE} TXT`] };
 const load = { seconds: 5, clients: 8, outstanding: 200 };

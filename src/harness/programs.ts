@@ -21,13 +21,15 @@ export interface RkvdnsOptions {
   nodeArgs?: string[];
   /** Default 0: the kernel picks, and the port is read off the start-up line. */
   port?: number;
+  /** Another build's rkvdns.js (to compare builds); default this checkout's. */
+  bin?: string;
 }
 
 export async function startRkvdns(redisUrl: string, zone: string, o: RkvdnsOptions = {}): Promise<RunningProgram> {
   const sets = Object.entries(o.settings ?? {}).flatMap(([k, v]) => ['--set', `${k}=${typeof v === 'boolean' ? (v ? 'True' : 'False') : v}`]);
   const args = [
     ...(o.nodeArgs ?? []),
-    bin('rkvdns'),
+    o.bin ?? bin('rkvdns'),
     ...(o.config ? ['--config', o.config] : []),
     '--listen',
     `127.0.0.1:${o.port ?? 0}`,

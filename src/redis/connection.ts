@@ -118,11 +118,6 @@ function slotOwners(cluster: Cluster): Redis[] {
 
 export function connectRedis(url: string, o: ConnectionOptions): Connection {
   const target = parseRedisTarget(url, o.setting);
-  const common = {
-    target,
-    connect: () => client.connect(),
-    disconnect: () => client.disconnect(),
-  };
   let client: Redis | Cluster;
   let shape: Pick<Connection, 'isCluster' | 'slotOf' | 'scanNodes' | 'queued'>;
   if (target.kind === 'cluster') {
@@ -140,5 +135,6 @@ export function connectRedis(url: string, o: ConnectionOptions): Connection {
     shape = { isCluster: false, slotOf: () => 0, scanNodes: () => [redis], queued: () => queuedOn(redis) };
   }
   watch(client, describeTarget(target), o.log, o.whileDown ?? '');
-  return { ...common, client, ...shape };
+  const c = client;
+  return { target, client: c, connect: () => c.connect(), disconnect: () => c.disconnect(), ...shape };
 }

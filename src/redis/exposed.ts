@@ -54,9 +54,7 @@ export function exposedReader(reader: KeyReader, isExposed: (key: Buffer) => boo
     type: (k) => (exposed(k) ? reader.type(k) : Promise.resolve('none')),
     hashText: (k) => reader.hashText(k),
     scan: (glob, maxKeys) => reader.scan(glob, maxKeys, listed),
-    mget: async (keys) => {
-      const values = await reader.mget(keys);
-      return values.map((v, i) => (listed(keys[i]!) ? v : null));
-    },
+    // MGET is only asked for keys a scan returned, which are served ones already.
+    mget: (keys) => reader.mget(keys),
   };
 }

@@ -18,11 +18,13 @@ function fromInteger(text: string, bytes: 4 | 16): Buffer | null {
   return out;
 }
 
-function ipv4Bytes(text: string): Buffer {
+/** The 4 bytes of a dotted IPv4 address (already checked with isIPv4). */
+export function ipv4Bytes(text: string): Buffer {
   return Buffer.from(text.split('.').map(Number));
 }
 
-function ipv6Bytes(text: string): Buffer {
+/** The 16 bytes of an IPv6 address in any text form, a dotted IPv4 tail included (already checked with isIPv6). */
+export function ipv6Bytes(text: string): Buffer {
   let head = text;
   let tailV4: Buffer | null = null;
   const lastColon = text.lastIndexOf(':');

@@ -98,11 +98,13 @@ function apexOf(s: Settings): Apex {
 }
 
 const SERVFAIL: EncodedAnswer = { rcode: RCODE.SERVFAIL, answers: [], authority: [] };
+/** SERVFAIL because an answer needs the SOA and none is configured (the original says `SOA not available`). */
+const NO_SOA: EncodedAnswer = { rcode: RCODE.SERVFAIL, answers: [], authority: [] };
 
 /** An answer that carries the SOA in its authority section; without an SOA configured it is SERVFAIL. */
 function negative(rcode: Rcode, s: Settings): EncodedAnswer {
   const { soa } = apexOf(s);
-  return soa ? { rcode, answers: [], authority: [soa] } : SERVFAIL;
+  return soa ? { rcode, answers: [], authority: [soa] } : NO_SOA;
 }
 
 /** NOERROR with a CNAME to `<digits>.error.<zone>` and the text there, at DEFAULT_TTL as the original does. */
@@ -139,8 +141,7 @@ export function answerFor(o: Outcome, s: Settings): EncodedAnswer {
     if (t) return errorTxt(s, t.text, t.referral);
   }
   const a = plainAnswer(o, s);
-  // Where the original needed an SOA it did not have, it said so.
-  return s.ENABLE_ERROR_TXT && a === SERVFAIL ? errorTxt(s, NO_SOA_TEXT, false) : a;
+  return s.ENABLE_ERROR_TXT && a === NO_SOA ? errorTxt(s, NO_SOA_TEXT, false) : a;
 }
 
 function plainAnswer(o: Outcome, s: Settings): EncodedAnswer {
@@ -153,7 +154,7 @@ function plainAnswer(o: Outcome, s: Settings): EncodedAnswer {
       return s.CONFORMANCE ? { rcode: RCODE.NOERROR, answers: [], authority: [] } : negative(RCODE.NXDOMAIN, s);
     case 'apex': {
       const { soa, ns } = apexOf(s);
-      if (o.qtype === QTYPE.SOA) return soa ? { rcode: RCODE.NOERROR, answers: [soa], authority: [] } : SERVFAIL;
+      if (o.qtype === QTYPE.SOA) return soa ? { rcode: RCODE.NOERROR, answers: [soa], authority: [] } : NO_SOA;
       if (o.qtype === QTYPE.NS) return ns ? { rcode: RCODE.NOERROR, answers: [ns], authority: [] } : SERVFAIL;
       return s.CONFORMANCE ? negative(RCODE.NOERROR, s) : { rcode: RCODE.FORMERR, answers: [], authority: [] };
     }

@@ -10,6 +10,7 @@ import net from 'node:net';
 import { LRUCache } from 'lru-cache';
 import { RCODE } from '../dns/constants.js';
 import { cidrList, inList } from '../common/cidr.js';
+import { ipv4Bytes, ipv6Bytes } from './addresses.js';
 import { clientAddress, isPromise, type Handled, type Link, type Resolution } from './chain.js';
 import type { ServerStats } from './stats.js';
 
@@ -40,31 +41,20 @@ interface Account {
   limited: number;
 }
 
-/** The client network an address belongs to, as text: its first `bits` bits. */
-export function networkOf(address: string, ipv4Prefix: number, ipv6Prefix: number): string {
-  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address);
-  const a = mapped ? mapped[1]! : address;
-  if (net.isIPv4(a)) {
-    const n = a.split('.').reduce((acc, o) => acc * 256 + Number(o), 0);
-    const masked = ipv4Prefix === 0 ? 0 : Math.floor(n / 2 ** (32 - ipv4Prefix)) * 2 ** (32 - ipv4Prefix);
-    return `${[24, 16, 8, 0].map((s) => Math.floor(masked / 2 ** s) % 256).join('.')}/${ipv4Prefix}`;
-  }
-  const full = expandIpv6(a);
-  let bitsLeft = ipv6Prefix;
-  const kept = full.map((w) => {
-    const keep = Math.max(0, Math.min(16, bitsLeft));
-    bitsLeft -= 16;
-    return keep === 0 ? 0 : keep === 16 ? w : w & (0xffff << (16 - keep));
-  });
-  return `${kept.map((w) => w.toString(16)).join(':')}/${ipv6Prefix}`;
+/** The address's bytes with all but the first `bits` cleared. */
+function masked(bytes: Buffer, bits: number): Buffer {
+  const out = Buffer.alloc(bytes.length);
+  for (let i = 0; i < bytes.length && bits > 0; i++, bits -= 8) out[i] = bits >= 8 ? bytes[i]! : bytes[i]! & (0xff << (8 - bits));
+  return out;
 }
 
-function expandIpv6(a: string): number[] {
-  const [head = '', tail] = a.split('::');
-  const h = head ? head.split(':') : [];
-  const t = tail ? tail.split(':') : [];
-  const mid = tail === undefined ? [] : new Array<string>(8 - h.length - t.length).fill('0');
-  return [...h, ...mid, ...t].map((w) => parseInt(w, 16));
+/** The client network an address belongs to, as text (`192.0.2.0/24`); an IPv4 client on an IPv6 socket counts as IPv4. */
+export function networkOf(address: string, ipv4Prefix: number, ipv6Prefix: number): string {
+  const v4 = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address)?.[1] ?? (net.isIPv4(address) ? address : null);
+  if (v4 !== null) return `${[...masked(ipv4Bytes(v4), ipv4Prefix)].join('.')}/${ipv4Prefix}`;
+  const m = masked(ipv6Bytes(address), ipv6Prefix);
+  const groups = Array.from({ length: 8 }, (_, i) => m.readUInt16BE(i * 2).toString(16));
+  return `${groups.join(':')}/${ipv6Prefix}`;
 }
 
 /** The limiter without sockets: what to do with one response to one client, at a given time. */

@@ -192,9 +192,9 @@ export function coerce(name: keyof Settings, raw: unknown): unknown {
       // A YAML list, or text separated by whitespace; a space inside one glob is written `\ `.
       const list = Array.isArray(text) ? text.map((g) => String(g).replace(/(?<!\\)\s/g, '\\ ')).join(' ') : text;
       if (list === null || list === undefined || (typeof list === 'string' && /^(none|null)$/i.test(list))) return null;
-      if (typeof list !== 'string' || splitGlobs(list).length === 0)
-        throw new SettingsError(name, `expected key globs such as 'web_*', got ${JSON.stringify(raw)}`);
-      return splitGlobs(list).join(' ');
+      const globs = typeof list === 'string' ? splitGlobs(list) : [];
+      if (globs.length === 0) throw new SettingsError(name, `expected key globs such as 'web_*', got ${JSON.stringify(raw)}`);
+      return globs.join(' ');
     }
     case 'text':
       if (typeof text !== 'string' || text.length === 0) throw new SettingsError(name, `expected text, got ${JSON.stringify(raw)}`);
@@ -248,21 +248,22 @@ export function loadSettingsFile(path: string): Record<string, unknown> {
   return doc as Record<string, unknown>;
 }
 
+/** Settings fixed at start-up: where to serve and read, and what the chain's first links were built from. */
+const NOT_OVERLAID = new Set<string>([
+  'ZONE',
+  'REDIS_SERVER',
+  'CONTROL_KEY',
+  'ALLOW_QUERY',
+  'EXPOSE_KEYS',
+  ...SETTING_NAMES.filter((n) => n.startsWith('RRL_')),
+]);
+
 /** Applies the control-hash overlay for one query; invalid fields are reported and ignored. */
 export function overlaySettings(base: Settings, fields: Record<string, string>, onError: (e: Error) => void): Settings {
   const out: Record<string, unknown> = { ...base };
   for (const [k, v] of Object.entries(fields)) {
     const name = k.toUpperCase();
-    if (
-      !Object.hasOwn(SETTINGS, name) ||
-      name === 'ZONE' ||
-      name === 'REDIS_SERVER' ||
-      name === 'CONTROL_KEY' ||
-      name === 'ALLOW_QUERY' ||
-      name === 'EXPOSE_KEYS' ||
-      name.startsWith('RRL_')
-    )
-      continue;
+    if (!Object.hasOwn(SETTINGS, name) || NOT_OVERLAID.has(name)) continue;
     try {
       out[name] = coerce(name as keyof Settings, v);
     } catch (e) {

@@ -6,11 +6,13 @@
 import dgram from 'node:dgram';
 import net from 'node:net';
 import { cidrList, inList } from '../common/cidr.js';
+import { localInstruments, type LocalInstruments } from '../common/instrument-sources.js';
 import type { Logger } from '../common/log.js';
 import { Aggregator } from './aggregator.js';
 import type { AgentConfig } from './config.js';
 import { Engine } from './engine.js';
 import type { Rule } from './rules.js';
+import { agentFamilies } from './counters.js';
 import { AgentStats } from './stats.js';
 import { connectAgentRedis, redisBatchWriter } from './writer.js';
 
@@ -24,6 +26,8 @@ export interface AgentOptions {
 export interface RunningAgent {
   bindings: { address: string; port: number; rules: string[] }[];
   stats: AgentStats;
+  /** What /metrics and /readyz show of this process (built on first call: it loads prom-client). */
+  instruments(): LocalInstruments;
   stop(): Promise<void>;
 }
 
@@ -94,10 +98,20 @@ export async function startAgent(cfg: AgentConfig, log: Logger, opts: AgentOptio
   const summary = () => stats.summary(agg?.pendingIncrements ?? 0, agg?.pendingKeys ?? 0);
   const statsTimer = cfg.stats > 0 ? setInterval(() => log.info(`stats ${summary()}`), cfg.stats * 1000) : undefined;
 
+  let stopping = false;
+  let instruments: LocalInstruments | undefined;
+  const unready = async () => {
+    if (stopping) return ['shutting down'];
+    const down = await redis?.unreachable();
+    return down ? [`${down}; counts are held until it answers`] : [];
+  };
+  const pending = () => ({ pending_increments: agg?.pendingIncrements ?? 0, pending_keys: agg?.pendingKeys ?? 0 });
   return {
     bindings,
     stats,
+    instruments: () => (instruments ??= localInstruments(agentFamilies(stats, pending), unready)),
     async stop() {
+      stopping = true;
       clearInterval(flushTimer);
       clearInterval(statsTimer);
       for (const s of sockets) s.close();

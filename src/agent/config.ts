@@ -8,6 +8,7 @@ import { pathToFileURL } from 'node:url';
 import { parse as parseYaml } from 'yaml';
 import { LOG_FORMATS, LOG_LEVELS, type LogFormat, type LogLevel } from '../common/log.js';
 import { parseRedisTarget } from '../redis/target.js';
+import { formatHostPort, parseHostPort } from '../common/hostport.js';
 import { compileRule, type Rule, type RuleSpec } from './rules.js';
 
 export interface AgentConfig {
@@ -25,6 +26,8 @@ export interface AgentConfig {
   workers: number;
   /** SO_RCVBUF asked for each UDP socket: how much of a burst the kernel holds while the agent is busy. */
   receive_buffer_bytes: number;
+  /** HOST:PORT of the /metrics, /healthz and /readyz listener, or null (off). */
+  metrics: string | null;
   rules: Rule[];
 }
 
@@ -41,6 +44,7 @@ const TOP_FIELDS: Record<string, unknown> = {
   defaults: {},
   rules: [],
   allow_from: null,
+  metrics: null,
 };
 
 export class ConfigError extends Error {}
@@ -93,8 +97,13 @@ export function buildAgentConfig(raw: unknown): AgentConfig {
   } catch (e) {
     throw new ConfigError((e as Error).message);
   }
+  const m = r.metrics;
+  if (m !== null && m !== undefined && typeof m !== 'string') throw new ConfigError(`metrics: expected HOST:PORT such as 127.0.0.1:9154, or None`);
+  const metrics = m === null || m === undefined || /^none$/i.test(m) ? null : parseHostPort(m);
+  if (metrics && 'error' in metrics) throw new ConfigError(`metrics: ${metrics.error}`);
   return {
     redis,
+    metrics: metrics ? formatHostPort(metrics) : null,
     stats: intField(r, 'stats', 0, 86_400),
     log_level: logLevel,
     log_format: logFormat,

@@ -2,12 +2,14 @@
 /** totalizer-agent: log lines over UDP → time-bucketed Redis counters. */
 import { VERSION } from '../common/version.js';
 import { Command } from 'commander';
+import { pooledInstruments } from '../common/instrument-sources.js';
+import { ENDPOINTS, serveInstrumentsAt } from '../common/instruments.js';
 import { createLogger } from '../common/log.js';
 import { startAgent } from '../agent/app.js';
 import { checkRules, formatReport, openInput } from '../agent/check.js';
 import { loadAgentConfig, type AgentConfig } from '../agent/config.js';
 import { onSignals } from '../common/signals.js';
-import { forkWorkers, isWorker, tellPrimary, workerId } from '../common/workers.js';
+import { answerPrimary, forkWorkers, isWorker, tellPrimary, workerId } from '../common/workers.js';
 
 type Bindings = Awaited<ReturnType<typeof startAgent>>['bindings'];
 
@@ -21,9 +23,17 @@ async function runPrimary(cfg: AgentConfig, log: ReturnType<typeof createLogger>
     process.exit(1);
   }
   for (const b of pool.ready) log.info(`listening on udp ${b.address}:${b.port} for rule(s) ${b.rules.join(', ')} with ${cfg.workers} workers`);
+  let metrics;
+  try {
+    metrics = cfg.metrics ? await serveInstrumentsAt(cfg.metrics, 'metrics', pooledInstruments(pool, cfg.workers), log) : null;
+  } catch (e) {
+    log.error((e as Error).message);
+    await pool.stop();
+    process.exit(1);
+  }
   onSignals((sig) => {
     log.info(`${sig}: stopping ${cfg.workers} workers (each flushes its pending counts)`);
-    void pool.stop().then(() => process.exit(0));
+    void Promise.all([metrics?.close(), pool.stop()]).then(() => process.exit(0));
   });
 }
 
@@ -53,9 +63,11 @@ program
   .option('--print-lines', 'also print each line as it will be matched')
   .option('--log-level <level>', 'debug | info | warn | error | silent')
   .option('--workers <n>', 'processes sharing the UDP ports (overrides workers in the config)', (v) => Number(v))
-  .action(async (o: { config: string; redis?: string; test?: boolean; printLines?: boolean; logLevel?: string; workers?: number }) => {
+  .option('--metrics <host:port>', `serve ${ENDPOINTS} over HTTP there (overrides metrics in the config; default off)`)
+  .action(async (o: { config: string; redis?: string; test?: boolean; printLines?: boolean; logLevel?: string; workers?: number; metrics?: string }) => {
     const cfg = await load(o.config);
     if (o.redis) cfg.redis = o.redis;
+    if (o.metrics) cfg.metrics = o.metrics;
     if (o.workers !== undefined) {
       if (!Number.isInteger(o.workers) || o.workers < 1 || o.workers > 256) {
         process.stderr.write(`totalizer-agent: --workers must be an integer from 1 to 256\n`);
@@ -75,6 +87,18 @@ program
       log.error(`${(e as Error).message}`);
       process.exit(1);
     }
+    // Built now, not at the first scrape, so the process metrics count CPU from the start.
+    const instruments = cfg.metrics ? agent.instruments() : null;
+    let metrics = null;
+    if (isWorker() && instruments) answerPrimary(() => instruments.share());
+    else if (instruments)
+      try {
+        metrics = await serveInstrumentsAt(cfg.metrics!, 'metrics', instruments, log);
+      } catch (e) {
+        log.error((e as Error).message);
+        await agent.stop();
+        process.exit(1);
+      }
     if (isWorker()) tellPrimary({ ready: agent.bindings });
     else
       for (const b of agent.bindings)
@@ -84,7 +108,7 @@ program
       if (stopping) return;
       stopping = true;
       log.info(`${sig}: flushing pending counts and shutting down`);
-      void agent.stop().then(() => process.exit(agent.stats.dropped_at_shutdown > 0 ? 1 : 0));
+      void Promise.all([metrics?.close(), agent.stop()]).then(() => process.exit(agent.stats.dropped_at_shutdown > 0 ? 1 : 0));
     });
   });
 

@@ -2,10 +2,12 @@
 /** rkvdns: authoritative DNS server answering read-only Redis queries. */
 import { VERSION } from '../common/version.js';
 import { Command, Option } from 'commander';
+import { pooledInstruments } from '../common/instrument-sources.js';
+import { ENDPOINTS, serveInstrumentsAt, type InstrumentSource } from '../common/instruments.js';
 import { createLogger } from '../common/log.js';
 import { startRkvdns } from '../rkvdns/setup.js';
 import { onSignals } from '../common/signals.js';
-import { forkWorkers, isWorker, tellPrimary, workerId } from '../common/workers.js';
+import { answerPrimary, forkWorkers, isWorker, tellPrimary, workerId } from '../common/workers.js';
 import { SETTINGS, SettingsError, buildSettings, loadSettingsFile, presentSetting, type Settings } from '../rkvdns/settings.js';
 
 function parseListen(v: string): { INTERFACE: string; PORT: string } {
@@ -30,6 +32,7 @@ const program = new Command('rkvdns')
   .addOption(new Option('--case-folding <mode>', 'case folding of key labels').choices(['none', 'lower', 'upper', 'escape']))
   .option('--conformance', 'answer as qname-minimising resolvers expect')
   .option('--workers <n>', 'server processes sharing the port, up to one per core (default 1)')
+  .option('--metrics <host:port>', `serve ${ENDPOINTS} over HTTP there (the METRICS setting; default off)`)
   .addOption(new Option('--log-level <level>', 'log level').choices(['debug', 'info', 'warn', 'error', 'silent']))
   .option('-s, --set <SETTING=value...>', 'set any setting, e.g. --set ENABLE_ERROR_TXT=True')
   .addHelpText(
@@ -54,6 +57,7 @@ const o = program.opts<{
   conformance?: boolean;
   logLevel?: string;
   workers?: string;
+  metrics?: string;
   set?: string[];
 }>();
 
@@ -77,6 +81,7 @@ try {
     CONFORMANCE: o.conformance,
     LOG_LEVEL: o.logLevel,
     WORKERS: o.workers,
+    METRICS: o.metrics,
   });
 } catch (e) {
   process.stderr.write(`rkvdns: ${(e as Error).message}\n`);
@@ -95,13 +100,17 @@ function explainStartFailure(e: NodeJS.ErrnoException): string {
   return `start-up failed: ${e.message}`;
 }
 
+/** The /metrics, /healthz and /readyz listener, when METRICS asks for one. */
+const serveMetrics = async (source: InstrumentSource) => (settings.METRICS ? serveInstrumentsAt(settings.METRICS, 'METRICS', source, log) : null);
+
 if (settings.WORKERS > 1 && !isWorker()) {
   try {
     const pool = await forkWorkers<{ host: string; port: number }>(settings.WORKERS, log);
     log.info(`serving zone ${settings.ZONE} on ${pool.ready.host}:${pool.ready.port} (udp+tcp) with ${settings.WORKERS} workers, redis ${redisShown}`);
+    const metrics = await serveMetrics(pooledInstruments(pool, settings.WORKERS));
     onSignals((sig) => {
       log.info(`${sig}: stopping ${settings.WORKERS} workers`);
-      void pool.stop().then(() => process.exit(0));
+      void Promise.all([metrics?.close(), pool.stop()]).then(() => process.exit(0));
     });
   } catch (e) {
     log.error((e as Error).message);
@@ -111,6 +120,10 @@ if (settings.WORKERS > 1 && !isWorker()) {
   try {
     const server = await startRkvdns(settings, log);
     const { host, port } = server.listener;
+    // Built now, not at the first scrape, so the process metrics count CPU from the start.
+    const instruments = settings.METRICS ? server.instruments() : null;
+    const metrics = isWorker() || !instruments ? null : await serveMetrics(instruments);
+    if (isWorker() && instruments) answerPrimary(() => instruments.share());
     if (isWorker()) tellPrimary({ ready: { host, port } });
     else log.info(`serving zone ${settings.ZONE} on ${host}:${port} (udp+tcp), redis ${redisShown}`);
     if (settings.EXPOSE_KEYS === null && !isWorker())
@@ -121,7 +134,7 @@ if (settings.WORKERS > 1 && !isWorker()) {
       log.warn(`CONTROL_KEY ${settings.CONTROL_KEY} is set: settings are overlaid per query from Redis. Never use this in production.`);
     onSignals((sig) => {
       log.info(`${sig}: shutting down`);
-      void server.close().then(() => process.exit(0));
+      void Promise.all([metrics?.close(), server.close()]).then(() => process.exit(0));
     });
   } catch (e) {
     const message = explainStartFailure(e as NodeJS.ErrnoException);

@@ -1,27 +1,59 @@
 /**
  * Worker processes for rkvdns (WORKERS) and the agent (workers): a primary forks that many workers that
  * share its sockets (node:cluster: one UDP socket read by all, one TCP listener), so the hot path uses
- * every core. Each worker keeps its own state and counters. The primary restarts a worker that dies and
- * stops them all on SIGTERM/SIGINT.
+ * every core. Each worker keeps its own state and counters; the primary can ask every worker a question
+ * (their metrics and readiness) and gather the answers. The primary restarts a worker that dies and stops them
+ * all on SIGTERM/SIGINT.
  */
 import cluster, { type Worker } from 'node:cluster';
 import type { Logger } from '../common/log.js';
 
-/** What a worker tells the primary once: that it serves (and where), or why it could not start. */
-export type WorkerMessage<T> = { ready: T } | { failed: string };
+/** What a worker tells the primary: once, that it serves (and where) or why it could not start; then answers. */
+export type WorkerMessage<T> = { ready: T } | { failed: string } | { answer: number; value: unknown };
 
-/** In the primary: forks `n` workers; resolves with what the first said once every worker serves, rejects if one fails to start. */
-export function forkWorkers<T>(n: number, log: Logger): Promise<{ ready: T; stop(): Promise<void> }> {
+export interface WorkerPool<T> {
+  /** What the first worker said when it was ready. */
+  ready: T;
+  /** Workers forked and not exited (a dead one is replaced after a second). */
+  size(): number;
+  /** Asks every worker (see answerPrimary); the answers that came within the time, and how many were asked. */
+  ask<A>(timeoutMs: number): Promise<{ answers: A[]; asked: number }>;
+  stop(): Promise<void>;
+}
+
+/** In the primary: forks `n` workers; resolves once every worker serves, rejects if one fails to start. */
+export function forkWorkers<T>(n: number, log: Logger): Promise<WorkerPool<T>> {
   let stopping = false;
   let started = false;
   const workers = new Set<Worker>();
+  let nextQuestion = 0;
+  const questions = new Map<number, (value: unknown) => void>();
+  const ask = <A>(timeoutMs: number) =>
+    new Promise<{ answers: A[]; asked: number }>((resolve) => {
+      const id = nextQuestion++;
+      const answers: A[] = [];
+      const asked = [...workers].filter((w) => w.isConnected());
+      const done = () => {
+        clearTimeout(timer);
+        questions.delete(id);
+        resolve({ answers, asked: asked.length });
+      };
+      const timer = setTimeout(done, timeoutMs);
+      questions.set(id, (value) => {
+        answers.push(value as A);
+        if (answers.length === asked.length) done();
+      });
+      if (asked.length === 0) return done();
+      for (const w of asked) w.send({ ask: id });
+    });
   return new Promise((resolve, reject) => {
     let ready = 0;
     const fork = () => {
       const w = cluster.fork();
       workers.add(w);
       w.on('message', (m: WorkerMessage<T>) => {
-        if ('failed' in m) {
+        if ('answer' in m) questions.get(m.answer)?.(m.value);
+        else if ('failed' in m) {
           if (!started) {
             stopping = true;
             for (const o of workers) o.kill();
@@ -29,7 +61,7 @@ export function forkWorkers<T>(n: number, log: Logger): Promise<{ ready: T; stop
           }
         } else if (!started && ++ready === n) {
           started = true;
-          resolve({ ready: m.ready, stop });
+          resolve({ ready: m.ready, size: () => workers.size, ask, stop });
         }
       });
       w.on('exit', (code, signal) => {
@@ -61,4 +93,16 @@ export const workerId = (): number | undefined => cluster.worker?.id;
 
 export function tellPrimary<T>(m: WorkerMessage<T>): void {
   process.send?.(m);
+}
+
+/** In a worker: answers the primary's questions with what `answer` gives. */
+export function answerPrimary(answer: () => Promise<unknown>): void {
+  process.on('message', (m: { ask?: number }) => {
+    if (typeof m?.ask !== 'number') return;
+    const id = m.ask;
+    void answer().then(
+      (value) => process.send?.({ answer: id, value }),
+      (e: Error) => process.send?.({ answer: id, value: { error: e.message } }),
+    );
+  });
 }

@@ -40,6 +40,8 @@ export interface Connection {
   scanNodes(): Redis[];
   /** Commands written but not yet answered, for queues.<zone>. */
   queued(): number;
+  /** Why Redis cannot serve now (a PING to the server, or to every master of a cluster, failed), or null. */
+  unreachable(): Promise<string | null>;
   /** Resolves when connected; rejects (and keeps retrying) when Redis is not reachable. */
   connect(): Promise<void>;
   disconnect(): void;
@@ -136,5 +138,19 @@ export function connectRedis(url: string, o: ConnectionOptions): Connection {
   }
   watch(client, describeTarget(target), o.log, o.whileDown ?? '');
   const c = client;
-  return { target, client: c, connect: () => c.connect(), disconnect: () => c.disconnect(), ...shape };
+  const unreachable = async () => {
+    try {
+      await Promise.all(
+        shape.scanNodes().map((n) => {
+          // A closed connection would fail the PING with ioredis's words about its offline queue; say it plainly.
+          if (n.status !== 'ready') throw new Error(`not connected (${n.status})`);
+          return n.ping();
+        }),
+      );
+      return null;
+    } catch (e) {
+      return `redis ${describeTarget(target)} not reachable: ${(e as Error).message}`;
+    }
+  };
+  return { target, client: c, unreachable, connect: () => c.connect(), disconnect: () => c.disconnect(), ...shape };
 }

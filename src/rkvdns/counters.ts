@@ -1,8 +1,10 @@
 /**
  * Every counter and gauge rkvdns keeps, declared once with what it means: the stats.<zone> record, the stats
- * log lines and the README's table all come from these lists, and a counter not declared here cannot be
- * counted (ServerStats.count takes a Counter).
+ * log lines, /metrics and the README's tables all come from these lists, and a counter not declared here cannot
+ * be counted (ServerStats.count takes a Counter). Each also has its place on /metrics, below, checked complete
+ * by the compiler.
  */
+import { buildInfo, familiesTable, type FamilyType, type Labels } from '../common/metrics.js';
 import type { ErrorKind } from './outcome.js';
 
 export const COUNTERS = {
@@ -66,6 +68,104 @@ export const LATENCIES = {
   redis_p50_ms: 'median time of a Redis read, ms',
   redis_p99_ms: '99th percentile time of a Redis read, ms',
 } as const;
+
+/** Bounds of the Redis read time histogram, seconds: from a local Redis's 0.1 ms to the 1 s command timeout. */
+export const REDIS_SECONDS_BOUNDS = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5] as const;
+
+/**
+ * The /metrics families counters are shown in, `rkvdns_` prefixed. Counters of one kind share a family and are
+ * told apart by a label, the way CoreDNS has coredns_dns_requests_total{proto} and coredns_dns_responses_total{rcode}.
+ */
+export const COUNTER_FAMILIES = {
+  queries_total: 'queries received, by transport',
+  queries_rejected_total: 'queries not answered as asked, by reason: short and response are ignored; formerr, notimp and badvers get that rcode',
+  queries_refused_acl_total: COUNTERS.refused_acl,
+  queries_dropped_total: 'UDP queries not answered, by reason: MAX_PENDING, DEBOUNCE, or the response rate limit (rrl)',
+  rrl_slipped_total: COUNTERS.rrl_slipped,
+  hidden_keys_total: 'keys outside EXPOSE_KEYS: reads answered as for a missing key (read) and keys left out of listings (listing)',
+  responses_total: 'answers that are not errors of a query, by rcode (errors are in rkvdns_errors_total)',
+  errors_total: 'queries answered with an error, by kind: parameter, operand, syntax, redis, toomany, toolarge',
+  answers_cut_total: 'answers cut for size, by how: tc (UDP with TC=1), partial (TCP, RETURN_PARTIAL_TCP), refused (TCP, too large)',
+  handler_failures_total: COUNTERS.handler_failed,
+  tcp_connection_events_total:
+    'TCP connections, by event: accepted; refused (MAX_TCP_CONNECTIONS); idle_closed, read_deadline (TCP_TIMEOUT); bad_frame; socket_error',
+} as const;
+
+type Place = readonly [keyof typeof COUNTER_FAMILIES, Labels];
+
+/** Where each counter shows on /metrics. */
+export const COUNTER_METRICS = {
+  udp_queries: ['queries_total', { transport: 'udp' }],
+  tcp_queries: ['queries_total', { transport: 'tcp' }],
+  rejected_short: ['queries_rejected_total', { reason: 'short' }],
+  rejected_response: ['queries_rejected_total', { reason: 'response' }],
+  rejected_formerr: ['queries_rejected_total', { reason: 'formerr' }],
+  rejected_notimp: ['queries_rejected_total', { reason: 'notimp' }],
+  badvers: ['queries_rejected_total', { reason: 'badvers' }],
+  refused_acl: ['queries_refused_acl_total', {}],
+  hidden_reads: ['hidden_keys_total', { where: 'read' }],
+  hidden_listed: ['hidden_keys_total', { where: 'listing' }],
+  rrl_dropped: ['queries_dropped_total', { reason: 'rrl' }],
+  rrl_slipped: ['rrl_slipped_total', {}],
+  dropped_pending: ['queries_dropped_total', { reason: 'max_pending' }],
+  dropped_debounce: ['queries_dropped_total', { reason: 'debounce' }],
+  noerror: ['responses_total', { rcode: 'NOERROR' }],
+  nxdomain: ['responses_total', { rcode: 'NXDOMAIN' }],
+  servfail: ['responses_total', { rcode: 'SERVFAIL' }],
+  formerr: ['responses_total', { rcode: 'FORMERR' }],
+  notimp: ['responses_total', { rcode: 'NOTIMP' }],
+  refused: ['responses_total', { rcode: 'REFUSED' }],
+  error_parameter: ['errors_total', { kind: 'parameter' }],
+  error_operand: ['errors_total', { kind: 'operand' }],
+  error_syntax: ['errors_total', { kind: 'syntax' }],
+  error_redis: ['errors_total', { kind: 'redis' }],
+  error_toomany: ['errors_total', { kind: 'toomany' }],
+  error_toolarge: ['errors_total', { kind: 'toolarge' }],
+  too_large_tcp: ['answers_cut_total', { how: 'refused' }],
+  truncated: ['answers_cut_total', { how: 'tc' }],
+  partial_tcp: ['answers_cut_total', { how: 'partial' }],
+  handler_failed: ['handler_failures_total', {}],
+  tcp_accepted: ['tcp_connection_events_total', { event: 'accepted' }],
+  tcp_refused: ['tcp_connection_events_total', { event: 'refused' }],
+  tcp_idle_closed: ['tcp_connection_events_total', { event: 'idle_closed' }],
+  tcp_read_deadline: ['tcp_connection_events_total', { event: 'read_deadline' }],
+  tcp_bad_frame: ['tcp_connection_events_total', { event: 'bad_frame' }],
+  tcp_socket_error: ['tcp_connection_events_total', { event: 'socket_error' }],
+} as const satisfies Record<Counter, Place>;
+
+/** Where each gauge shows on /metrics (`rkvdns_` prefixed), as a gauge or, for running counts, a counter; null: not shown. */
+export const GAUGE_METRICS = {
+  pending: ['pending_queries', 'gauge'],
+  tcp_connections: ['tcp_connections_open', 'gauge'],
+  flights: ['flights', 'gauge'],
+  marshalled: ['marshalled_total', 'counter'],
+  prefetched: ['prefetched_total', 'counter'],
+  debounce_entries: ['debounce_entries', 'gauge'],
+  key_snapshots: ['key_snapshots', 'gauge'],
+  rrl_accounts: ['rrl_accounts', 'gauge'],
+  redis_commands_queued: ['redis_commands_queued', 'gauge'],
+  // Under --workers the primary adds the workers' values up; which worker answered is a DNS-only fact.
+  worker: null,
+} as const satisfies Record<Gauge, readonly [string, Exclude<FamilyType, 'histogram'>] | null>;
+
+export const REDIS_SECONDS_HELP = 'time of a Redis read (GET, TTL, SCAN pages, ...), seconds';
+
+/** The README's list of /metrics families, from the declarations above. */
+export function metricsTable(): string {
+  const labelsOf = (family: string) => [
+    ...new Set(
+      Object.values(COUNTER_METRICS)
+        .filter(([f]) => f === family)
+        .flatMap(([, l]) => Object.keys(l)),
+    ),
+  ];
+  return familiesTable([
+    ...Object.entries(COUNTER_FAMILIES).map(([name, help]) => ({ name: `rkvdns_${name}`, type: 'counter' as const, labels: labelsOf(name), help })),
+    ...Object.entries(GAUGE_METRICS).flatMap(([gauge, m]) => (m ? [{ name: `rkvdns_${m[0]}`, type: m[1], labels: [], help: GAUGES[gauge as Gauge] }] : [])),
+    { name: 'rkvdns_redis_seconds', type: 'histogram', labels: ['le'], help: REDIS_SECONDS_HELP },
+    buildInfo('rkvdns'),
+  ]);
+}
 
 /** The README's table of what stats.<zone> shows, from the lists above. */
 export function statsTable(): string {

@@ -5,6 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import { normalizeCidrs } from '../common/cidr.js';
+import { formatHostPort, parseHostPort } from '../common/hostport.js';
 import { splitGlobs } from '../redis/exposed.js';
 import { CASE_FOLDINGS, type CaseFolding } from '../query/casefold.js';
 import { LOG_FORMATS, LOG_LEVELS, type LogFormat, type LogLevel } from '../common/log.js';
@@ -37,6 +38,7 @@ export interface Settings {
   STATS: number;
   LOG_LEVEL: LogLevel;
   LOG_FORMAT: LogFormat;
+  METRICS: string | null;
   ENABLE_ERROR_TXT: boolean;
   RKVDNS_FQDN: string | null;
   SOA_CONTACT: string | null;
@@ -72,6 +74,7 @@ type Kind =
   | { t: 'text' }
   | { t: 'enum'; values: readonly string[] }
   | { t: 'cidrs' }
+  | { t: 'hostport' }
   | { t: 'globs' };
 
 /** What a setting holds. */
@@ -119,6 +122,11 @@ export const SETTINGS: Readonly<Record<keyof Settings, Def>> = {
   STATS: { kind: int(0, 86_400), default: 0, doc: 'seconds between statistics log lines (0: off)' },
   LOG_LEVEL: { kind: { t: 'enum', values: LOG_LEVELS }, default: 'info', doc: 'debug | info | warn | error | silent' },
   LOG_FORMAT: { kind: { t: 'enum', values: LOG_FORMATS }, default: 'text', doc: 'text | json (one object per line, for log pipelines)' },
+  METRICS: {
+    kind: { t: 'hostport' },
+    default: null,
+    doc: 'HOST:PORT serving /metrics (Prometheus), /healthz and /readyz over HTTP, e.g. 127.0.0.1:9153. None: off',
+  },
   ENABLE_ERROR_TXT: { kind: bool, default: false, doc: 'answer errors as a CNAME to <digits>.error.<zone> with the error text' },
   RKVDNS_FQDN: { kind: { t: 'name', nullable: true }, default: null, doc: 'name of this server, for the synthesised NS and SOA' },
   SOA_CONTACT: { kind: { t: 'name', nullable: true }, default: null, doc: 'SOA contact (hostmaster.example.com)' },
@@ -196,6 +204,13 @@ export function coerce(name: keyof Settings, raw: unknown): unknown {
       if (globs.length === 0) throw new SettingsError(name, `expected key globs such as 'web_*', got ${JSON.stringify(raw)}`);
       return globs.join(' ');
     }
+    case 'hostport': {
+      if (text === null || text === undefined || (typeof text === 'string' && /^(none|null|)$/i.test(text))) return null;
+      if (typeof text !== 'string') throw new SettingsError(name, `expected HOST:PORT such as 127.0.0.1:9153, got ${JSON.stringify(raw)}`);
+      const at = parseHostPort(text);
+      if ('error' in at) throw new SettingsError(name, at.error);
+      return formatHostPort(at);
+    }
     case 'text':
       if (typeof text !== 'string' || text.length === 0) throw new SettingsError(name, `expected text, got ${JSON.stringify(raw)}`);
       return text;
@@ -253,6 +268,7 @@ const NOT_OVERLAID = new Set<string>([
   'ZONE',
   'REDIS_SERVER',
   'CONTROL_KEY',
+  'METRICS',
   'ALLOW_QUERY',
   'EXPOSE_KEYS',
   ...SETTING_NAMES.filter((n) => n.startsWith('RRL_')),

@@ -3,6 +3,7 @@
  * settings call for (in the order buildRequestPath lists them), the listeners, and the timers that sweep tables
  * and log stats. Serving lives in the links; nothing here runs per query.
  */
+import { localInstruments, type LocalInstruments } from '../common/instrument-sources.js';
 import { rateLimited, type Logger } from '../common/log.js';
 import { workerId } from '../common/workers.js';
 import { listenDns, type DnsListener, type PacketHandler } from '../dns/server.js';
@@ -18,6 +19,7 @@ import { chain, type Link, type Resolution } from './chain.js';
 import { Debouncer, debounceLink } from './debounce.js';
 import { Flights } from './flight.js';
 import { front } from './front.js';
+import { rkvdnsFamilies } from './metrics.js';
 import { ControlOverlay, delayLink, overlayLink } from './overlay.js';
 import { resolutionAging, resolver, type ResolverContext } from './resolver.js';
 import type { Settings } from './settings.js';
@@ -26,6 +28,8 @@ import { ServerStats, type Gauges } from './stats.js';
 export interface Rkvdns {
   listener: DnsListener;
   stats: ServerStats;
+  /** What /metrics and /readyz show of this process (built on first call: it loads prom-client). */
+  instruments(): LocalInstruments;
   close(): Promise<void>;
 }
 
@@ -144,10 +148,19 @@ export async function startRkvdns(s: Settings, log: Logger): Promise<Rkvdns> {
   sweeper.unref();
   const timer = s.STATS > 0 ? setInterval(() => log.info(`stats ${stats.lines(gauges()).join(' ')}`), s.STATS * 1000) : undefined;
   timer?.unref();
+  let closing = false;
+  let instruments: LocalInstruments | undefined;
+  const unready = async () => {
+    if (closing) return ['shutting down'];
+    const redis = await conn.unreachable();
+    return redis ? [redis] : [];
+  };
   return {
     listener,
     stats,
+    instruments: () => (instruments ??= localInstruments(rkvdnsFamilies(stats, gauges), unready)),
     async close() {
+      closing = true;
       clearInterval(sweeper);
       if (timer) clearInterval(timer);
       await listener.close();

@@ -1,5 +1,9 @@
-/** Request counters (declared in counters.ts), plus a rolling sample of Redis latencies for percentiles. */
-import type { Counter, Gauge } from './counters.js';
+/**
+ * Request counters (declared in counters.ts), plus Redis read times: a rolling sample for the percentiles in
+ * stats.<zone>, and running histogram counts for /metrics.
+ */
+import { bucketOf } from '../common/metrics.js';
+import { REDIS_SECONDS_BOUNDS, type Counter, type Gauge } from './counters.js';
 
 export type Gauges = Partial<Record<Gauge, number>>;
 
@@ -7,6 +11,9 @@ export class ServerStats {
   readonly counts = new Map<Counter, number>();
   private latencies: number[] = [];
   private next = 0;
+  /** Reads per REDIS_SECONDS_BOUNDS bucket (the last beyond every bound), and their total time. */
+  readonly redisBuckets: number[] = new Array<number>(REDIS_SECONDS_BOUNDS.length + 1).fill(0);
+  redisSeconds = 0;
 
   constructor(private readonly sampleSize = 1024) {}
 
@@ -15,6 +22,8 @@ export class ServerStats {
   }
 
   redisLatency(ms: number): void {
+    this.redisBuckets[bucketOf(REDIS_SECONDS_BOUNDS, ms / 1000)]!++;
+    this.redisSeconds += ms / 1000;
     if (this.latencies.length < this.sampleSize) this.latencies.push(ms);
     else this.latencies[this.next++ % this.sampleSize] = ms;
   }

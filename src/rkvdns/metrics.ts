@@ -1,0 +1,29 @@
+/** rkvdns's /metrics families, read from its counters and gauges at scrape time (the places are in counters.ts). */
+import { buildInfo, histogramSamples, type Family, type Sample } from '../common/metrics.js';
+import { COUNTER_FAMILIES, COUNTER_METRICS, GAUGE_METRICS, GAUGES, REDIS_SECONDS_BOUNDS, REDIS_SECONDS_HELP, type Counter, type Gauge } from './counters.js';
+import type { Gauges, ServerStats } from './stats.js';
+
+export function rkvdnsFamilies(stats: ServerStats, gauges: () => Gauges): Family[] {
+  const counters = Object.entries(COUNTER_METRICS) as [Counter, (typeof COUNTER_METRICS)[Counter]][];
+  const counterFamilies = Object.entries(COUNTER_FAMILIES).map(([family, help]): Family => ({
+    name: `rkvdns_${family}`,
+    help,
+    type: 'counter',
+    // Every label set from the start, at 0, so rates and alerts have a series before the first event.
+    samples: () => counters.filter(([, [f]]) => f === family).map(([c, [, labels]]): Sample => ({ labels, value: stats.counts.get(c) ?? 0 })),
+  }));
+  const gaugeFamilies = Object.entries(GAUGE_METRICS).flatMap(([gauge, m]): Family[] =>
+    m ? [{ name: `rkvdns_${m[0]}`, help: GAUGES[gauge as Gauge], type: m[1], samples: () => [{ value: gauges()[gauge as Gauge] ?? 0 }] }] : [],
+  );
+  return [
+    ...counterFamilies,
+    ...gaugeFamilies,
+    {
+      name: 'rkvdns_redis_seconds',
+      help: REDIS_SECONDS_HELP,
+      type: 'histogram',
+      samples: () => histogramSamples('rkvdns_redis_seconds', REDIS_SECONDS_BOUNDS, stats.redisBuckets, stats.redisSeconds),
+    },
+    buildInfo('rkvdns'),
+  ];
+}

@@ -8,6 +8,13 @@ import { SpecError } from '../client/matchspec.js';
 import { buildSpec, parseWindow } from '../client/spec.js';
 import { renderCsv, renderJson, renderTable, type RenderOptions } from '../client/render.js';
 import { makeLookups, total, type TotalOptions } from '../client/total.js';
+import { totalsFamilies } from '../client/prometheus.js';
+import { registryOf } from '../common/metrics.js';
+import { ExporterConfigError, parseTotalizers, startExporter } from '../client/exporter.js';
+import { ENDPOINTS } from '../common/instruments.js';
+import { createLogger, LOG_LEVELS, type LogLevel } from '../common/log.js';
+import { formatHostPort, parseHostPort } from '../common/hostport.js';
+import { onSignals } from '../common/signals.js';
 
 const USAGE = 2;
 const DNS_ERROR = 1;
@@ -23,7 +30,7 @@ interface Opts {
   where?: string[];
   sharded?: boolean;
   trend?: boolean;
-  format: 'table' | 'json' | 'csv';
+  format: 'table' | 'json' | 'csv' | 'prometheus';
   top?: string;
   watch?: string;
   debug?: boolean;
@@ -36,9 +43,17 @@ interface Opts {
   delimiter: string;
 }
 
-function loadDefaults(path: string | undefined): { zone?: string; server?: string[] } {
+interface Defaults {
+  zone?: string;
+  server?: string[];
+  /** The exporter's section, as written (checked by `totalize exporter`). */
+  exporter?: Record<string, unknown>;
+  file?: string;
+}
+
+function loadDefaults(path: string | undefined): Defaults {
   const file = path ?? process.env.TOTALIZE_CONFIG ?? (existsSync('config/totalize.yaml') ? 'config/totalize.yaml' : undefined);
-  const out: { zone?: string; server?: string[] } = {};
+  const out: Defaults = file ? { file } : {};
   if (file) {
     let doc: unknown;
     try {
@@ -47,8 +62,13 @@ function loadDefaults(path: string | undefined): { zone?: string; server?: strin
       throw new UsageError(`cannot read ${file}: ${(e as Error).message}`);
     }
     const d = (doc ?? {}) as Record<string, unknown>;
-    for (const k of Object.keys(d)) if (k !== 'zone' && k !== 'server') throw new UsageError(`${file}: unknown key '${k}' (known: zone, server)`);
+    for (const k of Object.keys(d))
+      if (k !== 'zone' && k !== 'server' && k !== 'exporter') throw new UsageError(`${file}: unknown key '${k}' (known: zone, server, exporter)`);
     if (typeof d.zone === 'string') out.zone = d.zone;
+    if (d.exporter !== undefined) {
+      if (typeof d.exporter !== 'object' || d.exporter === null) throw new UsageError(`${file}: exporter must be a mapping (listen, totalizers)`);
+      out.exporter = d.exporter as Record<string, unknown>;
+    }
     if (d.server) out.server = ([] as string[]).concat(d.server as string[]).map(String);
   }
   if (process.env.TOTALIZE_ZONE) out.zone = process.env.TOTALIZE_ZONE;
@@ -73,7 +93,7 @@ const program = new Command('totalize')
   .option('--sharded', 'one shget query instead of keys + one get per bucket')
   .option('--trend', 'add trend = last quarter of the window / (count × 0.25), capped at 9.99')
   .option('--spark', 'add a sparkline of bucket counts over the window (newest right)')
-  .addOption(new Option('-f, --format <format>', 'output format').choices(['table', 'json', 'csv']).default('table'))
+  .addOption(new Option('-f, --format <format>', 'output format').choices(['table', 'json', 'csv', 'prometheus']).default('table'))
   .option('--top <n>', 'only the N largest groups')
   .option('--columns <names>', 'column names for comma-joined values, e.g. ip,status')
   .option('--watch <seconds>', 'refresh the view every N seconds (Ctrl-C to stop)')
@@ -83,11 +103,69 @@ const program = new Command('totalize')
   .option('--timeout <ms>', 'timeout per DNS try', '2000')
   .option('--config <file>', 'defaults for zone and server (default: config/totalize.yaml when present)')
   .option('--debug', 'print each DNS query and its outcome to stderr')
-  .addHelpText('after', '\nExit codes: 0 ok (also an empty total), 1 DNS or server error, 2 usage error.')
+  .addHelpText(
+    'after',
+    '\n--format prometheus writes gauges for node_exporter\'s textfile collector (totalizer_count{totalizer,window_seconds,<fields>}).\n' +
+      'totalize exporter [--listen HOST:PORT]: serve the totalizers of config/totalize.yaml on /metrics, /healthz and /readyz (totalize exporter --help).\n' +
+      '\nExit codes: 0 ok (also an empty total), 1 DNS or server error, 2 usage error.',
+  )
   .showHelpAfterError()
   .exitOverride((err) => process.exit(err.exitCode === 0 ? 0 : USAGE));
 
+const DEFAULT_EXPORTER_LISTEN = '127.0.0.1:9198';
+
+const exporterCommand = new Command('totalize exporter')
+  .description(
+    'Serves the totalizers listed under exporter.totalizers in config/totalize.yaml as Prometheus gauges.\n' +
+      `Endpoints: ${ENDPOINTS}.\n` +
+      'Each scrape totals them through DNS, reusing every answer until its TTL runs out.',
+  )
+  .option('--listen <host:port>', `HTTP address (default exporter.listen, else ${DEFAULT_EXPORTER_LISTEN})`)
+  .option('--config <file>', 'the config file (default: config/totalize.yaml, or TOTALIZE_CONFIG)')
+  .option('-z, --zone <zone>', 'the zone of totalizers that name none (default: zone in the config file)')
+  .option('-s, --server <server...>', 'nameserver(s) HOST[:PORT] (default: server in the config file, else the system resolver)')
+  .option('--timeout <ms>', 'timeout per DNS try', '2000')
+  .addOption(new Option('--log-level <level>', 'log level').choices(LOG_LEVELS).default('info'))
+  .showHelpAfterError()
+  .exitOverride((err) => process.exit(err.exitCode === 0 ? 0 : USAGE));
+
+/** `totalize exporter`: runs until SIGTERM/SIGINT. */
+async function exporter(): Promise<number> {
+  exporterCommand.parse(process.argv.slice(3), { from: 'user' });
+  const o = exporterCommand.opts<{ listen?: string; config?: string; zone?: string; server?: string[]; timeout: string; logLevel: LogLevel }>();
+  const defaults = loadDefaults(o.config);
+  const section = defaults.exporter ?? {};
+  for (const k of Object.keys(section)) if (k !== 'listen' && k !== 'totalizers') throw new UsageError(`exporter: unknown key '${k}' (known: listen, totalizers)`);
+  if (!defaults.exporter) throw new UsageError(`no exporter section in ${defaults.file ?? 'config/totalize.yaml (not found)'}: list the totalizers to serve under exporter.totalizers`);
+  const listen = o.listen ?? (typeof section.listen === 'string' ? section.listen : DEFAULT_EXPORTER_LISTEN);
+  const at = parseHostPort(listen);
+  if ('error' in at) throw new UsageError(`--listen: ${at.error}`);
+  const timeoutMs = Number(o.timeout);
+  if (!Number.isInteger(timeoutMs) || timeoutMs <= 0) throw new UsageError(`--timeout '${o.timeout}' must be a positive integer`);
+  let totalizers;
+  try {
+    totalizers = parseTotalizers(section.totalizers, o.zone ?? defaults.zone, timeoutMs);
+  } catch (e) {
+    throw new UsageError(`${defaults.file}: ${(e as Error).message}`);
+  }
+  const log = createLogger(o.logLevel, 'totalize exporter');
+  const servers = o.server ?? defaults.server;
+  const lookups = makeLookups({ ...(servers ? { nameservers: servers } : {}), timeoutMs });
+  const running = await startExporter(at, totalizers, lookups, log).catch((e: NodeJS.ErrnoException) => {
+    throw new Error(`cannot serve on ${listen}: ${e.code === 'EADDRINUSE' ? 'address in use; choose another --listen' : e.message}`, { cause: e });
+  });
+  log.info(`serving ${totalizers.map((t) => t.name).join(', ')} on http://${formatHostPort(running.listener)}/metrics`);
+  await new Promise<void>((done) =>
+    onSignals((sig) => {
+      log.info(`${sig}: stopping`);
+      void running.listener.close().then(done);
+    }),
+  );
+  return 0;
+}
+
 async function main(): Promise<number> {
+  if (process.argv[2] === 'exporter') return exporter();
   program.parse();
   const [prefix, tokens] = program.processedArgs as [string, string[]];
   const o = program.opts<Opts>();
@@ -139,6 +217,8 @@ async function main(): Promise<number> {
     debug?.(`zones ${d.zones.join(', ')}: ${d.keysListed} key(s) listed, ${d.queries} DNS queries, ${d.cacheHits} answered from cache`);
     if (o.format === 'json') return renderJson(r, render, { prefix, window, zones: d.zones });
     if (o.format === 'csv') return renderCsv(r, render);
+    if (o.format === 'prometheus')
+      return (await registryOf(totalsFamilies(() => [{ name: prefix, window, breakNames, trend: !!o.trend, result: r }])).metrics()).trimEnd();
     return renderTable(r, render);
   };
   if (!o.watch) {
@@ -157,7 +237,7 @@ async function main(): Promise<number> {
 main().then(
   (code) => process.exit(code),
   (e: Error) => {
-    const usage = e instanceof UsageError || e instanceof SpecError;
+    const usage = e instanceof UsageError || e instanceof SpecError || e instanceof ExporterConfigError;
     process.stderr.write(`totalize: ${e.message}\n`);
     process.exit(usage ? USAGE : DNS_ERROR);
   },

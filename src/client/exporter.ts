@@ -1,0 +1,122 @@
+/**
+ * `totalize exporter`: the totalizers named in config/totalize.yaml served as gauges on /metrics. Each scrape
+ * totals every totalizer through DNS, with one lookup cache across scrapes that keeps each answer for its TTL:
+ * Prometheus scraping every 15 s asks the DNS again only for what has expired, not for everything each time.
+ * Concurrent scrapes share one round of totals.
+ */
+import type { HostPort } from '../common/hostport.js';
+import { serveInstruments, type InstrumentsListener } from '../common/instruments.js';
+import type { Logger } from '../common/log.js';
+import { registryOf, type Family } from '../common/metrics.js';
+import type { FieldSpec } from './matchspec.js';
+import type { Lookups } from './lookup.js';
+import { totalsFamilies, type TotalsEntry } from './prometheus.js';
+import { buildSpec, parseWindow } from './spec.js';
+import { total, type TotalOptions } from './total.js';
+
+export interface ExportedTotalizer {
+  name: string;
+  spec: FieldSpec[];
+  breakNames: string[];
+  options: Omit<TotalOptions, 'lookups' | 'now'>;
+}
+
+export class ExporterConfigError extends Error {}
+
+const ENTRY_FIELDS = ['name', 'prefix', 'window', 'by', 'where', 'fields', 'keypattern', 'delimiter', 'zone', 'sharded', 'trend'] as const;
+const DEFAULT_KEYPATTERN = '<prefix>;<matched>;<source>;<start_ts>';
+
+const list = (v: unknown): string[] => (v === undefined || v === null ? [] : ([] as unknown[]).concat(v).map(String));
+
+/** The `exporter.totalizers` list of config/totalize.yaml; `zone` is the file's (or the command line's) default. */
+export function parseTotalizers(raw: unknown, zone: string | undefined, timeoutMs: number): ExportedTotalizer[] {
+  if (!Array.isArray(raw) || raw.length === 0)
+    throw new ExporterConfigError('exporter.totalizers must be a non-empty list of totalizers (prefix, window, and by, where or fields)');
+  const names = new Set<string>();
+  return raw.map((item: unknown, i) => {
+    const where = `exporter.totalizers[${i}]`;
+    if (typeof item !== 'object' || item === null || Array.isArray(item)) throw new ExporterConfigError(`${where} must be a mapping with at least a prefix`);
+    const e = item as Record<string, unknown>;
+    for (const k of Object.keys(e))
+      if (!(ENTRY_FIELDS as readonly string[]).includes(k)) throw new ExporterConfigError(`${where}: unknown field '${k}' (known: ${ENTRY_FIELDS.join(', ')})`);
+    if (typeof e.prefix !== 'string' || e.prefix === '') throw new ExporterConfigError(`${where}: prefix (the totalizer's first key field) is required`);
+    const name = typeof e.name === 'string' ? e.name : e.prefix;
+    if (names.has(name)) throw new ExporterConfigError(`${where}: a second totalizer named '${name}'; give one a distinct name`);
+    names.add(name);
+    const z = typeof e.zone === 'string' ? e.zone : zone;
+    if (!z) throw new ExporterConfigError(`${where}: no zone: set zone here or at the top of the file`);
+    const delimiter = typeof e.delimiter === 'string' ? e.delimiter : ';';
+    const { spec, breakNames } = buildSpec({
+      prefix: e.prefix,
+      tokens: list(e.fields),
+      keypattern: typeof e.keypattern === 'string' ? e.keypattern : DEFAULT_KEYPATTERN,
+      delimiter,
+      by: list(e.by),
+      where: list(e.where),
+    });
+    return {
+      name,
+      spec,
+      breakNames,
+      options: { zone: z, window: parseWindow(String(e.window ?? '3600')), delimiter, sharded: e.sharded === true, trend: e.trend === true, timeoutMs },
+    };
+  });
+}
+
+export interface Exporter {
+  listener: InstrumentsListener;
+  /** Totals every totalizer now (what a scrape does). */
+  refresh(): Promise<void>;
+}
+
+export async function startExporter(at: HostPort, totalizers: readonly ExportedTotalizer[], lookups: Lookups, log: Logger): Promise<Exporter> {
+  let latest: TotalsEntry[] = [];
+  const failures = new Map<string, string>();
+  let round: Promise<void> | null = null;
+  const refresh = () =>
+    (round ??= (async () => {
+      const results = await Promise.all(
+        totalizers.map(async (t): Promise<TotalsEntry | null> => {
+          try {
+            const result = await total(t.spec, { ...t.options, lookups });
+            failures.delete(t.name);
+            return { name: t.name, window: t.options.window, breakNames: t.breakNames, trend: !!t.options.trend, result };
+          } catch (e) {
+            if (failures.get(t.name) !== (e as Error).message) log.warn(`totalizer ${t.name}: ${(e as Error).message}`);
+            failures.set(t.name, (e as Error).message);
+            return null;
+          }
+        }),
+      );
+      latest = results.filter((r): r is TotalsEntry => r !== null);
+    })().finally(() => (round = null)));
+  const own: Family[] = [
+    {
+      name: 'totalizer_up',
+      help: '1 when the last totals of the totalizer were fetched, 0 when they failed (its series are then absent)',
+      type: 'gauge',
+      samples: () => totalizers.map((t) => ({ labels: { totalizer: t.name }, value: failures.has(t.name) ? 0 : 1 })),
+    },
+    { name: 'totalizer_exporter_dns_queries_total', help: 'DNS queries sent', type: 'counter', samples: () => [{ value: lookups.queries }] },
+    {
+      name: 'totalizer_exporter_dns_cache_hits_total',
+      help: 'lookups answered from the cache (still within their TTL)',
+      type: 'counter',
+      samples: () => [{ value: lookups.hits }],
+    },
+  ];
+  const registry = registryOf([...totalsFamilies(() => latest), ...own], true);
+  await refresh();
+  const listener = await serveInstruments(
+    at,
+    {
+      metrics: async () => {
+        await refresh();
+        return registry.metrics();
+      },
+      unready: () => Promise.resolve([...failures].map(([name, why]) => `totalizer ${name}: ${why}`)),
+    },
+    log,
+  );
+  return { listener, refresh };
+}

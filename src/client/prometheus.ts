@@ -1,0 +1,60 @@
+/**
+ * Totals as Prometheus gauges, for `totalize --format prometheus` (node_exporter's textfile collector) and for
+ * `totalize exporter`. One series per group:
+ *   totalizer_count{totalizer="web_client",window_seconds="3600",matched="10.0.0.1"} 42
+ * with the grouped fields as labels (named after the key pattern's fields), the trend beside it when asked,
+ * and the keys listed and buckets that could not be read, so an alert can tell "no traffic" from "no data".
+ */
+import { labelName, type Family, type Labels, type Sample } from '../common/metrics.js';
+import type { TotalResult } from './total.js';
+
+/** One totalizer's latest totals, as the exporter or the CLI computed them. */
+export interface TotalsEntry {
+  /** The `totalizer` label: the prefix, or the name the exporter's config gives. */
+  name: string;
+  window: number;
+  breakNames: readonly string[];
+  trend: boolean;
+  result: TotalResult;
+}
+
+/** Labels the families set themselves; a grouped field of the same name gets `_field` appended. */
+const OWN_LABELS = new Set(['totalizer', 'window_seconds', 'le', 'quantile', 'job', 'instance']);
+
+function fieldLabel(name: string): string {
+  const l = labelName(name);
+  return OWN_LABELS.has(l) || l.startsWith('__') ? `${l}_field` : l;
+}
+
+function ownLabels(e: TotalsEntry): Labels {
+  return { totalizer: e.name, window_seconds: String(e.window) };
+}
+
+function groupLabels(e: TotalsEntry, fields: readonly string[]): Labels {
+  const labels = ownLabels(e);
+  e.breakNames.forEach((n, i) => (labels[fieldLabel(n)] = fields[i] ?? ''));
+  return labels;
+}
+
+export const TOTALS_FAMILIES = {
+  totalizer_count: 'the total over the window, per group of the grouped fields',
+  totalizer_trend: 'last quarter of the window / (count × 0.25), capped at 9.99 (only for totalizers with trend)',
+  totalizer_keys_listed: 'bucket keys the listing returned',
+  totalizer_buckets_failed: 'buckets in the window whose value could not be read (left out of the counts)',
+} as const;
+
+/** The families of the given totals; `entries` is read at scrape time, so the exporter can hand its latest. */
+export function totalsFamilies(entries: () => readonly TotalsEntry[]): Family[] {
+  const family = (name: keyof typeof TOTALS_FAMILIES, samples: (e: TotalsEntry) => Sample[]): Family => ({
+    name,
+    help: TOTALS_FAMILIES[name],
+    type: 'gauge',
+    samples: () => entries().flatMap(samples),
+  });
+  return [
+    family('totalizer_count', (e) => e.result.groups.map((g) => ({ labels: groupLabels(e, g.fields), value: g.count }))),
+    family('totalizer_trend', (e) => (e.trend ? e.result.groups.map((g) => ({ labels: groupLabels(e, g.fields), value: g.trend ?? 0 })) : [])),
+    family('totalizer_keys_listed', (e) => [{ labels: ownLabels(e), value: e.result.diagnostics.keysListed }]),
+    family('totalizer_buckets_failed', (e) => [{ labels: ownLabels(e), value: e.result.diagnostics.bucketsFailed.length }]),
+  ];
+}

@@ -105,7 +105,7 @@ const program = new Command('totalize')
   .option('--debug', 'print each DNS query and its outcome to stderr')
   .addHelpText(
     'after',
-    '\n--format prometheus writes gauges for node_exporter\'s textfile collector (totalizer_count{totalizer,window_seconds,<fields>}).\n' +
+    "\n--format prometheus writes gauges for node_exporter's textfile collector (totalizer_count{totalizer,window_seconds,<fields>}).\n" +
       'totalize exporter [--listen HOST:PORT]: serve the totalizers of config/totalize.yaml on /metrics, /healthz and /readyz (totalize exporter --help).\n' +
       '\nExit codes: 0 ok (also an empty total), 1 DNS or server error, 2 usage error.',
   )
@@ -135,8 +135,12 @@ async function exporter(): Promise<number> {
   const o = exporterCommand.opts<{ listen?: string; config?: string; zone?: string; server?: string[]; timeout: string; logLevel: LogLevel }>();
   const defaults = loadDefaults(o.config);
   const section = defaults.exporter ?? {};
-  for (const k of Object.keys(section)) if (k !== 'listen' && k !== 'totalizers') throw new UsageError(`exporter: unknown key '${k}' (known: listen, totalizers)`);
-  if (!defaults.exporter) throw new UsageError(`no exporter section in ${defaults.file ?? 'config/totalize.yaml (not found)'}: list the totalizers to serve under exporter.totalizers`);
+  for (const k of Object.keys(section))
+    if (k !== 'listen' && k !== 'totalizers') throw new UsageError(`exporter: unknown key '${k}' (known: listen, totalizers)`);
+  if (!defaults.exporter)
+    throw new UsageError(
+      `no exporter section in ${defaults.file ?? 'config/totalize.yaml (not found)'}: list the totalizers to serve under exporter.totalizers`,
+    );
   const listen = o.listen ?? (typeof section.listen === 'string' ? section.listen : DEFAULT_EXPORTER_LISTEN);
   const at = parseHostPort(listen);
   if ('error' in at) throw new UsageError(`--listen: ${at.error}`);

@@ -7,10 +7,10 @@
 import type { HostPort } from '../common/hostport.js';
 import { serveInstruments, type InstrumentsListener } from '../common/instruments.js';
 import type { Logger } from '../common/log.js';
-import { registryOf, type Family } from '../common/metrics.js';
+import { familiesTable, registryOf, type Family } from '../common/metrics.js';
 import type { FieldSpec } from './matchspec.js';
 import type { Lookups } from './lookup.js';
-import { totalsFamilies, type TotalsEntry } from './prometheus.js';
+import { totalsFamilies, totalsFamilyRows, type TotalsEntry } from './prometheus.js';
 import { buildSpec, parseWindow } from './spec.js';
 import { total, type TotalOptions } from './total.js';
 
@@ -45,6 +45,8 @@ export function parseTotalizers(raw: unknown, zone: string | undefined, timeoutM
     names.add(name);
     const z = typeof e.zone === 'string' ? e.zone : zone;
     if (!z) throw new ExporterConfigError(`${where}: no zone: set zone here or at the top of the file`);
+    const window = e.window ?? '3600';
+    if (typeof window !== 'string' && typeof window !== 'number') throw new ExporterConfigError(`${where}: window must be seconds or 90s, 30m, 1h, 1d`);
     const delimiter = typeof e.delimiter === 'string' ? e.delimiter : ';';
     const { spec, breakNames } = buildSpec({
       prefix: e.prefix,
@@ -58,9 +60,31 @@ export function parseTotalizers(raw: unknown, zone: string | undefined, timeoutM
       name,
       spec,
       breakNames,
-      options: { zone: z, window: parseWindow(String(e.window ?? '3600')), delimiter, sharded: e.sharded === true, trend: e.trend === true, timeoutMs },
+      options: { zone: z, window: parseWindow(String(window)), delimiter, sharded: e.sharded === true, trend: e.trend === true, timeoutMs },
     };
   });
+}
+
+/** The exporter's own families, beside the totals'. */
+export const EXPORTER_FAMILIES = {
+  totalizer_up: {
+    name: 'totalizer_up',
+    help: '1 when the last totals of the totalizer were fetched, 0 when they failed (its series are then absent)',
+    type: 'gauge',
+    labels: ['totalizer'],
+  },
+  totalizer_exporter_dns_queries_total: { name: 'totalizer_exporter_dns_queries_total', help: 'DNS queries sent', type: 'counter', labels: [] },
+  totalizer_exporter_dns_cache_hits_total: {
+    name: 'totalizer_exporter_dns_cache_hits_total',
+    help: 'lookups answered from the cache (still within their TTL)',
+    type: 'counter',
+    labels: [],
+  },
+} as const;
+
+/** The README's list of what the exporter serves: the totals' families and its own. */
+export function exporterMetricsTable(): string {
+  return familiesTable([...totalsFamilyRows(), ...Object.values(EXPORTER_FAMILIES)]);
 }
 
 export interface Exporter {
@@ -91,19 +115,9 @@ export async function startExporter(at: HostPort, totalizers: readonly ExportedT
       latest = results.filter((r): r is TotalsEntry => r !== null);
     })().finally(() => (round = null)));
   const own: Family[] = [
-    {
-      name: 'totalizer_up',
-      help: '1 when the last totals of the totalizer were fetched, 0 when they failed (its series are then absent)',
-      type: 'gauge',
-      samples: () => totalizers.map((t) => ({ labels: { totalizer: t.name }, value: failures.has(t.name) ? 0 : 1 })),
-    },
-    { name: 'totalizer_exporter_dns_queries_total', help: 'DNS queries sent', type: 'counter', samples: () => [{ value: lookups.queries }] },
-    {
-      name: 'totalizer_exporter_dns_cache_hits_total',
-      help: 'lookups answered from the cache (still within their TTL)',
-      type: 'counter',
-      samples: () => [{ value: lookups.hits }],
-    },
+    { ...EXPORTER_FAMILIES.totalizer_up, samples: () => totalizers.map((t) => ({ labels: { totalizer: t.name }, value: failures.has(t.name) ? 0 : 1 })) },
+    { ...EXPORTER_FAMILIES.totalizer_exporter_dns_queries_total, samples: () => [{ value: lookups.queries }] },
+    { ...EXPORTER_FAMILIES.totalizer_exporter_dns_cache_hits_total, samples: () => [{ value: lookups.hits }] },
   ];
   const registry = registryOf([...totalsFamilies(() => latest), ...own], true);
   await refresh();

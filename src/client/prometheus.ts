@@ -58,3 +58,13 @@ export function totalsFamilies(entries: () => readonly TotalsEntry[]): Family[] 
     family('totalizer_buckets_failed', (e) => [{ labels: ownLabels(e), value: e.result.diagnostics.bucketsFailed.length }]),
   ];
 }
+
+/** The totals' families as the README lists them. */
+export function totalsFamilyRows() {
+  return (Object.keys(TOTALS_FAMILIES) as (keyof typeof TOTALS_FAMILIES)[]).map((name) => ({
+    name,
+    type: 'gauge' as const,
+    labels: name === 'totalizer_count' || name === 'totalizer_trend' ? ['totalizer', 'window_seconds', 'the grouped fields'] : ['totalizer', 'window_seconds'],
+    help: TOTALS_FAMILIES[name],
+  }));
+}

@@ -1,11 +1,11 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { statsTable } from '../../../src/rkvdns/counters.js';
+import { README_TABLES, readmeTable } from '../../../src/readme-tables.js';
 
-describe('the declared counters', () => {
-  it("are the README's table of stats.<zone> (npm run docs:counters rewrites it)", () => {
-    const readme = readFileSync(new URL('../../../README.md', import.meta.url), 'utf8');
-    const table = /<!-- counters:begin -->\n([^]*?)\n<!-- counters:end -->/.exec(readme)?.[1];
-    expect(table).toBe(statsTable());
-  });
+describe('the declared counters and metric families', () => {
+  const readme = readFileSync(new URL('../../../README.md', import.meta.url), 'utf8');
+  for (const [name, table] of Object.entries(README_TABLES))
+    it(`are the README's ${name} table (npm run docs:tables rewrites it)`, () => {
+      expect(readmeTable(readme, name)).toBe(table());
+    });
 });

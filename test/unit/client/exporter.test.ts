@@ -1,0 +1,49 @@
+import { describe, expect, it } from 'vitest';
+import { parseTotalizers } from '../../../src/client/exporter.js';
+import { totalsFamilies, type TotalsEntry } from '../../../src/client/prometheus.js';
+
+describe('exporter.totalizers', () => {
+  it('builds each totalizer from prefix, window and grouping, with the file zone as default', () => {
+    const [a, b] = parseTotalizers(
+      [
+        { prefix: 'web_client', window: '1h' },
+        { name: 'pages', prefix: 'web_page', by: 'source', where: ['matched=/index.html'], zone: 'other.example', sharded: true, trend: true },
+      ],
+      'rkvdns.example',
+      500,
+    );
+    expect(a).toMatchObject({ name: 'web_client', breakNames: ['matched'], options: { zone: 'rkvdns.example', window: 3600, sharded: false, timeoutMs: 500 } });
+    expect(b).toMatchObject({ name: 'pages', breakNames: ['source'], options: { zone: 'other.example', window: 3600, sharded: true, trend: true } });
+    expect(b!.spec[1]).toEqual({ kind: 'literal', value: '/index.html' });
+  });
+  it.each([
+    [[], /non-empty list/],
+    [[{ window: '1h' }], /prefix .* is required/],
+    [[{ prefix: 'a', windw: '1h' }], /unknown field 'windw'/],
+    [[{ prefix: 'a' }, { prefix: 'a' }], /a second totalizer named 'a'/],
+    [[{ prefix: 'a', window: 'soon' }], /is not a duration/],
+    [[{ prefix: 'a', by: 'nosuch' }], /unknown field 'nosuch'/],
+  ])('refuses %j', (raw, error) => {
+    expect(() => parseTotalizers(raw, 'z.example', 1000)).toThrow(error);
+  });
+  it('needs a zone', () => {
+    expect(() => parseTotalizers([{ prefix: 'a' }], undefined, 1000)).toThrow(/no zone/);
+  });
+});
+
+describe('totals as gauges', () => {
+  const entry = (breakNames: string[], fields: string[]): TotalsEntry => ({
+    name: 't',
+    window: 60,
+    breakNames,
+    trend: false,
+    result: {
+      groups: [{ group: fields.join(';'), fields, count: 5 }],
+      diagnostics: { zones: [], queries: 0, cacheHits: 0, keysListed: 1, keysSkipped: [], bucketsFailed: [] },
+    },
+  });
+  it('labels each group by its field names; names the families own get _field', () => {
+    const [count] = totalsFamilies(() => [entry(['matched', 'totalizer', 'user-agent'], ['a', 'b', 'c'])]);
+    expect(count!.samples()).toEqual([{ labels: { totalizer: 't', window_seconds: '60', matched: 'a', totalizer_field: 'b', user_agent: 'c' }, value: 5 }]);
+  });
+});

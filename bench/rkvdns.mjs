@@ -3,7 +3,9 @@
  * rkvdns under dnsperf: distinct GETs, one repeated GET, 50-record KEYS and SHGET answers over UDP (EDNS,
  * 1232-byte answers, so they arrive truncated) and over TCP; 1 and 2 workers. Baselines from the same run:
  * the null server (same sockets and codec, fixed answer, no Redis) and redis-benchmark GET.
+ * Then /metrics off and on, alternated round by round on one worker, scraped once a second while on.
  *   npm run bench:rkvdns            (BENCH_SECONDS=10 per mix by default)
+ *   BENCH_ONLY=metrics npm run bench:rkvdns    (only the metrics comparison; BENCH_ROUNDS=3 rounds by default)
  */
 import { spawnSync } from 'node:child_process';
 import { dnsperf, fmt, freePort, measured, need, root, serverStats, startProcess, startRedis, startRkvdns, table } from './lib.mjs';
@@ -76,6 +78,67 @@ async function halfLoad(pids, port, queries, fullQps) {
   return { p50Ms: h.result.p50Ms, p99Ms: h.result.p99Ms, notes: `p50/p99 at ${fmt.int(fullQps / 2)} q/s (half load), ${fmt.int(cpuUs)} µs CPU/q there` };
 }
 
+/**
+ * The cost of METRICS: the same mixes with the endpoint off and on, alternated so that the machine's drift
+ * falls on both, and scraped every second while on (15 times Prometheus's usual rate) so a scrape's cost counts.
+ */
+async function metricsCost() {
+  const mixes = MIXES.slice(0, 2);
+  const runs = new Map();
+  for (let round = 0; round < Number(process.env.BENCH_ROUNDS ?? 3); round++)
+    for (const on of [false, true]) {
+      const mport = on ? await freePort() : 0;
+      const srv = await startRkvdns(redis.url, ZONE, { MAX_UDP_PAYLOAD: 1232, ...(on ? { METRICS: `127.0.0.1:${mport}` } : {}) });
+      await dnsperf({ port: srv.port, queries: MIXES[0].queries, seconds: 2, ...CLIENTS.udp }); // warm-up (JIT)
+      for (const mx of mixes) {
+        let scrapes = 0;
+        const scraper = on
+          ? setInterval(
+              () =>
+                void fetch(`http://127.0.0.1:${mport}/metrics`)
+                  .then((r) => r.text())
+                  .then(() => scrapes++),
+              1000,
+            )
+          : undefined;
+        const m = await measured([srv.proc.pid], () => dnsperf({ port: srv.port, queries: mx.queries, seconds: SECONDS, ...CLIENTS.udp }));
+        clearInterval(scraper);
+        const key = `${mx.mix}|${on}`;
+        runs.set(key, [
+          ...(runs.get(key) ?? []),
+          { qps: m.result.qps, cpuUs: ((m.cpuPct / 100) * 1e6) / m.result.qps, lost: m.result.lost / m.result.sent, scrapes },
+        ]);
+      }
+      await srv.proc.stop();
+    }
+  const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+  const out = [];
+  for (const mx of mixes) {
+    const off = runs.get(`${mx.mix}|false`);
+    const on = runs.get(`${mx.mix}|true`);
+    for (const [label, r] of [
+      ['off', off],
+      ['on, scraped every 1 s', on],
+    ])
+      out.push({
+        mix: mx.mix,
+        metrics: label,
+        'q/s (median)': fmt.int(median(r.map((x) => x.qps))),
+        'q/s per round': r.map((x) => fmt.int(x.qps)).join(', '),
+        'CPU µs/q (median)': fmt.int(median(r.map((x) => x.cpuUs))),
+        lost: fmt.pct(median(r.map((x) => x.lost)) * 100),
+        'on/off': label === 'off' ? '' : fmt.pct((median(on.map((x) => x.qps)) / median(off.map((x) => x.qps))) * 100),
+      });
+  }
+  table(`METRICS off and on, 1 worker, ${SECONDS} s per mix, rounds alternated`, out);
+}
+
+if (process.env.BENCH_ONLY === 'metrics') {
+  await metricsCost();
+  await redis.stop();
+  process.exit(0);
+}
+
 // Baseline 1: the null server.
 const nullPort = await freePort();
 const nul = await startProcess('node', [`${root}/bench/null-server.mjs`, String(nullPort)], /null server on/);
@@ -113,6 +176,8 @@ for (const workers of [1, 2]) {
   }
   await srv.proc.stop();
 }
+
+await metricsCost();
 
 // Baseline 2: Redis itself.
 const rb = spawnSync('redis-benchmark', ['-p', String(redis.port), '-t', 'get', '-c', '50', '-n', '300000', '-q'], { encoding: 'utf8' }).stdout;

@@ -22,7 +22,6 @@ async function runPrimary(cfg: AgentConfig, log: ReturnType<typeof createLogger>
     log.error((e as Error).message);
     process.exit(1);
   }
-  for (const b of pool.ready) log.info(`listening on udp ${b.address}:${b.port} for rule(s) ${b.rules.join(', ')} with ${cfg.workers} workers`);
   let metrics;
   try {
     metrics = cfg.metrics ? await serveInstrumentsAt(cfg.metrics, 'metrics', pooledInstruments(pool, cfg.workers), log) : null;
@@ -35,6 +34,8 @@ async function runPrimary(cfg: AgentConfig, log: ReturnType<typeof createLogger>
     log.info(`${sig}: stopping ${cfg.workers} workers (each flushes its pending counts)`);
     void Promise.all([metrics?.close(), pool.stop()]).then(() => process.exit(0));
   });
+  // Last: once this is logged, everything the agent offers is up.
+  for (const b of pool.ready) log.info(`listening on udp ${b.address}:${b.port} for rule(s) ${b.rules.join(', ')} with ${cfg.workers} workers`);
 }
 
 async function load(path: string): Promise<AgentConfig> {

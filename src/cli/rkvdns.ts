@@ -106,12 +106,13 @@ const serveMetrics = async (source: InstrumentSource) => (settings.METRICS ? ser
 if (settings.WORKERS > 1 && !isWorker()) {
   try {
     const pool = await forkWorkers<{ host: string; port: number }>(settings.WORKERS, log);
-    log.info(`serving zone ${settings.ZONE} on ${pool.ready.host}:${pool.ready.port} (udp+tcp) with ${settings.WORKERS} workers, redis ${redisShown}`);
     const metrics = await serveMetrics(pooledInstruments(pool, settings.WORKERS));
     onSignals((sig) => {
       log.info(`${sig}: stopping ${settings.WORKERS} workers`);
       void Promise.all([metrics?.close(), pool.stop()]).then(() => process.exit(0));
     });
+    // Last: once this is logged, everything the server offers is up.
+    log.info(`serving zone ${settings.ZONE} on ${pool.ready.host}:${pool.ready.port} (udp+tcp) with ${settings.WORKERS} workers, redis ${redisShown}`);
   } catch (e) {
     log.error((e as Error).message);
     process.exit(1);

@@ -14,3 +14,20 @@ describe('--version', () => {
     }
   });
 });
+
+describe('--help names the instruments', () => {
+  it.each([
+    ['rkvdns', ['--help']],
+    ['agent', ['run', '--help']],
+    ['totalize', ['exporter', '--help']],
+  ] as const)('%s %s', async (name, args) => {
+    const r = await run('node', [bin(name), ...args]);
+    expect(r.code).toBe(0);
+    for (const endpoint of ['/metrics', '/healthz', '/readyz']) expect(r.stdout).toContain(endpoint);
+  });
+  it('totalize --help points to the exporter and the prometheus format', async () => {
+    const r = await run('node', [bin('totalize'), '--help']);
+    expect(r.stdout).toMatch(/prometheus/);
+    expect(r.stdout).toMatch(/totalize exporter/);
+  });
+});

@@ -179,7 +179,8 @@ describe('totalizer-agent metrics', () => {
         expect(await waitFor(async () => (await scrape(mport)).get('totalizer_agent_increments_written_total') === 30, 10_000, 100)).toBe(true);
         expect(await get(mport, '/readyz')).toMatchObject({ status: 200, body: 'ready\n' });
       } finally {
-        expect(await agent.stop()).toBe(0);
+        const code = await agent.stop();
+        expect(code, agent.proc.output()).toBe(0);
       }
     });
 });

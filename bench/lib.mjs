@@ -81,7 +81,7 @@ export async function measured(pids, fn) {
     const result = await fn();
     const after = sum();
     const seconds = (performance.now() - t0) / 1000;
-    return { result, cpuPct: ((after.cpuS - before.cpuS) / seconds) * 100, rssMb: Math.max(peak, after.rssMb) };
+    return { result, seconds, cpuPct: ((after.cpuS - before.cpuS) / seconds) * 100, rssMb: Math.max(peak, after.rssMb) };
   } finally {
     clearInterval(sampler);
   }

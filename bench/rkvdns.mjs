@@ -131,6 +131,19 @@ async function metricsCost() {
       });
   }
   table(`METRICS off and on, 1 worker, ${SECONDS} s per mix, rounds alternated`, out);
+
+  // What one scrape costs the server, idle: 500 scrapes one after another, the server's CPU time divided.
+  const mport = await freePort();
+  const srv = await startRkvdns(redis.url, ZONE, { METRICS: `127.0.0.1:${mport}` });
+  const scrape = () => fetch(`http://127.0.0.1:${mport}/metrics`).then((r) => r.text());
+  for (let i = 0; i < 50; i++) await scrape(); // warm-up (JIT)
+  const SCRAPES = 500;
+  const s = await measured([srv.proc.pid], async () => {
+    for (let i = 0; i < SCRAPES; i++) await scrape();
+  });
+  const bytes = (await scrape()).length;
+  await srv.proc.stop();
+  console.log(`one /metrics scrape (${fmt.int(bytes)} bytes): ${((s.cpuPct / 100) * (s.seconds / SCRAPES) * 1000).toFixed(2)} ms of server CPU`);
 }
 
 if (process.env.BENCH_ONLY === 'metrics') {

@@ -14,8 +14,6 @@ export type WorkerMessage<T> = { ready: T } | { failed: string } | { answer: num
 export interface WorkerPool<T> {
   /** What the first worker said when it was ready. */
   ready: T;
-  /** Workers forked and not exited (a dead one is replaced after a second). */
-  size(): number;
   /** Asks every worker (see answerPrimary); the answers that came within the time, and how many were asked. */
   ask<A>(timeoutMs: number): Promise<{ answers: A[]; asked: number }>;
   stop(): Promise<void>;
@@ -61,7 +59,7 @@ export function forkWorkers<T>(n: number, log: Logger): Promise<WorkerPool<T>> {
           }
         } else if (!started && ++ready === n) {
           started = true;
-          resolve({ ready: m.ready, size: () => workers.size, ask, stop });
+          resolve({ ready: m.ready, ask, stop });
         }
       });
       w.on('exit', (code, signal) => {

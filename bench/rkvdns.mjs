@@ -8,7 +8,10 @@
  *   BENCH_ONLY=metrics npm run bench:rkvdns    (only the metrics comparison; BENCH_ROUNDS=3 rounds by default)
  */
 import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { dnsperf, fmt, freePort, measured, need, root, serverStats, startProcess, startRedis, startRkvdns, table } from './lib.mjs';
+
+const batchedBuilt = existsSync(`${root}/build/Release/udp_batch.node`);
 
 need({ dnsperf: 'dnsperf', 'redis-server': 'redis-server', 'redis-benchmark': 'redis-tools', dig: 'bind9-dnsutils' });
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
@@ -78,59 +81,65 @@ async function halfLoad(pids, port, queries, fullQps) {
   return { p50Ms: h.result.p50Ms, p99Ms: h.result.p99Ms, notes: `p50/p99 at ${fmt.int(fullQps / 2)} q/s (half load), ${fmt.int(cpuUs)} µs CPU/q there` };
 }
 
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+
 /**
- * The cost of METRICS: the same mixes with the endpoint off and on, alternated so that the machine's drift
- * falls on both, and scraped every second while on (15 times Prometheus's usual rate) so a scrape's cost counts.
+ * Variants of one server (settings, and what runs beside the load) under the same mixes, alternated round by
+ * round so that the machine's drift falls on all of them; medians, every round, and each variant against the
+ * first. `during(srv)` runs beside each measurement and returns a stop function.
  */
-async function metricsCost() {
-  const mixes = MIXES.slice(0, 2);
+async function alternated(title, variants, mixes) {
   const runs = new Map();
   for (let round = 0; round < Number(process.env.BENCH_ROUNDS ?? 3); round++)
-    for (const on of [false, true]) {
-      const mport = on ? await freePort() : 0;
-      const srv = await startRkvdns(redis.url, ZONE, { MAX_UDP_PAYLOAD: 1232, ...(on ? { METRICS: `127.0.0.1:${mport}` } : {}) });
+    for (const v of variants) {
+      const extra = v.settings ? await v.settings() : {};
+      const srv = await startRkvdns(redis.url, ZONE, { MAX_UDP_PAYLOAD: 1232, ...extra });
       await dnsperf({ port: srv.port, queries: MIXES[0].queries, seconds: 2, ...CLIENTS.udp }); // warm-up (JIT)
       for (const mx of mixes) {
-        let scrapes = 0;
-        const scraper = on
-          ? setInterval(
-              () =>
-                void fetch(`http://127.0.0.1:${mport}/metrics`)
-                  .then((r) => r.text())
-                  .then(() => scrapes++),
-              1000,
-            )
-          : undefined;
+        const stop = v.during?.(extra);
         const m = await measured([srv.proc.pid], () => dnsperf({ port: srv.port, queries: mx.queries, seconds: SECONDS, ...CLIENTS.udp }));
-        clearInterval(scraper);
-        const key = `${mx.mix}|${on}`;
-        runs.set(key, [
-          ...(runs.get(key) ?? []),
-          { qps: m.result.qps, cpuUs: ((m.cpuPct / 100) * 1e6) / m.result.qps, lost: m.result.lost / m.result.sent, scrapes },
-        ]);
+        stop?.();
+        const key = `${mx.mix}|${v.label}`;
+        runs.set(key, [...(runs.get(key) ?? []), { qps: m.result.qps, cpuUs: ((m.cpuPct / 100) * 1e6) / m.result.qps, lost: m.result.lost / m.result.sent }]);
       }
       await srv.proc.stop();
     }
-  const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
   const out = [];
   for (const mx of mixes) {
-    const off = runs.get(`${mx.mix}|false`);
-    const on = runs.get(`${mx.mix}|true`);
-    for (const [label, r] of [
-      ['off', off],
-      ['on, scraped every 1 s', on],
-    ])
+    const base = median(runs.get(`${mx.mix}|${variants[0].label}`).map((x) => x.qps));
+    for (const v of variants) {
+      const r = runs.get(`${mx.mix}|${v.label}`);
       out.push({
         mix: mx.mix,
-        metrics: label,
+        variant: v.label,
         'q/s (median)': fmt.int(median(r.map((x) => x.qps))),
         'q/s per round': r.map((x) => fmt.int(x.qps)).join(', '),
         'CPU µs/q (median)': fmt.int(median(r.map((x) => x.cpuUs))),
         lost: fmt.pct(median(r.map((x) => x.lost)) * 100),
-        'on/off': label === 'off' ? '' : fmt.pct((median(on.map((x) => x.qps)) / median(off.map((x) => x.qps))) * 100),
+        [`of ${variants[0].label}`]: fmt.pct((median(r.map((x) => x.qps)) / base) * 100),
       });
+    }
   }
-  table(`METRICS off and on, 1 worker, ${SECONDS} s per mix, rounds alternated`, out);
+  table(`${title}, 1 worker, ${SECONDS} s per mix, rounds alternated`, out);
+}
+
+/**
+ * The cost of METRICS: the same mixes with the endpoint off and on, scraped every second while on (15 times
+ * Prometheus's usual rate) so that a scrape's cost counts.
+ */
+async function metricsCost() {
+  const scraper = ({ METRICS }) => {
+    const t = setInterval(() => void fetch(`http://${METRICS}/metrics`).then((r) => r.text()), 1000);
+    return () => clearInterval(t);
+  };
+  await alternated(
+    'METRICS off and on',
+    [
+      { label: 'metrics off' },
+      { label: 'metrics on, scraped every 1 s', settings: async () => ({ METRICS: `127.0.0.1:${await freePort()}` }), during: scraper },
+    ],
+    MIXES.slice(0, 2),
+  );
 
   // What one scrape costs the server, idle: 500 scrapes one after another, the server's CPU time divided.
   const mport = await freePort();
@@ -146,8 +155,21 @@ async function metricsCost() {
   console.log(`one /metrics scrape (${fmt.int(bytes)} bytes): ${((s.cpuPct / 100) * (s.seconds / SCRAPES) * 1000).toFixed(2)} ms of server CPU`);
 }
 
-if (process.env.BENCH_ONLY === 'metrics') {
-  await metricsCost();
+/** UDP through node:dgram against the batched addon (recvmmsg/sendmmsg), when it is built. */
+async function ioPaths() {
+  if (!batchedBuilt) return console.log(`UDP_IO batched: not measured, the addon is not built (npm run build:native)`);
+  await alternated(
+    'UDP_IO dgram and batched',
+    [
+      { label: 'dgram', settings: async () => ({ UDP_IO: 'dgram' }) },
+      { label: 'batched', settings: async () => ({ UDP_IO: 'batched' }) },
+    ],
+    [MIXES[2], MIXES[0], MIXES[1]],
+  );
+}
+
+if (process.env.BENCH_ONLY === 'metrics' || process.env.BENCH_ONLY === 'io') {
+  await (process.env.BENCH_ONLY === 'io' ? ioPaths() : metricsCost());
   await redis.stop();
   process.exit(0);
 }
@@ -190,6 +212,7 @@ for (const workers of [1, 2]) {
   await srv.proc.stop();
 }
 
+await ioPaths();
 await metricsCost();
 
 // Baseline 2: Redis itself.

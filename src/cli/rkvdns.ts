@@ -31,6 +31,9 @@ const program = new Command('rkvdns')
   .option('--max-ttl <seconds>', 'upper TTL clamp')
   .addOption(new Option('--case-folding <mode>', 'case folding of key labels').choices(['none', 'lower', 'upper', 'escape']))
   .option('--conformance', 'answer as qname-minimising resolvers expect')
+  .addOption(
+    new Option('--io <mode>', 'UDP reads and writes: dgram, batched (recvmmsg/sendmmsg, Linux) or auto (UDP_IO)').choices(['auto', 'dgram', 'batched']),
+  )
   .option('--workers <n>', 'server processes sharing the port, up to one per core (default 1)')
   .option('--metrics <host:port>', `serve ${ENDPOINTS} over HTTP there (the METRICS setting; default off)`)
   .addOption(new Option('--log-level <level>', 'log level').choices(['debug', 'info', 'warn', 'error', 'silent']))
@@ -58,6 +61,7 @@ const o = program.opts<{
   logLevel?: string;
   workers?: string;
   metrics?: string;
+  io?: string;
   set?: string[];
 }>();
 
@@ -82,6 +86,7 @@ try {
     LOG_LEVEL: o.logLevel,
     WORKERS: o.workers,
     METRICS: o.metrics,
+    UDP_IO: o.io,
   });
 } catch (e) {
   process.stderr.write(`rkvdns: ${(e as Error).message}\n`);
@@ -105,14 +110,16 @@ const serveMetrics = async (source: InstrumentSource) => (settings.METRICS ? ser
 
 if (settings.WORKERS > 1 && !isWorker()) {
   try {
-    const pool = await forkWorkers<{ host: string; port: number }>(settings.WORKERS, log);
+    const pool = await forkWorkers<{ host: string; port: number; udpIo: string }>(settings.WORKERS, log);
     const metrics = await serveMetrics(pooledInstruments(pool, settings.WORKERS));
     onSignals((sig) => {
       log.info(`${sig}: stopping ${settings.WORKERS} workers`);
       void Promise.all([metrics?.close(), pool.stop()]).then(() => process.exit(0));
     });
     // Last: once this is logged, everything the server offers is up.
-    log.info(`serving zone ${settings.ZONE} on ${pool.ready.host}:${pool.ready.port} (udp+tcp) with ${settings.WORKERS} workers, redis ${redisShown}`);
+    log.info(
+      `serving zone ${settings.ZONE} on ${pool.ready.host}:${pool.ready.port} (udp via ${pool.ready.udpIo}, tcp) with ${settings.WORKERS} workers, redis ${redisShown}`,
+    );
   } catch (e) {
     log.error((e as Error).message);
     process.exit(1);
@@ -125,8 +132,8 @@ if (settings.WORKERS > 1 && !isWorker()) {
     const instruments = settings.METRICS ? server.instruments() : null;
     const metrics = isWorker() || !instruments ? null : await serveMetrics(instruments);
     if (isWorker() && instruments) answerPrimary(() => instruments.share());
-    if (isWorker()) tellPrimary({ ready: { host, port } });
-    else log.info(`serving zone ${settings.ZONE} on ${host}:${port} (udp+tcp), redis ${redisShown}`);
+    if (isWorker()) tellPrimary({ ready: { host, port, udpIo: server.listener.udpIo } });
+    else log.info(`serving zone ${settings.ZONE} on ${host}:${port} (udp via ${server.listener.udpIo}, tcp), redis ${redisShown}`);
     if (settings.EXPOSE_KEYS === null && !isWorker())
       log.warn(
         "EXPOSE_KEYS is not set: every key in the database (but the agent's totalizer-agent:* keys) can be listed and read through DNS. Set EXPOSE_KEYS to the globs you serve, e.g. 'web_* dns_*'.",

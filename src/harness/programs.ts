@@ -25,8 +25,14 @@ export interface RkvdnsOptions {
   bin?: string;
 }
 
+/**
+ * RKVDNS_UDP_IO=dgram|batched|auto in the environment sets UDP_IO for every server started here that does not
+ * set it itself: the way CI runs the same tests over both UDP paths.
+ */
 export async function startRkvdns(redisUrl: string, zone: string, o: RkvdnsOptions = {}): Promise<RunningProgram> {
-  const sets = Object.entries(o.settings ?? {}).flatMap(([k, v]) => ['--set', `${k}=${typeof v === 'boolean' ? (v ? 'True' : 'False') : v}`]);
+  const io = process.env.RKVDNS_UDP_IO;
+  const settings = io && !o.settings?.UDP_IO ? { UDP_IO: io, ...o.settings } : o.settings;
+  const sets = Object.entries(settings ?? {}).flatMap(([k, v]) => ['--set', `${k}=${typeof v === 'boolean' ? (v ? 'True' : 'False') : v}`]);
   const args = [
     ...(o.nodeArgs ?? []),
     o.bin ?? bin('rkvdns'),

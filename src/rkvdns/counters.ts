@@ -58,6 +58,7 @@ export const GAUGES = {
   key_snapshots: 'key lists held for the pages of partitioned listings',
   rrl_accounts: 'client networks tracked by response rate limiting (at most RRL_TABLE_SIZE)',
   redis_commands_queued: 'Redis commands sent and not yet answered',
+  udp_batched: '1 when UDP goes through the batched addon (recvmmsg/sendmmsg), 0 for node:dgram (UDP_IO)',
   worker: 'the worker that answered, with --workers',
 } as const;
 
@@ -144,6 +145,7 @@ export const GAUGE_METRICS = {
   key_snapshots: ['key_snapshots', 'gauge'],
   rrl_accounts: ['rrl_accounts', 'gauge'],
   redis_commands_queued: ['redis_commands_queued', 'gauge'],
+  udp_batched: ['udp_batched', 'gauge'],
   // Under --workers the primary adds the workers' values up; which worker answered is a DNS-only fact.
   worker: null,
 } as const satisfies Record<Gauge, readonly [string, Exclude<FamilyType, 'histogram'>] | null>;

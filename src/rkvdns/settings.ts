@@ -8,6 +8,7 @@ import { normalizeCidrs } from '../common/cidr.js';
 import { formatHostPort, parseHostPort } from '../common/hostport.js';
 import { splitGlobs } from '../redis/exposed.js';
 import { CASE_FOLDINGS, type CaseFolding } from '../query/casefold.js';
+import { UDP_IO, type UdpIo } from '../dns/udp.js';
 import { LOG_FORMATS, LOG_LEVELS, type LogFormat, type LogLevel } from '../common/log.js';
 
 export interface Settings {
@@ -39,6 +40,7 @@ export interface Settings {
   LOG_LEVEL: LogLevel;
   LOG_FORMAT: LogFormat;
   METRICS: string | null;
+  UDP_IO: UdpIo;
   ENABLE_ERROR_TXT: boolean;
   RKVDNS_FQDN: string | null;
   SOA_CONTACT: string | null;
@@ -122,6 +124,11 @@ export const SETTINGS: Readonly<Record<keyof Settings, Def>> = {
   STATS: { kind: int(0, 86_400), default: 0, doc: 'seconds between statistics log lines (0: off)' },
   LOG_LEVEL: { kind: { t: 'enum', values: LOG_LEVELS }, default: 'info', doc: 'debug | info | warn | error | silent' },
   LOG_FORMAT: { kind: { t: 'enum', values: LOG_FORMATS }, default: 'text', doc: 'text | json (one object per line, for log pipelines)' },
+  UDP_IO: {
+    kind: { t: 'enum', values: UDP_IO },
+    default: 'auto',
+    doc: 'how UDP is read and written: dgram (node:dgram), batched (recvmmsg/sendmmsg addon, Linux), auto (batched when built)',
+  },
   METRICS: {
     kind: { t: 'hostport' },
     default: null,
@@ -269,6 +276,7 @@ const NOT_OVERLAID = new Set<string>([
   'REDIS_SERVER',
   'CONTROL_KEY',
   'METRICS',
+  'UDP_IO',
   'ALLOW_QUERY',
   'EXPOSE_KEYS',
   ...SETTING_NAMES.filter((n) => n.startsWith('RRL_')),

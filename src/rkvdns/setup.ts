@@ -70,7 +70,11 @@ export function buildRequestPath(
   s: Settings,
   redis: KeyReader,
   log: Logger,
-  live: { tcpConnections(): number; redisQueued(): number } = { tcpConnections: () => 0, redisQueued: () => 0 },
+  live: { tcpConnections(): number; redisQueued(): number; udpBatched(): boolean } = {
+    tcpConnections: () => 0,
+    redisQueued: () => 0,
+    udpBatched: () => false,
+  },
 ): RequestPath {
   // Every read, whichever link or operator makes it, sees only the keys served.
   const stats = new ServerStats();
@@ -103,6 +107,7 @@ export function buildRequestPath(
     key_snapshots: snapshots.size,
     ...(rrl ? { rrl_accounts: rrl.size } : {}),
     redis_commands_queued: live.redisQueued(),
+    udp_batched: live.udpBatched() ? 1 : 0,
   });
   const ctx: ResolverContext = { snapshots, log, queryLog, stats, flights, gauges };
   const handler = front(chain(links, resolver(ctx)), { base: s, reader, stats, log, queryLog });
@@ -124,7 +129,11 @@ export async function startRkvdns(s: Settings, log: Logger): Promise<Rkvdns> {
     .connect()
     .catch((e: Error) => log.warn(`redis not reachable yet at ${describeTarget(conn.target)} (${e.message}); queries get SERVFAIL until it is`));
   // The gauges read the listener once it exists; no query can arrive before it does.
-  const path = buildRequestPath(s, redisReader(conn), log, { tcpConnections: () => listener.tcpConnections(), redisQueued: () => conn.queued() });
+  const path = buildRequestPath(s, redisReader(conn), log, {
+    tcpConnections: () => listener.tcpConnections(),
+    redisQueued: () => conn.queued(),
+    udpBatched: () => listener.udpIo === 'batched',
+  });
   const { stats, flights, snapshots, gauges } = path;
   const failureLog = rateLimited(log.error, QUERY_LOG_RATE);
   const listener: DnsListener = await listenDns(path.handler, {
@@ -132,6 +141,7 @@ export async function startRkvdns(s: Settings, log: Logger): Promise<Rkvdns> {
     port: s.PORT,
     tcpTimeoutMs: s.TCP_TIMEOUT * 1000,
     maxTcpConnections: s.MAX_TCP_CONNECTIONS,
+    udpIo: s.UDP_IO,
     ...(path.connectionTimeoutMs ? { connectionTimeoutMs: path.connectionTimeoutMs } : {}),
     onTcpEvent: (e) => stats.count(`tcp_${e}`),
     onFailure: (e, transport, client) => {

@@ -1,0 +1,14 @@
+# The batched UDP addon (Linux: recvmmsg/sendmmsg). Optional: without a compiler, or elsewhere than Linux,
+# rkvdns uses node:dgram (see src/dns/udp-batch.ts).
+{
+  "targets": [
+    {
+      "target_name": "udp_batch",
+      "sources": ["src/native/udp_batch.cc"],
+      "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
+      "defines": ["NAPI_VERSION=8", "NAPI_DISABLE_CPP_EXCEPTIONS"],
+      "cflags_cc": ["-std=c++17", "-O2", "-Wall", "-Wextra"],
+      "conditions": [["OS!='linux'", {"type": "none", "sources": []}]]
+    }
+  ]
+}

@@ -1,0 +1,202 @@
+/**
+ * The UDP side of the DNS listener, two ways:
+ *   dgram    node:dgram, one 'message' event, Buffer and rinfo object per datagram, one send per answer;
+ *   batched  the native addon (src/native/udp_batch.cc, Linux): recvmmsg hands over every waiting datagram in
+ *            one Buffer per wakeup, and the answers of a batch (or of one turn of the event loop, for answers
+ *            that waited for Redis) leave in one sendmmsg.
+ * Both call `answer(msg, client)` per query and send what it gives back to where the query came from.
+ */
+import cluster from 'node:cluster';
+import dgram from 'node:dgram';
+import dns from 'node:dns';
+import { createRequire } from 'node:module';
+import net from 'node:net';
+import { fileURLToPath } from 'node:url';
+import type { Logger } from '../common/log.js';
+
+export const UDP_IO = ['auto', 'dgram', 'batched'] as const;
+export type UdpIo = (typeof UDP_IO)[number];
+
+export type Answerer = (msg: Buffer, client: string) => Buffer | null | Promise<Buffer | null>;
+
+export interface UdpEndpoint {
+  port: number;
+  io: 'dgram' | 'batched';
+  close(): void;
+}
+
+/** The addon's socket (see udp_batch.cc). */
+interface NativeUdp {
+  port(): number;
+  send(records: Buffer, count: number): number;
+  close(): void;
+}
+type NativeUdpClass = new (host: string, port: number, reusePort: boolean, onBatch: (records: Buffer, count: number) => void) => NativeUdp;
+
+let addon: { UdpBatch: NativeUdpClass } | null | undefined;
+let addonError = '';
+
+/** The addon, or null when it was not built (no compiler at install, not Linux): the reason is in `why`. */
+export function batchedUdp(): { UdpBatch: NativeUdpClass } | null {
+  if (addon !== undefined) return addon;
+  try {
+    const require = createRequire(import.meta.url);
+    const load = require('node-gyp-build') as (dir: string) => { UdpBatch: NativeUdpClass };
+    addon = load(fileURLToPath(new URL('../..', import.meta.url)));
+  } catch (e) {
+    addon = null;
+    addonError = (e as Error).message.split('\n')[0]!;
+  }
+  return addon;
+}
+
+export const batchedUnavailable = (): string => addonError;
+
+/** Record header: u16 length, u16 port, u8 family, 16 address bytes (udp_batch.cc). */
+const HEADER = 21;
+
+function hex4(b: Buffer, at: number): string {
+  return ((b[at]! << 8) | b[at + 1]!).toString(16);
+}
+
+/** The text of a 16-byte IPv6 address as node writes it (RFC 5952: the longest run of zero groups as ::). */
+export function ipv6Text(b: Buffer, at: number): string {
+  const groups: string[] = [];
+  for (let i = 0; i < 8; i++) groups.push(hex4(b, at + 2 * i));
+  let best = -1;
+  let bestLen = 1;
+  for (let i = 0; i < 8;) {
+    if (groups[i] !== '0') {
+      i++;
+      continue;
+    }
+    let j = i;
+    while (j < 8 && groups[j] === '0') j++;
+    if (j - i > bestLen) [best, bestLen] = [i, j - i];
+    i = j;
+  }
+  if (best < 0) return groups.join(':');
+  return `${groups.slice(0, best).join(':')}::${groups.slice(best + bestLen).join(':')}`;
+}
+
+/** `address#port` of the record at `at`, the form the handlers take. */
+function clientOf(b: Buffer, at: number): string {
+  const port = b.readUInt16LE(at + 2);
+  return b[at + 4] === 4 ? `${b[at + 5]}.${b[at + 6]}.${b[at + 7]}.${b[at + 8]}#${port}` : `${ipv6Text(b, at + 5)}#${port}`;
+}
+
+/** Answers gathered into records for one sendmmsg. */
+class Outbox {
+  private buf = Buffer.allocUnsafe(256 * 1024);
+  private used = 0;
+  private count = 0;
+
+  constructor(private readonly sock: () => NativeUdp) {}
+
+  get empty(): boolean {
+    return this.count === 0;
+  }
+
+  /** Queues `answer` for the sender of the query record at `at` in `from`. */
+  add(from: Buffer, at: number, answer: Buffer): void {
+    if (answer.length > 0xffff) return;
+    if (this.used + HEADER + answer.length > this.buf.length) this.flush();
+    this.buf.writeUInt16LE(answer.length, this.used);
+    from.copy(this.buf, this.used + 2, at + 2, at + HEADER);
+    answer.copy(this.buf, this.used + HEADER);
+    this.used += HEADER + answer.length;
+    this.count++;
+  }
+
+  flush(): void {
+    if (this.count === 0) return;
+    this.sock().send(this.buf.subarray(0, this.used), this.count);
+    this.used = 0;
+    this.count = 0;
+  }
+}
+
+function bindBatched(native: NativeUdpClass, host: string, port: number, answer: Answerer): UdpEndpoint {
+  // Answers that waited (for Redis) go out together once per turn of the event loop.
+  let scheduled = false;
+  const flushLater = () => {
+    scheduled = false;
+    later.flush();
+  };
+  // Under --workers each worker binds the port itself and the kernel spreads datagrams over them.
+  const sock: NativeUdp = new native(host, port, cluster.isWorker, (records, count) => {
+    let at = 0;
+    for (let i = 0; i < count; i++) {
+      const len = records.readUInt16LE(at);
+      const msg = records.subarray(at + HEADER, at + HEADER + len);
+      const a = answer(msg, clientOf(records, at));
+      if (a instanceof Promise) {
+        const from = at;
+        void a.then((r) => {
+          if (!r) return;
+          later.add(records, from, r);
+          if (!scheduled) {
+            scheduled = true;
+            setImmediate(flushLater);
+          }
+        });
+      } else if (a) now.add(records, at, a);
+      at += HEADER + len;
+    }
+    now.flush();
+  });
+  const now = new Outbox(() => sock);
+  const later = new Outbox(() => sock);
+  return { port: sock.port(), io: 'batched', close: () => sock.close() };
+}
+
+/**
+ * Answers go back to the address a query came from, always a literal IP: passing it through at once
+ * spares every answer the default lookup's deferred callback before its send (about 8% of the CPU per
+ * query, measured). Names (an INTERFACE given as a host name, at bind) still go to dns.lookup.
+ */
+function literalAddress(address: string, family: number, callback: (err: NodeJS.ErrnoException | null, address: string, family: number) => void): void {
+  if (net.isIP(address) !== 0) callback(null, address, family);
+  else dns.lookup(address, family, callback);
+}
+
+function bindDgram(host: string, port: number, answer: Answerer, log: Logger): Promise<UdpEndpoint> {
+  return new Promise((resolve, reject) => {
+    const sock = dgram.createSocket({ type: net.isIPv6(host) ? 'udp6' : 'udp4', lookup: literalAddress as unknown as typeof dns.lookup });
+    sock.once('error', reject);
+    sock.bind(port, host, () => {
+      sock.off('error', reject);
+      sock.on('error', (e) => log.error(`udp socket: ${e.message}`));
+      sock.on('message', (msg, rinfo) => {
+        const a = answer(msg, `${rinfo.address}#${rinfo.port}`);
+        if (!(a instanceof Promise)) {
+          if (a) sock.send(a, rinfo.port, rinfo.address);
+          return;
+        }
+        void a.then((r) => {
+          if (r) sock.send(r, rinfo.port, rinfo.address);
+        });
+      });
+      resolve({ port: sock.address().port, io: 'dgram', close: () => sock.close() });
+    });
+  });
+}
+
+/**
+ * Binds UDP the way `io` asks. auto: batched when the addon is there and can serve this listener (a literal
+ * address; a fixed port under --workers, which each worker binds with SO_REUSEPORT), else dgram.
+ */
+export async function bindUdp(io: UdpIo, host: string, port: number, answer: Answerer, log: Logger): Promise<UdpEndpoint> {
+  if (io === 'dgram') return bindDgram(host, port, answer, log);
+  const native = batchedUdp();
+  const why = !native
+    ? `the batched UDP addon is not available (${batchedUnavailable()}); build it with npm run build:native (Linux, g++ and make)`
+    : net.isIP(host) === 0
+      ? `the batched UDP path needs a literal address, not '${host}'`
+      : cluster.isWorker && port === 0
+        ? 'the batched UDP path needs a fixed port under --workers'
+        : null;
+  if (why === null) return bindBatched(native!.UdpBatch, host, port, answer);
+  if (io === 'batched') throw new Error(`--io batched: ${why}`);
+  return bindDgram(host, port, answer, log);
+}

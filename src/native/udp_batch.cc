@@ -1,0 +1,283 @@
+// Batched UDP for rkvdns on Linux: one socket read with recvmmsg and written with sendmmsg from a libuv poll
+// handle, so a wakeup hands JavaScript every datagram waiting (up to BATCH per call) in one Buffer, and the
+// answers of a batch leave in one system call. No per-packet JavaScript objects cross this boundary.
+//
+// Records, in both directions, packed one after another (little-endian):
+//   u16 length of the payload | u16 port | u8 family (4 or 6) | 16 bytes address (IPv4 in the first 4) | payload
+// Every length read from JavaScript is checked against the buffer before use.
+#include <napi.h>
+#include <uv.h>
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <vector>
+
+namespace {
+
+constexpr size_t kHeader = 21;        // length, port, family, address
+constexpr unsigned kBatch = 64;       // datagrams per recvmmsg / sendmmsg
+constexpr size_t kMaxQuery = 4096;    // a DNS query datagram longer than this is dropped (and counted)
+constexpr unsigned kCallsPerWakeup = 8;  // recvmmsg calls per wakeup before the loop gets a turn
+
+void PutU16(uint8_t* p, uint16_t v) {
+  p[0] = v & 0xff;
+  p[1] = v >> 8;
+}
+uint16_t GetU16(const uint8_t* p) { return static_cast<uint16_t>(p[0] | (p[1] << 8)); }
+
+class UdpBatch : public Napi::ObjectWrap<UdpBatch> {
+ public:
+  static Napi::Object Init(Napi::Env env, Napi::Object exports) {
+    Napi::Function f = DefineClass(env, "UdpBatch",
+                                   {InstanceMethod("port", &UdpBatch::Port), InstanceMethod("send", &UdpBatch::Send),
+                                    InstanceMethod("close", &UdpBatch::Close), InstanceMethod("stats", &UdpBatch::Stats)});
+    exports.Set("UdpBatch", f);
+    return exports;
+  }
+
+  // new UdpBatch(host: string (a literal address), port: number, reusePort: boolean, onBatch(buffer, count))
+  UdpBatch(const Napi::CallbackInfo& info) : Napi::ObjectWrap<UdpBatch>(info) {
+    Napi::Env env = info.Env();
+    if (info.Length() < 4 || !info[0].IsString() || !info[1].IsNumber() || !info[2].IsBoolean() || !info[3].IsFunction()) {
+      Napi::TypeError::New(env, "UdpBatch(host, port, reusePort, onBatch)").ThrowAsJavaScriptException();
+      return;
+    }
+    std::string host = info[0].As<Napi::String>();
+    int port = info[1].As<Napi::Number>().Int32Value();
+    if (port < 0 || port > 65535) {
+      Napi::RangeError::New(env, "port out of range").ThrowAsJavaScriptException();
+      return;
+    }
+    sockaddr_storage addr{};
+    socklen_t len = 0;
+    auto* a4 = reinterpret_cast<sockaddr_in*>(&addr);
+    auto* a6 = reinterpret_cast<sockaddr_in6*>(&addr);
+    if (inet_pton(AF_INET, host.c_str(), &a4->sin_addr) == 1) {
+      a4->sin_family = AF_INET;
+      a4->sin_port = htons(port);
+      len = sizeof(sockaddr_in);
+    } else if (inet_pton(AF_INET6, host.c_str(), &a6->sin6_addr) == 1) {
+      a6->sin6_family = AF_INET6;
+      a6->sin6_port = htons(port);
+      len = sizeof(sockaddr_in6);
+    } else {
+      Napi::Error::New(env, "not a literal IP address: " + host).ThrowAsJavaScriptException();
+      return;
+    }
+    fd_ = socket(addr.ss_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd_ < 0) { ThrowErrno(env, "socket"); return; }
+    int one = 1;
+    if (addr.ss_family == AF_INET6) setsockopt(fd_, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one);
+    if (info[2].As<Napi::Boolean>() && setsockopt(fd_, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) < 0) { ThrowErrno(env, "SO_REUSEPORT"); return; }
+    if (bind(fd_, reinterpret_cast<sockaddr*>(&addr), len) < 0) { ThrowErrno(env, "bind"); return; }
+    sockaddr_storage bound{};
+    socklen_t blen = sizeof bound;
+    getsockname(fd_, reinterpret_cast<sockaddr*>(&bound), &blen);
+    port_ = ntohs(bound.ss_family == AF_INET ? reinterpret_cast<sockaddr_in*>(&bound)->sin_port
+                                              : reinterpret_cast<sockaddr_in6*>(&bound)->sin6_port);
+    onBatch_ = Napi::Persistent(info[3].As<Napi::Function>());
+    recvData_.resize(kBatch * kMaxQuery);
+    uv_loop_t* loop = nullptr;
+    napi_get_uv_event_loop(env, &loop);
+    poll_ = new uv_poll_t;
+    poll_->data = this;
+    if (uv_poll_init(loop, poll_, fd_) != 0 || uv_poll_start(poll_, UV_READABLE, OnReadable) != 0) {
+      delete poll_;
+      poll_ = nullptr;
+      ThrowErrno(env, "uv_poll");
+      return;
+    }
+    // Kept alive by the poll handle until close(): JavaScript may drop its reference to the socket object.
+    Ref();
+  }
+
+  ~UdpBatch() {
+    if (fd_ >= 0) ::close(fd_);
+  }
+
+ private:
+  void ThrowErrno(Napi::Env env, const char* what) {
+    int e = errno;
+    if (fd_ >= 0) ::close(fd_);
+    fd_ = -1;
+    Napi::Error err = Napi::Error::New(env, std::string(what) + ": " + strerror(e));
+    err.Set("code", Napi::String::New(env, e == EADDRINUSE ? "EADDRINUSE" : e == EACCES ? "EACCES" : "E" + std::to_string(e)));
+    err.ThrowAsJavaScriptException();
+  }
+
+  static void OnReadable(uv_poll_t* handle, int status, int) {
+    auto* self = static_cast<UdpBatch*>(handle->data);
+    if (status < 0 || self->fd_ < 0) return;
+    self->Receive();
+  }
+
+  void Receive() {
+    Napi::Env env = onBatch_.Env();
+    Napi::HandleScope scope(env);
+    mmsghdr msgs[kBatch];
+    iovec iov[kBatch];
+    sockaddr_storage from[kBatch];
+    for (unsigned call = 0; call < kCallsPerWakeup && fd_ >= 0; call++) {
+      for (unsigned i = 0; i < kBatch; i++) {
+        iov[i] = {recvData_.data() + i * kMaxQuery, kMaxQuery};
+        msgs[i].msg_hdr = {};
+        msgs[i].msg_hdr.msg_name = &from[i];
+        msgs[i].msg_hdr.msg_namelen = sizeof from[i];
+        msgs[i].msg_hdr.msg_iov = &iov[i];
+        msgs[i].msg_hdr.msg_iovlen = 1;
+        msgs[i].msg_len = 0;
+      }
+      int n = recvmmsg(fd_, msgs, kBatch, MSG_DONTWAIT, nullptr);
+      if (n <= 0) return;  // EAGAIN: drained; other errors (ICMP reports) are left to the next wakeup
+      size_t total = 0;
+      unsigned kept = 0;
+      for (int i = 0; i < n; i++) {
+        if ((msgs[i].msg_hdr.msg_flags & MSG_TRUNC) || msgs[i].msg_len > kMaxQuery) {
+          oversize_++;
+          continue;
+        }
+        total += kHeader + msgs[i].msg_len;
+        kept++;
+      }
+      received_ += kept;
+      if (kept > 0) {
+        Napi::Buffer<uint8_t> out = Napi::Buffer<uint8_t>::New(env, total);
+        uint8_t* p = out.Data();
+        for (int i = 0; i < n; i++) {
+          if ((msgs[i].msg_hdr.msg_flags & MSG_TRUNC) || msgs[i].msg_len > kMaxQuery) continue;
+          size_t len = msgs[i].msg_len;
+          PutU16(p, static_cast<uint16_t>(len));
+          memset(p + 5, 0, 16);
+          if (from[i].ss_family == AF_INET) {
+            auto* s = reinterpret_cast<sockaddr_in*>(&from[i]);
+            PutU16(p + 2, ntohs(s->sin_port));
+            p[4] = 4;
+            memcpy(p + 5, &s->sin_addr, 4);
+          } else {
+            auto* s = reinterpret_cast<sockaddr_in6*>(&from[i]);
+            PutU16(p + 2, ntohs(s->sin6_port));
+            p[4] = 6;
+            memcpy(p + 5, &s->sin6_addr, 16);
+          }
+          memcpy(p + kHeader, recvData_.data() + i * kMaxQuery, len);
+          p += kHeader + len;
+        }
+        // MakeCallback: promise jobs and nextTicks the handler queues run when it returns, as for any I/O callback.
+        onBatch_.MakeCallback(Value(), {out, Napi::Number::New(env, kept)});
+      }
+      if (static_cast<unsigned>(n) < kBatch) return;
+    }
+  }
+
+  // send(buffer, count): the records (see the top of this file); returns how many the kernel took.
+  Napi::Value Send(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (info.Length() < 2 || !info[0].IsBuffer() || !info[1].IsNumber()) {
+      Napi::TypeError::New(env, "send(buffer, count)").ThrowAsJavaScriptException();
+      return env.Null();
+    }
+    if (fd_ < 0) return Napi::Number::New(env, 0);
+    auto buf = info[0].As<Napi::Buffer<uint8_t>>();
+    const uint8_t* data = buf.Data();
+    size_t size = buf.Length();
+    int64_t count = info[1].As<Napi::Number>().Int64Value();
+    mmsghdr msgs[kBatch];
+    iovec iov[kBatch];
+    sockaddr_storage to[kBatch];
+    size_t off = 0;
+    int64_t sent = 0;
+    while (count > 0) {
+      unsigned n = 0;
+      while (n < kBatch && count > 0) {
+        if (size - off < kHeader) break;
+        size_t len = GetU16(data + off);
+        if (size - off - kHeader < len) break;
+        uint16_t port = GetU16(data + off + 2);
+        to[n] = {};
+        socklen_t alen;
+        if (data[off + 4] == 4) {
+          auto* s = reinterpret_cast<sockaddr_in*>(&to[n]);
+          s->sin_family = AF_INET;
+          s->sin_port = htons(port);
+          memcpy(&s->sin_addr, data + off + 5, 4);
+          alen = sizeof(sockaddr_in);
+        } else if (data[off + 4] == 6) {
+          auto* s = reinterpret_cast<sockaddr_in6*>(&to[n]);
+          s->sin6_family = AF_INET6;
+          s->sin6_port = htons(port);
+          memcpy(&s->sin6_addr, data + off + 5, 16);
+          alen = sizeof(sockaddr_in6);
+        } else {
+          break;
+        }
+        iov[n] = {const_cast<uint8_t*>(data + off + kHeader), len};
+        msgs[n].msg_hdr = {};
+        msgs[n].msg_hdr.msg_name = &to[n];
+        msgs[n].msg_hdr.msg_namelen = alen;
+        msgs[n].msg_hdr.msg_iov = &iov[n];
+        msgs[n].msg_hdr.msg_iovlen = 1;
+        off += kHeader + len;
+        count--;
+        n++;
+      }
+      if (n == 0) break;  // a malformed record: stop, what came before it is sent
+      unsigned done = 0;
+      while (done < n) {
+        int r = sendmmsg(fd_, msgs + done, n - done, MSG_DONTWAIT);
+        if (r <= 0) {
+          // The socket's send buffer is full (or the kernel refused one): the rest of this batch is dropped.
+          if (r < 0 && errno == EINTR) continue;
+          dropped_ += n - done;
+          break;
+        }
+        done += r;
+      }
+      sent += done;
+      if (done < n) break;
+    }
+    sent_ += sent;
+    return Napi::Number::New(env, static_cast<double>(sent));
+  }
+
+  Napi::Value Port(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), port_); }
+
+  Napi::Value Stats(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    Napi::Object o = Napi::Object::New(env);
+    o.Set("received", Napi::Number::New(env, static_cast<double>(received_)));
+    o.Set("sent", Napi::Number::New(env, static_cast<double>(sent_)));
+    o.Set("oversize", Napi::Number::New(env, static_cast<double>(oversize_)));
+    o.Set("sendDropped", Napi::Number::New(env, static_cast<double>(dropped_)));
+    return o;
+  }
+
+  Napi::Value Close(const Napi::CallbackInfo& info) {
+    if (poll_) {
+      uv_poll_stop(poll_);
+      uv_close(reinterpret_cast<uv_handle_t*>(poll_), [](uv_handle_t* h) { delete reinterpret_cast<uv_poll_t*>(h); });
+      poll_ = nullptr;
+      Unref();
+    }
+    if (fd_ >= 0) ::close(fd_);
+    fd_ = -1;
+    return info.Env().Undefined();
+  }
+
+  int fd_ = -1;
+  int port_ = 0;
+  uv_poll_t* poll_ = nullptr;
+  Napi::FunctionReference onBatch_;
+  std::vector<uint8_t> recvData_;
+  uint64_t received_ = 0, sent_ = 0, oversize_ = 0, dropped_ = 0;
+};
+
+}  // namespace
+
+Napi::Object InitAll(Napi::Env env, Napi::Object exports) { return UdpBatch::Init(env, exports); }
+
+NODE_API_MODULE(udp_batch, InitAll)

@@ -31,7 +31,18 @@ export function need(commands) {
     process.exit(2);
   }
   console.error(`bench: installing ${pkgs.join(' ')}`);
-  spawnSync('sh', ['-c', `apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq ${pkgs.join(' ')}`], { stdio: 'inherit' });
+  // A server package (nsd, knot) would start its system service on port 53 unless policy-rc.d says no.
+  const policy = '/usr/sbin/policy-rc.d';
+  spawnSync(
+    'sh',
+    [
+      '-c',
+      `made=; [ -e ${policy} ] || { printf '#!/bin/sh\\nexit 101\\n' >${policy}; chmod +x ${policy}; made=1; }; ` +
+        `apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends ${pkgs.join(' ')}; ` +
+        `[ -z "$made" ] || rm -f ${policy}`,
+    ],
+    { stdio: 'inherit' },
+  );
 }
 
 /** rkvdns on a free port with `settings` (upstream names) on top of quiet defaults. */

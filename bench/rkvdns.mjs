@@ -2,18 +2,20 @@
 /**
  * rkvdns under dnsperf: distinct GETs, one repeated GET, 50-record KEYS and SHGET answers over UDP (EDNS,
  * 1232-byte answers, so they arrive truncated) and over TCP; 1 and 2 workers. Baselines from the same run:
- * the null server (same sockets and codec, fixed answer, no Redis) and redis-benchmark GET.
- * Then /metrics off and on, alternated round by round on one worker, scraped once a second while on.
+ * the null server (same sockets and codec, fixed answer, no Redis), NSD and Knot DNS serving the same names from
+ * a static zone (every UDP row also as a share of NSD), and redis-benchmark GET. Then UDP_IO dgram against
+ * batched, and /metrics off and on, each alternated round by round on one worker.
  *   npm run bench:rkvdns            (BENCH_SECONDS=10 per mix by default)
- *   BENCH_ONLY=metrics npm run bench:rkvdns    (only the metrics comparison; BENCH_ROUNDS=3 rounds by default)
+ *   BENCH_ONLY=io|metrics npm run bench:rkvdns    (only that comparison; BENCH_ROUNDS=3 rounds by default)
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { startKnot, startNsd } from './c-servers.mjs';
 import { dnsperf, fmt, freePort, measured, need, root, serverStats, startProcess, startRedis, startRkvdns, table } from './lib.mjs';
 
 const batchedBuilt = existsSync(`${root}/build/Release/udp_batch.node`);
 
-need({ dnsperf: 'dnsperf', 'redis-server': 'redis-server', 'redis-benchmark': 'redis-tools', dig: 'bind9-dnsutils' });
+need({ dnsperf: 'dnsperf', 'redis-server': 'redis-server', 'redis-benchmark': 'redis-tools', dig: 'bind9-dnsutils', nsd: 'nsd', knotd: 'knot' });
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 const ZONE = 'bench.test';
 const UNCACHED = 500_000;
@@ -51,13 +53,17 @@ const tree = (pid) => [
 ];
 
 const rows = [];
+/** NSD's q/s per mix, for every row's share of it. */
+const nsdQps = new Map();
 const row = (mix, transport, workers, r, m, nullQps, extra = '') =>
   rows.push({
+    qps: r.qps,
     mix,
     transport,
     workers,
     'q/s': fmt.int(r.qps),
     'of null': transport === 'udp' ? fmt.pct((r.qps / nullQps) * 100) : '–',
+    'of NSD': '–',
     lost: fmt.pct((r.lost / r.sent) * 100),
     'avg ms': fmt.ms(r.avgMs),
     'p50 ms': fmt.ms(r.p50Ms),
@@ -186,6 +192,20 @@ Object.assign(nm.result, { p50Ms: nullHalf.p50Ms, p99Ms: nullHalf.p99Ms });
 row('null server (fixed TXT, no Redis)', 'udp', 1, nm.result, nm, nullQps, nullHalf.notes);
 await nul.stop();
 
+// Baseline 2, the ceiling: NSD and Knot DNS serving the same names from a static zone.
+const STATIC = [MIXES[2], MIXES[0], MIXES[1]];
+const records = Array.from({ length: UNCACHED }, (_, i) => [`k${i}.get`, String(i)]);
+for (const start of [startNsd, startKnot]) {
+  const c = await start(ZONE, records);
+  await dnsperf({ port: c.port, queries: nullQ, seconds: 2, ...CLIENTS.udp }); // warm-up
+  for (const mx of STATIC) {
+    const m = await measured([c.proc.pid], () => dnsperf({ port: c.port, queries: mx.queries, seconds: SECONDS, ...CLIENTS.udp }));
+    if (start === startNsd) nsdQps.set(mx.mix, m.result.qps);
+    row(`${c.name}: ${mx.mix}`, 'udp', 1, m.result, m, nullQps);
+  }
+  await c.proc.stop();
+}
+
 for (const workers of [1, 2]) {
   const srv = await startRkvdns(redis.url, ZONE, { WORKERS: workers, MAX_UDP_PAYLOAD: 1232 });
   const pids = tree(srv.proc.pid);
@@ -220,12 +240,19 @@ const rb = spawnSync('redis-benchmark', ['-p', String(redis.port), '-t', 'get', 
 const redisGets = Number(/GET: ([\d.]+) requests per second/.exec(rb)?.[1] ?? NaN);
 await redis.stop();
 
+// Every UDP row of a mix NSD served, as a share of NSD.
+for (const r of rows) {
+  const nsd = nsdQps.get(r.mix.replace(/^[^:]*: /, ''));
+  if (nsd && r.transport === 'udp') r['of NSD'] = fmt.pct((r.qps / nsd) * 100);
+}
 table(
-  `rkvdns, ${SECONDS} s per mix (dnsperf ${CLIENTS.udp.clients} clients × ${CLIENTS.udp.outstanding} outstanding on UDP, ${CLIENTS.tcp.clients} × ${CLIENTS.tcp.outstanding} on TCP)`,
-  rows,
+  `rkvdns (UDP_IO ${batchedBuilt ? 'auto: batched' : 'auto: dgram, the addon not built'}), ${SECONDS} s per mix (dnsperf ${CLIENTS.udp.clients} clients × ${CLIENTS.udp.outstanding} outstanding on UDP, ${CLIENTS.tcp.clients} × ${CLIENTS.tcp.outstanding} on TCP)`,
+  rows.map(({ qps: _qps, ...shown }) => shown),
 );
 console.log(`redis-benchmark -t get -c 50: ${fmt.int(redisGets)} GET/s`);
+const find = (mix, workers) => rows.find((r) => r.mix === mix && r.workers === workers);
+const distinct = (w) => find(MIXES[0].mix, w);
 console.log(
-  `distinct GETs: ${rows[1]['q/s']} q/s with 1 worker, ${rows[MIXES.length + 1]['q/s']} with 2 (${rows[1]['of null']} and ${rows[MIXES.length + 1]['of null']} of the null server's ${fmt.int(nullQps)} q/s)`,
+  `GET 1,000 distinct names: ${distinct(1)['q/s']} q/s with 1 worker (${distinct(1)['of NSD']} of NSD), ${distinct(2)['q/s']} with 2 (${distinct(2)['of NSD']})`,
 );
 process.exit(0);

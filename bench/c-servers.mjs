@@ -1,0 +1,84 @@
+/**
+ * The ceiling: NSD and Knot DNS (Debian's packages) serving a static zone of the same names rkvdns answers,
+ * each on a free loopback port with a generated config in the bench's scratch directory, one server process /
+ * one UDP worker, in the foreground, stopped by PID.
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { freePort, scratch, startProcess } from './lib.mjs';
+
+/** A zone file: SOA, NS, and one TXT record per [name, value]. */
+function zoneFile(zone, records) {
+  const lines = [
+    `$ORIGIN ${zone}.`,
+    '$TTL 300',
+    `@ IN SOA ns.${zone}. hostmaster.${zone}. 1 3600 600 86400 300`,
+    `@ IN NS ns.${zone}.`,
+    `ns IN A 127.0.0.1`,
+    ...records.map(([name, value]) => `${name} IN TXT "${value}"`),
+  ];
+  return lines.join('\n') + '\n';
+}
+
+function dirFor(name, zone, records) {
+  const dir = join(scratch, name);
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, `${zone}.zone`), zoneFile(zone, records));
+  return dir;
+}
+
+export async function startNsd(zone, records) {
+  const dir = dirFor('nsd', zone, records);
+  const port = await freePort();
+  writeFileSync(
+    join(dir, 'nsd.conf'),
+    `server:
+  ip-address: 127.0.0.1@${port}
+  server-count: 1
+  username: ""
+  zonesdir: "${dir}"
+  pidfile: "${dir}/nsd.pid"
+  database: ""
+  xfrdfile: "${dir}/xfrd.state"
+  zonelistfile: "${dir}/zone.list"
+  do-ip6: no
+  verbosity: 1
+remote-control:
+  control-enable: no
+zone:
+  name: ${zone}
+  zonefile: ${zone}.zone
+`,
+  );
+  const proc = await startProcess('nsd', ['-d', '-c', join(dir, 'nsd.conf')], /nsd started/, { timeoutMs: 120_000 });
+  return { port, proc, name: 'NSD 4.6, 1 server process' };
+}
+
+export async function startKnot(zone, records) {
+  const dir = dirFor('knot', zone, records);
+  const port = await freePort();
+  writeFileSync(
+    join(dir, 'knot.conf'),
+    `server:
+    listen: 127.0.0.1@${port}
+    rundir: "${dir}"
+    udp-workers: 1
+    tcp-workers: 1
+    background-workers: 1
+database:
+    storage: "${dir}/db"
+log:
+  - target: stderr
+    any: info
+template:
+  - id: default
+    storage: "${dir}"
+    semantic-checks: off
+zone:
+  - domain: ${zone}
+    file: "${zone}.zone"
+`,
+  );
+  const proc = await startProcess('knotd', ['-c', join(dir, 'knot.conf')], /server started/, { timeoutMs: 120_000 });
+  return { port, proc, name: 'Knot DNS 3.2, 1 UDP worker' };
+}

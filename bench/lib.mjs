@@ -46,8 +46,9 @@ export function need(commands) {
 }
 
 /** rkvdns on a free port with `settings` (upstream names) on top of quiet defaults. */
-export function startRkvdns(redisUrl, zone, settings = {}, nodeArgs = []) {
+export function startRkvdns(redisUrl, zone, settings = {}, nodeArgs = [], port = 0) {
   return startProgram(redisUrl, zone, {
+    port,
     settings: { STATS: 0, LOG_LEVEL: 'warn', RKVDNS_FQDN: `ns.${zone}`, SOA_CONTACT: `hostmaster.${zone}`, ...settings },
     args: ['--log-level', 'info'],
     nodeArgs,

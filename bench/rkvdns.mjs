@@ -228,8 +228,9 @@ const STATIC = [MIXES[2], MIXES[0], MIXES[1]];
 const records = Array.from({ length: UNCACHED }, (_, i) => [`k${i}.get`, String(i)]);
 for (const start of [startNsd, startKnot]) {
   const c = await start(ZONE, records);
-  const pids = tree(c.proc.pid);
   await dnsperf({ port: c.port, queries: nullQ, seconds: 2, ...CLIENTS.udp }); // warm-up
+  // After the warm-up: NSD forks its serving process once it has started.
+  const pids = tree(c.proc.pid);
   for (const mx of STATIC) {
     const m = await measured(pids, () => dnsperf({ port: c.port, queries: mx.queries, seconds: SECONDS, ...CLIENTS.udp }));
     if (start === startNsd) nsdQps.set(mx.mix, m.result.qps);

@@ -93,12 +93,9 @@ class Outbox {
 
   constructor(private readonly sock: () => NativeUdp) {}
 
-  get empty(): boolean {
-    return this.count === 0;
-  }
-
   /** Queues `answer` for the sender of the query record at `at` in `from`. */
   add(from: Buffer, at: number, answer: Buffer): void {
+    // Cannot happen (MAX_UDP_PAYLOAD is at most 65,535), and a record's length field holds no more.
     if (answer.length > 0xffff) return;
     if (this.used + HEADER + answer.length > this.buf.length) this.flush();
     this.buf.writeUInt16LE(answer.length, this.used);

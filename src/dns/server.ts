@@ -42,6 +42,7 @@ export interface DnsListener {
   port: number;
   /** The UDP path in use. */
   udpIo: UdpEndpoint['io'];
+  udpDrops: UdpEndpoint['drops'];
   tcpConnections(): number;
   close(): Promise<void>;
 }
@@ -179,6 +180,7 @@ export async function listenDns(handler: PacketHandler, opts: ListenOptions): Pr
     host: opts.host,
     port,
     udpIo: udpEndpoint.io,
+    udpDrops: () => udpEndpoint.drops(),
     tcpConnections: () => sockets.size,
     close: () =>
       new Promise<void>((resolve) => {

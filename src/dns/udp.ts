@@ -22,6 +22,8 @@ export type Answerer = (msg: Buffer, client: string) => Buffer | null | Promise<
 export interface UdpEndpoint {
   port: number;
   io: 'dgram' | 'batched';
+  /** Datagrams the batched path dropped: queries over its 4,096-byte buffer, answers the kernel refused. */
+  drops(): { oversize: number; send: number };
   close(): void;
 }
 
@@ -29,6 +31,7 @@ export interface UdpEndpoint {
 interface NativeUdp {
   port(): number;
   send(records: Buffer, count: number): number;
+  stats(): { received: number; sent: number; oversize: number; sendDropped: number };
   close(): void;
 }
 type NativeUdpClass = new (host: string, port: number, reusePort: boolean, onBatch: (records: Buffer, count: number) => void) => NativeUdp;
@@ -144,7 +147,15 @@ function bindBatched(native: NativeUdpClass, host: string, port: number, answer:
   });
   const now = new Outbox(() => sock);
   const later = new Outbox(() => sock);
-  return { port: sock.port(), io: 'batched', close: () => sock.close() };
+  return {
+    port: sock.port(),
+    io: 'batched',
+    drops: () => {
+      const st = sock.stats();
+      return { oversize: st.oversize, send: st.sendDropped };
+    },
+    close: () => sock.close(),
+  };
 }
 
 /**
@@ -174,7 +185,8 @@ function bindDgram(host: string, port: number, answer: Answerer, log: Logger): P
           if (r) sock.send(r, rinfo.port, rinfo.address);
         });
       });
-      resolve({ port: sock.address().port, io: 'dgram', close: () => sock.close() });
+      // node:dgram takes datagrams of any size, and reports a failed send as an 'error' (logged above).
+      resolve({ port: sock.address().port, io: 'dgram', drops: () => ({ oversize: 0, send: 0 }), close: () => sock.close() });
     });
   });
 }

@@ -59,6 +59,8 @@ export const GAUGES = {
   rrl_accounts: 'client networks tracked by response rate limiting (at most RRL_TABLE_SIZE)',
   redis_commands_queued: 'Redis commands sent and not yet answered',
   udp_batched: '1 when UDP goes through the batched addon (recvmmsg/sendmmsg), 0 for node:dgram (UDP_IO)',
+  udp_oversize_dropped: 'query datagrams over 4,096 bytes dropped by the batched UDP path (a running count)',
+  udp_send_dropped: 'UDP answers the kernel refused on the batched path, its send buffer full (a running count)',
   worker: 'the worker that answered, with --workers',
 } as const;
 
@@ -146,6 +148,8 @@ export const GAUGE_METRICS = {
   rrl_accounts: ['rrl_accounts', 'gauge'],
   redis_commands_queued: ['redis_commands_queued', 'gauge'],
   udp_batched: ['udp_batched', 'gauge'],
+  udp_oversize_dropped: ['udp_oversize_dropped_total', 'counter'],
+  udp_send_dropped: ['udp_send_dropped_total', 'counter'],
   // Under --workers the primary adds the workers' values up; which worker answered is a DNS-only fact.
   worker: null,
 } as const satisfies Record<Gauge, readonly [string, Exclude<FamilyType, 'histogram'>] | null>;

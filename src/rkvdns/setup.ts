@@ -70,10 +70,10 @@ export function buildRequestPath(
   s: Settings,
   redis: KeyReader,
   log: Logger,
-  live: { tcpConnections(): number; redisQueued(): number; udpBatched(): boolean } = {
+  live: { tcpConnections(): number; redisQueued(): number; udp(): { batched: boolean; oversize: number; send: number } } = {
     tcpConnections: () => 0,
     redisQueued: () => 0,
-    udpBatched: () => false,
+    udp: () => ({ batched: false, oversize: 0, send: 0 }),
   },
 ): RequestPath {
   // Every read, whichever link or operator makes it, sees only the keys served.
@@ -96,19 +96,24 @@ export function buildRequestPath(
     ...(s.DEBOUNCE || control ? [debounceLink(debouncer, stats)] : []),
     ...(control ? [delayLink(control)] : []),
   ];
-  const gauges = (): Gauges => ({
-    pending: limits.pending(),
-    tcp_connections: live.tcpConnections(),
-    flights: flights.size,
-    marshalled: flights.marshalled,
-    prefetched: flights.prefetched,
-    debounce_entries: debouncer.size,
-    ...(workerId() !== undefined ? { worker: workerId()! } : {}),
-    key_snapshots: snapshots.size,
-    ...(rrl ? { rrl_accounts: rrl.size } : {}),
-    redis_commands_queued: live.redisQueued(),
-    udp_batched: live.udpBatched() ? 1 : 0,
-  });
+  const gauges = (): Gauges => {
+    const udp = live.udp();
+    return {
+      pending: limits.pending(),
+      tcp_connections: live.tcpConnections(),
+      flights: flights.size,
+      marshalled: flights.marshalled,
+      prefetched: flights.prefetched,
+      debounce_entries: debouncer.size,
+      ...(workerId() !== undefined ? { worker: workerId()! } : {}),
+      key_snapshots: snapshots.size,
+      ...(rrl ? { rrl_accounts: rrl.size } : {}),
+      redis_commands_queued: live.redisQueued(),
+      udp_batched: udp.batched ? 1 : 0,
+      udp_oversize_dropped: udp.oversize,
+      udp_send_dropped: udp.send,
+    };
+  };
   const ctx: ResolverContext = { snapshots, log, queryLog, stats, flights, gauges };
   const handler = front(chain(links, resolver(ctx)), { base: s, reader, stats, log, queryLog });
   return {
@@ -132,7 +137,7 @@ export async function startRkvdns(s: Settings, log: Logger): Promise<Rkvdns> {
   const path = buildRequestPath(s, redisReader(conn), log, {
     tcpConnections: () => listener.tcpConnections(),
     redisQueued: () => conn.queued(),
-    udpBatched: () => listener.udpIo === 'batched',
+    udp: () => ({ batched: listener.udpIo === 'batched', ...listener.udpDrops() }),
   });
   const { stats, flights, snapshots, gauges } = path;
   const failureLog = rateLimited(log.error, QUERY_LOG_RATE);

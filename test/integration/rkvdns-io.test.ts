@@ -74,6 +74,20 @@ describe.each(['batched', 'dgram'] as const)('UDP_IO %s', (io) => {
   });
 });
 
+describe('UDP_IO batched limits', () => {
+  it('drops a query datagram over 4,096 bytes, counted, and keeps serving', async () => {
+    const server = await startRkvdns(redis.url, { UDP_IO: 'batched', STATS: 0 });
+    try {
+      const huge = Buffer.concat([buildQuery(`io4.get.${ZONE}`, 'TXT'), Buffer.alloc(5000)]);
+      expect(await sendUdp(server.port, huge, 500)).toBeNull();
+      expect(await gauge(server.port, 'udp_oversize_dropped')).toBe('udp_oversize_dropped:1');
+      expect(txt(await ask(server.port, `io4.get.${ZONE}`, 'TXT'))).toEqual([['v4']]);
+    } finally {
+      await server.stop();
+    }
+  });
+});
+
 describe('UDP_IO batched under --workers', () => {
   it('each worker binds the fixed port (SO_REUSEPORT) and both answer', async () => {
     const port = await freePort();

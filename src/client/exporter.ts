@@ -89,8 +89,6 @@ export function exporterMetricsTable(): string {
 
 export interface Exporter {
   listener: InstrumentsListener;
-  /** Totals every totalizer now (what a scrape does). */
-  refresh(): Promise<void>;
 }
 
 export async function startExporter(at: HostPort, totalizers: readonly ExportedTotalizer[], lookups: Lookups, log: Logger): Promise<Exporter> {
@@ -132,5 +130,5 @@ export async function startExporter(at: HostPort, totalizers: readonly ExportedT
     },
     log,
   );
-  return { listener, refresh };
+  return { listener };
 }

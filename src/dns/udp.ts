@@ -40,7 +40,7 @@ let addon: { UdpBatch: NativeUdpClass } | null | undefined;
 let addonError = '';
 
 /** The addon, or null when it was not built (no compiler at install, not Linux): the reason is in `why`. */
-export function batchedUdp(): { UdpBatch: NativeUdpClass } | null {
+function batchedUdp(): { UdpBatch: NativeUdpClass } | null {
   if (addon !== undefined) return addon;
   try {
     const require = createRequire(import.meta.url);
@@ -53,7 +53,7 @@ export function batchedUdp(): { UdpBatch: NativeUdpClass } | null {
   return addon;
 }
 
-export const batchedUnavailable = (): string => addonError;
+const batchedUnavailable = (): string => addonError;
 
 /** Record header: u16 length, u16 port, u8 family, 16 address bytes (udp_batch.cc). */
 const HEADER = 21;

@@ -8,7 +8,7 @@ import { pathToFileURL } from 'node:url';
 import { parse as parseYaml } from 'yaml';
 import { LOG_FORMATS, LOG_LEVELS, type LogFormat, type LogLevel } from '../common/log.js';
 import { parseRedisTarget } from '../redis/target.js';
-import { formatHostPort, parseHostPort } from '../common/hostport.js';
+import { optionalHostPort } from '../common/hostport.js';
 import { compileRule, type Rule, type RuleSpec } from './rules.js';
 
 export interface AgentConfig {
@@ -97,13 +97,11 @@ export function buildAgentConfig(raw: unknown): AgentConfig {
   } catch (e) {
     throw new ConfigError((e as Error).message);
   }
-  const m = r.metrics;
-  if (m !== null && m !== undefined && typeof m !== 'string') throw new ConfigError(`metrics: expected HOST:PORT such as 127.0.0.1:9154, or None`);
-  const metrics = m === null || m === undefined || /^none$/i.test(m) ? null : parseHostPort(m);
-  if (metrics && 'error' in metrics) throw new ConfigError(`metrics: ${metrics.error}`);
+  const metrics = optionalHostPort(r.metrics);
+  if (metrics !== null && typeof metrics !== 'string') throw new ConfigError(`metrics: ${metrics.error}`);
   return {
     redis,
-    metrics: metrics ? formatHostPort(metrics) : null,
+    metrics,
     stats: intField(r, 'stats', 0, 86_400),
     log_level: logLevel,
     log_format: logFormat,

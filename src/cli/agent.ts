@@ -2,6 +2,7 @@
 /** totalizer-agent: log lines over UDP → time-bucketed Redis counters. */
 import { VERSION } from '../common/version.js';
 import { Command } from 'commander';
+import { optionalHostPort } from '../common/hostport.js';
 import { pooledInstruments } from '../common/instrument-sources.js';
 import { ENDPOINTS, serveInstrumentsAt } from '../common/instruments.js';
 import { createLogger } from '../common/log.js';
@@ -24,7 +25,7 @@ async function runPrimary(cfg: AgentConfig, log: ReturnType<typeof createLogger>
   }
   let metrics;
   try {
-    metrics = cfg.metrics ? await serveInstrumentsAt(cfg.metrics, 'metrics', pooledInstruments(pool, cfg.workers), log) : null;
+    metrics = cfg.metrics ? await serveInstrumentsAt(cfg.metrics, 'metrics', pooledInstruments(pool), log) : null;
   } catch (e) {
     log.error((e as Error).message);
     await pool.stop();
@@ -68,7 +69,14 @@ program
   .action(async (o: { config: string; redis?: string; test?: boolean; printLines?: boolean; logLevel?: string; workers?: number; metrics?: string }) => {
     const cfg = await load(o.config);
     if (o.redis) cfg.redis = o.redis;
-    if (o.metrics) cfg.metrics = o.metrics;
+    if (o.metrics) {
+      const at = optionalHostPort(o.metrics);
+      if (at !== null && typeof at !== 'string') {
+        process.stderr.write(`totalizer-agent: --metrics: ${at.error}\n`);
+        process.exit(2);
+      }
+      cfg.metrics = at;
+    }
     if (o.workers !== undefined) {
       if (!Number.isInteger(o.workers) || o.workers < 1 || o.workers > 256) {
         process.stderr.write(`totalizer-agent: --workers must be an integer from 1 to 256\n`);

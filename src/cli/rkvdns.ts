@@ -2,6 +2,7 @@
 /** rkvdns: authoritative DNS server answering read-only Redis queries. */
 import { VERSION } from '../common/version.js';
 import { Command, Option } from 'commander';
+import { parseHostPort } from '../common/hostport.js';
 import { pooledInstruments } from '../common/instrument-sources.js';
 import { ENDPOINTS, serveInstrumentsAt, type InstrumentSource } from '../common/instruments.js';
 import { createLogger } from '../common/log.js';
@@ -10,10 +11,10 @@ import { onSignals } from '../common/signals.js';
 import { answerPrimary, forkWorkers, isWorker, tellPrimary, workerId } from '../common/workers.js';
 import { SETTINGS, SettingsError, buildSettings, loadSettingsFile, presentSetting, type Settings } from '../rkvdns/settings.js';
 
-function parseListen(v: string): { INTERFACE: string; PORT: string } {
-  const m = /^\[?([^\]]*?)\]?:(\d+)$/.exec(v);
-  if (!m) throw new SettingsError('--listen', `expected HOST:PORT (e.g. 127.0.0.1:5300 or [::1]:5300), got '${v}'`);
-  return { INTERFACE: m[1]!, PORT: m[2]! };
+function parseListen(v: string): { INTERFACE: string; PORT: number } {
+  const at = parseHostPort(v);
+  if ('error' in at) throw new SettingsError('--listen', at.error);
+  return { INTERFACE: at.host, PORT: at.port };
 }
 
 const program = new Command('rkvdns')
@@ -111,7 +112,7 @@ const serveMetrics = async (source: InstrumentSource) => (settings.METRICS ? ser
 if (settings.WORKERS > 1 && !isWorker()) {
   try {
     const pool = await forkWorkers<{ host: string; port: number; udpIo: string }>(settings.WORKERS, log);
-    const metrics = await serveMetrics(pooledInstruments(pool, settings.WORKERS));
+    const metrics = await serveMetrics(pooledInstruments(pool));
     onSignals((sig) => {
       log.info(`${sig}: stopping ${settings.WORKERS} workers`);
       void Promise.all([metrics?.close(), pool.stop()]).then(() => process.exit(0));

@@ -29,12 +29,12 @@ export function localInstruments(families: readonly Family[], unready: () => Pro
 /** A worker that does not answer in this time counts as not ready, and its metrics are missing from that scrape. */
 const WORKER_ANSWER_MS = 2000;
 
-export function pooledInstruments(pool: WorkerPool<unknown>, workers: number): InstrumentSource {
+export function pooledInstruments(pool: WorkerPool<unknown>): InstrumentSource {
   const gather = async () => {
     const { answers, asked } = await pool.ask<WorkerInstruments | { error: string }>(WORKER_ANSWER_MS);
     const good = answers.filter((a): a is WorkerInstruments => 'families' in a);
     const problems = answers.flatMap((a) => ('error' in a ? [`a worker failed to answer: ${a.error}`] : a.unready.map((r) => `a worker: ${r}`)));
-    if (asked < workers) problems.push(`${asked} of ${workers} workers running`);
+    if (asked < pool.size) problems.push(`${asked} of ${pool.size} workers running`);
     if (answers.length < asked) problems.push(`${asked - answers.length} worker(s) did not answer within ${WORKER_ANSWER_MS} ms`);
     return { good, problems };
   };

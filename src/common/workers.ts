@@ -14,6 +14,8 @@ export type WorkerMessage<T> = { ready: T } | { failed: string } | { answer: num
 export interface WorkerPool<T> {
   /** What the first worker said when it was ready. */
   ready: T;
+  /** Workers the pool keeps running. */
+  size: number;
   /** Asks every worker (see answerPrimary); the answers that came within the time, and how many were asked. */
   ask<A>(timeoutMs: number): Promise<{ answers: A[]; asked: number }>;
   stop(): Promise<void>;
@@ -59,7 +61,7 @@ export function forkWorkers<T>(n: number, log: Logger): Promise<WorkerPool<T>> {
           }
         } else if (!started && ++ready === n) {
           started = true;
-          resolve({ ready: m.ready, ask, stop });
+          resolve({ ready: m.ready, size: n, ask, stop });
         }
       });
       w.on('exit', (code, signal) => {

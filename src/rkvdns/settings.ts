@@ -5,7 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import { normalizeCidrs } from '../common/cidr.js';
-import { formatHostPort, parseHostPort } from '../common/hostport.js';
+import { optionalHostPort } from '../common/hostport.js';
 import { splitGlobs } from '../redis/exposed.js';
 import { CASE_FOLDINGS, type CaseFolding } from '../query/casefold.js';
 import { UDP_IO, type UdpIo } from '../dns/udp.js';
@@ -212,11 +212,9 @@ export function coerce(name: keyof Settings, raw: unknown): unknown {
       return globs.join(' ');
     }
     case 'hostport': {
-      if (text === null || text === undefined || (typeof text === 'string' && /^(none|null|)$/i.test(text))) return null;
-      if (typeof text !== 'string') throw new SettingsError(name, `expected HOST:PORT such as 127.0.0.1:9153, got ${JSON.stringify(raw)}`);
-      const at = parseHostPort(text);
-      if ('error' in at) throw new SettingsError(name, at.error);
-      return formatHostPort(at);
+      const at = optionalHostPort(text);
+      if (at !== null && typeof at !== 'string') throw new SettingsError(name, at.error);
+      return at;
     }
     case 'text':
       if (typeof text !== 'string' || text.length === 0) throw new SettingsError(name, `expected text, got ${JSON.stringify(raw)}`);

@@ -142,6 +142,7 @@ async function exporter(): Promise<number> {
       `no exporter section in ${defaults.file ?? 'config/totalize.yaml (not found)'}: list the totalizers to serve under exporter.totalizers`,
     );
   const listen = o.listen ?? (typeof section.listen === 'string' ? section.listen : DEFAULT_EXPORTER_LISTEN);
+  // Checked here for a usage error's exit code; the listener parses it again.
   const at = parseHostPort(listen);
   if ('error' in at) throw new UsageError(`--listen: ${at.error}`);
   const timeoutMs = Number(o.timeout);
@@ -155,9 +156,7 @@ async function exporter(): Promise<number> {
   const log = createLogger(o.logLevel, 'totalize exporter');
   const servers = o.server ?? defaults.server;
   const lookups = makeLookups({ ...(servers ? { nameservers: servers } : {}), timeoutMs });
-  const running = await startExporter(at, totalizers, lookups, log).catch((e: NodeJS.ErrnoException) => {
-    throw new Error(`cannot serve on ${listen}: ${e.code === 'EADDRINUSE' ? 'address in use; choose another --listen' : e.message}`, { cause: e });
-  });
+  const running = await startExporter(listen, totalizers, lookups, log);
   log.info(`serving ${totalizers.map((t) => t.name).join(', ')} on http://${formatHostPort(running.listener)}/metrics`);
   await new Promise<void>((done) =>
     onSignals((sig) => {

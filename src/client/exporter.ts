@@ -4,8 +4,7 @@
  * Prometheus scraping every 15 s asks the DNS again only for what has expired, not for everything each time.
  * Concurrent scrapes share one round of totals.
  */
-import type { HostPort } from '../common/hostport.js';
-import { serveInstruments, type InstrumentsListener } from '../common/instruments.js';
+import { serveInstrumentsAt, type InstrumentsListener } from '../common/instruments.js';
 import type { Logger } from '../common/log.js';
 import { familiesTable, registryOf, type Family } from '../common/metrics.js';
 import type { FieldSpec } from './matchspec.js';
@@ -91,7 +90,8 @@ export interface Exporter {
   listener: InstrumentsListener;
 }
 
-export async function startExporter(at: HostPort, totalizers: readonly ExportedTotalizer[], lookups: Lookups, log: Logger): Promise<Exporter> {
+/** Serves the totalizers at `listen` (HOST:PORT); a failure to bind names --listen. */
+export async function startExporter(listen: string, totalizers: readonly ExportedTotalizer[], lookups: Lookups, log: Logger): Promise<Exporter> {
   let latest: TotalsEntry[] = [];
   const failures = new Map<string, string>();
   let round: Promise<void> | null = null;
@@ -119,8 +119,9 @@ export async function startExporter(at: HostPort, totalizers: readonly ExportedT
   ];
   const registry = registryOf([...totalsFamilies(() => latest), ...own], true);
   await refresh();
-  const listener = await serveInstruments(
-    at,
+  const listener = await serveInstrumentsAt(
+    listen,
+    '--listen',
     {
       metrics: async () => {
         await refresh();

@@ -12,6 +12,7 @@
 import calculateSlot from 'cluster-key-slot';
 import { Cluster, Redis, type ClusterOptions, type RedisOptions } from 'ioredis';
 import type { Logger } from '../common/log.js';
+import { ReadPipe, pipeTarget } from './pipe.js';
 import { describeTarget, parseRedisTarget, type ClusterTarget, type RedisTarget } from './target.js';
 
 /** Hash slots of a Redis Cluster. */
@@ -25,6 +26,8 @@ export interface ConnectionOptions {
   setting?: string;
   /** Let concurrent commands share round trips (rkvdns's many small reads); the agent sends scripts instead. */
   autoPipelining?: boolean;
+  /** Single-key reads on a pipelined connection of their own (pipe.ts), where the target is one server. */
+  pipelinedReads?: boolean;
   /** What the program does while Redis is away, appended to the "connection lost" line. */
   whileDown?: string;
 }
@@ -34,6 +37,8 @@ export interface Connection {
   /** The ioredis client, for the modules that send commands (reader.ts, the agent's writer). */
   readonly client: Redis | Cluster;
   readonly isCluster: boolean;
+  /** The pipelined connection for single-key reads, when asked for and the target is one server; else null. */
+  readonly reads: ReadPipe | null;
   /** The hash slot of a key on a cluster; 0 on one server, where every key shares one. */
   slotOf(key: Buffer | string): number;
   /** The nodes a SCAN must visit to see every key: the server itself, or each master once. */
@@ -122,6 +127,7 @@ export function connectRedis(url: string, o: ConnectionOptions): Connection {
   const target = parseRedisTarget(url, o.setting);
   let client: Redis | Cluster;
   let shape: Pick<Connection, 'isCluster' | 'slotOf' | 'scanNodes' | 'queued'>;
+  let reads: ReadPipe | null = null;
   if (target.kind === 'cluster') {
     const cluster = new Cluster(target.seeds, clusterOptions(target, o.timeoutMs, o.autoPipelining ?? false));
     client = cluster;
@@ -134,7 +140,9 @@ export function connectRedis(url: string, o: ConnectionOptions): Connection {
   } else {
     const redis = new Redis(target.url, { ...commandOptions(o.timeoutMs), enableAutoPipelining: o.autoPipelining ?? false, retryStrategy: retry });
     client = redis;
-    shape = { isCluster: false, slotOf: () => 0, scanNodes: () => [redis], queued: () => queuedOn(redis) };
+    const pipe = o.pipelinedReads ? pipeTarget(target.url) : null;
+    if (pipe) reads = new ReadPipe(pipe, { timeoutMs: o.timeoutMs, log: o.log, where: describeTarget(target) });
+    shape = { isCluster: false, slotOf: () => 0, scanNodes: () => [redis], queued: () => queuedOn(redis) + (reads?.queued() ?? 0) };
   }
   watch(client, describeTarget(target), o.log, o.whileDown ?? '');
   const c = client;
@@ -147,10 +155,23 @@ export function connectRedis(url: string, o: ConnectionOptions): Connection {
           return n.ping();
         }),
       );
+      if (reads && reads.status !== 'ready') throw new Error(`the read connection is not connected (${reads.status})`);
       return null;
     } catch (e) {
       return `redis ${describeTarget(target)} not reachable: ${(e as Error).message}`;
     }
   };
-  return { target, client: c, unreachable, connect: () => c.connect(), disconnect: () => c.disconnect(), ...shape };
+  return {
+    target,
+    client: c,
+    reads,
+    unreachable,
+    // Both connections start trying at once; the pipe keeps trying on its own when the first attempt fails.
+    connect: () => Promise.all([c.connect(), reads?.connect()]).then(() => undefined),
+    disconnect: () => {
+      c.disconnect();
+      reads?.disconnect();
+    },
+    ...shape,
+  };
 }

@@ -7,6 +7,8 @@
  */
 import type { Redis } from 'ioredis';
 import type { Connection } from './connection.js';
+import type { ReadPipe } from './pipe.js';
+import { commandHead } from './resp.js';
 import { SeenKeys } from './seen-keys.js';
 
 export interface KeyReader {
@@ -65,6 +67,35 @@ function bySlot(conn: Connection, keys: readonly Buffer[]): number[][] {
   return [...groups.values()];
 }
 
+const GET = commandHead('GET', 2);
+const HGET = commandHead('HGET', 3);
+const LINDEX = commandHead('LINDEX', 3);
+const HKEYS = commandHead('HKEYS', 2);
+const SMEMBERS = commandHead('SMEMBERS', 2);
+const LRANGE = commandHead('LRANGE', 4);
+const HLEN = commandHead('HLEN', 2);
+const LLEN = commandHead('LLEN', 2);
+const SCARD = commandHead('SCARD', 2);
+const TTL = commandHead('TTL', 2);
+const TYPE = commandHead('TYPE', 2);
+
+/** The single-key reads on the pipelined connection; Redis answers each command with the reply type cast here. */
+function pipedReads(p: ReadPipe): Omit<KeyReader, 'hashText' | 'scan' | 'mget'> {
+  return {
+    get: (key) => p.send(GET, key) as Promise<Buffer | null>,
+    hget: (key, field) => p.send(HGET, key, field) as Promise<Buffer | null>,
+    lindex: (key, index) => p.send(LINDEX, key, String(index)) as Promise<Buffer | null>,
+    hkeys: (key) => p.send(HKEYS, key) as Promise<Buffer[]>,
+    smembers: (key) => p.send(SMEMBERS, key) as Promise<Buffer[]>,
+    lrange: (key, start, stop) => p.send(LRANGE, key, String(start), String(stop)) as Promise<Buffer[]>,
+    hlen: (key) => p.send(HLEN, key) as Promise<number>,
+    llen: (key) => p.send(LLEN, key) as Promise<number>,
+    scard: (key) => p.send(SCARD, key) as Promise<number>,
+    ttl: (key) => p.send(TTL, key) as Promise<number>,
+    type: (key) => p.send(TYPE, key) as Promise<string>,
+  };
+}
+
 export function redisReader(conn: Connection): KeyReader {
   const r = conn.client;
   return {
@@ -98,5 +129,6 @@ export function redisReader(conn: Connection): KeyReader {
       await Promise.all(calls);
       return values;
     },
+    ...(conn.reads ? pipedReads(conn.reads) : {}),
   };
 }

@@ -114,7 +114,11 @@ export class Flights<T> {
       const next: Flight<T> = { result, expires: t + FLIGHT_MS };
       this.finish(next, r);
       const holder = this.flights.get(id);
-      if (holder === current || holder === undefined) this.flights.set(id, next);
+      if (holder === current || holder === undefined) {
+        // Deleted first so that the successor moves to the end of the table: prune() relies on its order.
+        this.flights.delete(id);
+        this.flights.set(id, next);
+      }
     }, failed);
   }
 
@@ -141,9 +145,17 @@ export class Flights<T> {
     return done.aged;
   }
 
-  /** Drops ended flights, except those whose successor's read is still running (queries join it). */
+  /**
+   * Drops ended flights, except those whose successor's read is still running (queries join it). The table is
+   * in the order flights began, and each ends at the latest FLIGHT_MS after it began, so the walk stops at the
+   * first flight still live: a sweep costs what it drops, not the table's size. A flight that a short TTL ended
+   * early behind a live one waits for a later sweep (it is never served: run() checks its end).
+   */
   prune(t = this.now()): void {
     this.sweptAt = t;
-    for (const [id, f] of this.flights) if (f.done && f.expires <= t && !f.next) this.flights.delete(id);
+    for (const [id, f] of this.flights) {
+      if (f.expires > t) break;
+      if (f.done && !f.next) this.flights.delete(id);
+    }
   }
 }

@@ -191,6 +191,34 @@ describe('Flights with prefetch', () => {
     expect(await ask()).toMatchObject({ value: 'v3' });
   });
 
+  it('a prefetched flight moves to the end of the table, so a sweep still drops the flights that began after the first', async () => {
+    const { ask, advance, flights } = setup(aging, 100, true);
+    await ask('hot');
+    advance(1000);
+    await ask('cold');
+    advance(FLIGHT_MS - PREFETCH_MS - 1000);
+    ask('hot'); // late in its flight: starts the next read
+    await Promise.resolve();
+    await Promise.resolve();
+    advance(2000 + 1); // cold's flight (begun 1 s after hot's first) has ended; hot's successor is live
+    flights.prune();
+    expect(flights.size).toBe(1);
+    expect(ask('hot')).toMatchObject({ value: 'hot#3' });
+  });
+
+  it('a sweep stops at the first live flight and leaves an early-ended one behind it for a later sweep', async () => {
+    const { ask, advance, flights } = setup();
+    await ask('long', 30);
+    advance(10);
+    await ask('short', 1); // ends after 1 s, before long's 5 s
+    advance(1000);
+    flights.prune();
+    expect(flights.size).toBe(2);
+    advance(FLIGHT_MS);
+    flights.prune();
+    expect(flights.size).toBe(0);
+  });
+
   it('without prefetch, nothing is read before the flight ends', async () => {
     const { ask, advance, reads } = setup(aging, 100, false);
     await ask('a');

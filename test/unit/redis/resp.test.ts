@@ -1,0 +1,91 @@
+import { describe, expect, it } from 'vitest';
+import { CommandWriter, ReplyParser, RespError, RespProtocolError, commandHead, type RespReply } from '../../../src/redis/resp.js';
+
+function parseAll(chunks: Buffer[]): RespReply[] {
+  const out: RespReply[] = [];
+  const p = new ReplyParser((r) => out.push(r));
+  for (const c of chunks) p.feed(c);
+  return out;
+}
+
+const STREAM = Buffer.concat([
+  Buffer.from('$5\r\nhello\r\n:-2\r\n:1747546909\r\n$-1\r\n+string\r\n-WRONGTYPE Operation against a key\r\n'),
+  Buffer.from('*3\r\n$1\r\na\r\n$0\r\n\r\n$3\r\n\x00\r\n\r\n*0\r\n*-1\r\n*2\r\n*1\r\n:7\r\n$2\r\nok\r\n'),
+]);
+const EXPECTED: RespReply[] = [
+  Buffer.from('hello'),
+  -2,
+  1747546909,
+  null,
+  'string',
+  new RespError('WRONGTYPE Operation against a key'),
+  [Buffer.from('a'), Buffer.alloc(0), Buffer.from('\x00\r\n')],
+  [],
+  null,
+  [[7], Buffer.from('ok')],
+];
+
+describe('CommandWriter', () => {
+  it('writes commands as RESP arrays of bulk strings, binary arguments intact', () => {
+    const w = new CommandWriter();
+    w.add(commandHead('GET', 2), Buffer.from([0x6b, 0x00, 0xff]));
+    w.add(commandHead('LRANGE', 4), 'k', '0', '-1');
+    expect(w.take()).toEqual(Buffer.concat([Buffer.from('*2\r\n$3\r\nGET\r\n$3\r\nk'), Buffer.from([0, 0xff]), Buffer.from('\r\n*4\r\n$6\r\nLRANGE\r\n$1\r\nk\r\n$1\r\n0\r\n$2\r\n-1\r\n')]));
+    expect(w.length).toBe(0);
+  });
+
+  it('grows past its first buffer for a large argument and starts afresh after take', () => {
+    const w = new CommandWriter();
+    const big = Buffer.alloc(100_000, 0x61);
+    w.add(commandHead('GET', 2), big);
+    const out = w.take();
+    expect(out.length).toBe('*2\r\n$3\r\nGET\r\n$100000\r\n'.length + 100_000 + 2);
+    expect(out.subarray(out.length - 3).toString()).toBe('a\r\n');
+    w.add(commandHead('TTL', 2), 'x');
+    expect(w.take().toString()).toBe('*2\r\n$3\r\nTTL\r\n$1\r\nx\r\n');
+  });
+});
+
+describe('ReplyParser', () => {
+  it('parses every reply type in one chunk', () => {
+    expect(parseAll([STREAM])).toEqual(EXPECTED);
+  });
+
+  it('gives the same replies however the stream is split, down to one byte at a time', () => {
+    for (const size of [1, 2, 3, 7, 13, 64]) {
+      const chunks: Buffer[] = [];
+      for (let i = 0; i < STREAM.length; i += size) chunks.push(STREAM.subarray(i, i + size));
+      expect(parseAll(chunks)).toEqual(EXPECTED);
+    }
+  });
+
+  it('waits for a large bulk string without handing out a partial one', () => {
+    const out: RespReply[] = [];
+    const p = new ReplyParser((r) => out.push(r));
+    p.feed(Buffer.from('$10\r\n01234'));
+    expect(out).toEqual([]);
+    p.feed(Buffer.from('5678'));
+    expect(out).toEqual([]);
+    p.feed(Buffer.from('9\r\n:1\r\n'));
+    expect(out).toEqual([Buffer.from('0123456789'), 1]);
+  });
+
+  it.each([
+    ['an unknown type byte', '!oops\r\n'],
+    ['a line ending in CR without LF', ':12\rx'],
+    ['a length that is not a number', '$1x\r\nab\r\n'],
+    ['a bulk string longer than announced', '$2\r\nabc\r\n'],
+    ['an empty integer', ':\r\n'],
+  ])('refuses %s', (_, bytes) => {
+    expect(() => parseAll([Buffer.from(bytes)])).toThrow(RespProtocolError);
+  });
+
+  it('reset drops a partial reply, so a new connection starts clean', () => {
+    const out: RespReply[] = [];
+    const p = new ReplyParser((r) => out.push(r));
+    p.feed(Buffer.from('$10\r\n0123'));
+    p.reset();
+    p.feed(Buffer.from(':5\r\n'));
+    expect(out).toEqual([5]);
+  });
+});

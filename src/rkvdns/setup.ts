@@ -127,7 +127,13 @@ export function buildRequestPath(
 }
 
 export async function startRkvdns(s: Settings, log: Logger): Promise<Rkvdns> {
-  const conn: Connection = connectRedis(s.REDIS_SERVER, { timeoutMs: s.REDIS_TIMEOUT_MS, setting: 'REDIS_SERVER', autoPipelining: true, pipelinedReads: true, log });
+  const conn: Connection = connectRedis(s.REDIS_SERVER, {
+    timeoutMs: s.REDIS_TIMEOUT_MS,
+    setting: 'REDIS_SERVER',
+    autoPipelining: true,
+    pipelinedReads: true,
+    log,
+  });
   // Wait briefly so the first queries do not fail just because the connection is still being made;
   // if Redis is down the server starts anyway and answers SERVFAIL until it is back.
   await conn

@@ -30,7 +30,13 @@ describe('CommandWriter', () => {
     const w = new CommandWriter();
     w.add(commandHead('GET', 2), Buffer.from([0x6b, 0x00, 0xff]));
     w.add(commandHead('LRANGE', 4), 'k', '0', '-1');
-    expect(w.take()).toEqual(Buffer.concat([Buffer.from('*2\r\n$3\r\nGET\r\n$3\r\nk'), Buffer.from([0, 0xff]), Buffer.from('\r\n*4\r\n$6\r\nLRANGE\r\n$1\r\nk\r\n$1\r\n0\r\n$2\r\n-1\r\n')]));
+    expect(w.take()).toEqual(
+      Buffer.concat([
+        Buffer.from('*2\r\n$3\r\nGET\r\n$3\r\nk'),
+        Buffer.from([0, 0xff]),
+        Buffer.from('\r\n*4\r\n$6\r\nLRANGE\r\n$1\r\nk\r\n$1\r\n0\r\n$2\r\n-1\r\n'),
+      ]),
+    );
     expect(w.length).toBe(0);
   });
 

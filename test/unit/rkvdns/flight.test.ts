@@ -197,7 +197,7 @@ describe('Flights with prefetch', () => {
     advance(1000);
     await ask('cold');
     advance(FLIGHT_MS - PREFETCH_MS - 1000);
-    ask('hot'); // late in its flight: starts the next read
+    void ask('hot'); // late in its flight: starts the next read
     await Promise.resolve();
     await Promise.resolve();
     advance(2000 + 1); // cold's flight (begun 1 s after hot's first) has ended; hot's successor is live

@@ -1,0 +1,140 @@
+/** The pipelined read connection against a real Redis: order, databases, credentials, a stalled and a cut connection. */
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createLogger } from '../../src/common/log.js';
+import { ReadPipe, pipeTarget, type PipeTarget } from '../../src/redis/pipe.js';
+import { commandHead } from '../../src/redis/resp.js';
+import { startRedis, type TestRedis } from '../helpers/redis.js';
+
+const GET = commandHead('GET', 2);
+const TTL = commandHead('TTL', 2);
+const CLIENT_ID = commandHead('CLIENT', 2);
+
+let redis: TestRedis;
+const pipes: ReadPipe[] = [];
+
+beforeAll(async () => {
+  redis = await startRedis();
+  const kv: string[] = [];
+  for (let i = 0; i < 10_000; i++) kv.push(`p${i}`, `value ${i}`);
+  await redis.client.mset(kv);
+  await redis.client.call('ACL', 'SETUSER', 'piper', 'on', '>pw', '~*', '+@read', '+@connection', '-@dangerous');
+});
+
+afterAll(async () => {
+  for (const p of pipes) p.disconnect();
+  await redis?.stop();
+});
+
+function pipe(target: PipeTarget, timeoutMs = 1000) {
+  const lines: string[] = [];
+  const p = new ReadPipe(target, { timeoutMs, log: createLogger('info', 'test', (l) => lines.push(l)), where: `127.0.0.1:${redis.port}` });
+  pipes.push(p);
+  return { p, lines };
+}
+
+const local = (extra: Partial<PipeTarget> = {}): PipeTarget => ({ host: '127.0.0.1', port: redis.port, tls: false, db: 0, ...extra });
+
+/** Resolves once `f` stops throwing, or rejects with its last error after `ms`. */
+async function eventually<T>(f: () => Promise<T>, ms = 5000): Promise<T> {
+  const until = Date.now() + ms;
+  for (;;) {
+    try {
+      return await f();
+    } catch (e) {
+      if (Date.now() > until) throw e;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+}
+
+describe('pipeTarget', () => {
+  it.each([
+    ['redis://127.0.0.1:6380', { host: '127.0.0.1', port: 6380, tls: false, db: 0 }],
+    ['rediss://cache.example:6390/4', { host: 'cache.example', port: 6390, tls: true, db: 4 }],
+    ['redis://reader:p%40ss@[::1]:6379/2', { host: '::1', port: 6379, tls: false, db: 2, username: 'reader', password: 'p@ss' }],
+    ['redis://:secret@localhost', { host: 'localhost', port: 6379, tls: false, db: 0, password: 'secret' }],
+  ])('%s', (url, target) => {
+    expect(pipeTarget(url)).toEqual(target);
+  });
+
+  it.each(['redis://127.0.0.1:6379/?family=6', 'redis://user@127.0.0.1:6379', 'redis://127.0.0.1:6379/x', 'http://127.0.0.1'])(
+    'leaves %s to ioredis',
+    (url) => {
+      expect(pipeTarget(url)).toBeNull();
+    },
+  );
+});
+
+describe('ReadPipe', () => {
+  it('answers 20,000 commands sent in one turn, each with its own reply', async () => {
+    const { p } = pipe(local());
+    await p.connect();
+    await redis.client.expire('p5', 100);
+    const gets = Array.from({ length: 10_000 }, (_, i) => p.send(GET, `p${i}`));
+    const ttls = Array.from({ length: 10_000 }, (_, i) => p.send(TTL, Buffer.from(`p${i}`)));
+    expect(p.queued()).toBe(20_000);
+    const values = await Promise.all(gets);
+    expect(values.every((v, i) => Buffer.isBuffer(v) && v.toString() === `value ${i}`)).toBe(true);
+    const t = await Promise.all(ttls);
+    expect(t[5]).toBeGreaterThan(90);
+    expect(t.filter((x) => x === -1).length).toBe(9_999);
+    expect(p.queued()).toBe(0);
+  });
+
+  it('an error reply fails its own command only', async () => {
+    const { p } = pipe(local());
+    await p.connect();
+    await redis.client.hset('a-hash', 'f', '1');
+    const [bad, good] = await Promise.allSettled([p.send(GET, 'a-hash'), p.send(GET, 'p1')]);
+    expect(bad).toMatchObject({ status: 'rejected', reason: { message: expect.stringMatching(/^WRONGTYPE/) } });
+    expect(good).toMatchObject({ status: 'fulfilled', value: Buffer.from('value 1') });
+  });
+
+  it('selects the database the URL names', async () => {
+    const other = new Redis(`${redis.url}/3`);
+    await other.set('p1', 'from db 3');
+    other.disconnect();
+    const { p } = pipe(local({ db: 3 }));
+    await p.connect();
+    expect(await p.send(GET, 'p1')).toEqual(Buffer.from('from db 3'));
+  });
+
+  it('authenticates as an ACL user; a wrong password fails the connect and every read, with the reason', async () => {
+    const { p } = pipe(local({ username: 'piper', password: 'pw' }));
+    await p.connect();
+    expect(await p.send(GET, 'p2')).toEqual(Buffer.from('value 2'));
+    const { p: wrong } = pipe(local({ username: 'piper', password: 'nope' }));
+    await expect(wrong.connect()).rejects.toThrow(/WRONGPASS/);
+    await expect(wrong.send(GET, 'p2')).rejects.toThrow(/not connected/);
+    wrong.disconnect();
+  });
+
+  it('a stalled Redis fails the waiting reads after the timeout, and reads work again once it answers', async () => {
+    const { p } = pipe(local(), 300);
+    await p.connect();
+    await redis.client.call('CLIENT', 'PAUSE', '1500', 'ALL');
+    const t0 = Date.now();
+    await expect(p.send(GET, 'p3')).rejects.toThrow(/no reply in 300 ms/);
+    expect(Date.now() - t0).toBeLessThan(1200);
+    expect(await eventually(() => p.send(GET, 'p3'))).toEqual(Buffer.from('value 3'));
+  });
+
+  it('a connection cut by the server fails what was waiting, is logged, and is made again', async () => {
+    const { p, lines } = pipe(local());
+    await p.connect();
+    const id = await p.send(CLIENT_ID, 'ID');
+    await redis.client.call('CLIENT', 'KILL', 'ID', String(id));
+    await eventually(async () => expect(p.status).not.toBe('ready'), 2000).catch(() => undefined);
+    expect(await eventually(() => p.send(GET, 'p4'))).toEqual(Buffer.from('value 4'));
+    expect(lines.join('')).toMatch(/read connection lost \(.*\); reconnecting/);
+    expect(lines.join('')).toMatch(/read connection made again/);
+  });
+
+  it('after disconnect, reads fail at once', async () => {
+    const { p } = pipe(local());
+    await p.connect();
+    p.disconnect();
+    await expect(p.send(GET, 'p1')).rejects.toThrow(/not connected \(closed\)/);
+  });
+});

@@ -6,7 +6,7 @@
  *   npm run build && node bench/compare-builds.mjs /path/to/other/checkout [rounds]
  */
 import { startRkvdns } from '../dist/harness/programs.js';
-import { dnsperf, need, root, startRedis } from './lib.mjs';
+import { dnsperf, measured, need, root, startRedis } from './lib.mjs';
 
 const other = process.argv[2];
 const ROUNDS = Number(process.argv[3] ?? 8);
@@ -16,31 +16,41 @@ if (!other) {
 }
 need({ dnsperf: 'dnsperf', 'redis-server': 'redis-server' });
 const ZONE = 'bench.test';
+// 300,000 keys: enough that a 5-second round names each at most once, so every query of that mix reads Redis.
+const UNCACHED = 300_000;
 const redis = await startRedis();
-const kv = [];
-for (let i = 0; i < 1000; i++) kv.push(`k${i}`, String(i));
-await redis.client.mset(kv);
+for (let i = 0; i < UNCACHED; i += 5000) {
+  const kv = [];
+  for (let j = i; j < i + 5000; j++) kv.push(`k${j}`, String(j));
+  await redis.client.mset(kv);
+}
 
-const start = async (checkout) =>
-  (await startRkvdns(redis.url, ZONE, { bin: `${checkout}/dist/cli/rkvdns.js`, settings: { STATS: 0 }, args: ['--log-level', 'info'] })).port;
+const start = (checkout) => startRkvdns(redis.url, ZONE, { bin: `${checkout}/dist/cli/rkvdns.js`, settings: { STATS: 0 }, args: ['--log-level', 'info'] });
 const builds = { this: await start(root), other: await start(other) };
-const mixes = { 'GET, 1,000 distinct names': Array.from({ length: 1000 }, (_, i) => `k${i}.get.${ZONE} TXT`), 'GET, one name': [`k7.get.${ZONE} TXT`] };
+const names = (n) => Array.from({ length: n }, (_, i) => `k${i}.get.${ZONE} TXT`);
+const mixes = { 'GET, 1,000 distinct names': names(1000), 'GET, one name': [`k7.get.${ZONE} TXT`], 'GET, 300,000 distinct (all from Redis)': names(UNCACHED) };
 const load = { seconds: 5, clients: 8, outstanding: 200 };
-for (const port of Object.values(builds)) await dnsperf({ port, queries: mixes['GET, 1,000 distinct names'], ...load, seconds: 2 }); // warm-up (JIT)
-const qps = {};
+for (const b of Object.values(builds)) await dnsperf({ port: b.port, queries: mixes['GET, 1,000 distinct names'], ...load, seconds: 2 }); // warm-up (JIT)
+const runs = {};
 for (let round = 0; round < ROUNDS; round++) {
   const order = round % 2 ? ['other', 'this'] : ['this', 'other'];
   for (const [mix, queries] of Object.entries(mixes)) {
-    for (const build of order) (qps[`${mix} | ${build}`] ??= []).push((await dnsperf({ port: builds[build], queries, ...load })).qps);
+    for (const build of order) {
+      const { port, proc } = builds[build];
+      const m = await measured([proc.pid], () => dnsperf({ port, queries, ...load }));
+      (runs[`${mix} | ${build}`] ??= []).push({ qps: m.result.qps, cpuUs: ((m.cpuPct / 100) * 1e6) / m.result.qps });
+    }
   }
 }
 const median = (v) => [...v].sort((a, b) => a - b)[Math.floor(v.length / 2)];
 for (const mix of Object.keys(mixes)) {
-  const a = qps[`${mix} | this`];
-  const b = qps[`${mix} | other`];
-  const wins = a.filter((x, i) => x > b[i]).length;
+  const a = runs[`${mix} | this`];
+  const b = runs[`${mix} | other`];
+  const wins = a.filter((x, i) => x.qps > b[i].qps).length;
+  const q = (r) => Math.round(median(r.map((x) => x.qps)));
+  const us = (r) => Math.round(median(r.map((x) => x.cpuUs)));
   console.log(
-    `${mix}: this ${Math.round(median(a))} q/s, other ${Math.round(median(b))} q/s (medians of ${ROUNDS}); this ahead in ${wins} of ${ROUNDS} rounds`,
+    `${mix}: this ${q(a)} q/s (${us(a)} µs CPU/q), other ${q(b)} q/s (${us(b)} µs CPU/q) (medians of ${ROUNDS}); this ahead in ${wins} of ${ROUNDS} rounds`,
   );
 }
 process.exit(0);

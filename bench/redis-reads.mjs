@@ -24,10 +24,7 @@ const keys = Array.from({ length: PAIRS }, (_, i) => Buffer.from(`k${i}`));
 
 const io = new Redis(redis.url, { enableAutoPipelining: true, enableOfflineQueue: false, enableReadyCheck: false, lazyConnect: true });
 await io.connect();
-const pipe = new ReadPipe(
-  { host: '127.0.0.1', port: redis.port, tls: false, db: 0 },
-  { timeoutMs: 1000, log: createLogger('warn', 'bench'), where: 'bench' },
-);
+const pipe = new ReadPipe({ host: '127.0.0.1', port: redis.port, tls: false, db: 0 }, { timeoutMs: 1000, log: createLogger('warn', 'bench'), where: 'bench' });
 await pipe.connect();
 const GET = commandHead('GET', 2);
 const TTL = commandHead('TTL', 2);
@@ -51,7 +48,8 @@ async function run(read) {
 await run(paths.ioredis); // warm-up (JIT)
 await run(paths['pipelined connection']);
 const results = Object.fromEntries(Object.keys(paths).map((k) => [k, []]));
-for (let round = 0; round < Number(process.env.BENCH_ROUNDS ?? 3); round++) for (const [name, read] of Object.entries(paths)) results[name].push(await run(read));
+for (let round = 0; round < Number(process.env.BENCH_ROUNDS ?? 3); round++)
+  for (const [name, read] of Object.entries(paths)) results[name].push(await run(read));
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 table(
   `GET + TTL of one key, ${fmt.int(PAIRS)} pairs per round, ${READERS} at once, rounds alternated`,

@@ -17,11 +17,19 @@ const one = (v: Buffer): Buffer[][] => [[v]];
 const int = (n: number): Buffer[][] => [[Buffer.from(String(n))]];
 const each = (vs: Buffer[]): Buffer[][] => vs.map((v) => [v]);
 
-async function withTtl(reader: KeyReader, key: Buffer, value: Promise<Buffer[][] | null>): Promise<Reply> {
-  const [records, ttl] = await Promise.all([value, reader.ttl(key)]);
-  if (records === null) return { kind: 'nil' };
-  return { kind: 'values', records, ttl: ttl >= 0 ? ttl : null };
+/**
+ * A single-key read and the key's TTL, sent together (one write on the pipelined connection). Plain promise
+ * chains, not async functions: every query that reads Redis comes through here, and each async layer costs
+ * it promises and event-loop microtasks.
+ */
+function withTtl<T>(reader: KeyReader, key: Buffer, value: Promise<T>, records: (v: T) => Buffer[][] | null): Promise<Reply> {
+  return Promise.all([value, reader.ttl(key)]).then(([v, ttl]): Reply => {
+    const r = records(v);
+    return r === null ? { kind: 'nil' } : { kind: 'values', records: r, ttl: ttl >= 0 ? ttl : null };
+  });
 }
+
+const oneOrNil = (v: Buffer | null): Buffer[][] | null => (v === null ? null : one(v));
 
 /**
  * Keys grouped by their captures, in first-seen order; capture Buffers are made once per group. Stops as
@@ -111,39 +119,34 @@ async function countRecords(src: KeySource, glob: Buffer, part: Partition | unde
   }
 }
 
-async function run(src: KeySource, plan: RedisPlan): Promise<Reply> {
+function run(src: KeySource, plan: RedisPlan): Promise<Reply> {
   const r = src.reader;
   switch (plan.op) {
     case 'get':
-      return withTtl(
-        r,
-        plan.key,
-        r.get(plan.key).then((v) => (v === null ? null : one(v))),
-      );
+      return withTtl(r, plan.key, r.get(plan.key), oneOrNil);
     case 'hget':
-      return withTtl(
-        r,
-        plan.key,
-        r.hget(plan.key, plan.field).then((v) => (v === null ? null : one(v))),
-      );
+      return withTtl(r, plan.key, r.hget(plan.key, plan.field), oneOrNil);
     case 'lindex':
-      return withTtl(
-        r,
-        plan.key,
-        r.lindex(plan.key, plan.index).then((v) => (v === null ? null : one(v))),
-      );
+      return withTtl(r, plan.key, r.lindex(plan.key, plan.index), oneOrNil);
     case 'hkeys':
-      return withTtl(r, plan.key, r.hkeys(plan.key).then(each));
+      return withTtl(r, plan.key, r.hkeys(plan.key), each);
     case 'smembers':
-      return withTtl(r, plan.key, r.smembers(plan.key).then(each));
+      return withTtl(r, plan.key, r.smembers(plan.key), each);
     case 'lrange':
-      return withTtl(r, plan.key, r.lrange(plan.key, plan.start, plan.stop).then(each));
+      return withTtl(r, plan.key, r.lrange(plan.key, plan.start, plan.stop), each);
     case 'hlen':
-      return withTtl(r, plan.key, r.hlen(plan.key).then(int));
+      return withTtl(r, plan.key, r.hlen(plan.key), int);
     case 'llen':
-      return withTtl(r, plan.key, r.llen(plan.key).then(int));
+      return withTtl(r, plan.key, r.llen(plan.key), int);
     case 'scard':
-      return withTtl(r, plan.key, r.scard(plan.key).then(int));
+      return withTtl(r, plan.key, r.scard(plan.key), int);
+    default:
+      return listing(src, plan);
+  }
+}
+
+async function listing(src: KeySource, plan: Exclude<RedisPlan, { key: Buffer }>): Promise<Reply> {
+  switch (plan.op) {
     case 'keys':
       return { kind: 'values', records: each(fits(src, await listKeys(src, plan.glob, plan.part))), ttl: null };
     case 'klen':
@@ -160,12 +163,17 @@ async function run(src: KeySource, plan: RedisPlan): Promise<Reply> {
   }
 }
 
-export async function executePlan(src: KeySource, plan: RedisPlan): Promise<Reply> {
+const failed = (e: unknown): Reply => {
+  if (e instanceof TooManyKeysError) return { kind: 'error', error: 'toomany', message: e.message };
+  if (e instanceof TooLargeError) return { kind: 'error', error: 'toolarge', message: e.message };
+  return { kind: 'error', error: 'redis', message: (e as Error).message };
+};
+
+export function executePlan(src: KeySource, plan: RedisPlan): Promise<Reply> {
   try {
-    return await run(src, plan);
+    return run(src, plan).catch(failed);
   } catch (e) {
-    if (e instanceof TooManyKeysError) return { kind: 'error', error: 'toomany', message: e.message };
-    if (e instanceof TooLargeError) return { kind: 'error', error: 'toolarge', message: e.message };
-    return { kind: 'error', error: 'redis', message: (e as Error).message };
+    // A reader that throws instead of rejecting still gets its outcome.
+    return Promise.resolve(failed(e));
   }
 }

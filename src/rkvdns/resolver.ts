@@ -86,13 +86,21 @@ function recordsOutcome(qc: QueryContext, records: Buffer[][], ttl: number | nul
   return { kind: 'records', rrs: r.rrs };
 }
 
-async function readRedis(plan: RedisPlan, qc: QueryContext, ctx: ResolverContext): Promise<Reply> {
+function readRedis(plan: RedisPlan, qc: QueryContext, ctx: ResolverContext): Promise<Reply> {
   const started = performance.now();
   const s = qc.settings;
   const maxRecords = s.RETURN_PARTIAL_TCP ? null : Math.floor(s.MAX_TCP_PAYLOAD / MIN_RECORD_BYTES);
-  const reply = await executePlan({ reader: qc.reader, snapshots: ctx.snapshots, maxKeys: s.MAX_KEYS, maxRecords }, plan);
-  ctx.stats.redisLatency(performance.now() - started);
-  return reply;
+  return executePlan({ reader: qc.reader, snapshots: ctx.snapshots, maxKeys: s.MAX_KEYS, maxRecords }, plan).then((reply) => {
+    ctx.stats.redisLatency(performance.now() - started);
+    return reply;
+  });
+}
+
+/** The answer to a reply from Redis. */
+function replyResolution(qc: QueryContext, reply: Reply, answerType: number, ctx: ResolverContext): Resolution {
+  if (reply.kind === 'nil') return finish(qc, { kind: 'nxdomain' }, ctx);
+  if (reply.kind === 'error') return finish(qc, { kind: 'error', error: reply.error, message: reply.message }, ctx);
+  return finish(qc, recordsOutcome(qc, reply.records, reply.ttl, answerType, ctx.queryLog), ctx);
 }
 
 function finish(qc: QueryContext, o: Outcome, ctx: ResolverContext): Resolution {
@@ -135,12 +143,8 @@ export function resolver(ctx: ResolverContext): Next {
     const id = `${qc.transport}\0${answerType}\0${settingsId(s)}\0${planned.id}`;
     return ctx.flights.run(
       id,
-      async () => {
-        const reply = await readRedis(plan, qc, ctx);
-        if (reply.kind === 'nil') return finish(qc, { kind: 'nxdomain' }, ctx);
-        if (reply.kind === 'error') return finish(qc, { kind: 'error', error: reply.error, message: reply.message }, ctx);
-        return finish(qc, recordsOutcome(qc, reply.records, reply.ttl, answerType, ctx.queryLog), ctx);
-      },
+      // A promise chain rather than an async function: one promise fewer for every query that reads Redis.
+      () => readRedis(plan, qc, ctx).then((reply) => replyResolution(qc, reply, answerType, ctx)),
       // A Redis failure is not replayed to later queries: they try Redis again.
       (r) => r.outcome !== 'error_redis',
     );

@@ -104,7 +104,19 @@ export async function measured(pids, fn) {
  * writes one line per answer to a file (a pipe could stall dnsperf and inflate its own latencies), and
  * p50/p99 are computed from those lines.
  */
-export function dnsperf({ port, queries, seconds = 10, clients = 20, outstanding = 500, tcp = false, edns = false, qps, latencies = false, timeout = 2 }) {
+export function dnsperf({
+  port,
+  queries,
+  seconds = 10,
+  clients = 20,
+  outstanding = 500,
+  tcp = false,
+  edns = false,
+  qps,
+  latencies = false,
+  timeout = 2,
+  cpus,
+}) {
   const tag = Math.random().toString(36).slice(2);
   const file = join(scratch, `q-${tag}.txt`);
   const outFile = join(scratch, `out-${tag}.txt`);
@@ -133,7 +145,9 @@ export function dnsperf({ port, queries, seconds = 10, clients = 20, outstanding
   if (latencies) args.push('-v');
   return new Promise((resolve, reject) => {
     const out = openSync(outFile, 'w');
-    const child = track(spawn('dnsperf', args, { stdio: ['ignore', out, 'pipe'] }));
+    // `cpus` (taskset's list): dnsperf kept to those cores, off the server's.
+    const [cmd, argv] = cpus === undefined ? ['dnsperf', args] : ['taskset', ['-c', cpus, 'dnsperf', ...args]];
+    const child = track(spawn(cmd, argv, { stdio: ['ignore', out, 'pipe'] }));
     closeSync(out);
     let err = '';
     child.stderr.on('data', (d) => {

@@ -79,12 +79,32 @@ const row = (mix, transport, workers, r, m, nullQps, extra = '') =>
  * Latency at half the measured rate, per query from dnsperf -v, and the CPU per query at that pace: paced
  * queries arrive one per wakeup, so each costs more than at saturation, where wakeups carry many.
  */
-async function halfLoad(pids, port, queries, fullQps) {
+async function halfLoad(pids, port, queries, fullQps, metricsPort) {
+  const before = metricsPort ? await sojourn(metricsPort) : null;
   const h = await measured(pids, () =>
     dnsperf({ port, queries, seconds: Math.min(SECONDS, 5), qps: Math.round(fullQps / 2), latencies: true, ...CLIENTS.udp }),
   );
   const cpuUs = ((h.cpuPct / 100) * 1e6) / h.result.qps;
-  return { p50Ms: h.result.p50Ms, p99Ms: h.result.p99Ms, notes: `p50/p99 at ${fmt.int(fullQps / 2)} q/s (half load), ${fmt.int(cpuUs)} µs CPU/q there` };
+  let notes = `p50/p99 at ${fmt.int(fullQps / 2)} q/s (half load), ${fmt.int(cpuUs)} µs CPU/q there`;
+  if (before) notes += `; in the server: ${sojournText(before, await sojourn(metricsPort))}`;
+  return { p50Ms: h.result.p50Ms, p99Ms: h.result.p99Ms, notes };
+}
+
+/** rkvdns's sojourn histogram (kernel receipt to answer sent, batched UDP) from /metrics: [le, cumulative count] pairs. */
+async function sojourn(metricsPort) {
+  const text = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
+  return [...text.matchAll(/^rkvdns_udp_sojourn_seconds_bucket\{le="([^"]+)"\} (\d+)/gm)].map((m) => [m[1] === '+Inf' ? Infinity : Number(m[1]), Number(m[2])]);
+}
+
+/** The answers of one measurement (two scrapes' difference): p50 and p99 as the bucket bounds they fall in, and the share within 2 ms. */
+function sojournText(before, after) {
+  const cum = after.map(([le, n], i) => [le, n - before[i][1]]);
+  const total = cum[cum.length - 1][1];
+  if (total === 0) return 'no sojourn counted (node:dgram)';
+  const at = (p) => cum.find(([, n]) => n >= p * total)[0];
+  const ms = (le) => (le === Infinity ? '> 1 s' : `≤ ${le * 1000} ms`);
+  const within2 = cum.find(([le]) => le === 0.002)[1];
+  return `p50 ${ms(at(0.5))}, p99 ${ms(at(0.99))}, ${fmt.pct((within2 / total) * 100)} within 2 ms`;
 }
 
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
@@ -196,7 +216,9 @@ await nul.stop();
 let rkvdnsFullQps = 0;
 for (const workers of [1, 2]) {
   // A fixed port, so that under --workers each worker binds it for the batched path (SO_REUSEPORT).
-  const srv = await startRkvdns(redis.url, ZONE, { WORKERS: workers, MAX_UDP_PAYLOAD: 1232 }, [], await freePort());
+  // METRICS for the sojourn histogram read at half load (scraped twice per measurement, nothing in between).
+  const metricsPort = await freePort();
+  const srv = await startRkvdns(redis.url, ZONE, { WORKERS: workers, MAX_UDP_PAYLOAD: 1232, METRICS: `127.0.0.1:${metricsPort}` }, [], await freePort());
   const pids = tree(srv.proc.pid);
   await dnsperf({ port: srv.port, queries: nullQ, seconds: 2, ...CLIENTS.udp }); // warm-up (JIT)
   for (const mx of MIXES) {
@@ -211,7 +233,7 @@ for (const workers of [1, 2]) {
     }
     if (mx.latency) {
       // Latency at half the measured rate: per-query figures from dnsperf -v.
-      const half = await halfLoad(pids, srv.port, mx.queries, m.result.qps);
+      const half = await halfLoad(pids, srv.port, mx.queries, m.result.qps, metricsPort);
       if (workers === 1) rkvdnsFullQps = m.result.qps;
       m.result.p50Ms = half.p50Ms;
       m.result.p99Ms = half.p99Ms;

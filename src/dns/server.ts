@@ -43,6 +43,7 @@ export interface DnsListener {
   /** The UDP path in use. */
   udpIo: UdpEndpoint['io'];
   udpDrops: UdpEndpoint['drops'];
+  udpSojourn: UdpEndpoint['sojourn'];
   tcpConnections(): number;
   close(): Promise<void>;
 }
@@ -181,6 +182,7 @@ export async function listenDns(handler: PacketHandler, opts: ListenOptions): Pr
     port,
     udpIo: udpEndpoint.io,
     udpDrops: () => udpEndpoint.drops(),
+    udpSojourn: () => udpEndpoint.sojourn(),
     tcpConnections: () => sockets.size,
     close: () =>
       new Promise<void>((resolve) => {

@@ -19,11 +19,25 @@ export type UdpIo = (typeof UDP_IO)[number];
 
 export type Answerer = (msg: Buffer, client: string) => Buffer | null | Promise<Buffer | null>;
 
+/**
+ * Upper bounds (seconds) of the sojourn histogram: from the kernel's receipt of a query to its answer leaving,
+ * socket queue included, on the batched path. 2 ms is one of them so the share of answers within it can be read.
+ */
+export const SOJOURN_BOUNDS = [0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1] as const;
+
+/** Answers per SOJOURN_BOUNDS bucket (the last beyond every bound) and their total time, seconds. */
+export interface Sojourn {
+  counts: number[];
+  seconds: number;
+}
+
 export interface UdpEndpoint {
   port: number;
   io: 'dgram' | 'batched';
   /** Datagrams the batched path dropped: queries over its 4,096-byte buffer, answers the kernel refused. */
   drops(): { oversize: number; send: number };
+  /** The sojourn histogram (batched only: node:dgram gives no receive time); null on node:dgram. */
+  sojourn(): Sojourn | null;
   close(): void;
 }
 
@@ -31,10 +45,16 @@ export interface UdpEndpoint {
 interface NativeUdp {
   port(): number;
   send(records: Buffer, count: number): number;
-  stats(): { received: number; sent: number; oversize: number; sendDropped: number };
+  stats(): { received: number; sent: number; oversize: number; sendDropped: number; sojourn: number[]; sojournSeconds: number };
   close(): void;
 }
-type NativeUdpClass = new (host: string, port: number, reusePort: boolean, onBatch: (records: Buffer, count: number) => void) => NativeUdp;
+type NativeUdpClass = new (
+  host: string,
+  port: number,
+  reusePort: boolean,
+  onBatch: (records: Buffer, count: number) => void,
+  sojournBounds: readonly number[],
+) => NativeUdp;
 
 let addon: { UdpBatch: NativeUdpClass } | null | undefined;
 let addonError = '';
@@ -55,8 +75,8 @@ function batchedUdp(): { UdpBatch: NativeUdpClass } | null {
 
 const batchedUnavailable = (): string => addonError;
 
-/** Record header: u16 length, u16 port, u8 family, 16 address bytes (udp_batch.cc). */
-const HEADER = 21;
+/** Record header: u16 length, u16 port, u8 family, 16 address bytes, u64 arrival ns (udp_batch.cc). */
+const HEADER = 29;
 
 function hex4(b: Buffer, at: number): string {
   return ((b[at]! << 8) | b[at + 1]!).toString(16);
@@ -124,27 +144,33 @@ function bindBatched(native: NativeUdpClass, host: string, port: number, answer:
     later.flush();
   };
   // Under --workers each worker binds the port itself and the kernel spreads datagrams over them.
-  const sock: NativeUdp = new native(host, port, cluster.isWorker, (records, count) => {
-    let at = 0;
-    for (let i = 0; i < count; i++) {
-      const len = records.readUInt16LE(at);
-      const msg = records.subarray(at + HEADER, at + HEADER + len);
-      const a = answer(msg, clientOf(records, at));
-      if (a instanceof Promise) {
-        const from = at;
-        void a.then((r) => {
-          if (!r) return;
-          later.add(records, from, r);
-          if (!scheduled) {
-            scheduled = true;
-            setImmediate(flushLater);
-          }
-        });
-      } else if (a) now.add(records, at, a);
-      at += HEADER + len;
-    }
-    now.flush();
-  });
+  const sock: NativeUdp = new native(
+    host,
+    port,
+    cluster.isWorker,
+    (records, count) => {
+      let at = 0;
+      for (let i = 0; i < count; i++) {
+        const len = records.readUInt16LE(at);
+        const msg = records.subarray(at + HEADER, at + HEADER + len);
+        const a = answer(msg, clientOf(records, at));
+        if (a instanceof Promise) {
+          const from = at;
+          void a.then((r) => {
+            if (!r) return;
+            later.add(records, from, r);
+            if (!scheduled) {
+              scheduled = true;
+              setImmediate(flushLater);
+            }
+          });
+        } else if (a) now.add(records, at, a);
+        at += HEADER + len;
+      }
+      now.flush();
+    },
+    SOJOURN_BOUNDS,
+  );
   const now = new Outbox(() => sock);
   const later = new Outbox(() => sock);
   return {
@@ -153,6 +179,10 @@ function bindBatched(native: NativeUdpClass, host: string, port: number, answer:
     drops: () => {
       const st = sock.stats();
       return { oversize: st.oversize, send: st.sendDropped };
+    },
+    sojourn: () => {
+      const st = sock.stats();
+      return { counts: st.sojourn, seconds: st.sojournSeconds };
     },
     close: () => sock.close(),
   };
@@ -186,7 +216,7 @@ function bindDgram(host: string, port: number, answer: Answerer, log: Logger): P
         });
       });
       // node:dgram takes datagrams of any size, and reports a failed send as an 'error' (logged above).
-      resolve({ port: sock.address().port, io: 'dgram', drops: () => ({ oversize: 0, send: 0 }), close: () => sock.close() });
+      resolve({ port: sock.address().port, io: 'dgram', drops: () => ({ oversize: 0, send: 0 }), sojourn: () => null, close: () => sock.close() });
     });
   });
 }

@@ -3,7 +3,10 @@
 // answers of a batch leave in one system call. No per-packet JavaScript objects cross this boundary.
 //
 // Records, in both directions, packed one after another (little-endian):
-//   u16 length of the payload | u16 port | u8 family (4 or 6) | 16 bytes address (IPv4 in the first 4) | payload
+//   u16 length of the payload | u16 port | u8 family (4 or 6) | 16 bytes address (IPv4 in the first 4)
+//   | u64 arrival (the kernel's receive time, ns since the epoch; 0 when unknown) | payload
+// An answer's record carries its query's arrival, so the send can count how long the query spent in the
+// server, from the kernel's receipt (socket queue included) to the answer leaving: the sojourn histogram.
 // Every length read from JavaScript is checked against the buffer before use.
 #include <napi.h>
 #include <uv.h>
@@ -13,13 +16,15 @@
 #include <netinet/in.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <vector>
 
 namespace {
 
-constexpr size_t kHeader = 21;        // length, port, family, address
+constexpr size_t kHeader = 29;        // length, port, family, address, arrival
+constexpr size_t kArrival = 21;       // offset of the arrival time in a record
 constexpr unsigned kBatch = 64;       // datagrams per recvmmsg / sendmmsg
 constexpr size_t kMaxQuery = 4096;    // a DNS query datagram longer than this is dropped (and counted)
 constexpr unsigned kCallsPerWakeup = 8;  // recvmmsg calls per wakeup before the loop gets a turn
@@ -29,6 +34,19 @@ void PutU16(uint8_t* p, uint16_t v) {
   p[1] = v >> 8;
 }
 uint16_t GetU16(const uint8_t* p) { return static_cast<uint16_t>(p[0] | (p[1] << 8)); }
+void PutU64(uint8_t* p, uint64_t v) {
+  for (int i = 0; i < 8; i++) p[i] = static_cast<uint8_t>(v >> (8 * i));
+}
+uint64_t GetU64(const uint8_t* p) {
+  uint64_t v = 0;
+  for (int i = 7; i >= 0; i--) v = (v << 8) | p[i];
+  return v;
+}
+uint64_t NowNs() {
+  timespec t;
+  clock_gettime(CLOCK_REALTIME, &t);  // the clock SO_TIMESTAMPNS stamps with
+  return static_cast<uint64_t>(t.tv_sec) * 1000000000u + static_cast<uint64_t>(t.tv_nsec);
+}
 
 class UdpBatch : public Napi::ObjectWrap<UdpBatch> {
  public:
@@ -40,13 +58,20 @@ class UdpBatch : public Napi::ObjectWrap<UdpBatch> {
     return exports;
   }
 
-  // new UdpBatch(host: string (a literal address), port: number, reusePort: boolean, onBatch(buffer, count))
+  // new UdpBatch(host: string (a literal address), port: number, reusePort: boolean, onBatch(buffer, count),
+  //              sojournBounds: number[] (seconds, ascending: the histogram's upper bounds))
   UdpBatch(const Napi::CallbackInfo& info) : Napi::ObjectWrap<UdpBatch>(info) {
     Napi::Env env = info.Env();
-    if (info.Length() < 4 || !info[0].IsString() || !info[1].IsNumber() || !info[2].IsBoolean() || !info[3].IsFunction()) {
-      Napi::TypeError::New(env, "UdpBatch(host, port, reusePort, onBatch)").ThrowAsJavaScriptException();
+    if (info.Length() < 5 || !info[0].IsString() || !info[1].IsNumber() || !info[2].IsBoolean() || !info[3].IsFunction() || !info[4].IsArray()) {
+      Napi::TypeError::New(env, "UdpBatch(host, port, reusePort, onBatch, sojournBounds)").ThrowAsJavaScriptException();
       return;
     }
+    Napi::Array bounds = info[4].As<Napi::Array>();
+    for (uint32_t i = 0; i < bounds.Length() && i < 64; i++) {
+      Napi::Value b = bounds.Get(i);
+      if (b.IsNumber()) sojournBoundsNs_.push_back(static_cast<uint64_t>(b.As<Napi::Number>().DoubleValue() * 1e9));
+    }
+    sojourn_.assign(sojournBoundsNs_.size() + 1, 0);
     std::string host = info[0].As<Napi::String>();
     int port = info[1].As<Napi::Number>().Int32Value();
     if (port < 0 || port > 65535) {
@@ -74,6 +99,8 @@ class UdpBatch : public Napi::ObjectWrap<UdpBatch> {
     int one = 1;
     if (addr.ss_family == AF_INET6) setsockopt(fd_, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one);
     if (info[2].As<Napi::Boolean>() && setsockopt(fd_, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) < 0) { ThrowErrno(env, "SO_REUSEPORT"); return; }
+    // Without receive timestamps the arrival stays 0 and no sojourn is counted; serving goes on.
+    setsockopt(fd_, SOL_SOCKET, SO_TIMESTAMPNS, &one, sizeof one);
     if (bind(fd_, reinterpret_cast<sockaddr*>(&addr), len) < 0) { ThrowErrno(env, "bind"); return; }
     sockaddr_storage bound{};
     socklen_t blen = sizeof bound;
@@ -122,6 +149,7 @@ class UdpBatch : public Napi::ObjectWrap<UdpBatch> {
     mmsghdr msgs[kBatch];
     iovec iov[kBatch];
     sockaddr_storage from[kBatch];
+    alignas(cmsghdr) uint8_t control[kBatch][CMSG_SPACE(sizeof(timespec))];
     for (unsigned call = 0; call < kCallsPerWakeup && fd_ >= 0; call++) {
       for (unsigned i = 0; i < kBatch; i++) {
         iov[i] = {recvData_.data() + i * kMaxQuery, kMaxQuery};
@@ -130,6 +158,8 @@ class UdpBatch : public Napi::ObjectWrap<UdpBatch> {
         msgs[i].msg_hdr.msg_namelen = sizeof from[i];
         msgs[i].msg_hdr.msg_iov = &iov[i];
         msgs[i].msg_hdr.msg_iovlen = 1;
+        msgs[i].msg_hdr.msg_control = control[i];
+        msgs[i].msg_hdr.msg_controllen = sizeof control[i];
         msgs[i].msg_len = 0;
       }
       int n = recvmmsg(fd_, msgs, kBatch, MSG_DONTWAIT, nullptr);
@@ -164,6 +194,7 @@ class UdpBatch : public Napi::ObjectWrap<UdpBatch> {
             p[4] = 6;
             memcpy(p + 5, &s->sin6_addr, 16);
           }
+          PutU64(p + kArrival, ArrivalNs(&msgs[i].msg_hdr));
           memcpy(p + kHeader, recvData_.data() + i * kMaxQuery, len);
           p += kHeader + len;
         }
@@ -172,6 +203,27 @@ class UdpBatch : public Napi::ObjectWrap<UdpBatch> {
       }
       if (static_cast<unsigned>(n) < kBatch) return;
     }
+  }
+
+  // The kernel's receive time of a datagram, from its SCM_TIMESTAMPNS control message; 0 without one.
+  static uint64_t ArrivalNs(msghdr* h) {
+    for (cmsghdr* c = CMSG_FIRSTHDR(h); c != nullptr; c = CMSG_NXTHDR(h, c)) {
+      if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_TIMESTAMPNS && c->cmsg_len >= CMSG_LEN(sizeof(timespec))) {
+        timespec t;
+        memcpy(&t, CMSG_DATA(c), sizeof t);
+        return static_cast<uint64_t>(t.tv_sec) * 1000000000u + static_cast<uint64_t>(t.tv_nsec);
+      }
+    }
+    return 0;
+  }
+
+  void CountSojourn(uint64_t arrival, uint64_t now) {
+    if (arrival == 0 || now < arrival) return;
+    uint64_t ns = now - arrival;
+    size_t b = 0;
+    while (b < sojournBoundsNs_.size() && ns > sojournBoundsNs_[b]) b++;
+    sojourn_[b]++;
+    sojournNs_ += ns;
   }
 
   // send(buffer, count): the records (see the top of this file); returns how many the kernel took.
@@ -189,6 +241,7 @@ class UdpBatch : public Napi::ObjectWrap<UdpBatch> {
     mmsghdr msgs[kBatch];
     iovec iov[kBatch];
     sockaddr_storage to[kBatch];
+    uint64_t arrival[kBatch];
     size_t off = 0;
     int64_t sent = 0;
     while (count > 0) {
@@ -215,6 +268,7 @@ class UdpBatch : public Napi::ObjectWrap<UdpBatch> {
         } else {
           break;
         }
+        arrival[n] = GetU64(data + off + kArrival);
         iov[n] = {const_cast<uint8_t*>(data + off + kHeader), len};
         msgs[n].msg_hdr = {};
         msgs[n].msg_hdr.msg_name = &to[n];
@@ -238,6 +292,8 @@ class UdpBatch : public Napi::ObjectWrap<UdpBatch> {
         done += r;
       }
       sent += done;
+      uint64_t now = NowNs();
+      for (unsigned i = 0; i < done; i++) CountSojourn(arrival[i], now);
       if (done < n) break;
     }
     sent_ += sent;
@@ -253,6 +309,10 @@ class UdpBatch : public Napi::ObjectWrap<UdpBatch> {
     o.Set("sent", Napi::Number::New(env, static_cast<double>(sent_)));
     o.Set("oversize", Napi::Number::New(env, static_cast<double>(oversize_)));
     o.Set("sendDropped", Napi::Number::New(env, static_cast<double>(dropped_)));
+    Napi::Array counts = Napi::Array::New(env, sojourn_.size());
+    for (uint32_t i = 0; i < sojourn_.size(); i++) counts.Set(i, Napi::Number::New(env, static_cast<double>(sojourn_[i])));
+    o.Set("sojourn", counts);
+    o.Set("sojournSeconds", Napi::Number::New(env, static_cast<double>(sojournNs_) / 1e9));
     return o;
   }
 
@@ -274,6 +334,9 @@ class UdpBatch : public Napi::ObjectWrap<UdpBatch> {
   Napi::FunctionReference onBatch_;
   std::vector<uint8_t> recvData_;
   uint64_t received_ = 0, sent_ = 0, oversize_ = 0, dropped_ = 0;
+  std::vector<uint64_t> sojournBoundsNs_;
+  std::vector<uint64_t> sojourn_;  // answers per bound, the last beyond every bound
+  uint64_t sojournNs_ = 0;
 };
 
 }  // namespace

@@ -155,6 +155,7 @@ export const GAUGE_METRICS = {
 } as const satisfies Record<Gauge, readonly [string, Exclude<FamilyType, 'histogram'>] | null>;
 
 export const REDIS_SECONDS_HELP = 'time of a Redis read (GET, TTL, SCAN pages, ...), seconds';
+export const UDP_SOJOURN_HELP = "time from the kernel's receipt of a UDP query to its answer leaving, socket queue included, seconds (batched UDP path only)";
 
 /** The README's list of /metrics families, from the declarations above. */
 export function metricsTable(): string {
@@ -169,6 +170,7 @@ export function metricsTable(): string {
     ...Object.entries(COUNTER_FAMILIES).map(([name, help]) => ({ name: `rkvdns_${name}`, type: 'counter' as const, labels: labelsOf(name), help })),
     ...Object.entries(GAUGE_METRICS).flatMap(([gauge, m]) => (m ? [{ name: `rkvdns_${m[0]}`, type: m[1], labels: [], help: GAUGES[gauge as Gauge] }] : [])),
     { name: 'rkvdns_redis_seconds', type: 'histogram', labels: ['le'], help: REDIS_SECONDS_HELP },
+    { name: 'rkvdns_udp_sojourn_seconds', type: 'histogram', labels: ['le'], help: UDP_SOJOURN_HELP },
     buildInfo('rkvdns'),
   ]);
 }

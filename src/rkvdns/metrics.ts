@@ -1,9 +1,22 @@
 /** rkvdns's /metrics families, read from its counters and gauges at scrape time (the places are in counters.ts). */
 import { buildInfo, histogramSamples, type Family, type Sample } from '../common/metrics.js';
-import { COUNTER_FAMILIES, COUNTER_METRICS, GAUGE_METRICS, GAUGES, REDIS_SECONDS_BOUNDS, REDIS_SECONDS_HELP, type Counter, type Gauge } from './counters.js';
+import { SOJOURN_BOUNDS, type Sojourn } from '../dns/udp.js';
+import {
+  COUNTER_FAMILIES,
+  COUNTER_METRICS,
+  GAUGE_METRICS,
+  GAUGES,
+  REDIS_SECONDS_BOUNDS,
+  REDIS_SECONDS_HELP,
+  UDP_SOJOURN_HELP,
+  type Counter,
+  type Gauge,
+} from './counters.js';
 import type { Gauges, ServerStats } from './stats.js';
 
-export function rkvdnsFamilies(stats: ServerStats, gauges: () => Gauges): Family[] {
+const NO_SOJOURN: Sojourn = { counts: new Array<number>(SOJOURN_BOUNDS.length + 1).fill(0), seconds: 0 };
+
+export function rkvdnsFamilies(stats: ServerStats, gauges: () => Gauges, sojourn: () => Sojourn | null): Family[] {
   const counters = Object.entries(COUNTER_METRICS) as [Counter, (typeof COUNTER_METRICS)[Counter]][];
   const counterFamilies = Object.entries(COUNTER_FAMILIES).map(([family, help]): Family => ({
     name: `rkvdns_${family}`,
@@ -23,6 +36,15 @@ export function rkvdnsFamilies(stats: ServerStats, gauges: () => Gauges): Family
       help: REDIS_SECONDS_HELP,
       type: 'histogram',
       samples: () => histogramSamples('rkvdns_redis_seconds', REDIS_SECONDS_BOUNDS, stats.redisBuckets, stats.redisSeconds),
+    },
+    {
+      name: 'rkvdns_udp_sojourn_seconds',
+      help: UDP_SOJOURN_HELP,
+      type: 'histogram',
+      samples: () => {
+        const h = sojourn() ?? NO_SOJOURN;
+        return histogramSamples('rkvdns_udp_sojourn_seconds', SOJOURN_BOUNDS, h.counts, h.seconds);
+      },
     },
     buildInfo('rkvdns'),
   ];

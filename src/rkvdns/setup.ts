@@ -179,7 +179,11 @@ export async function startRkvdns(s: Settings, log: Logger): Promise<Rkvdns> {
   return {
     listener,
     stats,
-    instruments: () => (instruments ??= localInstruments(rkvdnsFamilies(stats, gauges), unready)),
+    instruments: () =>
+      (instruments ??= localInstruments(
+        rkvdnsFamilies(stats, gauges, () => listener.udpSojourn()),
+        unready,
+      )),
     async close() {
       closing = true;
       clearInterval(sweeper);

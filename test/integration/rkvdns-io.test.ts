@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ask, buildQuery, decode, sendUdp, txt } from '../helpers/dns.js';
+import { scrape } from '../helpers/metrics.js';
 import { freePort } from '../helpers/ports.js';
 import { run, startProcess } from '../helpers/process.js';
 import { startRedis, type TestRedis } from '../helpers/redis.js';
@@ -82,6 +83,33 @@ describe('UDP_IO batched limits', () => {
       expect(await sendUdp(server.port, huge, 500)).toBeNull();
       expect(await gauge(server.port, 'udp_oversize_dropped')).toBe('udp_oversize_dropped:1');
       expect(txt(await ask(server.port, `io4.get.${ZONE}`, 'TXT'))).toEqual([['v4']]);
+    } finally {
+      await server.stop();
+    }
+  });
+});
+
+describe('the sojourn histogram', () => {
+  it.each(['batched', 'dgram'] as const)('%s: counts each UDP answer from the kernel receipt of its query (batched only)', async (io) => {
+    const mport = await freePort();
+    const server = await startRkvdns(redis.url, { UDP_IO: io, STATS: 0, METRICS: `127.0.0.1:${mport}` });
+    try {
+      // 20 answers that read Redis and 20 from flights, one at a time.
+      for (let i = 0; i < 40; i++) expect((await ask(server.port, `io${i % 20}.get.${ZONE}`, 'TXT')).rcode).toBe('NOERROR');
+      const m = await scrape(mport);
+      const count = m.get('rkvdns_udp_sojourn_seconds_count');
+      const sum = m.get('rkvdns_udp_sojourn_seconds_sum')!;
+      if (io === 'dgram') {
+        expect([count, sum]).toEqual([0, 0]);
+        return;
+      }
+      // Every answer carried its query's arrival time (one without is not counted), and each took some time.
+      expect(count).toBe(40);
+      expect(sum).toBeGreaterThan(0);
+      expect(m.get('rkvdns_udp_sojourn_seconds_bucket{le="1"}')).toBe(40);
+      // Cumulative buckets never decrease.
+      const buckets = [...m].filter(([k]) => k.startsWith('rkvdns_udp_sojourn_seconds_bucket')).map(([, v]) => v);
+      expect(buckets).toEqual([...buckets].sort((a, b) => a - b));
     } finally {
       await server.stop();
     }

@@ -42,14 +42,14 @@ const MIXES = [
 ];
 const CLIENTS = { udp: { clients: 8, outstanding: 200 }, tcp: { clients: 16, outstanding: 256 } };
 
-/** All processes of a server: the primary and its workers. */
+/** All processes of a server: the primary and its descendants (rkvdns's workers; NSD's serving process is a grandchild). */
 const tree = (pid) => [
   pid,
   ...spawnSync('pgrep', ['-P', String(pid)], { encoding: 'utf8' })
     .stdout.trim()
     .split('\n')
     .filter(Boolean)
-    .map(Number),
+    .flatMap((child) => tree(Number(child))),
 ];
 
 const rows = [];

@@ -1,0 +1,80 @@
+#!/usr/bin/env node
+/**
+ * Where rkvdns's latency tail below saturation comes from. One rkvdns (batched UDP, 1,000 names answered from
+ * flights), its saturation rate measured first, then dnsperf paced at shares of that rate. For each pace:
+ * dnsperf's own p50/p99; the server's sojourn histogram (kernel receipt of the query to the answer's send, from
+ * /metrics), which no delay of the load generator can reach; and the server's main thread from
+ * /proc/<pid>/schedstat: its share of the wall clock on a CPU, and how long it was runnable but waiting for one.
+ *   npm run bench:half-load      (BENCH_SECONDS=5 per pace)
+ */
+import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { dnsperf, fmt, freePort, need, startRedis, startRkvdns, table } from './lib.mjs';
+
+need({ dnsperf: 'dnsperf', 'redis-server': 'redis-server' });
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
+const ZONE = 'bench.test';
+const PACES = [0.25, 0.375, 0.5];
+const CLIENTS = { clients: 8, outstanding: 200 };
+// BENCH_PIN=1: rkvdns (every thread) on CPU 1, dnsperf and Redis on CPU 0, so the server never waits for a CPU
+// the load generator holds.
+const PIN = process.env.BENCH_PIN === '1';
+
+const redis = await startRedis();
+const kv = [];
+for (let i = 0; i < 1000; i++) kv.push(`k${i}`, String(i));
+await redis.client.mset(kv);
+const queries = kv.filter((_, i) => i % 2 === 0).map((k) => `${k}.get.${ZONE} TXT`);
+const metricsPort = await freePort();
+const srv = await startRkvdns(redis.url, ZONE, { MAX_UDP_PAYLOAD: 1232, METRICS: `127.0.0.1:${metricsPort}` }, [], await freePort());
+
+if (PIN) {
+  spawnSync('taskset', ['-a', '-p', '-c', '1', String(srv.proc.pid)]);
+  spawnSync('taskset', ['-a', '-p', '-c', '0', String(redis.proc.pid)]);
+}
+const load = PIN ? { ...CLIENTS, cpus: '0' } : CLIENTS;
+
+/** Cumulative sojourn buckets, [upper bound in seconds, count]. */
+async function sojourn() {
+  const text = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
+  return [...text.matchAll(/^rkvdns_udp_sojourn_seconds_bucket\{le="([^"]+)"\} (\d+)/gm)].map((m) => [m[1] === '+Inf' ? Infinity : Number(m[1]), Number(m[2])]);
+}
+
+/** The main thread's time on a CPU and waiting for one, ns (/proc/<pid>/schedstat: the thread group leader). */
+function schedstat() {
+  const [onCpu, waiting] = readFileSync(`/proc/${srv.proc.pid}/schedstat`, 'utf8').trim().split(/\s+/).map(Number);
+  return { onCpu, waiting };
+}
+
+await dnsperf({ port: srv.port, queries, seconds: 2, ...load }); // warm-up (JIT)
+const full = await dnsperf({ port: srv.port, queries, seconds: SECONDS, ...load });
+const rows = [];
+for (const pace of PACES) {
+  const qps = Math.round(full.qps * pace);
+  const [h0, s0, t0] = [await sojourn(), schedstat(), performance.now()];
+  const r = await dnsperf({ port: srv.port, queries, seconds: SECONDS, qps, latencies: true, ...load });
+  const [h1, s1, wallNs] = [await sojourn(), schedstat(), (performance.now() - t0) * 1e6];
+  const answers = h1.map(([le, n], i) => [le, n - h0[i][1]]);
+  const total = answers[answers.length - 1][1];
+  const within = (le) => fmt.pct((answers.find(([b]) => b === le)[1] / total) * 100);
+  const p99 = answers.find(([, n]) => n >= 0.99 * total)[0];
+  rows.push({
+    pace: `${fmt.pct(pace * 100)} of ${fmt.int(full.qps)} q/s`,
+    'q/s': fmt.int(r.qps),
+    'dnsperf p50 ms': fmt.ms(r.p50Ms),
+    'dnsperf p99 ms': fmt.ms(r.p99Ms),
+    'in server ≤ 0.5 ms': within(0.0005),
+    '≤ 2 ms': within(0.002),
+    'p99 in server': p99 === Infinity ? '> 1 s' : `≤ ${p99 * 1000} ms`,
+    'main thread on CPU': fmt.pct(((s1.onCpu - s0.onCpu) / wallNs) * 100),
+    'CPU µs/q': fmt.int((s1.onCpu - s0.onCpu) / 1000 / r.completed),
+    'waiting for a CPU ms': fmt.int((s1.waiting - s0.waiting) / 1e6),
+  });
+}
+table(
+  `rkvdns below saturation: GET, 1,000 distinct names, batched UDP, ${SECONDS} s per pace (dnsperf ${CLIENTS.clients} × ${CLIENTS.outstanding})${PIN ? ', rkvdns on CPU 1, dnsperf and Redis on CPU 0' : ''}`,
+  rows,
+);
+await srv.proc.stop();
+await redis.stop();
+process.exit(0);

@@ -6,7 +6,7 @@
  *   npm run build && node bench/compare-builds.mjs /path/to/other/checkout [rounds]
  */
 import { startRkvdns } from '../dist/harness/programs.js';
-import { dnsperf, measured, need, root, startRedis } from './lib.mjs';
+import { dnsperf, measured, need, root, seedNumbered, startRedis } from './lib.mjs';
 
 const other = process.argv[2];
 const ROUNDS = Number(process.argv[3] ?? 8);
@@ -19,11 +19,7 @@ const ZONE = 'bench.test';
 // 300,000 keys: enough that a 5-second round names each at most once, so every query of that mix reads Redis.
 const UNCACHED = 300_000;
 const redis = await startRedis();
-for (let i = 0; i < UNCACHED; i += 5000) {
-  const kv = [];
-  for (let j = i; j < i + 5000; j++) kv.push(`k${j}`, String(j));
-  await redis.client.mset(kv);
-}
+await seedNumbered(redis.client, UNCACHED);
 
 const start = (checkout) => startRkvdns(redis.url, ZONE, { bin: `${checkout}/dist/cli/rkvdns.js`, settings: { STATS: 0 }, args: ['--log-level', 'info'] });
 const builds = { this: await start(root), other: await start(other) };

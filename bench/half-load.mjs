@@ -9,7 +9,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { dnsperf, fmt, freePort, need, startRedis, startRkvdns, table } from './lib.mjs';
+import { dnsperf, fmt, freePort, need, seedNumbered, startRedis, startRkvdns, table } from './lib.mjs';
 
 need({ dnsperf: 'dnsperf', 'redis-server': 'redis-server' });
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
@@ -21,10 +21,8 @@ const CLIENTS = { clients: 8, outstanding: 200 };
 const PIN = process.env.BENCH_PIN === '1';
 
 const redis = await startRedis();
-const kv = [];
-for (let i = 0; i < 1000; i++) kv.push(`k${i}`, String(i));
-await redis.client.mset(kv);
-const queries = kv.filter((_, i) => i % 2 === 0).map((k) => `${k}.get.${ZONE} TXT`);
+await seedNumbered(redis.client, 1000);
+const queries = Array.from({ length: 1000 }, (_, i) => `k${i}.get.${ZONE} TXT`);
 const metricsPort = await freePort();
 const srv = await startRkvdns(redis.url, ZONE, { MAX_UDP_PAYLOAD: 1232, METRICS: `127.0.0.1:${metricsPort}` }, [], await freePort());
 

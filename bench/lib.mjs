@@ -190,6 +190,15 @@ export async function serverStats(port, zone) {
   );
 }
 
+/** Keys `k0` … `k<n-1>`, each holding its number, written with MSET 5,000 at a time. */
+export async function seedNumbered(client, n) {
+  for (let i = 0; i < n; i += 5000) {
+    const kv = [];
+    for (let j = i; j < Math.min(n, i + 5000); j++) kv.push(`k${j}`, String(j));
+    await client.mset(kv);
+  }
+}
+
 /**
  * A totalizer of `keys` bucket keys `<prefix>;10.a.b.1,200;web<s>;<ts>` (`sources` sources × `buckets` buckets
  * 300 s apart, ending 300 s before `now`), written with MSET; returns the sum of all values.

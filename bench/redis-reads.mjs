@@ -9,17 +9,13 @@ import { Redis } from 'ioredis';
 import { createLogger } from '../dist/common/log.js';
 import { ReadPipe } from '../dist/redis/pipe.js';
 import { commandHead } from '../dist/redis/resp.js';
-import { fmt, need, startRedis, table } from './lib.mjs';
+import { fmt, need, seedNumbered, startRedis, table } from './lib.mjs';
 
 need({ 'redis-server': 'redis-server' });
 const PAIRS = 200_000;
 const READERS = 200;
 const redis = await startRedis();
-for (let i = 0; i < PAIRS; i += 5000) {
-  const kv = [];
-  for (let j = i; j < i + 5000; j++) kv.push(`k${j}`, String(j));
-  await redis.client.mset(kv);
-}
+await seedNumbered(redis.client, PAIRS);
 const keys = Array.from({ length: PAIRS }, (_, i) => Buffer.from(`k${i}`));
 
 const io = new Redis(redis.url, { enableAutoPipelining: true, enableOfflineQueue: false, enableReadyCheck: false, lazyConnect: true });

@@ -11,7 +11,7 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { startKnot, startNsd } from './c-servers.mjs';
-import { dnsperf, fmt, freePort, measured, need, root, serverStats, startProcess, startRedis, startRkvdns, table } from './lib.mjs';
+import { dnsperf, fmt, freePort, measured, need, root, seedNumbered, serverStats, startProcess, startRedis, startRkvdns, table } from './lib.mjs';
 
 const batchedBuilt = existsSync(`${root}/build/Release/udp_batch.node`);
 
@@ -22,11 +22,7 @@ const UNCACHED = 500_000;
 
 const redis = await startRedis();
 // 500,000 small keys: a mix that names each at most once in a run makes every query a Redis lookup.
-for (let i = 0; i < UNCACHED; i += 5000) {
-  const kv = [];
-  for (let j = i; j < i + 5000; j++) kv.push(`k${j}`, String(j));
-  await redis.client.mset(kv);
-}
+await seedNumbered(redis.client, UNCACHED);
 // 50 bucket keys, the shape the agent writes: 50 records for keys, 50 tuples for shget.
 for (let i = 0; i < 50; i++) await redis.client.set(`web_client;10.0.${Math.floor(i / 10)}.${200 + i},200;sophia;1747546909`, String(1000 + i));
 

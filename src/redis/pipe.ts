@@ -94,8 +94,9 @@ export class ReadPipe {
    */
   connect(): Promise<void> {
     if (this.state !== 'idle' && this.state !== 'closed') return Promise.resolve();
-    // Replies come in order, so only the oldest read can be late: one timer for all of them.
-    this.watchdog = setInterval(() => this.checkLate(), Math.max(10, Math.floor(this.o.timeoutMs / 4)));
+    // Replies come in order, so only the oldest read can be late: one timer for all of them, checking ten times
+    // per timeout, so a late read fails within 1.1 times the timeout.
+    this.watchdog = setInterval(() => this.checkLate(), Math.max(10, Math.floor(this.o.timeoutMs / 10)));
     this.watchdog.unref();
     return new Promise((resolve, reject) => this.open(resolve, reject));
   }

@@ -217,6 +217,8 @@ class UdpBatch : public Napi::ObjectWrap<UdpBatch> {
     return 0;
   }
 
+  // The kernel stamps with the wall clock, so a step of it (NTP) between receipt and send can misplace one
+  // answer: one stepped back is not counted, one stepped forward lands in a late bucket.
   void CountSojourn(uint64_t arrival, uint64_t now) {
     if (arrival == 0 || now < arrival) return;
     uint64_t ns = now - arrival;

@@ -1,5 +1,5 @@
 # The batched UDP addon (Linux: recvmmsg/sendmmsg). Optional: without a compiler, or elsewhere than Linux,
-# rkvdns uses node:dgram (see src/dns/udp-batch.ts).
+# rkvdns uses node:dgram (see src/dns/udp.ts).
 {
   "targets": [
     {

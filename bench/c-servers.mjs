@@ -20,19 +20,32 @@ function zoneFile(zone, records) {
   return lines.join('\n') + '\n';
 }
 
-function dirFor(name, zone, records) {
+/**
+ * One C server on a free port: its zone file and config (`config(dir, port)`) written to its own scratch
+ * directory, then started in the foreground until its log line says it serves.
+ */
+async function startStatic({ name, label, zone, records, confFile, config, command, args, ready }) {
   const dir = join(scratch, name);
   mkdirSync(dir, { recursive: true });
   writeFileSync(join(dir, `${zone}.zone`), zoneFile(zone, records));
-  return dir;
+  const port = await freePort();
+  const conf = join(dir, confFile);
+  writeFileSync(conf, config(dir, port));
+  const proc = await startProcess(command, args(conf), ready, { timeoutMs: 120_000 });
+  return { port, proc, name: label };
 }
 
-export async function startNsd(zone, records) {
-  const dir = dirFor('nsd', zone, records);
-  const port = await freePort();
-  writeFileSync(
-    join(dir, 'nsd.conf'),
-    `server:
+export function startNsd(zone, records) {
+  return startStatic({
+    name: 'nsd',
+    label: 'NSD 4.6, 1 server process',
+    zone,
+    records,
+    confFile: 'nsd.conf',
+    command: 'nsd',
+    args: (conf) => ['-d', '-c', conf],
+    ready: /nsd started/,
+    config: (dir, port) => `server:
   ip-address: 127.0.0.1@${port}
   server-count: 1
   username: ""
@@ -51,17 +64,20 @@ zone:
   name: ${zone}
   zonefile: ${zone}.zone
 `,
-  );
-  const proc = await startProcess('nsd', ['-d', '-c', join(dir, 'nsd.conf')], /nsd started/, { timeoutMs: 120_000 });
-  return { port, proc, name: 'NSD 4.6, 1 server process' };
+  });
 }
 
-export async function startKnot(zone, records) {
-  const dir = dirFor('knot', zone, records);
-  const port = await freePort();
-  writeFileSync(
-    join(dir, 'knot.conf'),
-    `server:
+export function startKnot(zone, records) {
+  return startStatic({
+    name: 'knot',
+    label: 'Knot DNS 3.2, 1 UDP worker',
+    zone,
+    records,
+    confFile: 'knot.conf',
+    command: 'knotd',
+    args: (conf) => ['-c', conf],
+    ready: /server started/,
+    config: (dir, port) => `server:
     listen: 127.0.0.1@${port}
     rundir: "${dir}"
     udp-workers: 1
@@ -80,7 +96,5 @@ zone:
   - domain: ${zone}
     file: "${zone}.zone"
 `,
-  );
-  const proc = await startProcess('knotd', ['-c', join(dir, 'knot.conf')], /server started/, { timeoutMs: 120_000 });
-  return { port, proc, name: 'Knot DNS 3.2, 1 UDP worker' };
+  });
 }

@@ -42,8 +42,7 @@ export interface DnsListener {
   port: number;
   /** The UDP path in use. */
   udpIo: UdpEndpoint['io'];
-  udpDrops: UdpEndpoint['drops'];
-  udpSojourn: UdpEndpoint['sojourn'];
+  udpCounts: UdpEndpoint['counts'];
   tcpConnections(): number;
   close(): Promise<void>;
 }
@@ -181,8 +180,7 @@ export async function listenDns(handler: PacketHandler, opts: ListenOptions): Pr
     host: opts.host,
     port,
     udpIo: udpEndpoint.io,
-    udpDrops: () => udpEndpoint.drops(),
-    udpSojourn: () => udpEndpoint.sojourn(),
+    udpCounts: () => udpEndpoint.counts(),
     tcpConnections: () => sockets.size,
     close: () =>
       new Promise<void>((resolve) => {

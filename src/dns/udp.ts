@@ -31,13 +31,19 @@ export interface Sojourn {
   seconds: number;
 }
 
+export interface UdpCounts {
+  /** Datagrams the batched path dropped: queries over its 4,096-byte buffer, answers the kernel refused. */
+  oversize: number;
+  send: number;
+  /** The sojourn histogram (batched only: node:dgram gives no receive time); null on node:dgram. */
+  sojourn: Sojourn | null;
+}
+
 export interface UdpEndpoint {
   port: number;
   io: 'dgram' | 'batched';
-  /** Datagrams the batched path dropped: queries over its 4,096-byte buffer, answers the kernel refused. */
-  drops(): { oversize: number; send: number };
-  /** The sojourn histogram (batched only: node:dgram gives no receive time); null on node:dgram. */
-  sojourn(): Sojourn | null;
+  /** What the socket counted, read in one call to the addon. */
+  counts(): UdpCounts;
   close(): void;
 }
 
@@ -72,8 +78,6 @@ function batchedUdp(): { UdpBatch: NativeUdpClass } | null {
   }
   return addon;
 }
-
-const batchedUnavailable = (): string => addonError;
 
 /** Record header: u16 length, u16 port, u8 family, 16 address bytes, u64 arrival ns (udp_batch.cc). */
 const HEADER = 29;
@@ -176,13 +180,9 @@ function bindBatched(native: NativeUdpClass, host: string, port: number, answer:
   return {
     port: sock.port(),
     io: 'batched',
-    drops: () => {
+    counts: () => {
       const st = sock.stats();
-      return { oversize: st.oversize, send: st.sendDropped };
-    },
-    sojourn: () => {
-      const st = sock.stats();
-      return { counts: st.sojourn, seconds: st.sojournSeconds };
+      return { oversize: st.oversize, send: st.sendDropped, sojourn: { counts: st.sojourn, seconds: st.sojournSeconds } };
     },
     close: () => sock.close(),
   };
@@ -216,7 +216,7 @@ function bindDgram(host: string, port: number, answer: Answerer, log: Logger): P
         });
       });
       // node:dgram takes datagrams of any size, and reports a failed send as an 'error' (logged above).
-      resolve({ port: sock.address().port, io: 'dgram', drops: () => ({ oversize: 0, send: 0 }), sojourn: () => null, close: () => sock.close() });
+      resolve({ port: sock.address().port, io: 'dgram', counts: () => ({ oversize: 0, send: 0, sojourn: null }), close: () => sock.close() });
     });
   });
 }
@@ -229,7 +229,7 @@ export async function bindUdp(io: UdpIo, host: string, port: number, answer: Ans
   if (io === 'dgram') return bindDgram(host, port, answer, log);
   const native = batchedUdp();
   const why = !native
-    ? `the batched UDP addon is not available (${batchedUnavailable()}); build it with npm run build:native (Linux, g++ and make)`
+    ? `the batched UDP addon is not available (${addonError}); build it with npm run build:native (Linux, g++ and make)`
     : net.isIP(host) === 0
       ? `the batched UDP path needs a literal address, not '${host}'`
       : cluster.isWorker && port === 0

@@ -143,7 +143,7 @@ export async function startRkvdns(s: Settings, log: Logger): Promise<Rkvdns> {
   const path = buildRequestPath(s, redisReader(conn), log, {
     tcpConnections: () => listener.tcpConnections(),
     redisQueued: () => conn.queued(),
-    udp: () => ({ batched: listener.udpIo === 'batched', ...listener.udpDrops() }),
+    udp: () => ({ batched: listener.udpIo === 'batched', ...listener.udpCounts() }),
   });
   const { stats, flights, snapshots, gauges } = path;
   const failureLog = rateLimited(log.error, QUERY_LOG_RATE);
@@ -181,7 +181,7 @@ export async function startRkvdns(s: Settings, log: Logger): Promise<Rkvdns> {
     stats,
     instruments: () =>
       (instruments ??= localInstruments(
-        rkvdnsFamilies(stats, gauges, () => listener.udpSojourn()),
+        rkvdnsFamilies(stats, gauges, () => listener.udpCounts().sojourn),
         unready,
       )),
     async close() {

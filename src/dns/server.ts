@@ -11,11 +11,14 @@ import { MIN_UDP, RCODE } from './constants.js';
 import { FrameReader, frame } from './framing.js';
 import { assemble, headerOnly } from './message.js';
 import { parseQuery } from './query.js';
-import { bindUdp, type UdpEndpoint, type UdpIo } from './udp.js';
+import { bindUdp, type Reuse, type UdpEndpoint, type UdpIo } from './udp.js';
 
 export type Transport = 'udp' | 'tcp';
-/** Returns the answer (null: send nothing) at once when it can, or a promise when it must wait. */
-export type PacketHandler = (msg: Buffer, transport: Transport, client: string) => Buffer | null | Promise<Buffer | null>;
+/**
+ * Returns the answer (null: send nothing) at once when it can, or a promise when it must wait. `reuse` is given
+ * on the batched UDP path only: the handler may mark an answer it gives at once as reusable for repeats (udp.ts).
+ */
+export type PacketHandler = (msg: Buffer, transport: Transport, client: string, reuse?: Reuse) => Buffer | null | Promise<Buffer | null>;
 
 export interface ListenOptions {
   host: string;
@@ -43,6 +46,7 @@ export interface DnsListener {
   /** The UDP path in use. */
   udpIo: UdpEndpoint['io'];
   udpCounts: UdpEndpoint['counts'];
+  udpRepeats: UdpEndpoint['repeats'];
   tcpConnections(): number;
   close(): Promise<void>;
 }
@@ -58,9 +62,16 @@ function servfailFor(msg: Buffer): Buffer | null {
  * Runs the handler so that a failure (a throw, or a rejected promise) becomes a SERVFAIL answer reported to
  * onFailure, as CoreDNS's recover plugin does: never an uncaught exception, never a client left waiting.
  */
-function answerOf(handler: PacketHandler, msg: Buffer, transport: Transport, client: string, opts: ListenOptions): Buffer | null | Promise<Buffer | null> {
+function answerOf(
+  handler: PacketHandler,
+  msg: Buffer,
+  transport: Transport,
+  client: string,
+  opts: ListenOptions,
+  reuse?: Reuse,
+): Buffer | null | Promise<Buffer | null> {
   try {
-    const answer = handler(msg, transport, client);
+    const answer = handler(msg, transport, client, reuse);
     // The rejection handler is made only for an answer that waits: a synchronous answer costs no closure.
     return answer instanceof Promise ? answer.catch((e: unknown) => recovered(e, msg, transport, client, opts)) : answer;
   } catch (e) {
@@ -157,7 +168,7 @@ export async function listenDns(handler: PacketHandler, opts: ListenOptions): Pr
   tcp.maxConnections = opts.maxTcpConnections;
   tcp.on('drop', () => opts.onTcpEvent?.('refused'));
   // With port 0, take the UDP port the kernel chose and claim the same one on TCP; retry if it is taken.
-  const answer = (msg: Buffer, client: string) => answerOf(handler, msg, 'udp', client, opts);
+  const answer = (msg: Buffer, client: string, reuse?: Reuse) => answerOf(handler, msg, 'udp', client, opts, reuse);
   let udp: UdpEndpoint | undefined;
   for (let attempt = 0; ; attempt++) {
     udp = await bindUdp(opts.udpIo ?? 'dgram', opts.host, opts.port, answer, opts.log);
@@ -181,6 +192,7 @@ export async function listenDns(handler: PacketHandler, opts: ListenOptions): Pr
     port,
     udpIo: udpEndpoint.io,
     udpCounts: () => udpEndpoint.counts(),
+    udpRepeats: udpEndpoint.repeats,
     tcpConnections: () => sockets.size,
     close: () =>
       new Promise<void>((resolve) => {

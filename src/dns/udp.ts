@@ -3,7 +3,8 @@
  *   dgram    node:dgram, one 'message' event, Buffer and rinfo object per datagram, one send per answer;
  *   batched  the native addon (src/native/udp_batch.cc, Linux): recvmmsg hands over every waiting datagram in
  *            one Buffer per wakeup, and the answers of a batch (or of one turn of the event loop, for answers
- *            that waited for Redis) leave in one sendmmsg.
+ *            that waited for Redis) leave in one sendmmsg. An answer the answerer marks reusable (Reuse) is
+ *            remembered by the addon, which answers that query's repeats itself until the answer would change.
  * Both call `answer(msg, client)` per query and send what it gives back to where the query came from.
  */
 import cluster from 'node:cluster';
@@ -17,7 +18,23 @@ import type { Logger } from '../common/log.js';
 export const UDP_IO = ['auto', 'dgram', 'batched'] as const;
 export type UdpIo = (typeof UDP_IO)[number];
 
-export type Answerer = (msg: Buffer, client: string) => Buffer | null | Promise<Buffer | null>;
+/** Tallies the addon counts repeats under (AnswerCache::kTallies in answer_cache.h). */
+export const REPEAT_TALLIES = 64;
+
+/**
+ * What an answerer may say of an answer it gives at once, on the batched path: the same query bytes, ID apart,
+ * get this answer until `untilMs`, with the TTLs of its answer and authority records one lower (not below 0) at
+ * `agesAtMs` and at each second after, as agedAnswer (message.ts) ages them; both are Date.now() times. Each
+ * repeat so answered counts under `tally` (0 to REPEAT_TALLIES - 1) in the endpoint's `repeats`. The caller sets
+ * untilMs to 0 before each query; left at 0, the answer is not reused.
+ */
+export interface Reuse {
+  untilMs: number;
+  agesAtMs: number;
+  tally: number;
+}
+
+export type Answerer = (msg: Buffer, client: string, reuse?: Reuse) => Buffer | null | Promise<Buffer | null>;
 
 /**
  * Upper bounds (seconds) of the sojourn histogram: from the kernel's receipt of a query to its answer leaving,
@@ -37,6 +54,8 @@ export interface UdpCounts {
   send: number;
   /** The sojourn histogram (batched only: node:dgram gives no receive time); null on node:dgram. */
   sojourn: Sojourn | null;
+  /** Answers held for repeats (batched only). */
+  remembered: number;
 }
 
 export interface UdpEndpoint {
@@ -44,6 +63,8 @@ export interface UdpEndpoint {
   io: 'dgram' | 'batched';
   /** What the socket counted, read in one call to the addon. */
   counts(): UdpCounts;
+  /** Repeats the addon answered itself, per tally (see Reuse), kept current by the addon; null on node:dgram. */
+  repeats: Float64Array | null;
   close(): void;
 }
 
@@ -51,7 +72,8 @@ export interface UdpEndpoint {
 interface NativeUdp {
   port(): number;
   send(records: Buffer, count: number): number;
-  stats(): { received: number; sent: number; oversize: number; sendDropped: number; sojourn: number[]; sojournSeconds: number };
+  remember(query: Buffer, answer: Buffer, untilMs: number, agesAtMs: number, tally: number): boolean;
+  stats(): { received: number; sent: number; oversize: number; sendDropped: number; sojourn: number[]; sojournSeconds: number; remembered: number };
   close(): void;
 }
 type NativeUdpClass = new (
@@ -60,6 +82,7 @@ type NativeUdpClass = new (
   reusePort: boolean,
   onBatch: (records: Buffer, count: number) => void,
   sojournBounds: readonly number[],
+  repeats: Float64Array,
 ) => NativeUdp;
 
 let addon: { UdpBatch: NativeUdpClass } | null | undefined;
@@ -147,6 +170,9 @@ function bindBatched(native: NativeUdpClass, host: string, port: number, answer:
     scheduled = false;
     later.flush();
   };
+  const repeats = new Float64Array(REPEAT_TALLIES);
+  // One object for every query: the answerer marks the answer it gives at once as reusable, or leaves it.
+  const reuse: Reuse = { untilMs: 0, agesAtMs: 0, tally: 0 };
   // Under --workers each worker binds the port itself and the kernel spreads datagrams over them.
   const sock: NativeUdp = new native(
     host,
@@ -157,7 +183,8 @@ function bindBatched(native: NativeUdpClass, host: string, port: number, answer:
       for (let i = 0; i < count; i++) {
         const len = records.readUInt16LE(at);
         const msg = records.subarray(at + HEADER, at + HEADER + len);
-        const a = answer(msg, clientOf(records, at));
+        reuse.untilMs = 0;
+        const a = answer(msg, clientOf(records, at), reuse);
         if (a instanceof Promise) {
           const from = at;
           void a.then((r) => {
@@ -168,12 +195,16 @@ function bindBatched(native: NativeUdpClass, host: string, port: number, answer:
               setImmediate(flushLater);
             }
           });
-        } else if (a) now.add(records, at, a);
+        } else if (a) {
+          now.add(records, at, a);
+          if (reuse.untilMs !== 0) sock.remember(msg, a, reuse.untilMs, reuse.agesAtMs, reuse.tally);
+        }
         at += HEADER + len;
       }
       now.flush();
     },
     SOJOURN_BOUNDS,
+    repeats,
   );
   const now = new Outbox(() => sock);
   const later = new Outbox(() => sock);
@@ -182,8 +213,9 @@ function bindBatched(native: NativeUdpClass, host: string, port: number, answer:
     io: 'batched',
     counts: () => {
       const st = sock.stats();
-      return { oversize: st.oversize, send: st.sendDropped, sojourn: { counts: st.sojourn, seconds: st.sojournSeconds } };
+      return { oversize: st.oversize, send: st.sendDropped, sojourn: { counts: st.sojourn, seconds: st.sojournSeconds }, remembered: st.remembered };
     },
+    repeats,
     close: () => sock.close(),
   };
 }
@@ -216,7 +248,13 @@ function bindDgram(host: string, port: number, answer: Answerer, log: Logger): P
         });
       });
       // node:dgram takes datagrams of any size, and reports a failed send as an 'error' (logged above).
-      resolve({ port: sock.address().port, io: 'dgram', counts: () => ({ oversize: 0, send: 0, sojourn: null }), close: () => sock.close() });
+      resolve({
+        port: sock.address().port,
+        io: 'dgram',
+        counts: () => ({ oversize: 0, send: 0, sojourn: null, remembered: 0 }),
+        repeats: null,
+        close: () => sock.close(),
+      });
     });
   });
 }

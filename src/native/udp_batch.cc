@@ -8,6 +8,11 @@
 // An answer's record carries its query's arrival, so the send can count how long the query spent in the
 // server, from the kernel's receipt (socket queue included) to the answer leaving: the sojourn histogram.
 // Every length read from JavaScript is checked against the buffer before use.
+//
+// Repeats: JavaScript may hand an answer back with remember() (answer_cache.h); until it ends, a datagram with
+// the same bytes (its ID apart) is answered here, in the same sendmmsg as the rest of its wakeup's repeats, and
+// never reaches JavaScript. Each such answer is counted under the tally JavaScript gave, in a Float64Array
+// JavaScript reads without a call.
 #include <napi.h>
 #include <uv.h>
 
@@ -20,6 +25,8 @@
 #include <unistd.h>
 
 #include <vector>
+
+#include "answer_cache.h"
 
 namespace {
 
@@ -53,19 +60,26 @@ class UdpBatch : public Napi::ObjectWrap<UdpBatch> {
   static Napi::Object Init(Napi::Env env, Napi::Object exports) {
     Napi::Function f = DefineClass(env, "UdpBatch",
                                    {InstanceMethod("port", &UdpBatch::Port), InstanceMethod("send", &UdpBatch::Send),
-                                    InstanceMethod("close", &UdpBatch::Close), InstanceMethod("stats", &UdpBatch::Stats)});
+                                    InstanceMethod("remember", &UdpBatch::Remember), InstanceMethod("close", &UdpBatch::Close),
+                                    InstanceMethod("stats", &UdpBatch::Stats)});
     exports.Set("UdpBatch", f);
     return exports;
   }
 
   // new UdpBatch(host: string (a literal address), port: number, reusePort: boolean, onBatch(buffer, count),
-  //              sojournBounds: number[] (seconds, ascending: the histogram's upper bounds))
+  //              sojournBounds: number[] (seconds, ascending: the histogram's upper bounds),
+  //              repeats: Float64Array (at least AnswerCache::kTallies long: answers sent from the cache, per tally))
   UdpBatch(const Napi::CallbackInfo& info) : Napi::ObjectWrap<UdpBatch>(info) {
     Napi::Env env = info.Env();
-    if (info.Length() < 5 || !info[0].IsString() || !info[1].IsNumber() || !info[2].IsBoolean() || !info[3].IsFunction() || !info[4].IsArray()) {
-      Napi::TypeError::New(env, "UdpBatch(host, port, reusePort, onBatch, sojournBounds)").ThrowAsJavaScriptException();
+    if (info.Length() < 6 || !info[0].IsString() || !info[1].IsNumber() || !info[2].IsBoolean() || !info[3].IsFunction() || !info[4].IsArray() ||
+        !info[5].IsTypedArray() || info[5].As<Napi::TypedArray>().TypedArrayType() != napi_float64_array ||
+        info[5].As<Napi::Float64Array>().ElementLength() < AnswerCache::kTallies) {
+      Napi::TypeError::New(env, "UdpBatch(host, port, reusePort, onBatch, sojournBounds, repeats: Float64Array(64))").ThrowAsJavaScriptException();
       return;
     }
+    // Held so its memory stays where repeats_ points.
+    repeatsRef_ = Napi::Persistent(info[5].As<Napi::Float64Array>());
+    repeats_ = repeatsRef_.Value().Data();
     Napi::Array bounds = info[4].As<Napi::Array>();
     for (uint32_t i = 0; i < bounds.Length() && i < 64; i++) {
       Napi::Value b = bounds.Get(i);
@@ -109,6 +123,7 @@ class UdpBatch : public Napi::ObjectWrap<UdpBatch> {
                                               : reinterpret_cast<sockaddr_in6*>(&bound)->sin6_port);
     onBatch_ = Napi::Persistent(info[3].As<Napi::Function>());
     recvData_.resize(kBatch * kMaxQuery);
+    hitData_.resize(kBatch * AnswerCache::kMaxAnswer);
     uv_loop_t* loop = nullptr;
     napi_get_uv_event_loop(env, &loop);
     poll_ = new uv_poll_t;
@@ -150,6 +165,10 @@ class UdpBatch : public Napi::ObjectWrap<UdpBatch> {
     iovec iov[kBatch];
     sockaddr_storage from[kBatch];
     alignas(cmsghdr) uint8_t control[kBatch][CMSG_SPACE(sizeof(timespec))];
+    bool answered[kBatch];
+    mmsghdr hits[kBatch];
+    iovec hitIov[kBatch];
+    uint64_t hitArrival[kBatch];
     for (unsigned call = 0; call < kCallsPerWakeup && fd_ >= 0; call++) {
       for (unsigned i = 0; i < kBatch; i++) {
         iov[i] = {recvData_.data() + i * kMaxQuery, kMaxQuery};
@@ -164,22 +183,42 @@ class UdpBatch : public Napi::ObjectWrap<UdpBatch> {
       }
       int n = recvmmsg(fd_, msgs, kBatch, MSG_DONTWAIT, nullptr);
       if (n <= 0) return;  // EAGAIN: drained; other errors (ICMP reports) are left to the next wakeup
+      uint64_t now = cache_.size() > 0 ? NowNs() : 0;
       size_t total = 0;
-      unsigned kept = 0;
+      unsigned kept = 0, hit = 0;
       for (int i = 0; i < n; i++) {
+        answered[i] = true;
         if ((msgs[i].msg_hdr.msg_flags & MSG_TRUNC) || msgs[i].msg_len > kMaxQuery) {
           oversize_++;
           continue;
         }
+        received_++;
+        const uint8_t* query = recvData_.data() + i * kMaxQuery;
+        unsigned tally = 0;
+        size_t alen = cache_.Get(query, msgs[i].msg_len, now, hitData_.data() + hit * AnswerCache::kMaxAnswer, &tally);
+        if (alen > 0) {
+          repeats_[tally]++;
+          hitIov[hit] = {hitData_.data() + hit * AnswerCache::kMaxAnswer, alen};
+          hits[hit].msg_hdr = {};
+          hits[hit].msg_hdr.msg_name = &from[i];
+          hits[hit].msg_hdr.msg_namelen = msgs[i].msg_hdr.msg_namelen;
+          hits[hit].msg_hdr.msg_iov = &hitIov[hit];
+          hits[hit].msg_hdr.msg_iovlen = 1;
+          hitArrival[hit] = ArrivalNs(&msgs[i].msg_hdr);
+          hit++;
+          continue;
+        }
+        answered[i] = false;
         total += kHeader + msgs[i].msg_len;
         kept++;
       }
-      received_ += kept;
+      // Repeats leave first: they wait for nothing.
+      if (hit > 0) sent_ += SendAll(hits, hit, hitArrival);
       if (kept > 0) {
         Napi::Buffer<uint8_t> out = Napi::Buffer<uint8_t>::New(env, total);
         uint8_t* p = out.Data();
         for (int i = 0; i < n; i++) {
-          if ((msgs[i].msg_hdr.msg_flags & MSG_TRUNC) || msgs[i].msg_len > kMaxQuery) continue;
+          if (answered[i]) continue;
           size_t len = msgs[i].msg_len;
           PutU16(p, static_cast<uint16_t>(len));
           memset(p + 5, 0, 16);
@@ -282,24 +321,52 @@ class UdpBatch : public Napi::ObjectWrap<UdpBatch> {
         n++;
       }
       if (n == 0) break;  // a malformed record: stop, what came before it is sent
-      unsigned done = 0;
-      while (done < n) {
-        int r = sendmmsg(fd_, msgs + done, n - done, MSG_DONTWAIT);
-        if (r <= 0) {
-          // The socket's send buffer is full (or the kernel refused one): the rest of this batch is dropped.
-          if (r < 0 && errno == EINTR) continue;
-          dropped_ += n - done;
-          break;
-        }
-        done += r;
-      }
+      unsigned done = SendAll(msgs, n, arrival);
       sent += done;
-      uint64_t now = NowNs();
-      for (unsigned i = 0; i < done; i++) CountSojourn(arrival[i], now);
       if (done < n) break;
     }
     sent_ += sent;
     return Napi::Number::New(env, static_cast<double>(sent));
+  }
+
+  // Sends the n messages, counting each one's sojourn from its query's arrival; returns how many left.
+  unsigned SendAll(mmsghdr* msgs, unsigned n, const uint64_t* arrival) {
+    unsigned done = 0;
+    while (done < n) {
+      int r = sendmmsg(fd_, msgs + done, n - done, MSG_DONTWAIT);
+      if (r <= 0) {
+        // The socket's send buffer is full (or the kernel refused one): the rest of this batch is dropped.
+        if (r < 0 && errno == EINTR) continue;
+        dropped_ += n - done;
+        break;
+      }
+      done += r;
+    }
+    uint64_t now = NowNs();
+    for (unsigned i = 0; i < done; i++) CountSojourn(arrival[i], now);
+    return done;
+  }
+
+  // remember(query: Buffer (the whole datagram), answer: Buffer (as sent), untilMs, agesAtMs (Date.now() times),
+  // tally: number): keeps the answer for repeats of the query (see answer_cache.h); true when it was kept.
+  Napi::Value Remember(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (info.Length() < 5 || !info[0].IsBuffer() || !info[1].IsBuffer() || !info[2].IsNumber() || !info[3].IsNumber() || !info[4].IsNumber()) {
+      Napi::TypeError::New(env, "remember(query, answer, untilMs, agesAtMs, tally)").ThrowAsJavaScriptException();
+      return env.Null();
+    }
+    auto query = info[0].As<Napi::Buffer<uint8_t>>();
+    auto answer = info[1].As<Napi::Buffer<uint8_t>>();
+    double untilMs = info[2].As<Napi::Number>().DoubleValue();
+    double agesAtMs = info[3].As<Napi::Number>().DoubleValue();
+    int64_t tally = info[4].As<Napi::Number>().Int64Value();
+    uint64_t now = NowNs();
+    // At most an hour ahead: a flight lasts seconds, so anything else is a mistake, not an answer to keep.
+    double nowMs = static_cast<double>(now) / 1e6;
+    if (fd_ < 0 || !(untilMs > nowMs) || untilMs > nowMs + 3600e3 || !(agesAtMs >= 0) || agesAtMs > untilMs || tally < 0) return Napi::Boolean::New(env, false);
+    bool kept = cache_.Put(query.Data(), query.Length(), answer.Data(), answer.Length(), now, static_cast<uint64_t>(untilMs * 1e6),
+                           static_cast<uint64_t>(agesAtMs * 1e6), static_cast<unsigned>(tally));
+    return Napi::Boolean::New(env, kept);
   }
 
   Napi::Value Port(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), port_); }
@@ -315,6 +382,7 @@ class UdpBatch : public Napi::ObjectWrap<UdpBatch> {
     for (uint32_t i = 0; i < sojourn_.size(); i++) counts.Set(i, Napi::Number::New(env, static_cast<double>(sojourn_[i])));
     o.Set("sojourn", counts);
     o.Set("sojournSeconds", Napi::Number::New(env, static_cast<double>(sojournNs_) / 1e9));
+    o.Set("remembered", Napi::Number::New(env, static_cast<double>(cache_.size())));
     return o;
   }
 
@@ -327,6 +395,7 @@ class UdpBatch : public Napi::ObjectWrap<UdpBatch> {
     }
     if (fd_ >= 0) ::close(fd_);
     fd_ = -1;
+    cache_.Clear();
     return info.Env().Undefined();
   }
 
@@ -335,6 +404,10 @@ class UdpBatch : public Napi::ObjectWrap<UdpBatch> {
   uv_poll_t* poll_ = nullptr;
   Napi::FunctionReference onBatch_;
   std::vector<uint8_t> recvData_;
+  std::vector<uint8_t> hitData_;  // the answers of one recvmmsg call's repeats
+  AnswerCache cache_;
+  Napi::Reference<Napi::Float64Array> repeatsRef_;
+  double* repeats_ = nullptr;
   uint64_t received_ = 0, sent_ = 0, oversize_ = 0, dropped_ = 0;
   std::vector<uint64_t> sojournBoundsNs_;
   std::vector<uint64_t> sojourn_;  // answers per bound, the last beyond every bound

@@ -25,6 +25,12 @@ export interface QueryContext {
   reader: KeyReader;
   /** Set by the CONTROL_KEY overlay (`pending_delay_ms`): how long to hold the query before it is resolved. */
   delayMs?: number;
+  /**
+   * Set by the resolver when it answers at once from a flight: until when (Date.now() ms) the same query gets
+   * the same answer, aged (Flights.servedUntil), and when it next ages by a second (Flights.agesAt). 0: not known.
+   */
+  reusableUntil: number;
+  agesAt: number;
 }
 
 export interface Resolution {

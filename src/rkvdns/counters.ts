@@ -9,6 +9,8 @@ import type { ErrorKind } from './outcome.js';
 
 export const COUNTERS = {
   udp_queries: 'packets received over UDP',
+  udp_cache_answers:
+    'UDP queries the batched path answered from its answer cache, without JavaScript (UDP_ANSWER_CACHE); each is also counted as a UDP query, by its outcome, and as marshalled',
   tcp_queries: 'messages received over TCP',
   rejected_short: 'packets shorter than a DNS header, ignored',
   rejected_response: 'packets that are responses, not queries, ignored',
@@ -61,6 +63,7 @@ export const GAUGES = {
   udp_batched: '1 when UDP goes through the batched addon (recvmmsg/sendmmsg), 0 for node:dgram (UDP_IO)',
   udp_oversize_dropped: 'query datagrams over 4,096 bytes dropped by the batched UDP path (a running count)',
   udp_send_dropped: 'UDP answers the kernel refused on the batched path, its send buffer full (a running count)',
+  udp_cache_entries: 'answers the batched UDP path holds for repeats (UDP_ANSWER_CACHE)',
   worker: 'the worker that answered, with --workers',
 } as const;
 
@@ -90,6 +93,7 @@ export const COUNTER_FAMILIES = {
   errors_total: 'queries answered with an error, by kind: parameter, operand, syntax, redis, toomany, toolarge',
   answers_cut_total: 'answers cut for size, by how: tc (UDP with TC=1), partial (TCP, RETURN_PARTIAL_TCP), refused (TCP, too large)',
   handler_failures_total: COUNTERS.handler_failed,
+  udp_cache_answers_total: COUNTERS.udp_cache_answers,
   tcp_connection_events_total:
     'TCP connections, by event: accepted; refused (MAX_TCP_CONNECTIONS); idle_closed, read_deadline (TCP_TIMEOUT); bad_frame; socket_error',
 } as const;
@@ -99,6 +103,7 @@ type Place = readonly [keyof typeof COUNTER_FAMILIES, Labels];
 /** Where each counter shows on /metrics. */
 export const COUNTER_METRICS = {
   udp_queries: ['queries_total', { transport: 'udp' }],
+  udp_cache_answers: ['udp_cache_answers_total', {}],
   tcp_queries: ['queries_total', { transport: 'tcp' }],
   rejected_short: ['queries_rejected_total', { reason: 'short' }],
   rejected_response: ['queries_rejected_total', { reason: 'response' }],
@@ -150,6 +155,7 @@ export const GAUGE_METRICS = {
   udp_batched: ['udp_batched', 'gauge'],
   udp_oversize_dropped: ['udp_oversize_dropped_total', 'counter'],
   udp_send_dropped: ['udp_send_dropped_total', 'counter'],
+  udp_cache_entries: ['udp_cache_entries', 'gauge'],
   // Under --workers the primary adds the workers' values up; which worker answered is a DNS-only fact.
   worker: null,
 } as const satisfies Record<Gauge, readonly [string, Exclude<FamilyType, 'histogram'>] | null>;

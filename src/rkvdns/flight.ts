@@ -50,6 +50,14 @@ export class Flights<T> {
   /** Queries answered from a flight another query started. */
   marshalled = 0;
   prefetched = 0;
+  /**
+   * After run() gave a finished result at once: until when (ms, the `now` clock) a repeat would get that same
+   * result, aged as it ages: the end of its flight, or the point where a repeat starts a prefetch. 0 while a
+   * prefetched read is running, since its result takes over as soon as it is in.
+   */
+  servedUntil = 0;
+  /** With servedUntil: when that result next ages by a second (then every second after); servedUntil without aging. */
+  agesAt = 0;
 
   constructor(
     private readonly aging: Aging<T> | null = null,
@@ -81,7 +89,10 @@ export class Flights<T> {
       if (f.expires > t) {
         this.marshalled++;
         if (f.prefetchAt !== undefined && t >= f.prefetchAt && f.next === undefined) this.prefetch(id, f, work, keep, t);
-        return this.served(f.done, t);
+        const served = this.served(f.done, t);
+        this.servedUntil = f.next instanceof Promise ? 0 : f.next === undefined && f.prefetchAt !== undefined ? Math.min(f.expires, f.prefetchAt) : f.expires;
+        this.agesAt = this.aging ? Math.min(this.servedUntil, f.done.at + (f.done.agedSeconds + 1) * 1000) : this.servedUntil;
+        return served;
       }
       if (f.next) {
         this.marshalled++;

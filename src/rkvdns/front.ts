@@ -7,10 +7,12 @@ import { EXTENDED_BADVERS_HIGH, MIN_UDP, RCODE } from '../dns/constants.js';
 import { assemble, headerOnly, sizeOf, type EncodedAnswer } from '../dns/message.js';
 import { parseQuery, type Query } from '../dns/query.js';
 import type { PacketHandler } from '../dns/server.js';
+import type { Reuse } from '../dns/udp.js';
 import type { Logger } from '../common/log.js';
 import type { KeyReader } from '../redis/reader.js';
 import { isPromise, type Handled, type Next, type QueryContext } from './chain.js';
 import { tooLarge, type ResolverContext } from './resolver.js';
+import type { RepeatTallies } from './repeats.js';
 import type { Settings } from './settings.js';
 import type { ServerStats } from './stats.js';
 
@@ -27,13 +29,18 @@ export interface FrontOptions {
   stats: ServerStats;
   log: Logger;
   queryLog: ResolverContext['queryLog'];
+  /**
+   * Given when nothing but the query's bytes decides its answer (no RRL, ALLOW_QUERY, DEBOUNCE or CONTROL_KEY):
+   * answers served at once from a flight are then marked reusable for the batched UDP path's repeats.
+   */
+  repeats?: RepeatTallies;
 }
 
 export function front(serve: Next, o: FrontOptions): PacketHandler {
   const { base, stats } = o;
 
   /** Fits one (possibly shared) answer to this client's own limit, and counts how it went. */
-  const deliver = (qc: QueryContext, r: Handled): Buffer | null => {
+  const deliver = (qc: QueryContext, r: Handled, reuse?: Reuse): Buffer | null => {
     if (r === null) return null;
     stats.count(r.outcome);
     const { query: q, settings: s, transport } = qc;
@@ -50,10 +57,11 @@ export function front(serve: Next, o: FrontOptions): PacketHandler {
     });
     if (out.truncated && !r.truncate) stats.count('truncated');
     else if (out.dropped > 0) stats.count('partial_tcp');
+    if (reuse && qc.reusableUntil > 0 && o.repeats && !r.truncate) o.repeats.mark(reuse, qc, r.outcome, out.truncated);
     return out.packet;
   };
 
-  return (msg, transport, client) => {
+  return (msg, transport, client, reuse) => {
     stats.count(transport === 'udp' ? 'udp_queries' : 'tcp_queries');
     const parsed = parseQuery(msg);
     if (!parsed.ok) {
@@ -76,8 +84,8 @@ export function front(serve: Next, o: FrontOptions): PacketHandler {
         extendedRcodeHigh: EXTENDED_BADVERS_HIGH,
       }).packet;
     }
-    const qc: QueryContext = { query: q, transport, client, settings: base, reader: o.reader };
+    const qc: QueryContext = { query: q, transport, client, settings: base, reader: o.reader, reusableUntil: 0, agesAt: 0 };
     const r = serve(qc);
-    return isPromise(r) ? r.then((h) => deliver(qc, h)) : deliver(qc, r);
+    return isPromise(r) ? r.then((h) => deliver(qc, h)) : deliver(qc, r, reuse);
   };
 }

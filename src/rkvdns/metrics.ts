@@ -23,7 +23,7 @@ export function rkvdnsFamilies(stats: ServerStats, gauges: () => Gauges, sojourn
     help,
     type: 'counter',
     // Every label set from the start, at 0, so rates and alerts have a series before the first event.
-    samples: () => counters.filter(([, [f]]) => f === family).map(([c, [, labels]]): Sample => ({ labels, value: stats.counts.get(c) ?? 0 })),
+    samples: () => counters.filter(([, [f]]) => f === family).map(([c, [, labels]]): Sample => ({ labels, value: stats.get(c) })),
   }));
   const gaugeFamilies = Object.entries(GAUGE_METRICS).flatMap(([gauge, m]): Family[] =>
     m ? [{ name: `rkvdns_${m[0]}`, help: GAUGES[gauge as Gauge], type: m[1], samples: () => [{ value: gauges()[gauge as Gauge] ?? 0 }] }] : [],

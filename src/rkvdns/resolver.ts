@@ -11,7 +11,7 @@ import { placeInZone, presentName } from '../query/name.js';
 import { OPERATORS, isIntrospection, planQuery, type IntrospectPlan, type RedisPlan } from '../query/operators.js';
 import { MIN_RECORD_BYTES, executePlan, type Reply } from '../redis/execute.js';
 import type { KeySnapshots } from '../redis/snapshots.js';
-import type { Next, QueryContext, Resolution } from './chain.js';
+import { isPromise, type Next, type QueryContext, type Resolution } from './chain.js';
 import type { Counter } from './counters.js';
 import type { Aging, Flights } from './flight.js';
 import { answerFor, errorText, type Outcome } from './outcome.js';
@@ -141,13 +141,18 @@ export function resolver(ctx: ResolverContext): Next {
     const plan = planned.plan;
     if (isIntrospection(plan)) return finish(qc, recordsOutcome(qc, introspect(plan, s, ctx), null, answerType, ctx.queryLog), ctx);
     const id = `${qc.transport}\0${answerType}\0${settingsId(s)}\0${planned.id}`;
-    return ctx.flights.run(
+    const r = ctx.flights.run(
       id,
       // A promise chain rather than an async function: one promise fewer for every query that reads Redis.
       () => readRedis(plan, qc, ctx).then((reply) => replyResolution(qc, reply, answerType, ctx)),
       // A Redis failure is not replayed to later queries: they try Redis again.
       (r) => r.outcome !== 'error_redis',
     );
+    if (!isPromise(r)) {
+      qc.reusableUntil = ctx.flights.servedUntil;
+      qc.agesAt = ctx.flights.agesAt;
+    }
+    return r;
   };
 }
 

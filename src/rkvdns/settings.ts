@@ -41,6 +41,7 @@ export interface Settings {
   LOG_FORMAT: LogFormat;
   METRICS: string | null;
   UDP_IO: UdpIo;
+  UDP_ANSWER_CACHE: boolean;
   ENABLE_ERROR_TXT: boolean;
   RKVDNS_FQDN: string | null;
   SOA_CONTACT: string | null;
@@ -128,6 +129,11 @@ export const SETTINGS: Readonly<Record<keyof Settings, Def>> = {
     kind: { t: 'enum', values: UDP_IO },
     default: 'auto',
     doc: 'how UDP is read and written: dgram (node:dgram), batched (recvmmsg/sendmmsg addon, Linux), auto (batched when built)',
+  },
+  UDP_ANSWER_CACHE: {
+    kind: bool,
+    default: true,
+    doc: 'batched UDP: repeats of an answer served from a flight are sent by the addon, without JavaScript, until that answer would change (off with RRL, ALLOW_QUERY, DEBOUNCE or CONTROL_KEY)',
   },
   METRICS: {
     kind: { t: 'hostport' },
@@ -275,6 +281,7 @@ const NOT_OVERLAID = new Set<string>([
   'CONTROL_KEY',
   'METRICS',
   'UDP_IO',
+  'UDP_ANSWER_CACHE',
   'ALLOW_QUERY',
   'EXPOSE_KEYS',
   ...SETTING_NAMES.filter((n) => n.startsWith('RRL_')),

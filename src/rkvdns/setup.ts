@@ -21,6 +21,7 @@ import { Flights } from './flight.js';
 import { front } from './front.js';
 import { rkvdnsFamilies } from './metrics.js';
 import { ControlOverlay, delayLink, overlayLink } from './overlay.js';
+import { RepeatTallies } from './repeats.js';
 import { resolutionAging, resolver, type ResolverContext } from './resolver.js';
 import type { Settings } from './settings.js';
 import { ServerStats, type Gauges } from './stats.js';
@@ -70,10 +71,17 @@ export function buildRequestPath(
   s: Settings,
   redis: KeyReader,
   log: Logger,
-  live: { tcpConnections(): number; redisQueued(): number; udp(): { batched: boolean; oversize: number; send: number } } = {
+  live: {
+    tcpConnections(): number;
+    redisQueued(): number;
+    udp(): { batched: boolean; oversize: number; send: number; remembered: number };
+    /** The addon's repeat counts (UdpEndpoint.repeats): read without a call, so reading them per counter is free. */
+    udpRepeats(): Float64Array | null;
+  } = {
     tcpConnections: () => 0,
     redisQueued: () => 0,
-    udp: () => ({ batched: false, oversize: 0, send: 0 }),
+    udp: () => ({ batched: false, oversize: 0, send: 0, remembered: 0 }),
+    udpRepeats: () => null,
   },
 ): RequestPath {
   // Every read, whichever link or operator makes it, sees only the keys served.
@@ -87,6 +95,13 @@ export function buildRequestPath(
   const control = s.CONTROL_KEY ? new ControlOverlay(s, s.CONTROL_KEY, reader, log) : null;
   // The overlay may turn DEBOUNCE on per query, so with CONTROL_KEY the debounce link is always there.
   const rrl = rateLimiter(s);
+  // Repeats answered by the UDP addon skip every link: only when no link but the resolver decides anything.
+  const repeats = s.UDP_ANSWER_CACHE && !rrl && !s.ALLOW_QUERY && !control && !s.DEBOUNCE ? new RepeatTallies() : undefined;
+  if (repeats)
+    stats.countsFrom(() => {
+      const counted = live.udpRepeats();
+      if (counted) repeats.fold(counted, stats, flights);
+    });
   const links: Link[] = [
     // First, so that it sees every UDP response, refusals and errors included.
     ...(rrl ? [rrlLink(rrl, stats)] : []),
@@ -97,6 +112,8 @@ export function buildRequestPath(
     ...(control ? [delayLink(control)] : []),
   ];
   const gauges = (): Gauges => {
+    // The addon's repeats move `marshalled`.
+    stats.sync();
     const udp = live.udp();
     return {
       pending: limits.pending(),
@@ -112,10 +129,11 @@ export function buildRequestPath(
       udp_batched: udp.batched ? 1 : 0,
       udp_oversize_dropped: udp.oversize,
       udp_send_dropped: udp.send,
+      udp_cache_entries: udp.remembered,
     };
   };
   const ctx: ResolverContext = { snapshots, log, queryLog, stats, flights, gauges };
-  const handler = front(chain(links, resolver(ctx)), { base: s, reader, stats, log, queryLog });
+  const handler = front(chain(links, resolver(ctx)), { base: s, reader, stats, log, queryLog, ...(repeats ? { repeats } : {}) });
   return {
     handler,
     stats,
@@ -144,6 +162,7 @@ export async function startRkvdns(s: Settings, log: Logger): Promise<Rkvdns> {
     tcpConnections: () => listener.tcpConnections(),
     redisQueued: () => conn.queued(),
     udp: () => ({ batched: listener.udpIo === 'batched', ...listener.udpCounts() }),
+    udpRepeats: () => listener.udpRepeats,
   });
   const { stats, flights, snapshots, gauges } = path;
   const failureLog = rateLimited(log.error, QUERY_LOG_RATE);

@@ -8,7 +8,8 @@ import { REDIS_SECONDS_BOUNDS, type Counter, type Gauge } from './counters.js';
 export type Gauges = Partial<Record<Gauge, number>>;
 
 export class ServerStats {
-  readonly counts = new Map<Counter, number>();
+  private readonly counts = new Map<Counter, number>();
+  private readonly sources: (() => void)[] = [];
   private latencies: number[] = [];
   private next = 0;
   /** Reads per REDIS_SECONDS_BOUNDS bucket (the last beyond every bound), and their total time. */
@@ -19,6 +20,21 @@ export class ServerStats {
 
   count(what: Counter, n = 1): void {
     this.counts.set(what, (this.counts.get(what) ?? 0) + n);
+  }
+
+  /** Counts kept elsewhere (the UDP addon's repeats): `pull` adds them in, and runs before every read. */
+  countsFrom(pull: () => void): void {
+    this.sources.push(pull);
+  }
+
+  /** Adds in what was counted elsewhere; gauges that such counts also move call it before they are read. */
+  sync(): void {
+    for (const pull of this.sources) pull();
+  }
+
+  get(what: Counter): number {
+    this.sync();
+    return this.counts.get(what) ?? 0;
   }
 
   redisLatency(ms: number): void {
@@ -36,6 +52,7 @@ export class ServerStats {
 
   /** `name:value` lines, the form used in logs and in the stats.<zone> TXT records: counters seen so far, then gauges. */
   lines(gauges: Gauges): string[] {
+    this.sync();
     const out = [...this.counts.entries()].sort(([a], [b]) => a.localeCompare(b)).map(([k, v]) => `${k}:${v}`);
     const p50 = this.percentile(50);
     const p99 = this.percentile(99);

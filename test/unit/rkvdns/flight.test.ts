@@ -148,6 +148,45 @@ describe('Flights with prefetch', () => {
     expect(reads()).toBe(2);
   });
 
+  it('says until when a repeat gets the same answer, and when it next ages: the flight end, the prefetch point, 0 while a prefetch runs', async () => {
+    let t = 1_000_000;
+    const finish: ((a: Answer) => void)[] = [];
+    const flights = new Flights<Answer>(aging, { prefetch: true }, () => t);
+    const ask = () => flights.run('a', () => new Promise<Answer>((r) => finish.push(r)));
+    const first = ask();
+    t += 40; // the answer arrives 40 ms after the query
+    finish[0]!({ value: 'one', ttl: 30 });
+    await first;
+    const done = t;
+    t += 1500;
+    expect(ask()).toEqual({ value: 'one', ttl: 29 });
+    // Until the prefetch point (drawn in the flight's last 1-2 s, the flight having begun at the query), ageing
+    // at the next whole second after the answer arrived.
+    const prefetchAt = flights.servedUntil;
+    expect(prefetchAt).toBeGreaterThanOrEqual(done - 40 + FLIGHT_MS - 2 * PREFETCH_MS);
+    expect(prefetchAt).toBeLessThanOrEqual(done - 40 + FLIGHT_MS - PREFETCH_MS);
+    expect(flights.agesAt).toBe(done + 2000);
+    t = Math.ceil(prefetchAt);
+    // This repeat starts the prefetch: while it runs the answer may change at any moment.
+    expect(ask()).toMatchObject({ value: 'one' });
+    expect(flights.servedUntil).toBe(0);
+    finish[1]!({ value: 'two', ttl: 3 });
+    await Promise.resolve();
+    await Promise.resolve();
+    // The prefetched answer (TTL 3 s) holds to its own TTL, before its flight's 5 s.
+    expect(ask()).toEqual({ value: 'two', ttl: 3 });
+    expect(flights.servedUntil).toBeLessThanOrEqual(t + 3000);
+    expect(flights.agesAt).toBe(t + 1000);
+  });
+
+  it('without ageing, the answer holds unchanged to the end of its flight', async () => {
+    const { ask, flights } = setup(null);
+    await ask('a');
+    expect(ask('a')).toMatchObject({ value: 'a#1' });
+    expect(flights.agesAt).toBe(flights.servedUntil);
+    expect(flights.servedUntil).toBe(1_000_000 + FLIGHT_MS);
+  });
+
   it('queries after the flight ends join a prefetch still running instead of starting another', async () => {
     let t = 0;
     let reads = 0;

@@ -1,0 +1,163 @@
+// Answers the batched UDP path sends again without JavaScript. JavaScript hands over an answer it has just
+// given, with until when it stays the answer it would give to the same query bytes (its ID apart): until its
+// flight ends or a repeat would start a prefetch. A repeat before then gets the stored bytes with its own ID
+// written in and its TTLs aged the way the flight ages them (agedAnswer in src/dns/message.ts): the TTL of every
+// answer and authority record one lower at agesAt and at each second after it, never below 0. That is byte for
+// byte what JavaScript would send. Times are the wall clock's, in the units of Date.now(), because that is the
+// clock the flights keep. Keys are compared whole, so two queries whose hashes collide never share an answer.
+#pragma once
+
+#include <cstdint>
+#include <cstring>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+class AnswerCache {
+ public:
+  static constexpr size_t kMaxQuery = 512;    // longer queries are not kept (a DNS question is at most ~270 bytes)
+  static constexpr size_t kMaxAnswer = 4096;  // longer answers are not kept
+  static constexpr size_t kBudget = 32u << 20;  // bytes of queries, answers and bookkeeping held at most
+  static constexpr unsigned kTallies = 64;    // what a hit counts as, chosen by JavaScript (see Put)
+
+  // Keeps `answer`, given to the datagram `query`, until untilNs, its TTLs a second lower from agesAtNs and at
+  // each second after; a hit on it counts under `tally`. False when it is not kept: too long, not a well-formed
+  // answer, a bad tally, already ended, or the budget is spent on answers still live.
+  bool Put(const uint8_t* query, size_t qlen, const uint8_t* answer, size_t alen, uint64_t nowNs, uint64_t untilNs, uint64_t agesAtNs,
+           unsigned tally) {
+    if (qlen < kHeader || qlen > kMaxQuery || alen < kHeader || alen > kMaxAnswer || tally >= kTallies || untilNs <= nowNs) return false;
+    std::vector<uint16_t> ttls;
+    if (!TtlOffsets(answer, alen, &ttls)) return false;
+    uint64_t h = Hash(query, qlen);
+    auto it = entries_.find(h);
+    if (it != entries_.end()) Erase(it);
+    size_t cost = qlen - 2 + alen + 2 * ttls.size() + kOverhead;
+    if (bytes_ + cost > kBudget) {
+      Sweep(nowNs);
+      if (bytes_ + cost > kBudget) return false;
+    }
+    Entry& e = entries_[h];
+    e.key.assign(query + 2, query + qlen);
+    e.answer.assign(answer, answer + alen);
+    e.ttlAt = std::move(ttls);
+    e.expiresNs = untilNs;
+    e.agesAtNs = agesAtNs;
+    e.tally = static_cast<uint8_t>(tally);
+    bytes_ += cost;
+    return true;
+  }
+
+  // The answer kept for `query`, copied into `out` (room for kMaxAnswer bytes) with the query's ID: its length,
+  // or 0 when there is none live. `tally` gets what the hit counts as.
+  size_t Get(const uint8_t* query, size_t qlen, uint64_t nowNs, uint8_t* out, unsigned* tally) {
+    if (entries_.empty() || qlen < kHeader || qlen > kMaxQuery) return 0;
+    auto it = entries_.find(Hash(query, qlen));
+    if (it == entries_.end()) return 0;
+    const Entry& e = it->second;
+    if (e.expiresNs <= nowNs) {
+      Erase(it);
+      return 0;
+    }
+    if (e.key.size() != qlen - 2 || memcmp(e.key.data(), query + 2, qlen - 2) != 0) return 0;
+    memcpy(out, e.answer.data(), e.answer.size());
+    out[0] = query[0];
+    out[1] = query[1];
+    if (nowNs >= e.agesAtNs) {
+      uint64_t seconds = 1 + (nowNs - e.agesAtNs) / 1000000000u;
+      for (uint16_t at : e.ttlAt) {
+        uint8_t* p = out + at;
+        uint64_t ttl = (uint64_t{p[0]} << 24) | (uint64_t{p[1]} << 16) | (uint64_t{p[2]} << 8) | p[3];
+        ttl = ttl > seconds ? ttl - seconds : 0;
+        p[0] = static_cast<uint8_t>(ttl >> 24);
+        p[1] = static_cast<uint8_t>(ttl >> 16);
+        p[2] = static_cast<uint8_t>(ttl >> 8);
+        p[3] = static_cast<uint8_t>(ttl);
+      }
+    }
+    *tally = e.tally;
+    return e.answer.size();
+  }
+
+  size_t size() const { return entries_.size(); }
+  void Clear() {
+    entries_.clear();
+    bytes_ = 0;
+  }
+
+ private:
+  static constexpr size_t kHeader = 12;     // a DNS header; the ID is its first two bytes
+  static constexpr size_t kOverhead = 96;   // a map node and two vectors, roughly
+  static constexpr uint64_t kSweepGapNs = 100'000'000;
+
+  struct Entry {
+    std::vector<uint8_t> key;  // the query without its ID
+    std::vector<uint8_t> answer;
+    std::vector<uint16_t> ttlAt;  // where the TTLs of its answer and authority records are
+    uint64_t expiresNs = 0;
+    uint64_t agesAtNs = 0;
+    uint8_t tally = 0;
+  };
+  using Map = std::unordered_map<uint64_t, Entry>;
+
+  static uint64_t Hash(const uint8_t* query, size_t qlen) {
+    return std::hash<std::string_view>{}(std::string_view(reinterpret_cast<const char*>(query + 2), qlen - 2));
+  }
+
+  static size_t Cost(const Entry& e) { return e.key.size() + e.answer.size() + 2 * e.ttlAt.size() + kOverhead; }
+
+  void Erase(Map::iterator it) {
+    bytes_ -= Cost(it->second);
+    entries_.erase(it);
+  }
+
+  // Skips a name at `at` (labels, ending in a root label or a compression pointer); false if it runs past `len`.
+  static bool SkipName(const uint8_t* p, size_t len, size_t* at) {
+    while (*at < len) {
+      uint8_t l = p[*at];
+      if ((l & 0xc0) == 0xc0) {
+        *at += 2;
+        return *at <= len;
+      }
+      if (l & 0xc0) return false;
+      *at += 1 + l;
+      if (l == 0) return *at <= len;
+    }
+    return false;
+  }
+
+  // The offsets of the TTLs of the answer and authority records (the additional section, where OPT is, is
+  // left alone); false for a message that does not parse.
+  static bool TtlOffsets(const uint8_t* p, size_t len, std::vector<uint16_t>* out) {
+    unsigned qd = (p[4] << 8) | p[5], records = ((p[6] << 8) | p[7]) + ((p[8] << 8) | p[9]);
+    size_t at = kHeader;
+    for (unsigned i = 0; i < qd; i++) {
+      if (!SkipName(p, len, &at) || (at += 4) > len) return false;
+    }
+    for (unsigned i = 0; i < records; i++) {
+      if (!SkipName(p, len, &at) || at + 10 > len) return false;
+      out->push_back(static_cast<uint16_t>(at + 4));
+      at += 10 + ((p[at + 8] << 8) | p[at + 9]);
+      if (at > len) return false;
+    }
+    return true;
+  }
+
+  // Drops every ended answer; at most once per kSweepGapNs, so a full cache of live answers does not cost a
+  // walk over all of it per refused Put.
+  void Sweep(uint64_t nowNs) {
+    if (nowNs - sweptAt_ < kSweepGapNs && sweptAt_ != 0) return;
+    sweptAt_ = nowNs;
+    for (auto it = entries_.begin(); it != entries_.end();) {
+      if (it->second.expiresNs <= nowNs) {
+        bytes_ -= Cost(it->second);
+        it = entries_.erase(it);
+      } else {
+        ++it;
+      }
+    }
+  }
+
+  Map entries_;
+  size_t bytes_ = 0;
+  uint64_t sweptAt_ = 0;
+};

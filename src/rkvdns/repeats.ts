@@ -1,0 +1,45 @@
+/**
+ * UDP_ANSWER_CACHE: repeats the batched UDP addon answers itself. The front marks an answer served from a flight
+ * as reusable until the flight says it would change, under a tally: one per set of counters such an answer adds.
+ * The addon counts its answers per tally; fold() adds them into the server's counters before any is read, so
+ * stats.<zone>, the stats log and /metrics count each of those answers as if it had run the chain.
+ */
+import { REPEAT_TALLIES, type Reuse } from '../dns/udp.js';
+import type { Counter } from './counters.js';
+import type { ServerStats } from './stats.js';
+
+export class RepeatTallies {
+  private readonly byKey = new Map<string, number>();
+  /** What one answer under each tally counts. */
+  private readonly counters: Counter[][] = [];
+  private readonly folded = new Float64Array(REPEAT_TALLIES);
+
+  /**
+   * Marks an answer given at once as reusable for as long as the query's flight said. It is left unmarked if
+   * every tally is already another outcome's (there are far fewer outcomes than tallies).
+   */
+  mark(reuse: Reuse, served: { reusableUntil: number; agesAt: number }, outcome: Counter, truncated: boolean): void {
+    const key = truncated ? `${outcome} truncated` : outcome;
+    let tally = this.byKey.get(key);
+    if (tally === undefined) {
+      if (this.counters.length >= REPEAT_TALLIES) return;
+      tally = this.counters.length;
+      this.counters.push(['udp_queries', 'udp_cache_answers', outcome, ...(truncated ? (['truncated'] as const) : [])]);
+      this.byKey.set(key, tally);
+    }
+    reuse.untilMs = served.reusableUntil;
+    reuse.agesAtMs = served.agesAt;
+    reuse.tally = tally;
+  }
+
+  /** Adds what the addon counted in `repeats` since the last call; each is also a query marshalled. */
+  fold(repeats: Float64Array, stats: ServerStats, flights: { marshalled: number }): void {
+    for (let tally = 0; tally < this.counters.length; tally++) {
+      const n = repeats[tally]! - this.folded[tally]!;
+      if (n === 0) continue;
+      this.folded[tally] = repeats[tally]!;
+      for (const c of this.counters[tally]!) stats.count(c, n);
+      flights.marshalled += n;
+    }
+  }
+}

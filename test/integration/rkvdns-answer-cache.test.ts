@@ -1,0 +1,143 @@
+/**
+ * UDP_ANSWER_CACHE on the batched path: repeats of an answer served from a flight are sent by the addon, with
+ * the TTLs aged each second as the flight ages them, counted as if each had run the chain, and never past the
+ * flight's end; with UDP_ANSWER_CACHE False, ALLOW_QUERY, DEBOUNCE or RRL every query runs the chain.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildQuery, decode, sendUdp, txt } from '../helpers/dns.js';
+import { startRedis, type TestRedis } from '../helpers/redis.js';
+import { introspect, startRkvdns, ZONE } from '../helpers/rkvdns.js';
+
+let redis: TestRedis;
+
+beforeAll(async () => {
+  redis = await startRedis();
+});
+
+afterAll(async () => {
+  await redis?.stop();
+});
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** stats.<zone> read once (over TCP), as name → value. */
+async function stats(port: number): Promise<Record<string, number>> {
+  return Object.fromEntries((await introspect(port, 'stats')).map((l) => [l.split(':')[0], Number(l.split(':')[1])])) as Record<string, number>;
+}
+
+/** The TTL of the first answer record. */
+const ttlOf = (raw: Buffer) => decode(raw).answers![0]!.ttl!;
+
+describe('UDP_ANSWER_CACHE (batched UDP)', () => {
+  it('repeats get the flight’s answer, aged by the second, each counted as a query, by its rcode and as marshalled', async () => {
+    await redis.client.set('rep', 'v', 'EX', 100);
+    const server = await startRkvdns(redis.url, { UDP_IO: 'batched', STATS: 0 });
+    try {
+      const answers: Buffer[] = [];
+      for (let id = 0; id < 40; id++) {
+        const raw = await sendUdp(server.port, buildQuery(`rep.get.${ZONE}`, 'TXT', { id, edns: 1232 }));
+        answers.push(raw!);
+        await sleep(60);
+      }
+      expect(answers.map((a) => a.readUInt16BE(0))).toEqual(answers.map((_, id) => id));
+      expect(answers.every((a) => txt(decode(a))[0]![0] === 'v')).toBe(true);
+      // Over about 3.2 s the TTL drops one second at a time, never rises, and never skips.
+      const ttls = answers.map(ttlOf);
+      const steps = ttls.slice(1).map((t, i) => ttls[i]! - t);
+      expect(steps.every((s) => s === 0 || s === 1)).toBe(true);
+      expect(ttls[0]! - ttls.at(-1)!).toBeGreaterThanOrEqual(2);
+      // An answer with the TTL of the one before it is that answer byte for byte, ID apart.
+      for (let i = 1; i < answers.length; i++) {
+        if (steps[i - 1] !== 0) continue;
+        const same = Buffer.from(answers[i]!);
+        same.writeUInt16BE(i - 1, 0);
+        expect(same.equals(answers[i - 1]!)).toBe(true);
+      }
+      const s = await stats(server.port);
+      expect(s.udp_cache_answers).toBeGreaterThanOrEqual(30);
+      expect(s.udp_queries).toBe(40);
+      expect(s.noerror).toBe(40);
+      // The first query read Redis; every other one was answered from its flight.
+      expect(s.marshalled).toBe(39);
+      expect(s.udp_cache_entries).toBe(1);
+    } finally {
+      await server.stop();
+    }
+  });
+
+  it('never past the flight: a value changed in Redis is served once the flight ends', async () => {
+    await redis.client.set('moving', '1', 'EX', 100);
+    const server = await startRkvdns(redis.url, { UDP_IO: 'batched', STATS: 0, PREFETCH: 'False' });
+    try {
+      const ask = async () => txt(decode((await sendUdp(server.port, buildQuery(`moving.get.${ZONE}`, 'TXT', { id: 7 })))!))[0]![0];
+      const seen = [await ask()];
+      for (let i = 0; i < 6; i++) {
+        await sleep(600);
+        seen.push(await ask());
+        if (i === 1) await redis.client.set('moving', '2', 'EX', 100);
+      }
+      expect(seen).toEqual(['1', '1', '1', '1', '1', '1', '1']);
+      expect((await stats(server.port)).udp_cache_answers).toBeGreaterThanOrEqual(4);
+      await sleep(1700); // past the 5-second flight
+      expect(await ask()).toBe('2');
+    } finally {
+      await server.stop();
+    }
+  }, 15_000);
+
+  it('UDP_ANSWER_CACHE False: every repeat runs the chain', async () => {
+    await redis.client.set('rep', 'v', 'EX', 100);
+    const server = await startRkvdns(redis.url, { UDP_IO: 'batched', STATS: 0, UDP_ANSWER_CACHE: 'False' });
+    try {
+      for (let id = 0; id < 5; id++) await sendUdp(server.port, buildQuery(`rep.get.${ZONE}`, 'TXT', { id }));
+      const s = await stats(server.port);
+      expect(s.udp_queries).toBe(5);
+      expect(s.udp_cache_answers ?? 0).toBe(0);
+      expect(s.udp_cache_entries).toBe(0);
+    } finally {
+      await server.stop();
+    }
+  });
+
+  it('off with ALLOW_QUERY: the same query bytes from a client outside the list are refused', async () => {
+    await redis.client.set('rep', 'v', 'EX', 100);
+    const server = await startRkvdns(redis.url, { UDP_IO: 'batched', STATS: 0, ALLOW_QUERY: '127.0.0.1/32' });
+    try {
+      const q = buildQuery(`rep.get.${ZONE}`, 'TXT', { id: 1 });
+      for (let i = 0; i < 3; i++) expect(decode((await sendUdp(server.port, q))!).rcode).toBe('NOERROR');
+      expect(decode((await sendUdp(server.port, q, 3000, '127.0.0.1', '127.0.0.2'))!).rcode).toBe('REFUSED');
+      expect((await stats(server.port)).udp_cache_entries).toBe(0);
+    } finally {
+      await server.stop();
+    }
+  });
+
+  it('off with DEBOUNCE: a repeat from the same client is still dropped', async () => {
+    await redis.client.set('rep', 'v', 'EX', 100);
+    const server = await startRkvdns(redis.url, { UDP_IO: 'batched', STATS: 0, DEBOUNCE: 'True' });
+    try {
+      const q = buildQuery(`rep.get.${ZONE}`, 'TXT', { id: 1 });
+      expect(decode((await sendUdp(server.port, q))!).rcode).toBe('NOERROR');
+      expect(await sendUdp(server.port, q, 500)).toBeNull();
+      expect(await sendUdp(server.port, q, 500)).toBeNull();
+      const s = await stats(server.port);
+      expect(s.dropped_debounce).toBe(2);
+      expect(s.udp_cache_entries).toBe(0);
+    } finally {
+      await server.stop();
+    }
+  });
+
+  it('off with RRL: repeats run the chain, where the limit is', async () => {
+    await redis.client.set('rep', 'v', 'EX', 100);
+    const server = await startRkvdns(redis.url, { UDP_IO: 'batched', STATS: 0, RRL_RESPONSES_PER_SECOND: 1000 });
+    try {
+      for (let id = 0; id < 5; id++) await sendUdp(server.port, buildQuery(`rep.get.${ZONE}`, 'TXT', { id }));
+      const s = await stats(server.port);
+      expect(s.udp_cache_answers ?? 0).toBe(0);
+      expect(s.udp_cache_entries).toBe(0);
+    } finally {
+      await server.stop();
+    }
+  });
+});

@@ -1,0 +1,139 @@
+/**
+ * The batched UDP path's answer cache (answer_cache.h), through bindUdp with an answerer of the test's own: a
+ * repeat of a remembered query is answered by the addon with the query's ID and the TTLs aged as agedAnswer ages
+ * them (answer and authority records, not the OPT record, never below 0), counted under its tally, and never
+ * reaches the answerer; other bytes, an ended answer, and an answer refused at remember() do.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import { createLogger } from '../../src/common/log.js';
+import { bindUdp, type Reuse, type UdpEndpoint } from '../../src/dns/udp.js';
+import { buildQuery, sendUdp } from '../helpers/dns.js';
+
+const log = createLogger('silent', 'test');
+let endpoint: UdpEndpoint | undefined;
+
+afterEach(() => {
+  endpoint?.close();
+  endpoint = undefined;
+});
+
+/** An answer to `query`: one TXT record (TTL `ttl`), one NS record in authority (TTL `ttl` / 2), and OPT (DO set). */
+function answerTo(query: Buffer, ttl: number): Buffer {
+  const qEnd = query.length - 11; // the query carries OPT (11 bytes) after its question
+  const header = Buffer.from(query.subarray(0, 12));
+  header.writeUInt16BE(0x8400, 2);
+  header.writeUInt16BE(1, 6);
+  header.writeUInt16BE(1, 8);
+  header.writeUInt16BE(1, 10);
+  const rr = (type: number, t: number, rdata: Buffer) => {
+    const b = Buffer.alloc(12);
+    b.writeUInt16BE(0xc00c, 0);
+    b.writeUInt16BE(type, 2);
+    b.writeUInt16BE(1, 4);
+    b.writeUInt32BE(t, 6);
+    b.writeUInt16BE(rdata.length, 10);
+    return Buffer.concat([b, rdata]);
+  };
+  const opt = Buffer.from([0, 0, 41, 0x04, 0xd0, 0, 0, 0x80, 0, 0, 0]);
+  return Buffer.concat([header, query.subarray(12, qEnd), rr(16, ttl, Buffer.from('\x05hello')), rr(2, Math.floor(ttl / 2), Buffer.from([0xc0, 0x0c])), opt]);
+}
+
+const TXT_TTL_AT = (q: Buffer) => q.length - 11 + 6;
+const NS_TTL_AT = (q: Buffer) => q.length - 11 + 18 + 6;
+const OPT_TTL_AT = (q: Buffer) => q.length - 11 + 32 + 5;
+
+/** An endpoint whose answerer counts its calls and marks each answer with `mark(reuse)`. */
+async function serve(ttl: number, mark: (reuse: Reuse) => void) {
+  const calls: Buffer[] = [];
+  endpoint = await bindUdp(
+    'batched',
+    '127.0.0.1',
+    0,
+    (msg, _client, reuse) => {
+      calls.push(Buffer.from(msg));
+      if (reuse) mark(reuse);
+      return answerTo(msg, ttl);
+    },
+    log,
+  );
+  return { port: endpoint.port, calls };
+}
+
+const query = (id: number, name = 'repeat.example') => buildQuery(name, 'TXT', { id, edns: 1232 });
+
+describe('the batched path answers repeats itself', () => {
+  it('with the query ID, TTLs aged by the seconds since agesAt (OPT untouched), counted under the tally', async () => {
+    const { port, calls } = await serve(100, (reuse) => {
+      reuse.untilMs = Date.now() + 10_000;
+      reuse.agesAtMs = Date.now() - 2500; // an answer that has aged by 3 seconds since
+      reuse.tally = 5;
+    });
+    const first = (await sendUdp(port, query(1)))!;
+    expect(first.readUInt32BE(TXT_TTL_AT(query(1)))).toBe(100);
+    const repeat = (await sendUdp(port, query(2)))!;
+    expect(calls).toHaveLength(1);
+    expect(repeat.readUInt16BE(0)).toBe(2);
+    const q = query(2);
+    expect(repeat.readUInt32BE(TXT_TTL_AT(q))).toBe(97);
+    expect(repeat.readUInt32BE(NS_TTL_AT(q))).toBe(47);
+    expect(repeat.readUInt32BE(OPT_TTL_AT(q))).toBe(0x8000);
+    // Apart from the ID and the two TTLs, byte for byte the first answer.
+    const same = Buffer.from(repeat);
+    same.writeUInt16BE(1, 0);
+    same.writeUInt32BE(100, TXT_TTL_AT(q));
+    same.writeUInt32BE(50, NS_TTL_AT(q));
+    expect(same.equals(first)).toBe(true);
+    expect(endpoint!.repeats![5]).toBe(1);
+    expect(endpoint!.counts().remembered).toBe(1);
+  });
+
+  it('never ages a TTL below 0', async () => {
+    const { port } = await serve(2, (reuse) => {
+      reuse.untilMs = Date.now() + 10_000;
+      reuse.agesAtMs = Date.now() - 5500;
+    });
+    await sendUdp(port, query(1));
+    const repeat = (await sendUdp(port, query(2)))!;
+    expect(repeat.readUInt32BE(TXT_TTL_AT(query(2)))).toBe(0);
+    expect(repeat.readUInt32BE(NS_TTL_AT(query(2)))).toBe(0);
+  });
+
+  it('other bytes (the case of one letter) reach the answerer', async () => {
+    const { port, calls } = await serve(100, (reuse) => {
+      reuse.untilMs = Date.now() + 10_000;
+      reuse.agesAtMs = reuse.untilMs;
+    });
+    await sendUdp(port, query(1));
+    await sendUdp(port, query(2, 'Repeat.example'));
+    await sendUdp(port, query(3));
+    expect(calls.map((c) => c.readUInt16BE(0))).toEqual([1, 2]);
+  });
+
+  it('an answer past its untilMs reaches the answerer again', async () => {
+    const { port, calls } = await serve(100, (reuse) => {
+      reuse.untilMs = Date.now() + 300;
+      reuse.agesAtMs = reuse.untilMs;
+    });
+    await sendUdp(port, query(1));
+    await sendUdp(port, query(2));
+    expect(calls).toHaveLength(1);
+    await new Promise((r) => setTimeout(r, 400));
+    await sendUdp(port, query(3));
+    expect(calls).toHaveLength(2);
+  });
+
+  it('is not reused when left unmarked, already ended, or marked with a tally out of range', async () => {
+    for (const mark of [
+      () => undefined,
+      (reuse: Reuse) => Object.assign(reuse, { untilMs: Date.now() - 1, agesAtMs: 0 }),
+      (reuse: Reuse) => Object.assign(reuse, { untilMs: Date.now() + 10_000, agesAtMs: Date.now(), tally: 64 }),
+    ]) {
+      const { port, calls } = await serve(100, mark);
+      await sendUdp(port, query(1));
+      await sendUdp(port, query(2));
+      expect(calls).toHaveLength(2);
+      expect(endpoint!.counts().remembered).toBe(0);
+      endpoint!.close();
+    }
+  });
+});

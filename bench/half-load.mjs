@@ -5,13 +5,16 @@
  * dnsperf's own p50/p99; the server's sojourn histogram (kernel receipt of the query to the answer's send, from
  * /metrics), which no delay of the load generator can reach; and the server's main thread from
  * /proc/<pid>/schedstat: its share of the wall clock on a CPU, and how long it was runnable but waiting for one.
+ * Right after each pace, NSD serving the same names from a static zone at the same pace: what this machine and
+ * load generator allow a C server's tail at that moment.
  *   npm run bench:half-load      (BENCH_SECONDS=5 per pace)
  */
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { dnsperf, fmt, freePort, need, seedNumbered, startRedis, startRkvdns, table } from './lib.mjs';
+import { startNsd } from './c-servers.mjs';
+import { dnsperf, fmt, freePort, need, seedNumbered, startRedis, startRkvdns, table, tree } from './lib.mjs';
 
-need({ dnsperf: 'dnsperf', 'redis-server': 'redis-server' });
+need({ dnsperf: 'dnsperf', 'redis-server': 'redis-server', nsd: 'nsd' });
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
 const ZONE = 'bench.test';
 const PACES = [0.25, 0.375, 0.5];
@@ -25,17 +28,29 @@ await seedNumbered(redis.client, 1000);
 const queries = Array.from({ length: 1000 }, (_, i) => `k${i}.get.${ZONE} TXT`);
 const metricsPort = await freePort();
 const srv = await startRkvdns(redis.url, ZONE, { MAX_UDP_PAYLOAD: 1232, METRICS: `127.0.0.1:${metricsPort}` }, [], await freePort());
+const nsd = await startNsd(
+  ZONE,
+  Array.from({ length: 1000 }, (_, i) => [`k${i}.get`, String(i)]),
+);
 
 if (PIN) {
-  spawnSync('taskset', ['-a', '-p', '-c', '1', String(srv.proc.pid)]);
+  for (const pid of [srv.proc.pid, ...tree(nsd.proc.pid)]) spawnSync('taskset', ['-a', '-p', '-c', '1', String(pid)]);
   spawnSync('taskset', ['-a', '-p', '-c', '0', String(redis.proc.pid)]);
 }
 const load = PIN ? { ...CLIENTS, cpus: '0' } : CLIENTS;
 
-/** Cumulative sojourn buckets, [upper bound in seconds, count]. */
+/** Cumulative sojourn buckets, [upper bound in seconds, count], and the UDP queries and those the answer cache sent. */
 async function sojourn() {
   const text = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
-  return [...text.matchAll(/^rkvdns_udp_sojourn_seconds_bucket\{le="([^"]+)"\} (\d+)/gm)].map((m) => [m[1] === '+Inf' ? Infinity : Number(m[1]), Number(m[2])]);
+  const counter = (name) => Number(new RegExp(`^${name} (\\d+)`, 'm').exec(text)?.[1] ?? 0);
+  return {
+    buckets: [...text.matchAll(/^rkvdns_udp_sojourn_seconds_bucket\{le="([^"]+)"\} (\d+)/gm)].map((m) => [
+      m[1] === '+Inf' ? Infinity : Number(m[1]),
+      Number(m[2]),
+    ]),
+    queries: counter('rkvdns_queries_total\\{transport="udp"\\}'),
+    cached: counter('rkvdns_udp_cache_answers_total'),
+  };
 }
 
 /** The main thread's time on a CPU and waiting for one, ns (/proc/<pid>/schedstat: the thread group leader). */
@@ -45,6 +60,7 @@ function schedstat() {
 }
 
 await dnsperf({ port: srv.port, queries, seconds: 2, ...load }); // warm-up (JIT)
+await dnsperf({ port: nsd.port, queries, seconds: 2, ...load });
 const full = await dnsperf({ port: srv.port, queries, seconds: SECONDS, ...load });
 const rows = [];
 for (const pace of PACES) {
@@ -52,7 +68,8 @@ for (const pace of PACES) {
   const [h0, s0, t0] = [await sojourn(), schedstat(), performance.now()];
   const r = await dnsperf({ port: srv.port, queries, seconds: SECONDS, qps, latencies: true, ...load });
   const [h1, s1, wallNs] = [await sojourn(), schedstat(), (performance.now() - t0) * 1e6];
-  const answers = h1.map(([le, n], i) => [le, n - h0[i][1]]);
+  const c = await dnsperf({ port: nsd.port, queries, seconds: SECONDS, qps, latencies: true, ...load });
+  const answers = h1.buckets.map(([le, n], i) => [le, n - h0.buckets[i][1]]);
   const total = answers[answers.length - 1][1];
   const within = (le) => fmt.pct((answers.find(([b]) => b === le)[1] / total) * 100);
   const p99 = answers.find(([, n]) => n >= 0.99 * total)[0];
@@ -61,9 +78,11 @@ for (const pace of PACES) {
     'q/s': fmt.int(r.qps),
     'dnsperf p50 ms': fmt.ms(r.p50Ms),
     'dnsperf p99 ms': fmt.ms(r.p99Ms),
+    'NSD p99 ms, same pace': fmt.ms(c.p99Ms),
     'in server ≤ 0.5 ms': within(0.0005),
     '≤ 2 ms': within(0.002),
     'p99 in server': p99 === Infinity ? '> 1 s' : `≤ ${p99 * 1000} ms`,
+    'sent by the answer cache': fmt.pct(((h1.cached - h0.cached) / (h1.queries - h0.queries)) * 100),
     'main thread on CPU': fmt.pct(((s1.onCpu - s0.onCpu) / wallNs) * 100),
     'CPU µs/q': fmt.int((s1.onCpu - s0.onCpu) / 1000 / r.completed),
     'waiting for a CPU ms': fmt.int((s1.waiting - s0.waiting) / 1e6),
@@ -74,5 +93,6 @@ table(
   rows,
 );
 await srv.proc.stop();
+await nsd.proc.stop();
 await redis.stop();
 process.exit(0);

@@ -178,6 +178,16 @@ export function dnsperf({
   });
 }
 
+/** All processes of a server: the primary and its descendants (rkvdns's workers; NSD's serving process is a grandchild). */
+export const tree = (pid) => [
+  pid,
+  ...spawnSync('pgrep', ['-P', String(pid)], { encoding: 'utf8' })
+    .stdout.trim()
+    .split('\n')
+    .filter(Boolean)
+    .flatMap((child) => tree(Number(child))),
+];
+
 /** Reads the server's own counters (stats.<zone>) as a map. */
 export async function serverStats(port, zone) {
   const out = spawnSync('dig', ['@127.0.0.1', '-p', String(port), '+tcp', '+short', `stats.${zone}`, 'TXT'], { encoding: 'utf8' }).stdout;

@@ -4,14 +4,14 @@
  * 1232-byte answers, so they arrive truncated) and over TCP; 1 and 2 workers. Baselines from the same run:
  * the null server (same sockets and codec, fixed answer, no Redis), NSD and Knot DNS serving the same names from
  * a static zone (every UDP row also as a share of NSD), and redis-benchmark GET. Then UDP_IO dgram against
- * batched, and /metrics off and on, each alternated round by round on one worker.
+ * batched, UDP_ANSWER_CACHE off and on, and /metrics off and on, each alternated round by round on one worker.
  *   npm run bench:rkvdns            (BENCH_SECONDS=10 per mix by default)
- *   BENCH_ONLY=io|metrics npm run bench:rkvdns    (only that comparison; BENCH_ROUNDS=3 rounds by default)
+ *   BENCH_ONLY=io|cache|metrics npm run bench:rkvdns    (only that comparison; BENCH_ROUNDS=3 rounds by default)
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { startKnot, startNsd } from './c-servers.mjs';
-import { dnsperf, fmt, freePort, measured, need, root, seedNumbered, serverStats, startProcess, startRedis, startRkvdns, table } from './lib.mjs';
+import { dnsperf, fmt, freePort, measured, need, root, seedNumbered, serverStats, startProcess, startRedis, startRkvdns, table, tree } from './lib.mjs';
 
 const batchedBuilt = existsSync(`${root}/build/Release/udp_batch.node`);
 
@@ -37,16 +37,6 @@ const MIXES = [
   { mix: 'SHGET, 50 tuples', queries: [`web_client\\;*\\;**.shget.${ZONE} TXT`], tcp: true },
 ];
 const CLIENTS = { udp: { clients: 8, outstanding: 200 }, tcp: { clients: 16, outstanding: 256 } };
-
-/** All processes of a server: the primary and its descendants (rkvdns's workers; NSD's serving process is a grandchild). */
-const tree = (pid) => [
-  pid,
-  ...spawnSync('pgrep', ['-P', String(pid)], { encoding: 'utf8' })
-    .stdout.trim()
-    .split('\n')
-    .filter(Boolean)
-    .flatMap((child) => tree(Number(child))),
-];
 
 const rows = [];
 /** NSD's q/s per mix, for every row's share of it. */
@@ -190,8 +180,22 @@ async function ioPaths() {
   );
 }
 
-if (process.env.BENCH_ONLY === 'metrics' || process.env.BENCH_ONLY === 'io') {
-  await (process.env.BENCH_ONLY === 'io' ? ioPaths() : metricsCost());
+/** The batched path's answer cache off and on (the cache sends repeats of flight answers without JavaScript). */
+async function answerCache() {
+  if (!batchedBuilt) return console.log(`UDP_ANSWER_CACHE: not measured, the addon is not built (npm run build:native)`);
+  await alternated(
+    'UDP_ANSWER_CACHE off and on (UDP_IO batched)',
+    [
+      { label: 'cache off', settings: async () => ({ UDP_IO: 'batched', UDP_ANSWER_CACHE: 'False' }) },
+      { label: 'cache on', settings: async () => ({ UDP_IO: 'batched' }) },
+    ],
+    [MIXES[2], MIXES[0], MIXES[1]],
+  );
+}
+
+const ONLY = { io: ioPaths, cache: answerCache, metrics: metricsCost }[process.env.BENCH_ONLY ?? ''];
+if (ONLY) {
+  await ONLY();
   await redis.stop();
   process.exit(0);
 }
@@ -264,6 +268,7 @@ for (const start of [startNsd, startKnot]) {
 }
 
 await ioPaths();
+await answerCache();
 await metricsCost();
 
 // Baseline 3: Redis itself.

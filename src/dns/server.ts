@@ -11,7 +11,7 @@ import { MIN_UDP, RCODE } from './constants.js';
 import { FrameReader, frame } from './framing.js';
 import { assemble, headerOnly } from './message.js';
 import { parseQuery } from './query.js';
-import { bindUdp, type Reuse, type UdpEndpoint, type UdpIo } from './udp.js';
+import { bindUdp, type Reuse, type UdpEndpoint, type UdpIo, type UdpOptions } from './udp.js';
 
 export type Transport = 'udp' | 'tcp';
 /**
@@ -28,6 +28,7 @@ export interface ListenOptions {
   log: Logger;
   /** How UDP is read and written (udp.ts); default dgram. */
   udpIo?: UdpIo;
+  udp?: UdpOptions;
   onTcpEvent?: (event: TcpEvent) => void;
   /**
    * The timeout for one new connection, when it is not tcpTimeoutMs for all (the CONTROL_KEY overlay sets
@@ -171,7 +172,7 @@ export async function listenDns(handler: PacketHandler, opts: ListenOptions): Pr
   const answer = (msg: Buffer, client: string, reuse?: Reuse) => answerOf(handler, msg, 'udp', client, opts, reuse);
   let udp: UdpEndpoint | undefined;
   for (let attempt = 0; ; attempt++) {
-    udp = await bindUdp(opts.udpIo ?? 'dgram', opts.host, opts.port, answer, opts.log);
+    udp = await bindUdp(opts.udpIo ?? 'dgram', opts.host, opts.port, answer, opts.log, opts.udp);
     try {
       await bindTcp(tcp, opts.host, udp.port);
       break;

@@ -72,7 +72,8 @@ export interface UdpEndpoint {
 interface NativeUdp {
   port(): number;
   send(records: Buffer, count: number): number;
-  remember(query: Buffer, answer: Buffer, untilMs: number, agesAtMs: number, tally: number): boolean;
+  remember(query: Buffer, answer: Buffer, untilMs: number, agesAtMs: number, tally: number, client: Buffer): boolean;
+  keyByClient(on: boolean): void;
   stats(): { received: number; sent: number; oversize: number; sendDropped: number; sojourn: number[]; sojournSeconds: number; remembered: number };
   close(): void;
 }
@@ -163,7 +164,7 @@ class Outbox {
   }
 }
 
-function bindBatched(native: NativeUdpClass, host: string, port: number, answer: Answerer): UdpEndpoint {
+function bindBatched(native: NativeUdpClass, host: string, port: number, answer: Answerer, o: UdpOptions): UdpEndpoint {
   // Answers that waited (for Redis) go out together once per turn of the event loop.
   let scheduled = false;
   const flushLater = () => {
@@ -197,7 +198,7 @@ function bindBatched(native: NativeUdpClass, host: string, port: number, answer:
           });
         } else if (a) {
           now.add(records, at, a);
-          if (reuse.untilMs !== 0) sock.remember(msg, a, reuse.untilMs, reuse.agesAtMs, reuse.tally);
+          if (reuse.untilMs !== 0) sock.remember(msg, a, reuse.untilMs, reuse.agesAtMs, reuse.tally, records.subarray(at + 4, at + 21));
         }
         at += HEADER + len;
       }
@@ -206,6 +207,7 @@ function bindBatched(native: NativeUdpClass, host: string, port: number, answer:
     SOJOURN_BOUNDS,
     repeats,
   );
+  if (o.reusePerClient) sock.keyByClient(true);
   const now = new Outbox(() => sock);
   const later = new Outbox(() => sock);
   return {
@@ -259,11 +261,19 @@ function bindDgram(host: string, port: number, answer: Answerer, log: Logger): P
   });
 }
 
+export interface UdpOptions {
+  /**
+   * Reused answers (Reuse) go only to the client they were given to: for when the client decides whether it is
+   * answered at all (an address list), so that a client the answerer would refuse never meets another's answer.
+   */
+  reusePerClient?: boolean;
+}
+
 /**
  * Binds UDP the way `io` asks. auto: batched when the addon is there and can serve this listener (a literal
  * address; a fixed port under --workers, which each worker binds with SO_REUSEPORT), else dgram.
  */
-export async function bindUdp(io: UdpIo, host: string, port: number, answer: Answerer, log: Logger): Promise<UdpEndpoint> {
+export async function bindUdp(io: UdpIo, host: string, port: number, answer: Answerer, log: Logger, o: UdpOptions = {}): Promise<UdpEndpoint> {
   if (io === 'dgram') return bindDgram(host, port, answer, log);
   const native = batchedUdp();
   const why = !native
@@ -273,7 +283,7 @@ export async function bindUdp(io: UdpIo, host: string, port: number, answer: Ans
       : cluster.isWorker && port === 0
         ? 'the batched UDP path needs a fixed port under --workers'
         : null;
-  if (why === null) return bindBatched(native!.UdpBatch, host, port, answer);
+  if (why === null) return bindBatched(native!.UdpBatch, host, port, answer, o);
   if (io === 'batched') throw new Error(`--io batched: ${why}`);
   return bindDgram(host, port, answer, log);
 }

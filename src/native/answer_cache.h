@@ -5,6 +5,8 @@
 // answer and authority record one lower at agesAt and at each second after it, never below 0. That is byte for
 // byte what JavaScript would send. Times are the wall clock's, in the units of Date.now(), because that is the
 // clock the flights keep. Keys are compared whole, so two queries whose hashes collide never share an answer.
+// A key may start with a prefix (the client's address, when answers are kept per client): only the same prefix
+// and the same query bytes find the answer.
 #pragma once
 
 #include <cstdint>
@@ -15,29 +17,46 @@
 
 class AnswerCache {
  public:
+  // A query datagram (its ID is not part of the key), after an optional prefix of up to kMaxPrefix bytes.
+  struct Key {
+    const uint8_t* prefix;
+    size_t plen;
+    const uint8_t* query;
+    size_t qlen;
+
+    bool Valid() const { return plen <= kMaxPrefix && qlen >= kHeader && qlen <= kMaxQuery; }
+    size_t Size() const { return plen + qlen - 2; }
+    uint64_t Hash() const {
+      std::hash<std::string_view> h;
+      uint64_t q = h(std::string_view(reinterpret_cast<const char*>(query + 2), qlen - 2));
+      return plen == 0 ? q : q ^ (h(std::string_view(reinterpret_cast<const char*>(prefix), plen)) * 0x9e3779b97f4a7c15ull);
+    }
+  };
+
   static constexpr size_t kMaxQuery = 512;    // longer queries are not kept (a DNS question is at most ~270 bytes)
   static constexpr size_t kMaxAnswer = 4096;  // longer answers are not kept
   static constexpr size_t kBudget = 32u << 20;  // bytes of queries, answers and bookkeeping held at most
   static constexpr unsigned kTallies = 64;    // what a hit counts as, chosen by JavaScript (see Put)
+  static constexpr size_t kMaxPrefix = 17;    // a client address: family byte and 16 address bytes
 
   // Keeps `answer`, given to the datagram `query`, until untilNs, its TTLs a second lower from agesAtNs and at
   // each second after; a hit on it counts under `tally`. False when it is not kept: too long, not a well-formed
   // answer, a bad tally, already ended, or the budget is spent on answers still live.
-  bool Put(const uint8_t* query, size_t qlen, const uint8_t* answer, size_t alen, uint64_t nowNs, uint64_t untilNs, uint64_t agesAtNs,
-           unsigned tally) {
-    if (qlen < kHeader || qlen > kMaxQuery || alen < kHeader || alen > kMaxAnswer || tally >= kTallies || untilNs <= nowNs) return false;
+  bool Put(const Key& k, const uint8_t* answer, size_t alen, uint64_t nowNs, uint64_t untilNs, uint64_t agesAtNs, unsigned tally) {
+    if (!k.Valid() || alen < kHeader || alen > kMaxAnswer || tally >= kTallies || untilNs <= nowNs) return false;
     std::vector<uint16_t> ttls;
     if (!TtlOffsets(answer, alen, &ttls)) return false;
-    uint64_t h = Hash(query, qlen);
+    uint64_t h = k.Hash();
     auto it = entries_.find(h);
     if (it != entries_.end()) Erase(it);
-    size_t cost = qlen - 2 + alen + 2 * ttls.size() + kOverhead;
+    size_t cost = k.Size() + alen + 2 * ttls.size() + kOverhead;
     if (bytes_ + cost > kBudget) {
       Sweep(nowNs);
       if (bytes_ + cost > kBudget) return false;
     }
     Entry& e = entries_[h];
-    e.key.assign(query + 2, query + qlen);
+    e.key.assign(k.prefix, k.prefix + k.plen);
+    e.key.insert(e.key.end(), k.query + 2, k.query + k.qlen);
     e.answer.assign(answer, answer + alen);
     e.ttlAt = std::move(ttls);
     e.expiresNs = untilNs;
@@ -49,19 +68,19 @@ class AnswerCache {
 
   // The answer kept for `query`, copied into `out` (room for kMaxAnswer bytes) with the query's ID: its length,
   // or 0 when there is none live. `tally` gets what the hit counts as.
-  size_t Get(const uint8_t* query, size_t qlen, uint64_t nowNs, uint8_t* out, unsigned* tally) {
-    if (entries_.empty() || qlen < kHeader || qlen > kMaxQuery) return 0;
-    auto it = entries_.find(Hash(query, qlen));
+  size_t Get(const Key& k, uint64_t nowNs, uint8_t* out, unsigned* tally) {
+    if (entries_.empty() || !k.Valid()) return 0;
+    auto it = entries_.find(k.Hash());
     if (it == entries_.end()) return 0;
     const Entry& e = it->second;
     if (e.expiresNs <= nowNs) {
       Erase(it);
       return 0;
     }
-    if (e.key.size() != qlen - 2 || memcmp(e.key.data(), query + 2, qlen - 2) != 0) return 0;
+    if (e.key.size() != k.Size() || memcmp(e.key.data(), k.prefix, k.plen) != 0 || memcmp(e.key.data() + k.plen, k.query + 2, k.qlen - 2) != 0) return 0;
     memcpy(out, e.answer.data(), e.answer.size());
-    out[0] = query[0];
-    out[1] = query[1];
+    out[0] = k.query[0];
+    out[1] = k.query[1];
     if (nowNs >= e.agesAtNs) {
       uint64_t seconds = 1 + (nowNs - e.agesAtNs) / 1000000000u;
       for (uint16_t at : e.ttlAt) {
@@ -90,7 +109,7 @@ class AnswerCache {
   static constexpr uint64_t kSweepGapNs = 100'000'000;
 
   struct Entry {
-    std::vector<uint8_t> key;  // the query without its ID
+    std::vector<uint8_t> key;  // the prefix, then the query without its ID
     std::vector<uint8_t> answer;
     std::vector<uint16_t> ttlAt;  // where the TTLs of its answer and authority records are
     uint64_t expiresNs = 0;
@@ -98,10 +117,6 @@ class AnswerCache {
     uint8_t tally = 0;
   };
   using Map = std::unordered_map<uint64_t, Entry>;
-
-  static uint64_t Hash(const uint8_t* query, size_t qlen) {
-    return std::hash<std::string_view>{}(std::string_view(reinterpret_cast<const char*>(query + 2), qlen - 2));
-  }
 
   static size_t Cost(const Entry& e) { return e.key.size() + e.answer.size() + 2 * e.ttlAt.size() + kOverhead; }
 

@@ -12,7 +12,8 @@
 // Repeats: JavaScript may hand an answer back with remember() (answer_cache.h); until it ends, a datagram with
 // the same bytes (its ID apart) is answered here, in the same sendmmsg as the rest of its wakeup's repeats, and
 // never reaches JavaScript. Each such answer is counted under the tally JavaScript gave, in a Float64Array
-// JavaScript reads without a call.
+// JavaScript reads without a call. After keyByClient(true) an answer is kept for the client it was given to
+// only (its family and address lead the key), for when the client decides whether it is answered at all.
 #include <napi.h>
 #include <uv.h>
 
@@ -60,8 +61,8 @@ class UdpBatch : public Napi::ObjectWrap<UdpBatch> {
   static Napi::Object Init(Napi::Env env, Napi::Object exports) {
     Napi::Function f = DefineClass(env, "UdpBatch",
                                    {InstanceMethod("port", &UdpBatch::Port), InstanceMethod("send", &UdpBatch::Send),
-                                    InstanceMethod("remember", &UdpBatch::Remember), InstanceMethod("close", &UdpBatch::Close),
-                                    InstanceMethod("stats", &UdpBatch::Stats)});
+                                    InstanceMethod("remember", &UdpBatch::Remember), InstanceMethod("keyByClient", &UdpBatch::KeyByClient),
+                                    InstanceMethod("close", &UdpBatch::Close), InstanceMethod("stats", &UdpBatch::Stats)});
     exports.Set("UdpBatch", f);
     return exports;
   }
@@ -194,8 +195,10 @@ class UdpBatch : public Napi::ObjectWrap<UdpBatch> {
         }
         received_++;
         const uint8_t* query = recvData_.data() + i * kMaxQuery;
+        uint8_t client[AnswerCache::kMaxPrefix];
+        if (byClient_) ClientBytes(from[i], client);
         unsigned tally = 0;
-        size_t alen = cache_.Get(query, msgs[i].msg_len, now, hitData_.data() + hit * AnswerCache::kMaxAnswer, &tally);
+        size_t alen = cache_.Get({client, byClient_ ? sizeof client : 0, query, msgs[i].msg_len}, now, hitData_.data() + hit * AnswerCache::kMaxAnswer, &tally);
         if (alen > 0) {
           repeats_[tally]++;
           hitIov[hit] = {hitData_.data() + hit * AnswerCache::kMaxAnswer, alen};
@@ -221,18 +224,9 @@ class UdpBatch : public Napi::ObjectWrap<UdpBatch> {
           if (answered[i]) continue;
           size_t len = msgs[i].msg_len;
           PutU16(p, static_cast<uint16_t>(len));
-          memset(p + 5, 0, 16);
-          if (from[i].ss_family == AF_INET) {
-            auto* s = reinterpret_cast<sockaddr_in*>(&from[i]);
-            PutU16(p + 2, ntohs(s->sin_port));
-            p[4] = 4;
-            memcpy(p + 5, &s->sin_addr, 4);
-          } else {
-            auto* s = reinterpret_cast<sockaddr_in6*>(&from[i]);
-            PutU16(p + 2, ntohs(s->sin6_port));
-            p[4] = 6;
-            memcpy(p + 5, &s->sin6_addr, 16);
-          }
+          PutU16(p + 2, from[i].ss_family == AF_INET ? ntohs(reinterpret_cast<sockaddr_in*>(&from[i])->sin_port)
+                                                     : ntohs(reinterpret_cast<sockaddr_in6*>(&from[i])->sin6_port));
+          ClientBytes(from[i], p + 4);
           PutU64(p + kArrival, ArrivalNs(&msgs[i].msg_hdr));
           memcpy(p + kHeader, recvData_.data() + i * kMaxQuery, len);
           p += kHeader + len;
@@ -241,6 +235,18 @@ class UdpBatch : public Napi::ObjectWrap<UdpBatch> {
         onBatch_.MakeCallback(Value(), {out, Napi::Number::New(env, kept)});
       }
       if (static_cast<unsigned>(n) < kBatch) return;
+    }
+  }
+
+  // A sender as a record header writes it: family (4 or 6), then 16 address bytes (IPv4 in the first 4).
+  static void ClientBytes(const sockaddr_storage& from, uint8_t* out) {
+    memset(out + 1, 0, 16);
+    if (from.ss_family == AF_INET) {
+      out[0] = 4;
+      memcpy(out + 1, &reinterpret_cast<const sockaddr_in*>(&from)->sin_addr, 4);
+    } else {
+      out[0] = 6;
+      memcpy(out + 1, &reinterpret_cast<const sockaddr_in6*>(&from)->sin6_addr, 16);
     }
   }
 
@@ -348,13 +354,16 @@ class UdpBatch : public Napi::ObjectWrap<UdpBatch> {
   }
 
   // remember(query: Buffer (the whole datagram), answer: Buffer (as sent), untilMs, agesAtMs (Date.now() times),
-  // tally: number): keeps the answer for repeats of the query (see answer_cache.h); true when it was kept.
+  // tally: number, client: Buffer (the query record's family and address, 17 bytes)): keeps the answer for
+  // repeats of the query (see answer_cache.h), from that client only after keyByClient(true); true when kept.
   Napi::Value Remember(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
-    if (info.Length() < 5 || !info[0].IsBuffer() || !info[1].IsBuffer() || !info[2].IsNumber() || !info[3].IsNumber() || !info[4].IsNumber()) {
-      Napi::TypeError::New(env, "remember(query, answer, untilMs, agesAtMs, tally)").ThrowAsJavaScriptException();
+    if (info.Length() < 6 || !info[0].IsBuffer() || !info[1].IsBuffer() || !info[2].IsNumber() || !info[3].IsNumber() || !info[4].IsNumber() ||
+        !info[5].IsBuffer() || info[5].As<Napi::Buffer<uint8_t>>().Length() != AnswerCache::kMaxPrefix) {
+      Napi::TypeError::New(env, "remember(query, answer, untilMs, agesAtMs, tally, client: 17 bytes)").ThrowAsJavaScriptException();
       return env.Null();
     }
+    auto client = info[5].As<Napi::Buffer<uint8_t>>();
     auto query = info[0].As<Napi::Buffer<uint8_t>>();
     auto answer = info[1].As<Napi::Buffer<uint8_t>>();
     double untilMs = info[2].As<Napi::Number>().DoubleValue();
@@ -364,9 +373,17 @@ class UdpBatch : public Napi::ObjectWrap<UdpBatch> {
     // At most an hour ahead: a flight lasts seconds, so anything else is a mistake, not an answer to keep.
     double nowMs = static_cast<double>(now) / 1e6;
     if (fd_ < 0 || !(untilMs > nowMs) || untilMs > nowMs + 3600e3 || !(agesAtMs >= 0) || agesAtMs > untilMs || tally < 0) return Napi::Boolean::New(env, false);
-    bool kept = cache_.Put(query.Data(), query.Length(), answer.Data(), answer.Length(), now, static_cast<uint64_t>(untilMs * 1e6),
-                           static_cast<uint64_t>(agesAtMs * 1e6), static_cast<unsigned>(tally));
+    AnswerCache::Key key{client.Data(), byClient_ ? client.Length() : 0, query.Data(), query.Length()};
+    bool kept = cache_.Put(key, answer.Data(), answer.Length(), now, static_cast<uint64_t>(untilMs * 1e6), static_cast<uint64_t>(agesAtMs * 1e6),
+                           static_cast<unsigned>(tally));
     return Napi::Boolean::New(env, kept);
+  }
+
+  // keyByClient(on: boolean): from now on, answers are kept per client (what was kept before is dropped).
+  Napi::Value KeyByClient(const Napi::CallbackInfo& info) {
+    byClient_ = info.Length() > 0 && info[0].ToBoolean().Value();
+    cache_.Clear();
+    return info.Env().Undefined();
   }
 
   Napi::Value Port(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), port_); }
@@ -406,6 +423,7 @@ class UdpBatch : public Napi::ObjectWrap<UdpBatch> {
   std::vector<uint8_t> recvData_;
   std::vector<uint8_t> hitData_;  // the answers of one recvmmsg call's repeats
   AnswerCache cache_;
+  bool byClient_ = false;
   Napi::Reference<Napi::Float64Array> repeatsRef_;
   double* repeats_ = nullptr;
   uint64_t received_ = 0, sent_ = 0, oversize_ = 0, dropped_ = 0;

@@ -30,8 +30,9 @@ export interface FrontOptions {
   log: Logger;
   queryLog: ResolverContext['queryLog'];
   /**
-   * Given when nothing but the query's bytes decides its answer (no RRL, ALLOW_QUERY, DEBOUNCE or CONTROL_KEY):
-   * answers served at once from a flight are then marked reusable for the batched UDP path's repeats.
+   * Given when nothing but the query's bytes (and, with ALLOW_QUERY, the client's address) decides its answer (no
+   * RRL, DEBOUNCE or CONTROL_KEY): answers served at once from a flight are then marked reusable for the batched
+   * UDP path's repeats.
    */
   repeats?: RepeatTallies;
 }

@@ -133,7 +133,7 @@ export const SETTINGS: Readonly<Record<keyof Settings, Def>> = {
   UDP_ANSWER_CACHE: {
     kind: bool,
     default: true,
-    doc: 'batched UDP: repeats of an answer served from a flight are sent by the addon, without JavaScript, until that answer would change (off with RRL, ALLOW_QUERY, DEBOUNCE or CONTROL_KEY)',
+    doc: 'batched UDP: repeats of an answer served from a flight are sent by the addon, without JavaScript, until that answer would change (per client with ALLOW_QUERY; off with RRL, DEBOUNCE or CONTROL_KEY)',
   },
   METRICS: {
     kind: { t: 'hostport' },

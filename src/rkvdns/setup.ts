@@ -64,6 +64,8 @@ export interface RequestPath {
   gauges: () => Gauges;
   /** With CONTROL_KEY: each new TCP connection's timeout, from the overlay's `tcp_timeout`. */
   connectionTimeoutMs?: () => Promise<number>;
+  /** Reused UDP answers go only to the client they were given to (ALLOW_QUERY decides per client). */
+  reusePerClient: boolean;
 }
 
 /** Builds the chain the settings call for, ending in the resolver, behind the server front. */
@@ -95,8 +97,9 @@ export function buildRequestPath(
   const control = s.CONTROL_KEY ? new ControlOverlay(s, s.CONTROL_KEY, reader, log) : null;
   // The overlay may turn DEBOUNCE on per query, so with CONTROL_KEY the debounce link is always there.
   const rrl = rateLimiter(s);
-  // Repeats answered by the UDP addon skip every link: only when no link but the resolver decides anything.
-  const repeats = s.UDP_ANSWER_CACHE && !rrl && !s.ALLOW_QUERY && !control && !s.DEBOUNCE ? new RepeatTallies() : undefined;
+  // Repeats answered by the UDP addon skip every link: only when no link but the resolver decides anything,
+  // ALLOW_QUERY apart, which decides per client address: then an answer is reused for its own client only.
+  const repeats = s.UDP_ANSWER_CACHE && !rrl && !control && !s.DEBOUNCE ? new RepeatTallies() : undefined;
   if (repeats)
     stats.countsFrom(() => {
       const counted = live.udpRepeats();
@@ -141,6 +144,7 @@ export function buildRequestPath(
     snapshots,
     gauges,
     ...(control ? { connectionTimeoutMs: () => control.read().then((c) => c.settings.TCP_TIMEOUT * 1000) } : {}),
+    reusePerClient: s.ALLOW_QUERY !== null,
   };
 }
 
@@ -172,6 +176,7 @@ export async function startRkvdns(s: Settings, log: Logger): Promise<Rkvdns> {
     tcpTimeoutMs: s.TCP_TIMEOUT * 1000,
     maxTcpConnections: s.MAX_TCP_CONNECTIONS,
     udpIo: s.UDP_IO,
+    udp: { reusePerClient: path.reusePerClient },
     ...(path.connectionTimeoutMs ? { connectionTimeoutMs: path.connectionTimeoutMs } : {}),
     onTcpEvent: (e) => stats.count(`tcp_${e}`),
     onFailure: (e, transport, client) => {

@@ -2,11 +2,12 @@
  * The batched UDP path's answer cache (answer_cache.h), through bindUdp with an answerer of the test's own: a
  * repeat of a remembered query is answered by the addon with the query's ID and the TTLs aged as agedAnswer ages
  * them (answer and authority records, not the OPT record, never below 0), counted under its tally, and never
- * reaches the answerer; other bytes, an ended answer, and an answer refused at remember() do.
+ * reaches the answerer; other bytes, an ended answer, and an answer refused at remember() do. Kept per client,
+ * an answer goes to no other client.
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { createLogger } from '../../src/common/log.js';
-import { bindUdp, type Reuse, type UdpEndpoint } from '../../src/dns/udp.js';
+import { bindUdp, type Reuse, type UdpEndpoint, type UdpOptions } from '../../src/dns/udp.js';
 import { buildQuery, sendUdp } from '../helpers/dns.js';
 
 const log = createLogger('silent', 'test');
@@ -43,7 +44,7 @@ const NS_TTL_AT = (q: Buffer) => q.length - 11 + 18 + 6;
 const OPT_TTL_AT = (q: Buffer) => q.length - 11 + 32 + 5;
 
 /** An endpoint whose answerer counts its calls and marks each answer with `mark(reuse)`. */
-async function serve(ttl: number, mark: (reuse: Reuse) => void) {
+async function serve(ttl: number, mark: (reuse: Reuse) => void, options: UdpOptions = {}) {
   const calls: Buffer[] = [];
   endpoint = await bindUdp(
     'batched',
@@ -55,6 +56,7 @@ async function serve(ttl: number, mark: (reuse: Reuse) => void) {
       return answerTo(msg, ttl);
     },
     log,
+    options,
   );
   return { port: endpoint.port, calls };
 }
@@ -107,6 +109,21 @@ describe('the batched path answers repeats itself', () => {
     await sendUdp(port, query(2, 'Repeat.example'));
     await sendUdp(port, query(3));
     expect(calls.map((c) => c.readUInt16BE(0))).toEqual([1, 2]);
+  });
+
+  it('kept per client (reusePerClient), an answer goes to the client it was given to and to no other', async () => {
+    const mark = (reuse: Reuse) => Object.assign(reuse, { untilMs: Date.now() + 10_000, agesAtMs: Date.now() + 10_000, tally: 0 });
+    const { port, calls } = await serve(100, mark, { reusePerClient: true });
+    const from = async (client: string, id: number) => (await sendUdp(port, query(id), 3000, '127.0.0.1', client))!.readUInt16BE(0);
+    expect(await from('127.0.0.1', 1)).toBe(1);
+    expect(await from('127.0.0.1', 2)).toBe(2);
+    expect(calls).toHaveLength(1);
+    // The same bytes from another client reach the answerer, which may refuse them; then that client's own repeat does not.
+    expect(await from('127.0.0.2', 3)).toBe(3);
+    expect(calls).toHaveLength(2);
+    expect(await from('127.0.0.2', 4)).toBe(4);
+    expect(calls).toHaveLength(2);
+    expect(endpoint!.counts().remembered).toBe(2);
   });
 
   it('an answer past its untilMs reaches the answerer again', async () => {

@@ -29,14 +29,23 @@ async function stats(port: number): Promise<Record<string, number>> {
 /** The TTL of the first answer record. */
 const ttlOf = (raw: Buffer) => decode(raw).answers![0]!.ttl!;
 
+/** Runs `fn` against an rkvdns on the batched path with `settings`, stopped afterwards; the key `rep` is set. */
+async function serving(settings: Record<string, string | number>, fn: (port: number) => Promise<void>): Promise<void> {
+  await redis.client.set('rep', 'v', 'EX', 100);
+  const server = await startRkvdns(redis.url, { UDP_IO: 'batched', STATS: 0, ...settings });
+  try {
+    await fn(server.port);
+  } finally {
+    await server.stop();
+  }
+}
+
 describe('UDP_ANSWER_CACHE (batched UDP)', () => {
   it('repeats get the flight’s answer, aged by the second, each counted as a query, by its rcode and as marshalled', async () => {
-    await redis.client.set('rep', 'v', 'EX', 100);
-    const server = await startRkvdns(redis.url, { UDP_IO: 'batched', STATS: 0 });
-    try {
+    await serving({}, async (port) => {
       const answers: Buffer[] = [];
       for (let id = 0; id < 40; id++) {
-        const raw = await sendUdp(server.port, buildQuery(`rep.get.${ZONE}`, 'TXT', { id, edns: 1232 }));
+        const raw = await sendUdp(port, buildQuery(`rep.get.${ZONE}`, 'TXT', { id, edns: 1232 }));
         answers.push(raw!);
         await sleep(60);
       }
@@ -54,23 +63,20 @@ describe('UDP_ANSWER_CACHE (batched UDP)', () => {
         same.writeUInt16BE(i - 1, 0);
         expect(same.equals(answers[i - 1]!)).toBe(true);
       }
-      const s = await stats(server.port);
+      const s = await stats(port);
       expect(s.udp_cache_answers).toBeGreaterThanOrEqual(30);
       expect(s.udp_queries).toBe(40);
       expect(s.noerror).toBe(40);
       // The first query read Redis; every other one was answered from its flight.
       expect(s.marshalled).toBe(39);
       expect(s.udp_cache_entries).toBe(1);
-    } finally {
-      await server.stop();
-    }
+    });
   });
 
   it('never past the flight: a value changed in Redis is served once the flight ends', async () => {
     await redis.client.set('moving', '1', 'EX', 100);
-    const server = await startRkvdns(redis.url, { UDP_IO: 'batched', STATS: 0, PREFETCH: 'False' });
-    try {
-      const ask = async () => txt(decode((await sendUdp(server.port, buildQuery(`moving.get.${ZONE}`, 'TXT', { id: 7 })))!))[0]![0];
+    await serving({ PREFETCH: 'False' }, async (port) => {
+      const ask = async () => txt(decode((await sendUdp(port, buildQuery(`moving.get.${ZONE}`, 'TXT', { id: 7 })))!))[0]![0];
       const seen = [await ask()];
       for (let i = 0; i < 6; i++) {
         await sleep(600);
@@ -78,60 +84,46 @@ describe('UDP_ANSWER_CACHE (batched UDP)', () => {
         if (i === 1) await redis.client.set('moving', '2', 'EX', 100);
       }
       expect(seen).toEqual(['1', '1', '1', '1', '1', '1', '1']);
-      expect((await stats(server.port)).udp_cache_answers).toBeGreaterThanOrEqual(4);
+      expect((await stats(port)).udp_cache_answers).toBeGreaterThanOrEqual(4);
       await sleep(1700); // past the 5-second flight
       expect(await ask()).toBe('2');
-    } finally {
-      await server.stop();
-    }
+    });
   }, 15_000);
 
   it.each([
     ['UDP_ANSWER_CACHE False', { UDP_ANSWER_CACHE: 'False' }],
     ['RRL, where the limit is', { RRL_RESPONSES_PER_SECOND: 1000 }],
   ])('off with %s: every repeat runs the chain', async (_, settings) => {
-    await redis.client.set('rep', 'v', 'EX', 100);
-    const server = await startRkvdns(redis.url, { UDP_IO: 'batched', STATS: 0, ...settings });
-    try {
-      for (let id = 0; id < 5; id++) await sendUdp(server.port, buildQuery(`rep.get.${ZONE}`, 'TXT', { id }));
-      const s = await stats(server.port);
+    await serving(settings, async (port) => {
+      for (let id = 0; id < 5; id++) await sendUdp(port, buildQuery(`rep.get.${ZONE}`, 'TXT', { id }));
+      const s = await stats(port);
       expect(s.udp_queries).toBe(5);
       expect(s.udp_cache_answers ?? 0).toBe(0);
       expect(s.udp_cache_entries).toBe(0);
-    } finally {
-      await server.stop();
-    }
+    });
   });
 
   it('with ALLOW_QUERY, per client: repeats from an allowed client are reused, the same bytes from another are refused', async () => {
-    await redis.client.set('rep', 'v', 'EX', 100);
-    const server = await startRkvdns(redis.url, { UDP_IO: 'batched', STATS: 0, ALLOW_QUERY: '127.0.0.1/32' });
-    try {
+    await serving({ ALLOW_QUERY: '127.0.0.1/32' }, async (port) => {
       const q = buildQuery(`rep.get.${ZONE}`, 'TXT', { id: 1 });
-      for (let i = 0; i < 4; i++) expect(decode((await sendUdp(server.port, q))!).rcode).toBe('NOERROR');
-      for (let i = 0; i < 2; i++) expect(decode((await sendUdp(server.port, q, 3000, '127.0.0.1', '127.0.0.2'))!).rcode).toBe('REFUSED');
-      const s = await stats(server.port);
+      for (let i = 0; i < 4; i++) expect(decode((await sendUdp(port, q))!).rcode).toBe('NOERROR');
+      for (let i = 0; i < 2; i++) expect(decode((await sendUdp(port, q, 3000, '127.0.0.1', '127.0.0.2'))!).rcode).toBe('REFUSED');
+      const s = await stats(port);
       expect(s.udp_cache_answers).toBeGreaterThanOrEqual(1);
       expect(s.refused_acl).toBe(2);
       expect(s.udp_cache_entries).toBe(1);
-    } finally {
-      await server.stop();
-    }
+    });
   });
 
   it('off with DEBOUNCE: a repeat from the same client is still dropped', async () => {
-    await redis.client.set('rep', 'v', 'EX', 100);
-    const server = await startRkvdns(redis.url, { UDP_IO: 'batched', STATS: 0, DEBOUNCE: 'True' });
-    try {
+    await serving({ DEBOUNCE: 'True' }, async (port) => {
       const q = buildQuery(`rep.get.${ZONE}`, 'TXT', { id: 1 });
-      expect(decode((await sendUdp(server.port, q))!).rcode).toBe('NOERROR');
-      expect(await sendUdp(server.port, q, 500)).toBeNull();
-      expect(await sendUdp(server.port, q, 500)).toBeNull();
-      const s = await stats(server.port);
+      expect(decode((await sendUdp(port, q))!).rcode).toBe('NOERROR');
+      expect(await sendUdp(port, q, 500)).toBeNull();
+      expect(await sendUdp(port, q, 500)).toBeNull();
+      const s = await stats(port);
       expect(s.dropped_debounce).toBe(2);
       expect(s.udp_cache_entries).toBe(0);
-    } finally {
-      await server.stop();
-    }
+    });
   });
 });

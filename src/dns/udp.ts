@@ -105,6 +105,9 @@ function batchedUdp(): { UdpBatch: NativeUdpClass } | null {
 
 /** Record header: u16 length, u16 port, u8 family, 16 address bytes, u64 arrival ns (udp_batch.cc). */
 const HEADER = 29;
+/** Where a record's family and address bytes are: the client, as remember() takes it. */
+const CLIENT_AT = 4;
+const CLIENT_END = 21;
 
 function hex4(b: Buffer, at: number): string {
   return ((b[at]! << 8) | b[at + 1]!).toString(16);
@@ -198,7 +201,7 @@ function bindBatched(native: NativeUdpClass, host: string, port: number, answer:
           });
         } else if (a) {
           now.add(records, at, a);
-          if (reuse.untilMs !== 0) sock.remember(msg, a, reuse.untilMs, reuse.agesAtMs, reuse.tally, records.subarray(at + 4, at + 21));
+          if (reuse.untilMs !== 0) sock.remember(msg, a, reuse.untilMs, reuse.agesAtMs, reuse.tally, records.subarray(at + CLIENT_AT, at + CLIENT_END));
         }
         at += HEADER + len;
       }

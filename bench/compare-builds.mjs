@@ -6,7 +6,7 @@
  *   npm run build && node bench/compare-builds.mjs /path/to/other/checkout [rounds]
  */
 import { startRkvdns } from '../dist/harness/programs.js';
-import { dnsperf, measured, need, root, seedNumbered, startRedis } from './lib.mjs';
+import { dnsperf, measured, median, need, numberedQueries, root, seedNumbered, startRedis } from './lib.mjs';
 
 const other = process.argv[2];
 const ROUNDS = Number(process.argv[3] ?? 8);
@@ -23,8 +23,11 @@ await seedNumbered(redis.client, UNCACHED);
 
 const start = (checkout) => startRkvdns(redis.url, ZONE, { bin: `${checkout}/dist/cli/rkvdns.js`, settings: { STATS: 0 }, args: ['--log-level', 'info'] });
 const builds = { this: await start(root), other: await start(other) };
-const names = (n) => Array.from({ length: n }, (_, i) => `k${i}.get.${ZONE} TXT`);
-const mixes = { 'GET, 1,000 distinct names': names(1000), 'GET, one name': [`k7.get.${ZONE} TXT`], 'GET, 300,000 distinct (all from Redis)': names(UNCACHED) };
+const mixes = {
+  'GET, 1,000 distinct names': numberedQueries(1000, ZONE),
+  'GET, one name': [`k7.get.${ZONE} TXT`],
+  'GET, 300,000 distinct (all from Redis)': numberedQueries(UNCACHED, ZONE),
+};
 const load = { seconds: 5, clients: 8, outstanding: 200 };
 for (const b of Object.values(builds)) await dnsperf({ port: b.port, queries: mixes['GET, 1,000 distinct names'], ...load, seconds: 2 }); // warm-up (JIT)
 const runs = {};
@@ -38,7 +41,6 @@ for (let round = 0; round < ROUNDS; round++) {
     }
   }
 }
-const median = (v) => [...v].sort((a, b) => a - b)[Math.floor(v.length / 2)];
 for (const mix of Object.keys(mixes)) {
   const a = runs[`${mix} | this`];
   const b = runs[`${mix} | other`];

@@ -12,7 +12,7 @@
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { startNsd } from './c-servers.mjs';
-import { dnsperf, fmt, freePort, need, seedNumbered, startRedis, startRkvdns, table, tree } from './lib.mjs';
+import { dnsperf, fmt, freePort, need, numberedQueries, numberedRecords, seedNumbered, startRedis, startRkvdns, table, tree } from './lib.mjs';
 
 need({ dnsperf: 'dnsperf', 'redis-server': 'redis-server', nsd: 'nsd' });
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
@@ -25,13 +25,10 @@ const PIN = process.env.BENCH_PIN === '1';
 
 const redis = await startRedis();
 await seedNumbered(redis.client, 1000);
-const queries = Array.from({ length: 1000 }, (_, i) => `k${i}.get.${ZONE} TXT`);
+const queries = numberedQueries(1000, ZONE);
 const metricsPort = await freePort();
 const srv = await startRkvdns(redis.url, ZONE, { MAX_UDP_PAYLOAD: 1232, METRICS: `127.0.0.1:${metricsPort}` }, [], await freePort());
-const nsd = await startNsd(
-  ZONE,
-  Array.from({ length: 1000 }, (_, i) => [`k${i}.get`, String(i)]),
-);
+const nsd = await startNsd(ZONE, numberedRecords(1000));
 
 if (PIN) {
   for (const pid of [srv.proc.pid, ...tree(nsd.proc.pid)]) spawnSync('taskset', ['-a', '-p', '-c', '1', String(pid)]);

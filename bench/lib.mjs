@@ -200,6 +200,15 @@ export async function serverStats(port, zone) {
   );
 }
 
+/** The median of some numbers (rounds of a measurement). */
+export const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+
+/** dnsperf lines that GET each key seedNumbered writes: `k<i>.get.<zone> TXT`. */
+export const numberedQueries = (n, zone) => Array.from({ length: n }, (_, i) => `k${i}.get.${zone} TXT`);
+
+/** The same names as a static zone's TXT records (for NSD and Knot), relative to the zone. */
+export const numberedRecords = (n) => Array.from({ length: n }, (_, i) => [`k${i}.get`, String(i)]);
+
 /** Keys `k0` … `k<n-1>`, each holding its number, written with MSET 5,000 at a time. */
 export async function seedNumbered(client, n) {
   for (let i = 0; i < n; i += 5000) {

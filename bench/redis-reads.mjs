@@ -9,7 +9,7 @@ import { Redis } from 'ioredis';
 import { createLogger } from '../dist/common/log.js';
 import { ReadPipe } from '../dist/redis/pipe.js';
 import { commandHead } from '../dist/redis/resp.js';
-import { fmt, need, seedNumbered, startRedis, table } from './lib.mjs';
+import { fmt, median, need, seedNumbered, startRedis, table } from './lib.mjs';
 
 need({ 'redis-server': 'redis-server' });
 const PAIRS = 200_000;
@@ -46,7 +46,6 @@ await run(paths['pipelined connection']);
 const results = Object.fromEntries(Object.keys(paths).map((k) => [k, []]));
 for (let round = 0; round < Number(process.env.BENCH_ROUNDS ?? 3); round++)
   for (const [name, read] of Object.entries(paths)) results[name].push(await run(read));
-const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 table(
   `GET + TTL of one key, ${fmt.int(PAIRS)} pairs per round, ${READERS} at once, rounds alternated`,
   Object.entries(results).map(([name, rs]) => ({

@@ -11,7 +11,24 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { startKnot, startNsd } from './c-servers.mjs';
-import { dnsperf, fmt, freePort, measured, need, root, seedNumbered, serverStats, startProcess, startRedis, startRkvdns, table, tree } from './lib.mjs';
+import {
+  dnsperf,
+  fmt,
+  freePort,
+  measured,
+  median,
+  need,
+  numberedQueries,
+  numberedRecords,
+  root,
+  seedNumbered,
+  serverStats,
+  startProcess,
+  startRedis,
+  startRkvdns,
+  table,
+  tree,
+} from './lib.mjs';
 
 const batchedBuilt = existsSync(`${root}/build/Release/udp_batch.node`);
 
@@ -26,10 +43,9 @@ await seedNumbered(redis.client, UNCACHED);
 // 50 bucket keys, the shape the agent writes: 50 records for keys, 50 tuples for shget.
 for (let i = 0; i < 50; i++) await redis.client.set(`web_client;10.0.${Math.floor(i / 10)}.${200 + i},200;sophia;1747546909`, String(1000 + i));
 
-const names = (n, f) => Array.from({ length: n }, (_, i) => f(i));
 const MIXES = [
-  { mix: 'GET, 1,000 distinct names', queries: names(1000, (i) => `k${i}.get.${ZONE} TXT`), latency: true },
-  { mix: `GET, ${fmt.int(UNCACHED)} distinct (all from Redis)`, queries: names(UNCACHED, (i) => `k${i}.get.${ZONE} TXT`) },
+  { mix: 'GET, 1,000 distinct names', queries: numberedQueries(1000, ZONE), latency: true },
+  { mix: `GET, ${fmt.int(UNCACHED)} distinct (all from Redis)`, queries: numberedQueries(UNCACHED, ZONE) },
   { mix: 'GET, one name (marshalled)', queries: [`k7.get.${ZONE} TXT`] },
   { mix: 'KEYS, 50 records, EDNS 1232', queries: [`web_client\\;*.keys.${ZONE} TXT`], edns: true, big: true },
   { mix: 'SHGET, 50 tuples, EDNS 1232', queries: [`web_client\\;*\\;**.shget.${ZONE} TXT`], edns: true, big: true },
@@ -92,8 +108,6 @@ function sojournText(before, after) {
   const within2 = cum.find(([le]) => le === 0.002)[1];
   return `p50 ${ms(at(0.5))}, p99 ${ms(at(0.99))}, ${fmt.pct((within2 / total) * 100)} within 2 ms`;
 }
-
-const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 /**
  * Variants of one server (settings, and what runs beside the load) under the same mixes, alternated round by
@@ -247,7 +261,7 @@ for (const workers of [1, 2]) {
 // Baseline 2, the ceiling: NSD and Knot DNS serving the same names from a static zone; their latency at
 // rkvdns's half-load rate (the same offered load, so the tails compare).
 const STATIC = [MIXES[2], MIXES[0], MIXES[1]];
-const records = Array.from({ length: UNCACHED }, (_, i) => [`k${i}.get`, String(i)]);
+const records = numberedRecords(UNCACHED);
 for (const start of [startNsd, startKnot]) {
   const c = await start(ZONE, records);
   await dnsperf({ port: c.port, queries: nullQ, seconds: 2, ...CLIENTS.udp }); // warm-up

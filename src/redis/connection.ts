@@ -12,7 +12,7 @@
 import calculateSlot from 'cluster-key-slot';
 import { Cluster, Redis, type ClusterOptions, type RedisOptions } from 'ioredis';
 import type { Logger } from '../common/log.js';
-import { ReadPipe, pipeTarget } from './pipe.js';
+import { ReadPipe, pipeTarget, reconnectDelay } from './pipe.js';
 import { describeTarget, parseRedisTarget, type ClusterTarget, type RedisTarget } from './target.js';
 
 /** Hash slots of a Redis Cluster. */
@@ -52,8 +52,6 @@ export interface Connection {
   disconnect(): void;
 }
 
-const retry = (times: number) => Math.min(50 * times, 1000);
-
 function commandOptions(timeoutMs: number): RedisOptions {
   return {
     enableOfflineQueue: false,
@@ -74,9 +72,9 @@ function clusterOptions(target: ClusterTarget, timeoutMs: number, autoPipelining
     // A slot whose master is down is retried briefly, then the command fails and the caller decides.
     retryDelayOnClusterDown: 100,
     retryDelayOnFailover: 100,
-    clusterRetryStrategy: retry,
+    clusterRetryStrategy: reconnectDelay,
     // A master that restarts at the same address is reconnected, not dropped from the pool until a MOVED.
-    clusterNodeRetryStrategy: retry,
+    clusterNodeRetryStrategy: reconnectDelay,
     slotsRefreshTimeout: Math.max(timeoutMs, 1000),
     redisOptions: {
       ...(target.username !== undefined ? { username: target.username } : {}),
@@ -138,7 +136,7 @@ export function connectRedis(url: string, o: ConnectionOptions): Connection {
       queued: () => cluster.nodes().reduce((n, r) => n + queuedOn(r), 0),
     };
   } else {
-    const redis = new Redis(target.url, { ...commandOptions(o.timeoutMs), enableAutoPipelining: o.autoPipelining ?? false, retryStrategy: retry });
+    const redis = new Redis(target.url, { ...commandOptions(o.timeoutMs), enableAutoPipelining: o.autoPipelining ?? false, retryStrategy: reconnectDelay });
     client = redis;
     const pipe = o.pipelinedReads ? pipeTarget(target.url) : null;
     if (pipe) reads = new ReadPipe(pipe, { timeoutMs: o.timeoutMs, log: o.log, where: describeTarget(target) });

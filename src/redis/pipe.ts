@@ -56,7 +56,8 @@ export type PipeStatus = 'idle' | 'connecting' | 'ready' | 'down' | 'closed';
 const AUTH1 = commandHead('AUTH', 2);
 const AUTH2 = commandHead('AUTH', 3);
 const SELECT = commandHead('SELECT', 2);
-const retryDelay = (attempt: number) => Math.min(50 * attempt, 1000);
+/** Milliseconds before reconnect attempt `n` (from 1): the backoff of both connections to Redis. */
+export const reconnectDelay = (n: number) => Math.min(50 * n, 1000);
 
 export class ReadPipe {
   private state: PipeStatus = 'idle';
@@ -198,7 +199,7 @@ export class ReadPipe {
       this.state = 'down';
       onFail?.(failure ?? new Error(why));
       onFail = onReady = undefined;
-      this.reconnect = setTimeout(() => this.open(), retryDelay(++this.attempts));
+      this.reconnect = setTimeout(() => this.open(), reconnectDelay(++this.attempts));
       this.reconnect.unref();
     });
     sock.once(t.tls ? 'secureConnect' : 'connect', () => {

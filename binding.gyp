@@ -7,7 +7,7 @@
       "sources": ["src/native/udp_batch.cc"],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
       "defines": ["NAPI_VERSION=8", "NAPI_DISABLE_CPP_EXCEPTIONS"],
-      "cflags_cc": ["-std=c++17", "-O2", "-Wall", "-Wextra"],
+      "cflags_cc": ["-std=c++20", "-O2", "-Wall", "-Wextra"],
       "conditions": [["OS!='linux'", {"type": "none", "sources": []}]]
     }
   ]

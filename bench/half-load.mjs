@@ -3,14 +3,15 @@
  * Where rkvdns's latency tail below saturation comes from. One rkvdns (batched UDP, 1,000 names answered from
  * flights), its saturation rate measured first, then dnsperf paced at shares of that rate. For each pace:
  * dnsperf's own p50/p99; the server's sojourn histogram (kernel receipt of the query to the answer's send, from
- * /metrics), which no delay of the load generator can reach; and the server's main thread from
- * /proc/<pid>/schedstat: its share of the wall clock on a CPU, and how long it was runnable but waiting for one.
+ * /metrics), which no delay of the load generator can reach; and from /proc/<pid>/task/<tid>/schedstat, the share
+ * of the wall clock the main thread and the socket's thread (rkvdns-udp) spent on a CPU, the process's CPU per
+ * query (every thread), and how long the main thread was runnable but waiting for a CPU.
  * Right after each pace, NSD serving the same names from a static zone at the same pace: what this machine and
  * load generator allow a C server's tail at that moment.
  *   npm run bench:half-load      (BENCH_SECONDS=5 per pace)
  */
 import { spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { startNsd } from './c-servers.mjs';
 import { dnsperf, fmt, freePort, need, numberedQueries, numberedRecords, seedNumbered, startRedis, startRkvdns, table, tree } from './lib.mjs';
 
@@ -50,10 +51,17 @@ async function sojourn() {
   };
 }
 
-/** The main thread's time on a CPU and waiting for one, ns (/proc/<pid>/schedstat: the thread group leader). */
+/** Time on a CPU, ns: the main thread's (and its time waiting for one), the socket thread's, every thread's. */
 function schedstat() {
-  const [onCpu, waiting] = readFileSync(`/proc/${srv.proc.pid}/schedstat`, 'utf8').trim().split(/\s+/).map(Number);
-  return { onCpu, waiting };
+  const r = { onCpu: 0, waiting: 0, udp: 0, all: 0 };
+  for (const tid of readdirSync(`/proc/${srv.proc.pid}/task`)) {
+    const dir = `/proc/${srv.proc.pid}/task/${tid}`;
+    const [onCpu, waiting] = readFileSync(`${dir}/schedstat`, 'utf8').trim().split(/\s+/).map(Number);
+    r.all += onCpu;
+    if (tid === String(srv.proc.pid)) Object.assign(r, { onCpu, waiting });
+    else if (readFileSync(`${dir}/comm`, 'utf8').trim() === 'rkvdns-udp') r.udp = onCpu;
+  }
+  return r;
 }
 
 await dnsperf({ port: srv.port, queries, seconds: 2, ...load }); // warm-up (JIT)
@@ -81,8 +89,9 @@ for (const pace of PACES) {
     'p99 in server': p99 === Infinity ? '> 1 s' : `≤ ${p99 * 1000} ms`,
     'sent by the answer cache': fmt.pct(((h1.cached - h0.cached) / (h1.queries - h0.queries)) * 100),
     'main thread on CPU': fmt.pct(((s1.onCpu - s0.onCpu) / wallNs) * 100),
-    'CPU µs/q': fmt.int((s1.onCpu - s0.onCpu) / 1000 / r.completed),
-    'waiting for a CPU ms': fmt.int((s1.waiting - s0.waiting) / 1e6),
+    'socket thread on CPU': fmt.pct(((s1.udp - s0.udp) / wallNs) * 100),
+    'CPU µs/q, all threads': fmt.int((s1.all - s0.all) / 1000 / r.completed),
+    'main thread waiting for a CPU ms': fmt.int((s1.waiting - s0.waiting) / 1e6),
   });
 }
 table(

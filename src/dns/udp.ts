@@ -1,10 +1,12 @@
 /**
  * The UDP side of the DNS listener, two ways:
  *   dgram    node:dgram, one 'message' event, Buffer and rinfo object per datagram, one send per answer;
- *   batched  the native addon (src/native/udp_batch.cc, Linux): recvmmsg hands over every waiting datagram in
- *            one Buffer per wakeup, and the answers of a batch (or of one turn of the event loop, for answers
- *            that waited for Redis) leave in one sendmmsg. An answer the answerer marks reusable (Reuse) is
- *            remembered by the addon, which answers that query's repeats itself until the answer would change.
+ *   batched  the native addon (src/native/udp_batch.cc, Linux): a thread of its own reads the socket with
+ *            recvmmsg and hands the queries waiting to the main thread in one Buffer per wakeup of the loop,
+ *            and the answers of a batch (or of one turn of the event loop, for answers that waited for Redis)
+ *            leave in one sendmmsg. An answer the answerer marks reusable (Reuse) is remembered by the addon,
+ *            whose thread answers that query's repeats itself, JavaScript busy or not, until the answer would
+ *            change.
  * Both call `answer(msg, client)` per query and send what it gives back to where the query came from.
  */
 import cluster from 'node:cluster';
@@ -52,6 +54,8 @@ export interface UdpCounts {
   /** Datagrams the batched path dropped: queries over its 4,096-byte buffer, answers the kernel refused. */
   oversize: number;
   send: number;
+  /** Queries the batched path dropped because kMaxWaiting (4,096) already waited for the main thread. */
+  queue: number;
   /** The sojourn histogram (batched only: node:dgram gives no receive time); null on node:dgram. */
   sojourn: Sojourn | null;
   /** Answers held for repeats (batched only). */
@@ -74,7 +78,7 @@ interface NativeUdp {
   send(records: Buffer, count: number): number;
   remember(query: Buffer, answer: Buffer, untilMs: number, agesAtMs: number, tally: number, client: Buffer): boolean;
   keyByClient(on: boolean): void;
-  stats(): { received: number; sent: number; oversize: number; sendDropped: number; sojourn: number[]; sojournSeconds: number; remembered: number };
+  stats(): { received: number; sent: number; oversize: number; sendDropped: number; queueDropped: number; sojourn: number[]; sojournSeconds: number; remembered: number };
   close(): void;
 }
 type NativeUdpClass = new (
@@ -218,7 +222,7 @@ function bindBatched(native: NativeUdpClass, host: string, port: number, answer:
     io: 'batched',
     counts: () => {
       const st = sock.stats();
-      return { oversize: st.oversize, send: st.sendDropped, sojourn: { counts: st.sojourn, seconds: st.sojournSeconds }, remembered: st.remembered };
+      return { oversize: st.oversize, send: st.sendDropped, queue: st.queueDropped, sojourn: { counts: st.sojourn, seconds: st.sojournSeconds }, remembered: st.remembered };
     },
     repeats,
     close: () => sock.close(),
@@ -256,7 +260,7 @@ function bindDgram(host: string, port: number, answer: Answerer, log: Logger): P
       resolve({
         port: sock.address().port,
         io: 'dgram',
-        counts: () => ({ oversize: 0, send: 0, sojourn: null, remembered: 0 }),
+        counts: () => ({ oversize: 0, send: 0, queue: 0, sojourn: null, remembered: 0 }),
         repeats: null,
         close: () => sock.close(),
       });

@@ -1,6 +1,12 @@
-// Batched UDP for rkvdns on Linux: one socket read with recvmmsg and written with sendmmsg from a libuv poll
-// handle, so a wakeup hands JavaScript every datagram waiting (up to BATCH per call) in one Buffer, and the
-// answers of a batch leave in one system call. No per-packet JavaScript objects cross this boundary.
+// Batched UDP for rkvdns on Linux: one socket read with recvmmsg and written with sendmmsg, so JavaScript gets
+// every datagram waiting in one Buffer per call, and the answers of a batch leave in one system call. No
+// per-packet JavaScript objects cross this boundary.
+//
+// Threads: the socket is read by a thread of this addon's own (named rkvdns-udp), not by the event loop. It
+// answers repeats (below) itself and queues the other queries for JavaScript, waking the loop with a uv_async
+// handle; JavaScript sends its answers from the main thread. So a repeat never waits for JavaScript: not for a
+// garbage collection, not for a burst of Redis replies being parsed. At most kMaxWaiting queries wait for
+// JavaScript; beyond that a query is dropped and counted, as the kernel drops one when the socket's queue is full.
 //
 // Records, in both directions, packed one after another (little-endian):
 //   u16 length of the payload | u16 port | u8 family (4 or 6) | 16 bytes address (IPv4 in the first 4)
@@ -10,9 +16,9 @@
 // Every length read from JavaScript is checked against the buffer before use.
 //
 // Repeats: JavaScript may hand an answer back with remember() (answer_cache.h); until it ends, a datagram with
-// the same bytes (its ID apart) is answered here, in the same sendmmsg as the rest of its wakeup's repeats, and
-// never reaches JavaScript. Each such answer is counted under the tally JavaScript gave, in a Float64Array
-// JavaScript reads without a call. After keyByClient(true) an answer is kept for the client it was given to
+// the same bytes (its ID apart) is answered by the socket's thread, in one sendmmsg with the rest of its
+// recvmmsg's repeats, and never reaches JavaScript. Each such answer is counted under the tally JavaScript gave,
+// in a Float64Array JavaScript reads without a call (the thread stores each count whole, atomically). After keyByClient(true) an answer is kept for the client it was given to
 // only (its family and address lead the key), for when the client decides whether it is answered at all.
 #include <napi.h>
 #include <uv.h>
@@ -20,11 +26,19 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
+#include <atomic>
+#include <memory>
+#include <mutex>
+#include <thread>
 #include <vector>
 
 #include "answer_cache.h"
@@ -35,7 +49,7 @@ constexpr size_t kHeader = 29;        // length, port, family, address, arrival
 constexpr size_t kArrival = 21;       // offset of the arrival time in a record
 constexpr unsigned kBatch = 64;       // datagrams per recvmmsg / sendmmsg
 constexpr size_t kMaxQuery = 4096;    // a DNS query datagram longer than this is dropped (and counted)
-constexpr unsigned kCallsPerWakeup = 8;  // recvmmsg calls per wakeup before the loop gets a turn
+constexpr unsigned kMaxWaiting = 4096;  // queries queued for JavaScript at most (far more than a socket's queue holds)
 
 void PutU16(uint8_t* p, uint16_t v) {
   p[0] = v & 0xff;
@@ -86,7 +100,7 @@ class UdpBatch : public Napi::ObjectWrap<UdpBatch> {
       Napi::Value b = bounds.Get(i);
       if (b.IsNumber()) sojournBoundsNs_.push_back(static_cast<uint64_t>(b.As<Napi::Number>().DoubleValue() * 1e9));
     }
-    sojourn_.assign(sojournBoundsNs_.size() + 1, 0);
+    sojourn_ = std::make_unique<std::atomic<uint64_t>[]>(sojournBoundsNs_.size() + 1);
     std::string host = info[0].As<Napi::String>();
     int port = info[1].As<Napi::Number>().Int32Value();
     if (port < 0 || port > 65535) {
@@ -123,24 +137,34 @@ class UdpBatch : public Napi::ObjectWrap<UdpBatch> {
     port_ = ntohs(bound.ss_family == AF_INET ? reinterpret_cast<sockaddr_in*>(&bound)->sin_port
                                               : reinterpret_cast<sockaddr_in6*>(&bound)->sin6_port);
     onBatch_ = Napi::Persistent(info[3].As<Napi::Function>());
-    recvData_.resize(kBatch * kMaxQuery);
-    hitData_.resize(kBatch * AnswerCache::kMaxAnswer);
     uv_loop_t* loop = nullptr;
     napi_get_uv_event_loop(env, &loop);
-    poll_ = new uv_poll_t;
-    poll_->data = this;
-    if (uv_poll_init(loop, poll_, fd_) != 0 || uv_poll_start(poll_, UV_READABLE, OnReadable) != 0) {
-      delete poll_;
-      poll_ = nullptr;
-      ThrowErrno(env, "uv_poll");
+    wake_ = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    if (wake_ < 0) { ThrowErrno(env, "eventfd"); return; }
+    async_ = new uv_async_t;
+    async_->data = this;
+    if (uv_async_init(loop, async_, OnWaiting) != 0) {
+      delete async_;
+      async_ = nullptr;
+      ThrowErrno(env, "uv_async_init");
       return;
     }
-    // Kept alive by the poll handle until close(): JavaScript may drop its reference to the socket object.
+    // The thread takes no signals: they stay with the main thread, where node handles them.
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &old);
+    io_ = std::thread([this] { Serve(); });
+    pthread_sigmask(SIG_SETMASK, &old, nullptr);
+    // At the environment's end (a worker thread's, or the process's) without close(), the thread is stopped
+    // before anything it uses goes away.
+    napi_add_env_cleanup_hook(env, Cleanup, this);
+    // Kept alive by its thread until close(): JavaScript may drop its reference to the socket object.
     Ref();
   }
 
   ~UdpBatch() {
-    if (fd_ >= 0) ::close(fd_);
+    Shut();
+    if (wake_ >= 0) ::close(wake_);
   }
 
  private:
@@ -153,15 +177,26 @@ class UdpBatch : public Napi::ObjectWrap<UdpBatch> {
     err.ThrowAsJavaScriptException();
   }
 
-  static void OnReadable(uv_poll_t* handle, int status, int) {
-    auto* self = static_cast<UdpBatch*>(handle->data);
-    if (status < 0 || self->fd_ < 0) return;
-    self->Receive();
+  // The socket's thread: waits for datagrams (or the word to stop) and reads them while any wait.
+  void Serve() {
+    pthread_setname_np(pthread_self(), "rkvdns-udp");
+    std::vector<uint8_t> recvData(kBatch * kMaxQuery);
+    std::vector<uint8_t> hitData(kBatch * AnswerCache::kMaxAnswer);  // the answers of one recvmmsg's repeats
+    pollfd fds[2] = {{fd_, POLLIN, 0}, {wake_, POLLIN, 0}};
+    for (;;) {
+      if (poll(fds, 2, -1) < 0) {
+        if (errno == EINTR) continue;
+        return;  // only a fault of this code (EFAULT, EINVAL) or ENOMEM gets here
+      }
+      if (fds[1].revents != 0) return;
+      if (fds[0].revents != 0)
+        while (ReceiveBatch(recvData.data(), hitData.data()) == kBatch) {
+        }
+    }
   }
 
-  void Receive() {
-    Napi::Env env = onBatch_.Env();
-    Napi::HandleScope scope(env);
+  // One recvmmsg: repeats answered, the rest queued for JavaScript. Returns how many datagrams it read.
+  unsigned ReceiveBatch(uint8_t* recvData, uint8_t* hitData) {
     mmsghdr msgs[kBatch];
     iovec iov[kBatch];
     sockaddr_storage from[kBatch];
@@ -170,23 +205,23 @@ class UdpBatch : public Napi::ObjectWrap<UdpBatch> {
     mmsghdr hits[kBatch];
     iovec hitIov[kBatch];
     uint64_t hitArrival[kBatch];
-    for (unsigned call = 0; call < kCallsPerWakeup && fd_ >= 0; call++) {
-      for (unsigned i = 0; i < kBatch; i++) {
-        iov[i] = {recvData_.data() + i * kMaxQuery, kMaxQuery};
-        msgs[i].msg_hdr = {};
-        msgs[i].msg_hdr.msg_name = &from[i];
-        msgs[i].msg_hdr.msg_namelen = sizeof from[i];
-        msgs[i].msg_hdr.msg_iov = &iov[i];
-        msgs[i].msg_hdr.msg_iovlen = 1;
-        msgs[i].msg_hdr.msg_control = control[i];
-        msgs[i].msg_hdr.msg_controllen = sizeof control[i];
-        msgs[i].msg_len = 0;
-      }
-      int n = recvmmsg(fd_, msgs, kBatch, MSG_DONTWAIT, nullptr);
-      if (n <= 0) return;  // EAGAIN: drained; other errors (ICMP reports) are left to the next wakeup
+    for (unsigned i = 0; i < kBatch; i++) {
+      iov[i] = {recvData + i * kMaxQuery, kMaxQuery};
+      msgs[i].msg_hdr = {};
+      msgs[i].msg_hdr.msg_name = &from[i];
+      msgs[i].msg_hdr.msg_namelen = sizeof from[i];
+      msgs[i].msg_hdr.msg_iov = &iov[i];
+      msgs[i].msg_hdr.msg_iovlen = 1;
+      msgs[i].msg_hdr.msg_control = control[i];
+      msgs[i].msg_hdr.msg_controllen = sizeof control[i];
+      msgs[i].msg_len = 0;
+    }
+    int n = recvmmsg(fd_, msgs, kBatch, MSG_DONTWAIT, nullptr);
+    if (n <= 0) return 0;  // EAGAIN: drained; other errors (ICMP reports) are left to the next wakeup
+    unsigned hit = 0;
+    {
+      std::lock_guard<std::mutex> lock(cacheMu_);
       uint64_t now = cache_.size() > 0 ? NowNs() : 0;
-      size_t total = 0;
-      unsigned kept = 0, hit = 0;
       for (int i = 0; i < n; i++) {
         answered[i] = true;
         if ((msgs[i].msg_hdr.msg_flags & MSG_TRUNC) || msgs[i].msg_len > kMaxQuery) {
@@ -194,49 +229,101 @@ class UdpBatch : public Napi::ObjectWrap<UdpBatch> {
           continue;
         }
         received_++;
-        const uint8_t* query = recvData_.data() + i * kMaxQuery;
+        answered[i] = false;
+        if (now == 0) continue;
+        const uint8_t* query = recvData + i * kMaxQuery;
         uint8_t client[AnswerCache::kMaxPrefix];
         if (byClient_) ClientBytes(from[i], client);
         unsigned tally = 0;
-        size_t alen = cache_.Get({client, byClient_ ? sizeof client : 0, query, msgs[i].msg_len}, now, hitData_.data() + hit * AnswerCache::kMaxAnswer, &tally);
-        if (alen > 0) {
-          repeats_[tally]++;
-          hitIov[hit] = {hitData_.data() + hit * AnswerCache::kMaxAnswer, alen};
-          hits[hit].msg_hdr = {};
-          hits[hit].msg_hdr.msg_name = &from[i];
-          hits[hit].msg_hdr.msg_namelen = msgs[i].msg_hdr.msg_namelen;
-          hits[hit].msg_hdr.msg_iov = &hitIov[hit];
-          hits[hit].msg_hdr.msg_iovlen = 1;
-          hitArrival[hit] = ArrivalNs(&msgs[i].msg_hdr);
-          hit++;
+        size_t alen = cache_.Get({client, byClient_ ? sizeof client : 0, query, msgs[i].msg_len}, now, hitData + hit * AnswerCache::kMaxAnswer, &tally);
+        if (alen == 0) continue;
+        // The only writer; JavaScript reads the count without a call, so it is stored whole.
+        std::atomic_ref<double> count(repeats_[tally]);
+        count.store(count.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+        hitIov[hit] = {hitData + hit * AnswerCache::kMaxAnswer, alen};
+        hits[hit].msg_hdr = {};
+        hits[hit].msg_hdr.msg_name = &from[i];
+        hits[hit].msg_hdr.msg_namelen = msgs[i].msg_hdr.msg_namelen;
+        hits[hit].msg_hdr.msg_iov = &hitIov[hit];
+        hits[hit].msg_hdr.msg_iovlen = 1;
+        hitArrival[hit] = ArrivalNs(&msgs[i].msg_hdr);
+        hit++;
+        answered[i] = true;
+      }
+    }
+    // Repeats leave first: they wait for nothing.
+    if (hit > 0) sent_ += SendAll(hits, hit, hitArrival);
+    bool queued = false;
+    {
+      std::lock_guard<std::mutex> lock(waitMu_);
+      for (int i = 0; i < n; i++) {
+        if (answered[i]) continue;
+        if (waitingCount_ >= kMaxWaiting) {
+          queueDropped_++;
           continue;
         }
-        answered[i] = false;
-        total += kHeader + msgs[i].msg_len;
-        kept++;
+        size_t len = msgs[i].msg_len;
+        size_t at = waiting_.size();
+        waiting_.resize(at + kHeader + len);
+        uint8_t* p = waiting_.data() + at;
+        PutU16(p, static_cast<uint16_t>(len));
+        PutU16(p + 2, from[i].ss_family == AF_INET ? ntohs(reinterpret_cast<sockaddr_in*>(&from[i])->sin_port)
+                                                   : ntohs(reinterpret_cast<sockaddr_in6*>(&from[i])->sin6_port));
+        ClientBytes(from[i], p + 4);
+        PutU64(p + kArrival, ArrivalNs(&msgs[i].msg_hdr));
+        memcpy(p + kHeader, recvData + i * kMaxQuery, len);
+        waitingCount_++;
+        queued = true;
       }
-      // Repeats leave first: they wait for nothing.
-      if (hit > 0) sent_ += SendAll(hits, hit, hitArrival);
-      if (kept > 0) {
-        Napi::Buffer<uint8_t> out = Napi::Buffer<uint8_t>::New(env, total);
-        uint8_t* p = out.Data();
-        for (int i = 0; i < n; i++) {
-          if (answered[i]) continue;
-          size_t len = msgs[i].msg_len;
-          PutU16(p, static_cast<uint16_t>(len));
-          PutU16(p + 2, from[i].ss_family == AF_INET ? ntohs(reinterpret_cast<sockaddr_in*>(&from[i])->sin_port)
-                                                     : ntohs(reinterpret_cast<sockaddr_in6*>(&from[i])->sin6_port));
-          ClientBytes(from[i], p + 4);
-          PutU64(p + kArrival, ArrivalNs(&msgs[i].msg_hdr));
-          memcpy(p + kHeader, recvData_.data() + i * kMaxQuery, len);
-          p += kHeader + len;
-        }
-        // MakeCallback: promise jobs and nextTicks the handler queues run when it returns, as for any I/O callback.
-        onBatch_.MakeCallback(Value(), {out, Napi::Number::New(env, kept)});
-      }
-      if (static_cast<unsigned>(n) < kBatch) return;
     }
+    // Wakes the loop once however often it is called before the loop runs OnWaiting.
+    if (queued) uv_async_send(async_);
+    return static_cast<unsigned>(n);
   }
+
+  static void OnWaiting(uv_async_t* handle) { static_cast<UdpBatch*>(handle->data)->Deliver(); }
+
+  // On the main thread: every query waiting goes to JavaScript in one call.
+  void Deliver() {
+    unsigned count;
+    {
+      std::lock_guard<std::mutex> lock(waitMu_);
+      delivering_.swap(waiting_);
+      count = waitingCount_;
+      waitingCount_ = 0;
+    }
+    if (count == 0 || fd_ < 0) {
+      delivering_.clear();
+      return;
+    }
+    Napi::Env env = onBatch_.Env();
+    Napi::HandleScope scope(env);
+    Napi::Buffer<uint8_t> out = Napi::Buffer<uint8_t>::Copy(env, delivering_.data(), delivering_.size());
+    delivering_.clear();  // its room is kept for the next swap
+    // MakeCallback: promise jobs and nextTicks the handler queues run when it returns, as for any I/O callback.
+    onBatch_.MakeCallback(Value(), {out, Napi::Number::New(env, count)});
+  }
+
+  // Stops the thread and closes the socket and the loop's handle; what JavaScript holds stays valid.
+  void Shut() {
+    if (io_.joinable()) {
+      uint64_t one = 1;
+      if (write(wake_, &one, sizeof one) < 0) {
+        // An eventfd write fails only when its count would overflow: it has been written to already.
+      }
+      io_.join();
+    }
+    if (async_) {
+      uv_close(reinterpret_cast<uv_handle_t*>(async_), [](uv_handle_t* h) { delete reinterpret_cast<uv_async_t*>(h); });
+      async_ = nullptr;
+    }
+    if (fd_ >= 0) ::close(fd_);
+    fd_ = -1;
+    std::lock_guard<std::mutex> lock(cacheMu_);
+    cache_.Clear();
+  }
+
+  static void Cleanup(void* self) { static_cast<UdpBatch*>(self)->Shut(); }
 
   // A sender as a record header writes it: family (4 or 6), then 16 address bytes (IPv4 in the first 4).
   static void ClientBytes(const sockaddr_storage& from, uint8_t* out) {
@@ -262,15 +349,15 @@ class UdpBatch : public Napi::ObjectWrap<UdpBatch> {
     return 0;
   }
 
-  // The kernel stamps with the wall clock, so a step of it (NTP) between receipt and send can misplace one
+  // Both threads send, so the counts are atomic. The kernel stamps with the wall clock, so a step of it (NTP) between receipt and send can misplace one
   // answer: one stepped back is not counted, one stepped forward lands in a late bucket.
   void CountSojourn(uint64_t arrival, uint64_t now) {
     if (arrival == 0 || now < arrival) return;
     uint64_t ns = now - arrival;
     size_t b = 0;
     while (b < sojournBoundsNs_.size() && ns > sojournBoundsNs_[b]) b++;
-    sojourn_[b]++;
-    sojournNs_ += ns;
+    sojourn_[b].fetch_add(1, std::memory_order_relaxed);
+    sojournNs_.fetch_add(ns, std::memory_order_relaxed);
   }
 
   // send(buffer, count): the records (see the top of this file); returns how many the kernel took.
@@ -373,6 +460,7 @@ class UdpBatch : public Napi::ObjectWrap<UdpBatch> {
     // At most an hour ahead: a flight lasts seconds, so anything else is a mistake, not an answer to keep.
     double nowMs = static_cast<double>(now) / 1e6;
     if (fd_ < 0 || !(untilMs > nowMs) || untilMs > nowMs + 3600e3 || !(agesAtMs >= 0) || agesAtMs > untilMs || tally < 0) return Napi::Boolean::New(env, false);
+    std::lock_guard<std::mutex> lock(cacheMu_);
     AnswerCache::Key key{client.Data(), byClient_ ? client.Length() : 0, query.Data(), query.Length()};
     bool kept = cache_.Put(key, answer.Data(), answer.Length(), now, static_cast<uint64_t>(untilMs * 1e6), static_cast<uint64_t>(agesAtMs * 1e6),
                            static_cast<unsigned>(tally));
@@ -381,7 +469,9 @@ class UdpBatch : public Napi::ObjectWrap<UdpBatch> {
 
   // keyByClient(on: boolean): from now on, answers are kept per client (what was kept before is dropped).
   Napi::Value KeyByClient(const Napi::CallbackInfo& info) {
-    byClient_ = info.Length() > 0 && info[0].ToBoolean().Value();
+    bool on = info.Length() > 0 && info[0].ToBoolean().Value();
+    std::lock_guard<std::mutex> lock(cacheMu_);
+    byClient_ = on;
     cache_.Clear();
     return info.Env().Undefined();
   }
@@ -395,41 +485,46 @@ class UdpBatch : public Napi::ObjectWrap<UdpBatch> {
     o.Set("sent", Napi::Number::New(env, static_cast<double>(sent_)));
     o.Set("oversize", Napi::Number::New(env, static_cast<double>(oversize_)));
     o.Set("sendDropped", Napi::Number::New(env, static_cast<double>(dropped_)));
-    Napi::Array counts = Napi::Array::New(env, sojourn_.size());
-    for (uint32_t i = 0; i < sojourn_.size(); i++) counts.Set(i, Napi::Number::New(env, static_cast<double>(sojourn_[i])));
+    o.Set("queueDropped", Napi::Number::New(env, static_cast<double>(queueDropped_)));
+    size_t buckets = sojournBoundsNs_.size() + 1;
+    Napi::Array counts = Napi::Array::New(env, buckets);
+    for (uint32_t i = 0; i < buckets; i++) counts.Set(i, Napi::Number::New(env, static_cast<double>(sojourn_[i].load(std::memory_order_relaxed))));
     o.Set("sojourn", counts);
     o.Set("sojournSeconds", Napi::Number::New(env, static_cast<double>(sojournNs_) / 1e9));
+    std::lock_guard<std::mutex> lock(cacheMu_);
     o.Set("remembered", Napi::Number::New(env, static_cast<double>(cache_.size())));
     return o;
   }
 
   Napi::Value Close(const Napi::CallbackInfo& info) {
-    if (poll_) {
-      uv_poll_stop(poll_);
-      uv_close(reinterpret_cast<uv_handle_t*>(poll_), [](uv_handle_t* h) { delete reinterpret_cast<uv_poll_t*>(h); });
-      poll_ = nullptr;
+    if (async_) {
+      Shut();
+      napi_remove_env_cleanup_hook(info.Env(), Cleanup, this);
       Unref();
     }
-    if (fd_ >= 0) ::close(fd_);
-    fd_ = -1;
-    cache_.Clear();
     return info.Env().Undefined();
   }
 
   int fd_ = -1;
   int port_ = 0;
-  uv_poll_t* poll_ = nullptr;
+  int wake_ = -1;  // an eventfd: written once, it stops the thread
+  std::thread io_;
+  uv_async_t* async_ = nullptr;  // wakes the loop for queries waiting
   Napi::FunctionReference onBatch_;
-  std::vector<uint8_t> recvData_;
-  std::vector<uint8_t> hitData_;  // the answers of one recvmmsg call's repeats
+  // Queries for JavaScript, as records: filled by the thread, swapped out by the main thread.
+  std::mutex waitMu_;
+  std::vector<uint8_t> waiting_;
+  unsigned waitingCount_ = 0;
+  std::vector<uint8_t> delivering_;  // the main thread's: the records being handed over
+  std::mutex cacheMu_;  // the thread looks up, JavaScript remembers
   AnswerCache cache_;
   bool byClient_ = false;
   Napi::Reference<Napi::Float64Array> repeatsRef_;
   double* repeats_ = nullptr;
-  uint64_t received_ = 0, sent_ = 0, oversize_ = 0, dropped_ = 0;
+  std::atomic<uint64_t> received_{0}, sent_{0}, oversize_{0}, dropped_{0}, queueDropped_{0};
   std::vector<uint64_t> sojournBoundsNs_;
-  std::vector<uint64_t> sojourn_;  // answers per bound, the last beyond every bound
-  uint64_t sojournNs_ = 0;
+  std::unique_ptr<std::atomic<uint64_t>[]> sojourn_;  // answers per bound, the last beyond every bound
+  std::atomic<uint64_t> sojournNs_{0};
 };
 
 }  // namespace

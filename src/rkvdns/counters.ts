@@ -63,6 +63,7 @@ export const GAUGES = {
   udp_batched: '1 when UDP goes through the batched addon (recvmmsg/sendmmsg), 0 for node:dgram (UDP_IO)',
   udp_oversize_dropped: 'query datagrams over 4,096 bytes dropped by the batched UDP path (a running count)',
   udp_send_dropped: 'UDP answers the kernel refused on the batched path, its send buffer full (a running count)',
+  udp_queue_dropped: 'UDP queries the batched path dropped because 4,096 already waited for the main thread (a running count)',
   udp_cache_entries: 'answers the batched UDP path holds for repeats (UDP_ANSWER_CACHE)',
   worker: 'the worker that answered, with --workers',
 } as const;
@@ -155,6 +156,7 @@ export const GAUGE_METRICS = {
   udp_batched: ['udp_batched', 'gauge'],
   udp_oversize_dropped: ['udp_oversize_dropped_total', 'counter'],
   udp_send_dropped: ['udp_send_dropped_total', 'counter'],
+  udp_queue_dropped: ['udp_queue_dropped_total', 'counter'],
   udp_cache_entries: ['udp_cache_entries', 'gauge'],
   // Under --workers the primary adds the workers' values up; which worker answered is a DNS-only fact.
   worker: null,

@@ -76,13 +76,13 @@ export function buildRequestPath(
   live: {
     tcpConnections(): number;
     redisQueued(): number;
-    udp(): { batched: boolean; oversize: number; send: number; remembered: number };
+    udp(): { batched: boolean; oversize: number; send: number; queue: number; remembered: number };
     /** The addon's repeat counts (UdpEndpoint.repeats): read without a call, so reading them per counter is free. */
     udpRepeats(): Float64Array | null;
   } = {
     tcpConnections: () => 0,
     redisQueued: () => 0,
-    udp: () => ({ batched: false, oversize: 0, send: 0, remembered: 0 }),
+    udp: () => ({ batched: false, oversize: 0, send: 0, queue: 0, remembered: 0 }),
     udpRepeats: () => null,
   },
 ): RequestPath {
@@ -132,6 +132,7 @@ export function buildRequestPath(
       udp_batched: udp.batched ? 1 : 0,
       udp_oversize_dropped: udp.oversize,
       udp_send_dropped: udp.send,
+      udp_queue_dropped: udp.queue,
       udp_cache_entries: udp.remembered,
     };
   };

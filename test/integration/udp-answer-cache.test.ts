@@ -3,8 +3,9 @@
  * repeat of a remembered query is answered by the addon with the query's ID and the TTLs aged as agedAnswer ages
  * them (answer and authority records, not the OPT record, never below 0), counted under its tally, and never
  * reaches the answerer; other bytes, an ended answer, and an answer refused at remember() do. Kept per client,
- * an answer goes to no other client.
+ * an answer goes to no other client. The socket's own thread answers a repeat while the main thread is busy.
  */
+import { spawn } from 'node:child_process';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createLogger } from '../../src/common/log.js';
 import { bindUdp, type Reuse, type UdpEndpoint, type UdpOptions } from '../../src/dns/udp.js';
@@ -152,5 +153,58 @@ describe('the batched path answers repeats itself', () => {
       expect(endpoint!.counts().remembered).toBe(0);
       endpoint!.close();
     }
+  });
+});
+
+/**
+ * From another process, at `sendAt` (a Date.now() time) or as soon as it runs if later: sends each packet to
+ * `port` and reports, per packet, when its answer came (Date.now(); null if none within 5 s), and when it sent.
+ */
+function sendFromChild(port: number, packets: Buffer[], sendAt: number): Promise<{ sentAt: number; answeredAt: (number | null)[] }> {
+  const script = `
+    const sock = require('node:dgram').createSocket('udp4');
+    const packets = process.argv.slice(1).map((h) => Buffer.from(h, 'hex'));
+    const answeredAt = packets.map(() => null);
+    let sentAt = 0;
+    const done = () => { console.log(JSON.stringify({ sentAt, answeredAt })); process.exit(0); };
+    sock.on('message', (m) => {
+      answeredAt[m.readUInt16BE(0) - 1] = Date.now();
+      if (answeredAt.every((t) => t !== null)) done();
+    });
+    sock.bind(0, '127.0.0.1', () => setTimeout(() => {
+      sentAt = Date.now();
+      packets.forEach((p) => sock.send(p, ${port}, '127.0.0.1'));
+      setTimeout(done, 5000);
+    }, Math.max(0, ${sendAt} - Date.now())));`;
+  const child = spawn(process.execPath, ['-e', script, ...packets.map((p) => p.toString('hex'))], { stdio: ['ignore', 'pipe', 'inherit'] });
+  let out = '';
+  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+  return new Promise((resolve, reject) =>
+    child.on('close', () =>
+      out ? resolve(JSON.parse(out) as { sentAt: number; answeredAt: (number | null)[] }) : reject(new Error('the sending process printed nothing')),
+    ),
+  );
+}
+
+describe('the socket has a thread of its own', () => {
+  it('answers a repeat while the main thread is busy; a query for the answerer waits for the main thread', async () => {
+    const { port, calls } = await serve(100, (reuse) => {
+      reuse.untilMs = Date.now() + 30_000;
+      reuse.agesAtMs = reuse.untilMs;
+    });
+    await sendUdp(port, query(9));
+    // IDs 1 and 2: the child files each answer by its ID.
+    const child = sendFromChild(port, [query(1), query(2, 'other.example')], Date.now() + 300);
+    // This thread, the one JavaScript and the answerer run on, is held for 2 s.
+    const busyUntil = Date.now() + 2000;
+    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, busyUntil - Date.now());
+    const { sentAt, answeredAt } = await child;
+    expect(sentAt, 'the sending process started too late to send while the main thread was held').toBeLessThan(busyUntil - 500);
+    const [repeat, other] = answeredAt;
+    expect(repeat).not.toBeNull();
+    expect(repeat!).toBeLessThan(busyUntil);
+    expect(other).not.toBeNull();
+    expect(other!).toBeGreaterThanOrEqual(busyUntil);
+    expect(calls.map((c) => c.readUInt16BE(0))).toEqual([9, 2]);
   });
 });

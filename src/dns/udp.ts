@@ -78,7 +78,16 @@ interface NativeUdp {
   send(records: Buffer, count: number): number;
   remember(query: Buffer, answer: Buffer, untilMs: number, agesAtMs: number, tally: number, client: Buffer): boolean;
   keyByClient(on: boolean): void;
-  stats(): { received: number; sent: number; oversize: number; sendDropped: number; queueDropped: number; sojourn: number[]; sojournSeconds: number; remembered: number };
+  stats(): {
+    received: number;
+    sent: number;
+    oversize: number;
+    sendDropped: number;
+    queueDropped: number;
+    sojourn: number[];
+    sojournSeconds: number;
+    remembered: number;
+  };
   close(): void;
 }
 type NativeUdpClass = new (
@@ -222,7 +231,13 @@ function bindBatched(native: NativeUdpClass, host: string, port: number, answer:
     io: 'batched',
     counts: () => {
       const st = sock.stats();
-      return { oversize: st.oversize, send: st.sendDropped, queue: st.queueDropped, sojourn: { counts: st.sojourn, seconds: st.sojournSeconds }, remembered: st.remembered };
+      return {
+        oversize: st.oversize,
+        send: st.sendDropped,
+        queue: st.queueDropped,
+        sojourn: { counts: st.sojourn, seconds: st.sojournSeconds },
+        remembered: st.remembered,
+      };
     },
     repeats,
     close: () => sock.close(),

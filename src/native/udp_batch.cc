@@ -416,7 +416,11 @@ class UdpBatch : public Napi::ObjectWrap<UdpBatch> {
       if (n == 0) break;  // a malformed record: stop, what came before it is sent
       unsigned done = SendAll(msgs, n, arrival);
       sent += done;
-      if (done < n) break;
+      if (done < n) {
+        // The kernel refused some of this batch (counted by SendAll); the records after it are not tried.
+        dropped_ += count;
+        break;
+      }
     }
     sent_ += sent;
     return Napi::Number::New(env, static_cast<double>(sent));

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 /**
  * rkvdns's single-key read, GET + TTL of one key, through ioredis (autopipelined, as rkvdns used it) and through
- * the pipelined read connection (src/redis/pipe.ts), in-process against a private Redis: CPU of this process per
+ * the pipelined read connection (src/redis/pipe.ts), as two sends and as one sendWithTtl, in-process against a private Redis: CPU of this process per
  * pair and pairs per second, 200 readers at once, rounds alternated.
  *   npm run bench:redis-reads        (BENCH_ROUNDS=3, 200,000 pairs per round)
  */
@@ -27,6 +27,7 @@ const TTL = commandHead('TTL', 2);
 const paths = {
   ioredis: (k) => Promise.all([io.getBuffer(k), io.ttl(k)]),
   'pipelined connection': (k) => Promise.all([pipe.send(GET, k), pipe.send(TTL, k)]),
+  'pipelined connection, one promise per pair (sendWithTtl)': (k) => pipe.sendWithTtl(GET, k),
 };
 
 async function run(read) {
@@ -43,6 +44,7 @@ async function run(read) {
 
 await run(paths.ioredis); // warm-up (JIT)
 await run(paths['pipelined connection']);
+await run(paths['pipelined connection, one promise per pair (sendWithTtl)']);
 const results = Object.fromEntries(Object.keys(paths).map((k) => [k, []]));
 for (let round = 0; round < Number(process.env.BENCH_ROUNDS ?? 3); round++)
   for (const [name, read] of Object.entries(paths)) results[name].push(await run(read));

@@ -20,13 +20,15 @@ const each = (vs: Buffer[]): Buffer[][] => vs.map((v) => [v]);
 /**
  * A single-key read and the key's TTL, sent together (one write on the pipelined connection). Plain promise
  * chains, not async functions: every query that reads Redis comes through here, and each async layer costs
- * it promises and event-loop microtasks.
+ * it promises and event-loop microtasks. GET, the read of every counter, has a pair of its own (getWithTtl):
+ * one promise where Promise.all makes four.
  */
 function withTtl<T>(reader: KeyReader, key: Buffer, value: Promise<T>, records: (v: T) => Buffer[][] | null): Promise<Reply> {
-  return Promise.all([value, reader.ttl(key)]).then(([v, ttl]): Reply => {
-    const r = records(v);
-    return r === null ? { kind: 'nil' } : { kind: 'values', records: r, ttl: ttl >= 0 ? ttl : null };
-  });
+  return Promise.all([value, reader.ttl(key)]).then(([v, ttl]) => valueReply(records(v), ttl));
+}
+
+function valueReply(records: Buffer[][] | null, ttl: number): Reply {
+  return records === null ? { kind: 'nil' } : { kind: 'values', records, ttl: ttl >= 0 ? ttl : null };
 }
 
 const oneOrNil = (v: Buffer | null): Buffer[][] | null => (v === null ? null : one(v));
@@ -123,7 +125,7 @@ function run(src: KeySource, plan: RedisPlan): Promise<Reply> {
   const r = src.reader;
   switch (plan.op) {
     case 'get':
-      return withTtl(r, plan.key, r.get(plan.key), oneOrNil);
+      return r.getWithTtl(plan.key).then(([v, ttl]) => valueReply(oneOrNil(v), ttl));
     case 'hget':
       return withTtl(r, plan.key, r.hget(plan.key, plan.field), oneOrNil);
     case 'lindex':

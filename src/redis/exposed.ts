@@ -51,6 +51,7 @@ export function exposedReader(reader: KeyReader, isExposed: (key: Buffer) => boo
     llen: (k) => (exposed(k) ? reader.llen(k) : zero),
     scard: (k) => (exposed(k) ? reader.scard(k) : zero),
     ttl: (k) => (exposed(k) ? reader.ttl(k) : Promise.resolve(-2)),
+    getWithTtl: (k) => (exposed(k) ? reader.getWithTtl(k) : Promise.resolve([null, -2])),
     type: (k) => (exposed(k) ? reader.type(k) : Promise.resolve('none')),
     hashText: (k) => reader.hashText(k),
     scan: (glob, maxKeys) => reader.scan(glob, maxKeys, listed),

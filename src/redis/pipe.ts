@@ -56,6 +56,7 @@ export type PipeStatus = 'idle' | 'connecting' | 'ready' | 'down' | 'closed';
 const AUTH1 = commandHead('AUTH', 2);
 const AUTH2 = commandHead('AUTH', 3);
 const SELECT = commandHead('SELECT', 2);
+const TTL = commandHead('TTL', 2);
 /** Milliseconds before reconnect attempt `n` (from 1): the backoff of both connections to Redis. */
 export const reconnectDelay = (n: number) => Math.min(50 * n, 1000);
 
@@ -108,6 +109,27 @@ export class ReadPipe {
     return this.enqueue(head, a, b, c);
   }
 
+  /**
+   * A read of one key and that key's TTL, written together: one promise for the pair, settled by the second
+   * reply (or rejected by the first error reply), where two sends and Promise.all would make four.
+   */
+  sendWithTtl(head: Buffer, key: Buffer, b?: Buffer | string, c?: Buffer | string): Promise<[RespReply, number]> {
+    if (this.state !== 'ready') return Promise.reject(new Error(`redis ${this.o.where}: not connected (${this.state})`));
+    this.writer.add(head, key, b, c);
+    this.writer.add(TTL, key);
+    const at = performance.now();
+    this.sentAt.push(at, at);
+    this.scheduleFlush();
+    return new Promise<[RespReply, number]>((resolve, reject) => {
+      let value: RespReply = null;
+      this.resolves.push(
+        (r) => (value = r),
+        (ttl) => resolve([value, ttl as number]),
+      );
+      this.rejects.push(reject, reject);
+    });
+  }
+
   disconnect(): void {
     this.state = 'closed';
     clearTimeout(this.reconnect);
@@ -120,14 +142,18 @@ export class ReadPipe {
   private enqueue(head: Buffer, a: Buffer | string, b?: Buffer | string, c?: Buffer | string): Promise<RespReply> {
     this.writer.add(head, a, b, c);
     this.sentAt.push(performance.now());
-    if (!this.flushQueued) {
-      this.flushQueued = true;
-      process.nextTick(this.flush);
-    }
+    this.scheduleFlush();
     return new Promise<RespReply>((resolve, reject) => {
       this.resolves.push(resolve);
       this.rejects.push(reject);
     });
+  }
+
+  private scheduleFlush(): void {
+    if (!this.flushQueued) {
+      this.flushQueued = true;
+      process.nextTick(this.flush);
+    }
   }
 
   private readonly flush = (): void => {

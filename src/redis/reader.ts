@@ -23,6 +23,8 @@ export interface KeyReader {
   scard(key: Buffer): Promise<number>;
   /** Seconds to live; -1 without an expiry, -2 for a missing key. */
   ttl(key: Buffer): Promise<number>;
+  /** get() and ttl() of one key, sent together: the read every GET query makes. */
+  getWithTtl(key: Buffer): Promise<[Buffer | null, number]>;
   /** The type name (`string`, `hash`, …, `none`). */
   type(key: Buffer): Promise<string>;
   /** A hash's fields as text (the CONTROL_KEY overlay). */
@@ -92,6 +94,7 @@ function pipedReads(p: ReadPipe): Omit<KeyReader, 'hashText' | 'scan' | 'mget'> 
     llen: (key) => p.send(LLEN, key) as Promise<number>,
     scard: (key) => p.send(SCARD, key) as Promise<number>,
     ttl: (key) => p.send(TTL, key) as Promise<number>,
+    getWithTtl: (key) => p.sendWithTtl(GET, key) as Promise<[Buffer | null, number]>,
     type: (key) => p.send(TYPE, key) as Promise<string>,
   };
 }
@@ -109,6 +112,7 @@ export function redisReader(conn: Connection): KeyReader {
     llen: (key) => r.llen(key),
     scard: (key) => r.scard(key),
     ttl: (key) => r.ttl(key),
+    getWithTtl: (key) => Promise.all([r.getBuffer(key), r.ttl(key)]),
     type: (key) => r.type(key),
     hashText: (key) => r.hgetall(key),
     async scan(glob, maxKeys, keep = () => true) {

@@ -91,6 +91,27 @@ describe('ReadPipe', () => {
     expect(good).toMatchObject({ status: 'fulfilled', value: Buffer.from('value 1') });
   });
 
+  it('sendWithTtl: a read and the TTL of its key as one pair, interleaved with single commands; an error reply fails the pair', async () => {
+    const { p } = pipe(local());
+    await p.connect();
+    await redis.client.expire('p7', 100);
+    await redis.client.hset('a-hash', 'f', '1');
+    const [withExpiry, single, missing, withoutExpiry, bad] = await Promise.allSettled([
+      p.sendWithTtl(GET, Buffer.from('p7')),
+      p.send(GET, 'p8'),
+      p.sendWithTtl(GET, Buffer.from('no-such-key')),
+      p.sendWithTtl(GET, Buffer.from('p9')),
+      p.sendWithTtl(GET, Buffer.from('a-hash')),
+    ]);
+    expect(withExpiry).toMatchObject({ status: 'fulfilled', value: [Buffer.from('value 7'), expect.any(Number)] });
+    expect((withExpiry as PromiseFulfilledResult<[Buffer, number]>).value[1]).toBeGreaterThan(90);
+    expect(single).toMatchObject({ status: 'fulfilled', value: Buffer.from('value 8') });
+    expect(missing).toMatchObject({ status: 'fulfilled', value: [null, -2] });
+    expect(withoutExpiry).toMatchObject({ status: 'fulfilled', value: [Buffer.from('value 9'), -1] });
+    expect(bad).toMatchObject({ status: 'rejected', reason: { message: expect.stringMatching(/^WRONGTYPE/) } });
+    expect(p.queued()).toBe(0);
+  });
+
   it('selects the database the URL names', async () => {
     const other = new Redis(`${redis.url}/3`);
     await other.set('p1', 'from db 3');

@@ -49,6 +49,9 @@ function memoryReader(data: Record<string, Value>, ttls: Record<string, number> 
     llen: async (k) => list(k)?.length ?? 0,
     scard: async (k) => set(k)?.size ?? 0,
     ttl: async (k) => (at(k) === undefined ? -2 : (ttls[k.toString('latin1')] ?? -1)),
+    async getWithTtl(k) {
+      return [await this.get(k), await this.ttl(k)];
+    },
     type: async (k) => {
       const v = at(k);
       return v === undefined ? 'none' : typeof v === 'string' ? 'string' : Array.isArray(v) ? 'list' : v instanceof Set ? 'set' : 'hash';

@@ -18,8 +18,9 @@
 // Repeats: JavaScript may hand an answer back with remember() (answer_cache.h); until it ends, a datagram with
 // the same bytes (its ID apart) is answered by the socket's thread, in one sendmmsg with the rest of its
 // recvmmsg's repeats, and never reaches JavaScript. Each such answer is counted under the tally JavaScript gave,
-// in a Float64Array JavaScript reads without a call (the thread stores each count whole, atomically). After keyByClient(true) an answer is kept for the client it was given to
-// only (its family and address lead the key), for when the client decides whether it is answered at all.
+// in a Float64Array JavaScript reads without a call (the thread stores each count whole, atomically). After
+// keyByClient(true) an answer is kept for the client it was given to only (its family and address lead the
+// key), for when the client decides whether it is answered at all.
 #include <napi.h>
 #include <uv.h>
 
@@ -349,8 +350,9 @@ class UdpBatch : public Napi::ObjectWrap<UdpBatch> {
     return 0;
   }
 
-  // Both threads send, so the counts are atomic. The kernel stamps with the wall clock, so a step of it (NTP) between receipt and send can misplace one
-  // answer: one stepped back is not counted, one stepped forward lands in a late bucket.
+  // Both threads send, so the counts are atomic. The kernel stamps with the wall clock, so a step of it (NTP)
+  // between receipt and send can misplace one answer: one stepped back is not counted, one stepped forward
+  // lands in a late bucket.
   void CountSojourn(uint64_t arrival, uint64_t now) {
     if (arrival == 0 || now < arrival) return;
     uint64_t ns = now - arrival;

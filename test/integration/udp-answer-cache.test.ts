@@ -186,6 +186,28 @@ function sendFromChild(port: number, packets: Buffer[], sendAt: number): Promise
   );
 }
 
+/** From another process at `sendAt` (a Date.now() time): `n` queries for distinct names, as fast as it can send them. */
+function floodFromChild(port: number, n: number, sendAt: number): Promise<void> {
+  const script = `
+    const sock = require('node:dgram').createSocket('udp4');
+    const query = (i) => {
+      const label = Buffer.from('n' + i);
+      const head = Buffer.from([i >> 8, i & 255, 1, 0, 0, 1, 0, 0, 0, 0, 0, 0]);
+      return Buffer.concat([head, Buffer.from([label.length]), label, Buffer.from([7]), Buffer.from('example'), Buffer.from([0, 0, 16, 0, 1])]);
+    };
+    sock.bind(0, '127.0.0.1', () => setTimeout(() => {
+      let i = 0;
+      const burst = () => {
+        for (let k = 0; k < 500 && i < ${n}; k++, i++) sock.send(query(i), ${port}, '127.0.0.1');
+        if (i < ${n}) setImmediate(burst);
+        else setTimeout(() => process.exit(0), 200);
+      };
+      burst();
+    }, Math.max(0, ${sendAt} - Date.now())));`;
+  const child = spawn(process.execPath, ['-e', script], { stdio: 'inherit' });
+  return new Promise((resolve) => child.on('close', () => resolve()));
+}
+
 describe('the socket has a thread of its own', () => {
   it('answers a repeat while the main thread is busy; a query for the answerer waits for the main thread', async () => {
     const { port, calls } = await serve(100, (reuse) => {
@@ -206,5 +228,18 @@ describe('the socket has a thread of its own', () => {
     expect(other).not.toBeNull();
     expect(other!).toBeGreaterThanOrEqual(busyUntil);
     expect(calls.map((c) => c.readUInt16BE(0))).toEqual([9, 2]);
+  });
+
+  it('queues at most 4,096 queries for a busy main thread, and counts those dropped beyond', async () => {
+    const { calls } = await serve(100, () => undefined);
+    const flood = floodFromChild(endpoint!.port, 10_000, Date.now() + 300);
+    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 2500);
+    await flood;
+    await new Promise((r) => setTimeout(r, 200));
+    const dropped = endpoint!.counts().queue;
+    expect(calls).toHaveLength(4096);
+    expect(dropped).toBeGreaterThan(0);
+    // What neither reached the answerer nor was counted here, the kernel dropped (its socket queue full).
+    expect(calls.length + dropped).toBeLessThanOrEqual(10_000);
   });
 });

@@ -63,6 +63,7 @@ export class ControlOverlay {
       ...reader,
       get: (k) => (k.equals(key) ? Promise.resolve(Buffer.from(String(this.increment(k)))) : reader.get(k)),
       ttl: (k) => (k.equals(key) ? Promise.resolve(-1) : reader.ttl(k)),
+      getWithTtl: (k) => (k.equals(key) ? Promise.resolve([Buffer.from(String(this.increment(k))), -1]) : reader.getWithTtl(k)),
     };
   }
 

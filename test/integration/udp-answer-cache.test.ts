@@ -3,7 +3,8 @@
  * repeat of a remembered query is answered by the addon with the query's ID and the TTLs aged as agedAnswer ages
  * them (answer and authority records, not the OPT record, never below 0), counted under its tally, and never
  * reaches the answerer; other bytes, an ended answer, and an answer refused at remember() do. Kept per client,
- * an answer goes to no other client. The socket's own thread answers a repeat while the main thread is busy.
+ * an answer goes to no other client. The socket's own thread answers a repeat while the main thread is busy, and
+ * queues at most 4,096 queries for it.
  */
 import { spawn } from 'node:child_process';
 import { afterEach, describe, expect, it } from 'vitest';

@@ -40,8 +40,10 @@ export function exposedReader(reader: KeyReader, isExposed: (key: Buffer) => boo
   const nil = Promise.resolve(null);
   const none = Promise.resolve([] as Buffer[]);
   const zero = Promise.resolve(0);
+  const get = (k: Buffer) => (exposed(k) ? reader.get(k) : nil);
+  const ttl = (k: Buffer) => (exposed(k) ? reader.ttl(k) : Promise.resolve(-2));
   return {
-    get: (k) => (exposed(k) ? reader.get(k) : nil),
+    get,
     hget: (k, f) => (exposed(k) ? reader.hget(k, f) : nil),
     lindex: (k, i) => (exposed(k) ? reader.lindex(k, i) : nil),
     hkeys: (k) => (exposed(k) ? reader.hkeys(k) : none),
@@ -50,8 +52,9 @@ export function exposedReader(reader: KeyReader, isExposed: (key: Buffer) => boo
     hlen: (k) => (exposed(k) ? reader.hlen(k) : zero),
     llen: (k) => (exposed(k) ? reader.llen(k) : zero),
     scard: (k) => (exposed(k) ? reader.scard(k) : zero),
-    ttl: (k) => (exposed(k) ? reader.ttl(k) : Promise.resolve(-2)),
-    getWithTtl: (k) => (exposed(k) ? reader.getWithTtl(k) : Promise.resolve([null, -2])),
+    ttl,
+    // A hidden key's pair is its two reads above, each one a hidden read, as a GET and its TTL apart would be.
+    getWithTtl: (k) => (isExposed(k) ? reader.getWithTtl(k) : Promise.all([get(k), ttl(k)])),
     type: (k) => (exposed(k) ? reader.type(k) : Promise.resolve('none')),
     hashText: (k) => reader.hashText(k),
     scan: (glob, maxKeys) => reader.scan(glob, maxKeys, listed),

@@ -105,8 +105,7 @@ export class ReadPipe {
 
   /** One command, given as its head (commandHead) and arguments; an error reply rejects. */
   send(head: Buffer, a: Buffer | string, b?: Buffer | string, c?: Buffer | string): Promise<RespReply> {
-    if (this.state !== 'ready') return Promise.reject(new Error(`redis ${this.o.where}: not connected (${this.state})`));
-    return this.enqueue(head, a, b, c);
+    return this.refused() ?? this.enqueue(head, a, b, c);
   }
 
   /**
@@ -114,7 +113,8 @@ export class ReadPipe {
    * reply (or rejected by the first error reply), where two sends and Promise.all would make four.
    */
   sendWithTtl(head: Buffer, key: Buffer, b?: Buffer | string, c?: Buffer | string): Promise<[RespReply, number]> {
-    if (this.state !== 'ready') return Promise.reject(new Error(`redis ${this.o.where}: not connected (${this.state})`));
+    const refused = this.refused();
+    if (refused) return refused;
     this.writer.add(head, key, b, c);
     this.writer.add(TTL, key);
     const at = performance.now();
@@ -137,6 +137,11 @@ export class ReadPipe {
     this.socket?.destroy();
     this.socket = null;
     this.failAll(new Error(`redis ${this.o.where}: connection closed`));
+  }
+
+  /** While the connection is not ready, a read fails at once (nothing is queued offline). */
+  private refused(): Promise<never> | undefined {
+    return this.state === 'ready' ? undefined : Promise.reject(new Error(`redis ${this.o.where}: not connected (${this.state})`));
   }
 
   private enqueue(head: Buffer, a: Buffer | string, b?: Buffer | string, c?: Buffer | string): Promise<RespReply> {

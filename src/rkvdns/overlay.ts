@@ -59,12 +59,10 @@ export class ControlOverlay {
 
   /** A reader that answers GET of `key` from the in-server counter, one more each time, and reads the rest from Redis. */
   counting(reader: KeyReader, key: Buffer): KeyReader {
-    return {
-      ...reader,
-      get: (k) => (k.equals(key) ? Promise.resolve(Buffer.from(String(this.increment(k)))) : reader.get(k)),
-      ttl: (k) => (k.equals(key) ? Promise.resolve(-1) : reader.ttl(k)),
-      getWithTtl: (k) => (k.equals(key) ? Promise.resolve([Buffer.from(String(this.increment(k))), -1]) : reader.getWithTtl(k)),
-    };
+    const get = (k: Buffer) => (k.equals(key) ? Promise.resolve(Buffer.from(String(this.increment(k)))) : reader.get(k));
+    const ttl = (k: Buffer) => (k.equals(key) ? Promise.resolve(-1) : reader.ttl(k));
+    // The counted key's pair comes from the two above; every other key's goes to Redis as one pair.
+    return { ...reader, get, ttl, getWithTtl: (k) => (k.equals(key) ? Promise.all([get(k), ttl(k)]) : reader.getWithTtl(k)) };
   }
 
   private increment(key: Buffer): number {

@@ -37,6 +37,11 @@ interface Flight<T> {
 }
 
 export interface FlightOptions {
+  /**
+   * The table's bound (MAX_FLIGHTS). Every flight keeps its result for FLIGHT_MS, so under a flood of distinct
+   * names the table holds answers no one asks for again: what they cost the garbage collector grows with the
+   * bound (measured in docs/BENCHMARKS.md), while the names a farm repeats are a few thousand at most.
+   */
   maxFlights?: number;
   /** Start the next flight's read on a repeat late in a flight. */
   prefetch?: boolean;
@@ -50,6 +55,8 @@ export class Flights<T> {
   /** Queries answered from a flight another query started. */
   marshalled = 0;
   prefetched = 0;
+  /** Reads that ran alone because the table held maxFlights flights. */
+  full = 0;
   /**
    * After run() gave a finished result at once: until when (ms, the `now` clock) a repeat would get that same
    * result, aged as it ages: the end of its flight, or the point where a repeat starts a prefetch. 0 while a
@@ -64,7 +71,7 @@ export class Flights<T> {
     opts: FlightOptions = {},
     private readonly now: () => number = Date.now,
   ) {
-    this.maxFlights = opts.maxFlights ?? 100_000;
+    this.maxFlights = opts.maxFlights ?? 10_000;
     this.prefetchMs = opts.prefetch ? PREFETCH_MS : 0;
   }
 
@@ -102,7 +109,10 @@ export class Flights<T> {
     const result = work();
     if (this.flights.size >= this.maxFlights && t - this.sweptAt >= SWEEP_GAP_MS) this.prune(t);
     // Under a flood of distinct names the table stays bounded: beyond the cap, queries simply run alone.
-    if (this.flights.size >= this.maxFlights) return result;
+    if (this.flights.size >= this.maxFlights) {
+      this.full++;
+      return result;
+    }
     const flight: Flight<T> = { result, expires: t + FLIGHT_MS };
     this.flights.set(id, flight);
     result.then(

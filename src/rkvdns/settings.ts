@@ -36,6 +36,7 @@ export interface Settings {
   MIN_TTL: number;
   DEBOUNCE: boolean;
   PREFETCH: boolean;
+  MAX_FLIGHTS: number;
   STATS: number;
   LOG_LEVEL: LogLevel;
   LOG_FORMAT: LogFormat;
@@ -122,6 +123,11 @@ export const SETTINGS: Readonly<Record<keyof Settings, Def>> = {
   MIN_TTL: { kind: int(0, 2_147_483_647), default: 5, doc: 'lower clamp for every answer TTL' },
   DEBOUNCE: { kind: bool, default: false, doc: 'drop repeats of a query from the same client within 5 s' },
   PREFETCH: { kind: bool, default: true, doc: "a repeat in a flight's last 1-2 s also starts the next flight's lookup" },
+  MAX_FLIGHTS: {
+    kind: int(1, 10_000_000),
+    default: 10_000,
+    doc: 'flights the marshalling table holds; beyond it a new lookup runs alone (flights_full) until flights end',
+  },
   STATS: { kind: int(0, 86_400), default: 0, doc: 'seconds between statistics log lines (0: off)' },
   LOG_LEVEL: { kind: { t: 'enum', values: LOG_LEVELS }, default: 'info', doc: 'debug | info | warn | error | silent' },
   LOG_FORMAT: { kind: { t: 'enum', values: LOG_FORMATS }, default: 'text', doc: 'text | json (one object per line, for log pipelines)' },
@@ -282,6 +288,7 @@ const NOT_OVERLAID = new Set<string>([
   'METRICS',
   'UDP_IO',
   'UDP_ANSWER_CACHE',
+  'MAX_FLIGHTS',
   'ALLOW_QUERY',
   'EXPOSE_KEYS',
   ...SETTING_NAMES.filter((n) => n.startsWith('RRL_')),

@@ -90,7 +90,7 @@ export function buildRequestPath(
   const stats = new ServerStats();
   const reader = exposedReader(redis, exposedKeys(s.EXPOSE_KEYS), (how) => stats.count(how === 'read' ? 'hidden_reads' : 'hidden_listed'));
   const snapshots = new KeySnapshots(Math.max(SNAPSHOT_MS, s.DEFAULT_TTL * 1000));
-  const flights = new Flights<Resolution>(resolutionAging, { prefetch: s.PREFETCH });
+  const flights = new Flights<Resolution>(resolutionAging, { prefetch: s.PREFETCH, maxFlights: s.MAX_FLIGHTS });
   const debouncer = new Debouncer();
   const queryLog = { info: rateLimited(log.info, QUERY_LOG_RATE), warn: rateLimited(log.warn, QUERY_LOG_RATE) };
   const limits = admission(s.MAX_PENDING, stats);
@@ -124,6 +124,7 @@ export function buildRequestPath(
       flights: flights.size,
       marshalled: flights.marshalled,
       prefetched: flights.prefetched,
+      flights_full: flights.full,
       debounce_entries: debouncer.size,
       ...(workerId() !== undefined ? { worker: workerId()! } : {}),
       key_snapshots: snapshots.size,

@@ -66,6 +66,27 @@ describe('marshalling', () => {
     expect(await stat('prefetched')).toBe(before + 1);
   }, 15_000);
 
+  it('MAX_FLIGHTS bounds the table: beyond it a lookup runs alone and counts as flights_full, and the names held are still shared', async () => {
+    const capped = await startRkvdns(redis.url, { ...SOA, MAX_FLIGHTS: 2 });
+    try {
+      for (const k of ['cap1', 'cap2', 'cap3']) await redis.client.set(k, k);
+      const get = async (k: string) => txt(await ask(capped.port, `${k}.get.${ZONE}`, 'TXT'))[0]?.[0];
+      expect(await get('cap1')).toBe('cap1');
+      expect(await get('cap2')).toBe('cap2');
+      expect(await get('cap3')).toBe('cap3');
+      expect(await counter(capped.port, 'flights')).toBe(2);
+      expect(await counter(capped.port, 'flights_full')).toBe(1);
+      // cap3 has no flight: its repeat reads Redis again and sees the new value; cap1's is answered from its flight.
+      await redis.client.set('cap3', 'changed');
+      await redis.client.set('cap1', 'changed');
+      expect(await get('cap3')).toBe('changed');
+      expect(await get('cap1')).toBe('cap1');
+      expect(await counter(capped.port, 'flights_full')).toBe(2);
+    } finally {
+      await capped.stop();
+    }
+  });
+
   it('a marshalled answer reaches every waiting client, truncated for each one’s own limit', async () => {
     const sizes = [undefined, 512, 1232, 4096, undefined, 1232];
     const answers = await Promise.all(sizes.map((edns) => ask(server.port, `fifty\\;*.keys.${ZONE}`, 'TXT', edns ? { edns } : {})));

@@ -91,15 +91,21 @@ describe('Flights', () => {
     expect((await ask('a')).value).toBe('a#1');
   });
 
-  it('the table stays bounded: beyond the cap, queries run alone', async () => {
+  it('the table stays bounded: beyond the cap, queries run alone, and each such read is counted', async () => {
     const { flights, ask, advance, reads } = setup(aging, 3);
     for (const id of ['a', 'b', 'c', 'd']) await ask(id);
     expect(flights.size).toBe(3);
+    expect(flights.full).toBe(1);
     await ask('d');
     expect(reads()).toBe(5);
+    expect(flights.full).toBe(2);
+    // A repeat of a name in the table is answered from it at once, full or not.
+    expect(ask('a')).toEqual({ value: 'a#1', ttl: 30 });
+    expect(flights.full).toBe(2);
     advance(FLIGHT_MS);
     await ask('e');
     expect(flights.size).toBe(1);
+    expect(flights.full).toBe(2);
   });
 });
 

@@ -97,6 +97,8 @@ function apexOf(s: Settings): Apex {
   return a;
 }
 
+/** The empty section of every answer with records: one array for all of them (answers are never changed). */
+const NO_RECORDS: readonly Buffer[] = [];
 const SERVFAIL: EncodedAnswer = { rcode: RCODE.SERVFAIL, answers: [], authority: [] };
 /** SERVFAIL because an answer needs the SOA and none is configured (the original says `SOA not available`). */
 const NO_SOA: EncodedAnswer = { rcode: RCODE.SERVFAIL, answers: [], authority: [] };
@@ -147,7 +149,7 @@ export function answerFor(o: Outcome, s: Settings): EncodedAnswer {
 function plainAnswer(o: Outcome, s: Settings): EncodedAnswer {
   switch (o.kind) {
     case 'records':
-      return o.rrs.length > 0 ? { rcode: RCODE.NOERROR, answers: o.rrs, authority: [] } : negative(RCODE.NOERROR, s);
+      return o.rrs.length > 0 ? { rcode: RCODE.NOERROR, answers: o.rrs, authority: NO_RECORDS } : negative(RCODE.NOERROR, s);
     case 'nxdomain':
       return negative(RCODE.NXDOMAIN, s);
     case 'outside':

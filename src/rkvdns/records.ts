@@ -29,7 +29,8 @@ export function clampTtl(ttl: number | null, s: RenderLimits): number {
 /** `answerType` is TXT, A or AAAA (callers map ALL_QUERIES_AS_TXT to TXT). */
 export function renderRecords(records: readonly Buffer[][], answerType: number, ttl: number, s: RenderLimits): Rendered {
   const rrs: Buffer[] = [];
-  const seen = new Set<string>();
+  // One record (a GET, every counter read) has nothing to be a duplicate of: no Set and no key string for it.
+  const seen = records.length > 1 ? new Set<string>() : null;
   let oversize = 0;
   let unconvertible = 0;
   for (const record of records) {
@@ -50,9 +51,11 @@ export function renderRecords(records: readonly Buffer[][], answerType: number, 
       unconvertible++;
       continue;
     }
-    const id = rdata.toString('latin1');
-    if (seen.has(id)) continue;
-    seen.add(id);
+    if (seen) {
+      const id = rdata.toString('latin1');
+      if (seen.has(id)) continue;
+      seen.add(id);
+    }
     rrs.push(encodeRR(QNAME_POINTER, answerType, ttl, rdata));
   }
   return { rrs, oversize, unconvertible };

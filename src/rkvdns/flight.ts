@@ -39,8 +39,8 @@ interface Flight<T> {
 export interface FlightOptions {
   /**
    * The table's bound (MAX_FLIGHTS). Every flight keeps its result for FLIGHT_MS, so under a flood of distinct
-   * names the table holds answers no one asks for again: what they cost the garbage collector grows with the
-   * bound (measured in docs/BENCHMARKS.md), while the names a farm repeats are a few thousand at most.
+   * names a full table holds answers no one asks for again, and what they cost the garbage collector grows with
+   * the bound (docs/BENCHMARKS.md).
    */
   maxFlights?: number;
   /** Start the next flight's read on a repeat late in a flight. */

@@ -5,7 +5,7 @@
  * (`totalizer-agent:*`) stay hidden unless a glob names them, also when EXPOSE_KEYS is not set.
  */
 import { globMatcher } from '../query/glob.js';
-import type { KeyReader } from './reader.js';
+import { getThenTtl, type KeyReader } from './reader.js';
 
 /** Keys the agent writes for its own bookkeeping (sequence tokens), never counters. */
 export const AGENT_KEY_PREFIX = 'totalizer-agent:';
@@ -54,7 +54,7 @@ export function exposedReader(reader: KeyReader, isExposed: (key: Buffer) => boo
     scard: (k) => (exposed(k) ? reader.scard(k) : zero),
     ttl,
     // A hidden key's pair is its two reads above, each one a hidden read, as a GET and its TTL apart would be.
-    getWithTtl: (k) => (isExposed(k) ? reader.getWithTtl(k) : Promise.all([get(k), ttl(k)])),
+    getWithTtl: (k) => (isExposed(k) ? reader.getWithTtl(k) : getThenTtl({ get, ttl }, k)),
     type: (k) => (exposed(k) ? reader.type(k) : Promise.resolve('none')),
     hashText: (k) => reader.hashText(k),
     scan: (glob, maxKeys) => reader.scan(glob, maxKeys, listed),

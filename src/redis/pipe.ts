@@ -115,11 +115,8 @@ export class ReadPipe {
   sendWithTtl(head: Buffer, key: Buffer, b?: Buffer | string, c?: Buffer | string): Promise<[RespReply, number]> {
     const refused = this.refused();
     if (refused) return refused;
-    this.writer.add(head, key, b, c);
-    this.writer.add(TTL, key);
-    const at = performance.now();
-    this.sentAt.push(at, at);
-    this.scheduleFlush();
+    this.write(head, key, b, c);
+    this.write(TTL, key);
     return new Promise<[RespReply, number]>((resolve, reject) => {
       let value: RespReply = null;
       this.resolves.push(
@@ -145,16 +142,17 @@ export class ReadPipe {
   }
 
   private enqueue(head: Buffer, a: Buffer | string, b?: Buffer | string, c?: Buffer | string): Promise<RespReply> {
-    this.writer.add(head, a, b, c);
-    this.sentAt.push(performance.now());
-    this.scheduleFlush();
+    this.write(head, a, b, c);
     return new Promise<RespReply>((resolve, reject) => {
       this.resolves.push(resolve);
       this.rejects.push(reject);
     });
   }
 
-  private scheduleFlush(): void {
+  /** Adds a command to this turn's write, noting when, for the late-reply watchdog. */
+  private write(head: Buffer, a: Buffer | string, b?: Buffer | string, c?: Buffer | string): void {
+    this.writer.add(head, a, b, c);
+    this.sentAt.push(performance.now());
     if (!this.flushQueued) {
       this.flushQueued = true;
       process.nextTick(this.flush);

@@ -99,9 +99,17 @@ function pipedReads(p: ReadPipe): Omit<KeyReader, 'hashText' | 'scan' | 'mget'> 
   };
 }
 
+/**
+ * A GET pair made of the reader's own get() and ttl(): for readers with no pipelined pair (ioredis), and for
+ * readers that stand in for some keys, whose get() and ttl() are what those keys read (and count) as.
+ */
+export function getThenTtl(reader: Pick<KeyReader, 'get' | 'ttl'>, key: Buffer): Promise<[Buffer | null, number]> {
+  return Promise.all([reader.get(key), reader.ttl(key)]);
+}
+
 export function redisReader(conn: Connection): KeyReader {
   const r = conn.client;
-  return {
+  const reader: KeyReader = {
     get: (key) => r.getBuffer(key),
     hget: (key, field) => r.hgetBuffer(key, field),
     lindex: (key, index) => r.lindexBuffer(key, index),
@@ -112,7 +120,7 @@ export function redisReader(conn: Connection): KeyReader {
     llen: (key) => r.llen(key),
     scard: (key) => r.scard(key),
     ttl: (key) => r.ttl(key),
-    getWithTtl: (key) => Promise.all([r.getBuffer(key), r.ttl(key)]),
+    getWithTtl: (key) => getThenTtl(reader, key),
     type: (key) => r.type(key),
     hashText: (key) => r.hgetall(key),
     async scan(glob, maxKeys, keep = () => true) {
@@ -135,4 +143,5 @@ export function redisReader(conn: Connection): KeyReader {
     },
     ...(conn.reads ? pipedReads(conn.reads) : {}),
   };
+  return reader;
 }

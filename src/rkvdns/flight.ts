@@ -13,6 +13,8 @@
  */
 export const FLIGHT_MS = 5000;
 export const PREFETCH_MS = 1000;
+/** MAX_FLIGHTS's default. */
+export const DEFAULT_MAX_FLIGHTS = 10_000;
 /**
  * At the cap, a full table is swept for ended entries at most this often: sweeping on every query would
  * make a flood of distinct names cost a walk over the whole table per query.
@@ -71,7 +73,7 @@ export class Flights<T> {
     opts: FlightOptions = {},
     private readonly now: () => number = Date.now,
   ) {
-    this.maxFlights = opts.maxFlights ?? 10_000;
+    this.maxFlights = opts.maxFlights ?? DEFAULT_MAX_FLIGHTS;
     this.prefetchMs = opts.prefetch ? PREFETCH_MS : 0;
   }
 

@@ -6,7 +6,7 @@
  * another.
  */
 import type { Logger } from '../common/log.js';
-import type { KeyReader } from '../redis/reader.js';
+import { getThenTtl, type KeyReader } from '../redis/reader.js';
 import type { Link } from './chain.js';
 import { overlaySettings, type Settings } from './settings.js';
 
@@ -62,7 +62,7 @@ export class ControlOverlay {
     const get = (k: Buffer) => (k.equals(key) ? Promise.resolve(Buffer.from(String(this.increment(k)))) : reader.get(k));
     const ttl = (k: Buffer) => (k.equals(key) ? Promise.resolve(-1) : reader.ttl(k));
     // The counted key's pair comes from the two above; every other key's goes to Redis as one pair.
-    return { ...reader, get, ttl, getWithTtl: (k) => (k.equals(key) ? Promise.all([get(k), ttl(k)]) : reader.getWithTtl(k)) };
+    return { ...reader, get, ttl, getWithTtl: (k) => (k.equals(key) ? getThenTtl({ get, ttl }, k) : reader.getWithTtl(k)) };
   }
 
   private increment(key: Buffer): number {

@@ -7,6 +7,7 @@ import { parse as parseYaml } from 'yaml';
 import { normalizeCidrs } from '../common/cidr.js';
 import { optionalHostPort } from '../common/hostport.js';
 import { splitGlobs } from '../redis/exposed.js';
+import { DEFAULT_MAX_FLIGHTS } from './flight.js';
 import { CASE_FOLDINGS, type CaseFolding } from '../query/casefold.js';
 import { UDP_IO, type UdpIo } from '../dns/udp.js';
 import { LOG_FORMATS, LOG_LEVELS, type LogFormat, type LogLevel } from '../common/log.js';
@@ -125,7 +126,7 @@ export const SETTINGS: Readonly<Record<keyof Settings, Def>> = {
   PREFETCH: { kind: bool, default: true, doc: "a repeat in a flight's last 1-2 s also starts the next flight's lookup" },
   MAX_FLIGHTS: {
     kind: int(1, 10_000_000),
-    default: 10_000,
+    default: DEFAULT_MAX_FLIGHTS,
     doc: 'flights the marshalling table holds; beyond it a new lookup runs alone (flights_full) until flights end',
   },
   STATS: { kind: int(0, 86_400), default: 0, doc: 'seconds between statistics log lines (0: off)' },

@@ -28,12 +28,17 @@ export const REPEAT_TALLIES = 64;
  * get this answer until `untilMs`, with the TTLs of its answer and authority records one lower (not below 0) at
  * `agesAtMs` and at each second after, as agedAnswer (message.ts) ages them; both are Date.now() times. Each
  * repeat so answered counts under `tally` (0 to REPEAT_TALLIES - 1) in the endpoint's `repeats`. The caller sets
- * untilMs to 0 before each query; left at 0, the answer is not reused.
+ * untilMs to 0 and `next` to null before each query; left at 0, the answer is not reused.
+ *
+ * `next`, with untilMs: the answer that may replace this one for the same query bytes before untilMs (a
+ * prefetched read), and how it is reused in turn; null if none does. Once it is in it is kept in this one's
+ * place; if it cannot be (its untilMs 0, or the addon refuses it), this one is dropped all the same.
  */
 export interface Reuse {
   untilMs: number;
   agesAtMs: number;
   tally: number;
+  next: Promise<{ answer: Buffer; reuse: Reuse } | null> | null;
 }
 
 export type Answerer = (msg: Buffer, client: string, reuse?: Reuse) => Buffer | null | Promise<Buffer | null>;
@@ -76,6 +81,7 @@ export interface UdpEndpoint {
 interface NativeUdp {
   port(): number;
   send(records: Buffer, count: number): number;
+  /** Keeps `answer` for repeats of `query` in place of any answer kept for it; one it cannot keep still drops that. */
   remember(query: Buffer, answer: Buffer, untilMs: number, agesAtMs: number, tally: number, client: Buffer): boolean;
   keyByClient(on: boolean): void;
   stats(): {
@@ -189,7 +195,7 @@ function bindBatched(native: NativeUdpClass, host: string, port: number, answer:
   };
   const repeats = new Float64Array(REPEAT_TALLIES);
   // One object for every query: the answerer marks the answer it gives at once as reusable, or leaves it.
-  const reuse: Reuse = { untilMs: 0, agesAtMs: 0, tally: 0 };
+  const reuse: Reuse = { untilMs: 0, agesAtMs: 0, tally: 0, next: null };
   // Under --workers each worker binds the port itself and the kernel spreads datagrams over them.
   const sock: NativeUdp = new native(
     host,
@@ -201,6 +207,7 @@ function bindBatched(native: NativeUdpClass, host: string, port: number, answer:
         const len = records.readUInt16LE(at);
         const msg = records.subarray(at + HEADER, at + HEADER + len);
         reuse.untilMs = 0;
+        reuse.next = null;
         const a = answer(msg, clientOf(records, at), reuse);
         if (a instanceof Promise) {
           const from = at;
@@ -214,7 +221,12 @@ function bindBatched(native: NativeUdpClass, host: string, port: number, answer:
           });
         } else if (a) {
           now.add(records, at, a);
-          if (reuse.untilMs !== 0) sock.remember(msg, a, reuse.untilMs, reuse.agesAtMs, reuse.tally, records.subarray(at + CLIENT_AT, at + CLIENT_END));
+          if (reuse.untilMs !== 0) {
+            const client = records.subarray(at + CLIENT_AT, at + CLIENT_END);
+            sock.remember(msg, a, reuse.untilMs, reuse.agesAtMs, reuse.tally, client);
+            // (Cast: the answerer may have set what was cleared before it ran.)
+            void (reuse.next as Reuse['next'])?.then((n) => n && sock.remember(msg, n.answer, n.reuse.untilMs, n.reuse.agesAtMs, n.reuse.tally, client));
+          }
         }
         at += HEADER + len;
       }

@@ -40,15 +40,16 @@ class AnswerCache {
   static constexpr size_t kMaxPrefix = 17;    // a client address: family byte and 16 address bytes
 
   // Keeps `answer`, given to the datagram `query`, until untilNs, its TTLs a second lower from agesAtNs and at
-  // each second after; a hit on it counts under `tally`. False when it is not kept: too long, not a well-formed
-  // answer, a bad tally, already ended, or the budget is spent on answers still live.
+  // each second after; a hit on it counts under `tally`. It takes the place of any answer kept for the query. False
+  // when it is not kept: too long, not a well-formed answer, a bad tally, already ended, or the budget is spent on
+  // answers still live. The answer kept before is dropped all the same: it must not outlive a newer one.
   bool Put(const Key& k, const uint8_t* answer, size_t alen, uint64_t nowNs, uint64_t untilNs, uint64_t agesAtNs, unsigned tally) {
-    if (!k.Valid() || alen < kHeader || alen > kMaxAnswer || tally >= kTallies || untilNs <= nowNs) return false;
+    if (!k.Valid()) return false;
+    Forget(k);
+    if (alen < kHeader || alen > kMaxAnswer || tally >= kTallies || untilNs <= nowNs) return false;
     std::vector<uint16_t> ttls;
     if (!TtlOffsets(answer, alen, &ttls)) return false;
     uint64_t h = k.Hash();
-    auto it = entries_.find(h);
-    if (it != entries_.end()) Erase(it);
     size_t cost = k.Size() + alen + 2 * ttls.size() + kOverhead;
     if (bytes_ + cost > kBudget) {
       Sweep(nowNs);
@@ -95,6 +96,13 @@ class AnswerCache {
     }
     *tally = e.tally;
     return e.answer.size();
+  }
+
+  // Drops what is kept for the query (or for another whose hash is the same: dropping is always safe).
+  void Forget(const Key& k) {
+    if (!k.Valid()) return;
+    auto it = entries_.find(k.Hash());
+    if (it != entries_.end()) Erase(it);
   }
 
   size_t size() const { return entries_.size(); }

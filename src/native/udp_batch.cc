@@ -449,6 +449,7 @@ class UdpBatch : public Napi::ObjectWrap<UdpBatch> {
   // remember(query: Buffer (the whole datagram), answer: Buffer (as sent), untilMs, agesAtMs (Date.now() times),
   // tally: number, client: Buffer (the query record's family and address, 17 bytes)): keeps the answer for
   // repeats of the query (see answer_cache.h), from that client only after keyByClient(true); true when kept.
+  // Whether kept or not, it replaces what was kept for the query.
   Napi::Value Remember(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     if (info.Length() < 6 || !info[0].IsBuffer() || !info[1].IsBuffer() || !info[2].IsNumber() || !info[3].IsNumber() || !info[4].IsNumber() ||
@@ -465,9 +466,14 @@ class UdpBatch : public Napi::ObjectWrap<UdpBatch> {
     uint64_t now = NowNs();
     // At most an hour ahead: a flight lasts seconds, so anything else is a mistake, not an answer to keep.
     double nowMs = static_cast<double>(now) / 1e6;
-    if (fd_ < 0 || !(untilMs > nowMs) || untilMs > nowMs + 3600e3 || !(agesAtMs >= 0) || agesAtMs > untilMs || tally < 0) return Napi::Boolean::New(env, false);
+    bool sane = untilMs > nowMs && untilMs <= nowMs + 3600e3 && agesAtMs >= 0 && agesAtMs <= untilMs && tally >= 0;
+    if (fd_ < 0) return Napi::Boolean::New(env, false);
     std::lock_guard<std::mutex> lock(cacheMu_);
     AnswerCache::Key key{client.Data(), byClient_ ? client.Length() : 0, query.Data(), query.Length()};
+    if (!sane) {
+      cache_.Forget(key);
+      return Napi::Boolean::New(env, false);
+    }
     bool kept = cache_.Put(key, answer.Data(), answer.Length(), now, static_cast<uint64_t>(untilMs * 1e6), static_cast<uint64_t>(agesAtMs * 1e6),
                            static_cast<unsigned>(tally));
     return Napi::Boolean::New(env, kept);

@@ -11,6 +11,7 @@ import type { Transport } from '../dns/server.js';
 import type { EncodedAnswer } from '../dns/message.js';
 import type { KeyReader } from '../redis/reader.js';
 import type { Counter } from './counters.js';
+import type { Successor } from './flight.js';
 import type { Settings } from './settings.js';
 
 /** One query on its way through the chain. */
@@ -31,6 +32,8 @@ export interface QueryContext {
    */
   reusableUntil: number;
   agesAt: number;
+  /** Set with reusableUntil when this query started a prefetch: the result that replaces the answer (Flights.successor). */
+  successor: Promise<Successor<Resolution> | null> | null;
 }
 
 export interface Resolution {

@@ -38,6 +38,13 @@ interface Flight<T> {
   next?: Promise<T> | false;
 }
 
+/** A prefetched result that has just replaced its flight's, and how long it holds (as Flights.servedUntil and agesAt). */
+export interface Successor<T> {
+  result: T;
+  servedUntil: number;
+  agesAt: number;
+}
+
 export interface FlightOptions {
   /**
    * The table's bound (MAX_FLIGHTS). Every flight keeps its result for FLIGHT_MS, so under a flood of distinct
@@ -62,11 +69,19 @@ export class Flights<T> {
   /**
    * After run() gave a finished result at once: until when (ms, the `now` clock) a repeat would get that same
    * result, aged as it ages: the end of its flight, or the point where a repeat starts a prefetch. 0 while a
-   * prefetched read is running, since its result takes over as soon as it is in.
+   * prefetched read is running, since its result takes over as soon as it is in, unless this very call started
+   * that read (see successor).
    */
   servedUntil = 0;
   /** With servedUntil: when that result next ages by a second (then every second after); servedUntil without aging. */
   agesAt = 0;
+  /**
+   * After run() gave a finished result at once and started a prefetch with that same call: the prefetched result
+   * once it is in and has taken the table's place, with its own servedUntil and agesAt, or null if it is not kept.
+   * servedUntil is then the old flight's end, since the old result is what a repeat gets until that one is in.
+   * Null after any other call.
+   */
+  successor: Promise<Successor<T> | null> | null = null;
 
   constructor(
     private readonly aging: Aging<T> | null = null,
@@ -97,10 +112,12 @@ export class Flights<T> {
       }
       if (f.expires > t) {
         this.marshalled++;
-        if (f.prefetchAt !== undefined && t >= f.prefetchAt && f.next === undefined) this.prefetch(id, f, work, keep, t);
+        this.successor = f.prefetchAt !== undefined && t >= f.prefetchAt && f.next === undefined ? this.prefetch(id, f, work, keep, t) : null;
         const served = this.served(f.done, t);
-        this.servedUntil = f.next instanceof Promise ? 0 : f.next === undefined && f.prefetchAt !== undefined ? Math.min(f.expires, f.prefetchAt) : f.expires;
-        this.agesAt = this.aging ? Math.min(this.servedUntil, f.done.at + (f.done.agedSeconds + 1) * 1000) : this.servedUntil;
+        // A prefetch this query started replaces the answer when it is in (the successor says when); one started
+        // earlier may do so at any moment; a failed one leaves the answer to the flight's end.
+        const ends = f.next === undefined ? Math.min(f.expires, f.prefetchAt ?? Infinity) : f.expires;
+        this.hold(f.done, f.next instanceof Promise && !this.successor ? 0 : ends);
         return served;
       }
       if (f.next) {
@@ -124,25 +141,36 @@ export class Flights<T> {
     return result;
   }
 
-  /** Runs the next flight's read while `current` still answers; it takes the table's place once kept. */
-  private prefetch(id: string, current: Flight<T>, work: () => Promise<T>, keep: (result: T) => boolean, t: number): void {
+  /**
+   * Runs the next flight's read while `current` still answers; it takes the table's place once kept. The promise
+   * is of that successor, as it stands when it takes the place (null if it does not).
+   */
+  private prefetch(id: string, current: Flight<T>, work: () => Promise<T>, keep: (result: T) => boolean, t: number): Promise<Successor<T> | null> {
     this.prefetched++;
     const result = work();
     current.next = result;
     const failed = () => {
       current.next = false;
+      return null;
     };
-    result.then((r) => {
+    return result.then((r) => {
       if (!keep(r)) return failed();
       const next: Flight<T> = { result, expires: t + FLIGHT_MS };
       this.finish(next, r);
       const holder = this.flights.get(id);
-      if (holder === current || holder === undefined) {
-        // Deleted first so that the successor moves to the end of the table: prune() relies on its order.
-        this.flights.delete(id);
-        this.flights.set(id, next);
-      }
+      if (holder !== current && holder !== undefined) return null;
+      // Deleted first so that the successor moves to the end of the table: prune() relies on its order.
+      this.flights.delete(id);
+      this.flights.set(id, next);
+      this.hold(next.done!, Math.min(next.expires, next.prefetchAt ?? Infinity));
+      return { result: r, servedUntil: this.servedUntil, agesAt: this.agesAt };
     }, failed);
+  }
+
+  /** Sets servedUntil, and agesAt: the next whole second of `done`'s age, or `until` if that comes first. */
+  private hold(done: NonNullable<Flight<T>['done']>, until: number): void {
+    this.servedUntil = until;
+    this.agesAt = this.aging ? Math.min(until, done.at + (done.agedSeconds + 1) * 1000) : until;
   }
 
   private finish(flight: Flight<T>, r: T): void {

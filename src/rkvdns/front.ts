@@ -10,7 +10,8 @@ import type { PacketHandler } from '../dns/server.js';
 import type { Reuse } from '../dns/udp.js';
 import type { Logger } from '../common/log.js';
 import type { KeyReader } from '../redis/reader.js';
-import { isPromise, type Handled, type Next, type QueryContext } from './chain.js';
+import { isPromise, type Handled, type Next, type QueryContext, type Resolution } from './chain.js';
+import type { Successor } from './flight.js';
 import { tooLarge, type ResolverContext } from './resolver.js';
 import type { RepeatTallies } from './repeats.js';
 import type { Settings } from './settings.js';
@@ -40,6 +41,14 @@ export interface FrontOptions {
 export function front(serve: Next, o: FrontOptions): PacketHandler {
   const { base, stats } = o;
 
+  /** The packet for one (possibly shared) answer within `limit`: on UDP, TC set when records do not fit. */
+  const fit = (qc: QueryContext, answer: EncodedAnswer, limit: number, truncate: boolean | undefined) =>
+    assemble(qc.query, answer, limit, {
+      ...(qc.transport === 'udp' && qc.query.edns ? { optSize: limit } : {}),
+      setTcOnDrop: qc.transport === 'udp',
+      ...(truncate ? { truncate: true } : {}),
+    });
+
   /** Fits one (possibly shared) answer to this client's own limit, and counts how it went. */
   const deliver = (qc: QueryContext, r: Handled, reuse?: Reuse): Buffer | null => {
     if (r === null) return null;
@@ -51,15 +60,26 @@ export function front(serve: Next, o: FrontOptions): PacketHandler {
       stats.count('too_large_tcp');
       answer = tooLarge(q, s, qc.client, o.queryLog);
     }
-    const out = assemble(q, answer, limit, {
-      ...(transport === 'udp' && q.edns ? { optSize: limit } : {}),
-      setTcOnDrop: transport === 'udp',
-      ...(r.truncate ? { truncate: true } : {}),
-    });
+    const out = fit(qc, answer, limit, r.truncate);
     if (out.truncated && !r.truncate) stats.count('truncated');
     else if (out.dropped > 0) stats.count('partial_tcp');
-    if (reuse && qc.reusableUntil > 0 && o.repeats && !r.truncate) o.repeats.mark(reuse, qc, r.outcome, out.truncated);
+    if (reuse && qc.reusableUntil > 0 && o.repeats && !r.truncate) {
+      o.repeats.mark(reuse, qc.reusableUntil, qc.agesAt, r.outcome, out.truncated);
+      const repeats = o.repeats;
+      if (qc.successor) reuse.next = qc.successor.then((n) => n && replacement(qc, n, repeats));
+    }
     return out.packet;
+  };
+
+  /**
+   * The answer a repeat of `qc` gets once a prefetched result has replaced the one it was given (UDP only), marked
+   * for reuse as that result's flight says. Nothing is counted: it is not sent, only kept for repeats.
+   */
+  const replacement = (qc: QueryContext, n: Successor<Resolution>, repeats: RepeatTallies) => {
+    const out = fit(qc, n.result.answer, udpLimit(qc.query, qc.settings), n.result.truncate);
+    const reuse: Reuse = { untilMs: 0, agesAtMs: 0, tally: 0, next: null };
+    if (!n.result.truncate) repeats.mark(reuse, n.servedUntil, n.agesAt, n.result.outcome, out.truncated);
+    return { answer: out.packet, reuse };
   };
 
   return (msg, transport, client, reuse) => {
@@ -85,7 +105,7 @@ export function front(serve: Next, o: FrontOptions): PacketHandler {
         extendedRcodeHigh: EXTENDED_BADVERS_HIGH,
       }).packet;
     }
-    const qc: QueryContext = { query: q, transport, client, settings: base, reader: o.reader, reusableUntil: 0, agesAt: 0 };
+    const qc: QueryContext = { query: q, transport, client, settings: base, reader: o.reader, reusableUntil: 0, agesAt: 0, successor: null };
     const r = serve(qc);
     return isPromise(r) ? r.then((h) => deliver(qc, h)) : deliver(qc, r, reuse);
   };

@@ -15,10 +15,10 @@ export class RepeatTallies {
   private readonly folded = new Float64Array(REPEAT_TALLIES);
 
   /**
-   * Marks an answer given at once as reusable for as long as the query's flight said. It is left unmarked if
-   * every tally is already another outcome's (there are far fewer outcomes than tallies).
+   * Marks an answer as reusable until `until`, aging from `agesAt` (Date.now() times), as the query's flight said.
+   * It is left unmarked if every tally is already another outcome's (there are far fewer outcomes than tallies).
    */
-  mark(reuse: Reuse, served: { reusableUntil: number; agesAt: number }, outcome: Counter, truncated: boolean): void {
+  mark(reuse: Reuse, until: number, agesAt: number, outcome: Counter, truncated: boolean): void {
     const key = truncated ? `${outcome} truncated` : outcome;
     let tally = this.byKey.get(key);
     if (tally === undefined) {
@@ -27,8 +27,8 @@ export class RepeatTallies {
       this.counters.push(['udp_queries', 'udp_cache_answers', outcome, ...(truncated ? (['truncated'] as const) : [])]);
       this.byKey.set(key, tally);
     }
-    reuse.untilMs = served.reusableUntil;
-    reuse.agesAtMs = served.agesAt;
+    reuse.untilMs = until;
+    reuse.agesAtMs = agesAt;
     reuse.tally = tally;
   }
 

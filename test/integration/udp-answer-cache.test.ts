@@ -2,7 +2,8 @@
  * The batched UDP path's answer cache (answer_cache.h), through bindUdp with an answerer of the test's own: a
  * repeat of a remembered query is answered by the addon with the query's ID and the TTLs aged as agedAnswer ages
  * them (answer and authority records, not the OPT record, never below 0), counted under its tally, and never
- * reaches the answerer; other bytes, an ended answer, and an answer refused at remember() do. Kept per client,
+ * reaches the answerer; other bytes, an ended answer, and an answer refused at remember() do. An answer's `next`
+ * takes its place once in, or drops it if it cannot be kept. Kept per client,
  * an answer goes to no other client. The socket's own thread answers a repeat while the main thread is busy, and
  * queues at most 4,096 queries for it.
  */
@@ -139,6 +140,27 @@ describe('the batched path answers repeats itself', () => {
     await new Promise((r) => setTimeout(r, 400));
     await sendUdp(port, query(3));
     expect(calls).toHaveLength(2);
+  });
+
+  it.each([
+    ['kept in its place', 'kept'],
+    ['if it cannot be kept, drops the old one all the same', 'refused'],
+    ['null: the old one holds', 'none'],
+  ] as const)('an answer given with `next` is replaced by it once it is in: %s', async (_, how) => {
+    let settle: (n: Awaited<NonNullable<Reuse['next']>>) => void = () => undefined;
+    const next = new Promise<Awaited<NonNullable<Reuse['next']>>>((r) => (settle = r));
+    const until = Date.now() + 10_000;
+    const { port, calls } = await serve(100, (reuse) => Object.assign(reuse, { untilMs: until, agesAtMs: until, tally: 0, next }));
+    const ttl = async (id: number) => (await sendUdp(port, query(id)))!.readUInt32BE(TXT_TTL_AT(query(id)));
+    expect(await ttl(1)).toBe(100);
+    expect(await ttl(2)).toBe(100);
+    expect(calls).toHaveLength(1);
+    const reuse: Reuse = { untilMs: how === 'refused' ? 0 : until, agesAtMs: until, tally: 1, next: null };
+    settle(how === 'none' ? null : { answer: answerTo(query(0), 7), reuse });
+    await new Promise((r) => setTimeout(r, 50));
+    expect(await ttl(3)).toBe(how === 'kept' ? 7 : 100);
+    expect(calls).toHaveLength(how === 'refused' ? 2 : 1);
+    expect(endpoint!.repeats![1]).toBe(how === 'kept' ? 1 : 0);
   });
 
   it('is not reused when left unmarked, already ended, or marked with a tally out of range', async () => {

@@ -172,17 +172,49 @@ describe('Flights with prefetch', () => {
     expect(prefetchAt).toBeGreaterThanOrEqual(done - 40 + FLIGHT_MS - 2 * PREFETCH_MS);
     expect(prefetchAt).toBeLessThanOrEqual(done - 40 + FLIGHT_MS - PREFETCH_MS);
     expect(flights.agesAt).toBe(done + 2000);
+    expect(flights.successor).toBeNull();
     t = Math.ceil(prefetchAt);
-    // This repeat starts the prefetch: while it runs the answer may change at any moment.
+    // This repeat starts the prefetch: its answer holds to the flight's end unless the successor replaces it first.
+    expect(ask()).toMatchObject({ value: 'one' });
+    expect(flights.servedUntil).toBe(done - 40 + FLIGHT_MS);
+    const successor = flights.successor;
+    expect(successor).not.toBeNull();
+    // A repeat while it runs: the answer may change at any moment, and that is another query's successor.
     expect(ask()).toMatchObject({ value: 'one' });
     expect(flights.servedUntil).toBe(0);
+    expect(flights.successor).toBeNull();
+    t += 25;
     finish[1]!({ value: 'two', ttl: 3 });
-    await Promise.resolve();
-    await Promise.resolve();
-    // The prefetched answer (TTL 3 s) holds to its own TTL, before its flight's 5 s.
+    // The prefetched answer (TTL 3 s) holds to its own TTL, before its flight's 5 s, and ages a second after it came.
+    const next = (await successor)!;
+    expect(next.result).toEqual({ value: 'two', ttl: 3 });
+    expect(next.servedUntil).toBeLessThanOrEqual(t + 3000);
+    expect(next.agesAt).toBe(t + 1000);
     expect(ask()).toEqual({ value: 'two', ttl: 3 });
-    expect(flights.servedUntil).toBeLessThanOrEqual(t + 3000);
+    expect(flights.servedUntil).toBe(next.servedUntil);
     expect(flights.agesAt).toBe(t + 1000);
+  });
+
+  it('a prefetch that fails has no successor, and the answer it would have replaced holds to its flight’s end', async () => {
+    let t = 1_000_000;
+    const finish: ((a: Answer) => void)[] = [];
+    const flights = new Flights<Answer>(aging, { prefetch: true }, () => t);
+    const ask = () =>
+      flights.run(
+        'a',
+        () => new Promise<Answer>((r) => finish.push(r)),
+        (a) => a.value !== 'failed',
+      );
+    const first = ask();
+    finish[0]!({ value: 'one', ttl: 30 });
+    await first;
+    t += FLIGHT_MS - PREFETCH_MS / 2;
+    void ask();
+    const successor = flights.successor;
+    finish[1]!({ value: 'failed', ttl: 30 });
+    expect(await successor).toBeNull();
+    expect(ask()).toMatchObject({ value: 'one' });
+    expect(flights.servedUntil).toBe(1_000_000 + FLIGHT_MS);
   });
 
   it('without ageing, the answer holds unchanged to the end of its flight', async () => {

@@ -30,14 +30,21 @@ export const REPEAT_TALLIES = 64;
  * repeat so answered counts under `tally` (0 to REPEAT_TALLIES - 1) in the endpoint's `repeats`. The caller sets
  * untilMs to 0 and `next` to null before each query; left at 0, the answer is not reused.
  *
- * `next`, with untilMs: the answer that may replace this one for the same query bytes before untilMs (a
- * prefetched read), and how it is reused in turn; null if none does. Once it is in it is kept in this one's
- * place; if it cannot be (its untilMs 0, or the addon refuses it), this one is dropped all the same.
+ * With untilMs:
+ * - `refreshAtMs` (0: none): the first repeat from then on is a refresh. It gets this answer too, but is also
+ *   given to the answerer with `answered` set (and not counted under the tally): the answerer runs it so that
+ *   its flight moves on (starts a prefetch) and counts it itself; what it returns is not sent.
+ * - `next`: the answer that may replace this one for the same query bytes before untilMs (a prefetched read),
+ *   and how it is reused in turn; null if none does. Once it is in it is kept in this one's place; if it cannot
+ *   be (its untilMs 0, or the addon refuses it), this one is dropped all the same.
  */
 export interface Reuse {
   untilMs: number;
   agesAtMs: number;
+  refreshAtMs: number;
   tally: number;
+  /** Set by the caller: the query is a refresh, answered by the addon already. */
+  answered: boolean;
   next: Promise<{ answer: Buffer; reuse: Reuse } | null> | null;
 }
 
@@ -82,7 +89,7 @@ interface NativeUdp {
   port(): number;
   send(records: Buffer, count: number): number;
   /** Keeps `answer` for repeats of `query` in place of any answer kept for it; one it cannot keep still drops that. */
-  remember(query: Buffer, answer: Buffer, untilMs: number, agesAtMs: number, tally: number, client: Buffer): boolean;
+  remember(query: Buffer, answer: Buffer, untilMs: number, agesAtMs: number, refreshAtMs: number, tally: number, client: Buffer): boolean;
   keyByClient(on: boolean): void;
   stats(): {
     received: number;
@@ -124,6 +131,8 @@ function batchedUdp(): { UdpBatch: NativeUdpClass } | null {
 
 /** Record header: u16 length, u16 port, u8 family, 16 address bytes, u64 arrival ns (udp_batch.cc). */
 const HEADER = 29;
+/** In a query record's family byte: a refresh, answered by the addon already (kRefresh in udp_batch.cc). */
+const REFRESH = 0x80;
 /** Where a record's family and address bytes are: the client, as remember() takes it. */
 const CLIENT_AT = 4;
 const CLIENT_END = 21;
@@ -195,7 +204,8 @@ function bindBatched(native: NativeUdpClass, host: string, port: number, answer:
   };
   const repeats = new Float64Array(REPEAT_TALLIES);
   // One object for every query: the answerer marks the answer it gives at once as reusable, or leaves it.
-  const reuse: Reuse = { untilMs: 0, agesAtMs: 0, tally: 0, next: null };
+  const reuse: Reuse = { untilMs: 0, agesAtMs: 0, refreshAtMs: 0, tally: 0, answered: false, next: null };
+  const remember = (msg: Buffer, answer: Buffer, r: Reuse, client: Buffer) => sock.remember(msg, answer, r.untilMs, r.agesAtMs, r.refreshAtMs, r.tally, client);
   // Under --workers each worker binds the port itself and the kernel spreads datagrams over them.
   const sock: NativeUdp = new native(
     host,
@@ -206,13 +216,17 @@ function bindBatched(native: NativeUdpClass, host: string, port: number, answer:
       for (let i = 0; i < count; i++) {
         const len = records.readUInt16LE(at);
         const msg = records.subarray(at + HEADER, at + HEADER + len);
+        const refresh = (records[at + CLIENT_AT]! & REFRESH) !== 0;
+        // Cleared, so that the client's bytes are what remember() and clientOf() take.
+        if (refresh) records[at + CLIENT_AT] = records[at + CLIENT_AT]! & ~REFRESH;
         reuse.untilMs = 0;
         reuse.next = null;
+        reuse.answered = refresh;
         const a = answer(msg, clientOf(records, at), reuse);
         if (a instanceof Promise) {
           const from = at;
           void a.then((r) => {
-            if (!r) return;
+            if (!r || refresh) return;
             later.add(records, from, r);
             if (!scheduled) {
               scheduled = true;
@@ -220,12 +234,12 @@ function bindBatched(native: NativeUdpClass, host: string, port: number, answer:
             }
           });
         } else if (a) {
-          now.add(records, at, a);
+          if (!refresh) now.add(records, at, a);
           if (reuse.untilMs !== 0) {
             const client = records.subarray(at + CLIENT_AT, at + CLIENT_END);
-            sock.remember(msg, a, reuse.untilMs, reuse.agesAtMs, reuse.tally, client);
+            remember(msg, a, reuse, client);
             // (Cast: the answerer may have set what was cleared before it ran.)
-            void (reuse.next as Reuse['next'])?.then((n) => n && sock.remember(msg, n.answer, n.reuse.untilMs, n.reuse.agesAtMs, n.reuse.tally, client));
+            void (reuse.next as Reuse['next'])?.then((n) => n && remember(msg, n.answer, n.reuse, client));
           }
         }
         at += HEADER + len;

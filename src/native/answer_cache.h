@@ -1,6 +1,8 @@
 // Answers the batched UDP path sends again without JavaScript. JavaScript hands over an answer it has just
 // given, with until when it stays the answer it would give to the same query bytes (its ID apart): until its
-// flight ends or a repeat would start a prefetch. A repeat before then gets the stored bytes with its own ID
+// flight ends, unless JavaScript replaces it sooner (with a prefetched answer). It may also give a refresh point:
+// the first repeat from then on is answered here as any other, and is also handed to JavaScript (which starts
+// the prefetch then), once per answer kept. A repeat before the end gets the stored bytes with its own ID
 // written in and its TTLs aged the way the flight ages them (agedAnswer in src/dns/message.ts): the TTL of every
 // answer and authority record one lower at agesAt and at each second after it, never below 0. That is byte for
 // byte what JavaScript would send. Times are the wall clock's, in the units of Date.now(), because that is the
@@ -40,10 +42,12 @@ class AnswerCache {
   static constexpr size_t kMaxPrefix = 17;    // a client address: family byte and 16 address bytes
 
   // Keeps `answer`, given to the datagram `query`, until untilNs, its TTLs a second lower from agesAtNs and at
-  // each second after; a hit on it counts under `tally`. It takes the place of any answer kept for the query. False
+  // each second after; a hit on it counts under `tally`; the first hit from refreshAtNs on (0: none) is a refresh
+  // (see Get). It takes the place of any answer kept for the query. False
   // when it is not kept: too long, not a well-formed answer, a bad tally, already ended, or the budget is spent on
   // answers still live. The answer kept before is dropped all the same: it must not outlive a newer one.
-  bool Put(const Key& k, const uint8_t* answer, size_t alen, uint64_t nowNs, uint64_t untilNs, uint64_t agesAtNs, unsigned tally) {
+  bool Put(const Key& k, const uint8_t* answer, size_t alen, uint64_t nowNs, uint64_t untilNs, uint64_t agesAtNs, uint64_t refreshAtNs,
+           unsigned tally) {
     if (!k.Valid()) return false;
     Forget(k);
     if (alen < kHeader || alen > kMaxAnswer || tally >= kTallies || untilNs <= nowNs) return false;
@@ -62,18 +66,20 @@ class AnswerCache {
     e.ttlAt = std::move(ttls);
     e.expiresNs = untilNs;
     e.agesAtNs = agesAtNs;
+    e.refreshAtNs = refreshAtNs;
     e.tally = static_cast<uint8_t>(tally);
     bytes_ += cost;
     return true;
   }
 
   // The answer kept for `query`, copied into `out` (room for kMaxAnswer bytes) with the query's ID: its length,
-  // or 0 when there is none live. `tally` gets what the hit counts as.
-  size_t Get(const Key& k, uint64_t nowNs, uint8_t* out, unsigned* tally) {
+  // or 0 when there is none live. `tally` gets what the hit counts as; `refresh` whether it is the answer's first
+  // hit from its refresh point on.
+  size_t Get(const Key& k, uint64_t nowNs, uint8_t* out, unsigned* tally, bool* refresh) {
     if (entries_.empty() || !k.Valid()) return 0;
     auto it = entries_.find(k.Hash());
     if (it == entries_.end()) return 0;
-    const Entry& e = it->second;
+    Entry& e = it->second;
     if (e.expiresNs <= nowNs) {
       Erase(it);
       return 0;
@@ -95,6 +101,8 @@ class AnswerCache {
       }
     }
     *tally = e.tally;
+    *refresh = e.refreshAtNs != 0 && nowNs >= e.refreshAtNs;
+    if (*refresh) e.refreshAtNs = 0;
     return e.answer.size();
   }
 
@@ -122,6 +130,7 @@ class AnswerCache {
     std::vector<uint16_t> ttlAt;  // where the TTLs of its answer and authority records are
     uint64_t expiresNs = 0;
     uint64_t agesAtNs = 0;
+    uint64_t refreshAtNs = 0;  // 0 once its refresh has been handed to JavaScript, or if it has none
     uint8_t tally = 0;
   };
   using Map = std::unordered_map<uint64_t, Entry>;

@@ -11,13 +11,17 @@
 // Records, in both directions, packed one after another (little-endian):
 //   u16 length of the payload | u16 port | u8 family (4 or 6) | 16 bytes address (IPv4 in the first 4)
 //   | u64 arrival (the kernel's receive time, ns since the epoch; 0 when unknown) | payload
+// A query record whose family byte has kRefresh set was answered here already (a refresh, below): JavaScript
+// runs it only so that its flight moves on, and sends nothing for it.
 // An answer's record carries its query's arrival, so the send can count how long the query spent in the
 // server, from the kernel's receipt (socket queue included) to the answer leaving: the sojourn histogram.
 // Every length read from JavaScript is checked against the buffer before use.
 //
 // Repeats: JavaScript may hand an answer back with remember() (answer_cache.h); until it ends, a datagram with
 // the same bytes (its ID apart) is answered by the socket's thread, in one sendmmsg with the rest of its
-// recvmmsg's repeats, and never reaches JavaScript. Each such answer is counted under the tally JavaScript gave,
+// recvmmsg's repeats, and never reaches JavaScript, but for a refresh: the first repeat from the answer's refresh
+// point on is also queued for JavaScript, flagged, and not counted here (JavaScript counts it as it runs it).
+// Each other such answer is counted under the tally JavaScript gave,
 // in a Float64Array JavaScript reads without a call (the thread stores each count whole, atomically). After
 // keyByClient(true) an answer is kept for the client it was given to only (its family and address lead the
 // key), for when the client decides whether it is answered at all.
@@ -51,6 +55,7 @@ constexpr size_t kArrival = 21;       // offset of the arrival time in a record
 constexpr unsigned kBatch = 64;       // datagrams per recvmmsg / sendmmsg
 constexpr size_t kMaxQuery = 4096;    // a DNS query datagram longer than this is dropped (and counted)
 constexpr unsigned kMaxWaiting = 4096;  // queries queued for JavaScript at most (far more than a socket's queue holds)
+constexpr uint8_t kRefresh = 0x80;     // in a query record's family byte: answered already, for JavaScript to run only
 
 void PutU16(uint8_t* p, uint16_t v) {
   p[0] = v & 0xff;
@@ -203,6 +208,8 @@ class UdpBatch : public Napi::ObjectWrap<UdpBatch> {
     sockaddr_storage from[kBatch];
     alignas(cmsghdr) uint8_t control[kBatch][CMSG_SPACE(sizeof(timespec))];
     bool answered[kBatch];
+    bool refresh[kBatch];
+    unsigned tallies[kBatch];
     mmsghdr hits[kBatch];
     iovec hitIov[kBatch];
     uint64_t hitArrival[kBatch];
@@ -225,6 +232,7 @@ class UdpBatch : public Napi::ObjectWrap<UdpBatch> {
       uint64_t now = cache_.size() > 0 ? NowNs() : 0;
       for (int i = 0; i < n; i++) {
         answered[i] = true;
+        refresh[i] = false;
         if ((msgs[i].msg_hdr.msg_flags & MSG_TRUNC) || msgs[i].msg_len > kMaxQuery) {
           oversize_++;
           continue;
@@ -235,12 +243,10 @@ class UdpBatch : public Napi::ObjectWrap<UdpBatch> {
         const uint8_t* query = recvData + i * kMaxQuery;
         uint8_t client[AnswerCache::kMaxPrefix];
         if (byClient_) ClientBytes(from[i], client);
-        unsigned tally = 0;
-        size_t alen = cache_.Get({client, byClient_ ? sizeof client : 0, query, msgs[i].msg_len}, now, hitData + hit * AnswerCache::kMaxAnswer, &tally);
+        size_t alen = cache_.Get({client, byClient_ ? sizeof client : 0, query, msgs[i].msg_len}, now, hitData + hit * AnswerCache::kMaxAnswer,
+                                 &tallies[i], &refresh[i]);
         if (alen == 0) continue;
-        // The only writer; JavaScript reads the count without a call, so it is stored whole.
-        std::atomic_ref<double> count(repeats_[tally]);
-        count.store(count.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+        if (!refresh[i]) CountRepeat(tallies[i]);
         hitIov[hit] = {hitData + hit * AnswerCache::kMaxAnswer, alen};
         hits[hit].msg_hdr = {};
         hits[hit].msg_hdr.msg_name = &from[i];
@@ -258,9 +264,11 @@ class UdpBatch : public Napi::ObjectWrap<UdpBatch> {
     {
       std::lock_guard<std::mutex> lock(waitMu_);
       for (int i = 0; i < n; i++) {
-        if (answered[i]) continue;
+        if (answered[i] && !refresh[i]) continue;
         if (waitingCount_ >= kMaxWaiting) {
-          queueDropped_++;
+          // A refresh that cannot wait was still answered: it is counted here instead, and its flight simply ends.
+          if (refresh[i]) CountRepeat(tallies[i]);
+          else queueDropped_++;
           continue;
         }
         size_t len = msgs[i].msg_len;
@@ -271,6 +279,7 @@ class UdpBatch : public Napi::ObjectWrap<UdpBatch> {
         PutU16(p + 2, from[i].ss_family == AF_INET ? ntohs(reinterpret_cast<sockaddr_in*>(&from[i])->sin_port)
                                                    : ntohs(reinterpret_cast<sockaddr_in6*>(&from[i])->sin6_port));
         ClientBytes(from[i], p + 4);
+        if (refresh[i]) p[4] |= kRefresh;
         PutU64(p + kArrival, ArrivalNs(&msgs[i].msg_hdr));
         memcpy(p + kHeader, recvData + i * kMaxQuery, len);
         waitingCount_++;
@@ -280,6 +289,12 @@ class UdpBatch : public Napi::ObjectWrap<UdpBatch> {
     // Wakes the loop once however often it is called before the loop runs OnWaiting.
     if (queued) uv_async_send(async_);
     return static_cast<unsigned>(n);
+  }
+
+  // The socket's thread is the only writer; JavaScript reads the count without a call, so it is stored whole.
+  void CountRepeat(unsigned tally) {
+    std::atomic_ref<double> count(repeats_[tally]);
+    count.store(count.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
   }
 
   static void OnWaiting(uv_async_t* handle) { static_cast<UdpBatch*>(handle->data)->Deliver(); }
@@ -446,27 +461,29 @@ class UdpBatch : public Napi::ObjectWrap<UdpBatch> {
     return done;
   }
 
-  // remember(query: Buffer (the whole datagram), answer: Buffer (as sent), untilMs, agesAtMs (Date.now() times),
-  // tally: number, client: Buffer (the query record's family and address, 17 bytes)): keeps the answer for
+  // remember(query: Buffer (the whole datagram), answer: Buffer (as sent), untilMs, agesAtMs, refreshAtMs (Date.now()
+  // times; refreshAtMs 0 for none), tally: number, client: Buffer (the query record's family and address, 17 bytes)): keeps the answer for
   // repeats of the query (see answer_cache.h), from that client only after keyByClient(true); true when kept.
   // Whether kept or not, it replaces what was kept for the query.
   Napi::Value Remember(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
-    if (info.Length() < 6 || !info[0].IsBuffer() || !info[1].IsBuffer() || !info[2].IsNumber() || !info[3].IsNumber() || !info[4].IsNumber() ||
-        !info[5].IsBuffer() || info[5].As<Napi::Buffer<uint8_t>>().Length() != AnswerCache::kMaxPrefix) {
-      Napi::TypeError::New(env, "remember(query, answer, untilMs, agesAtMs, tally, client: 17 bytes)").ThrowAsJavaScriptException();
+    if (info.Length() < 7 || !info[0].IsBuffer() || !info[1].IsBuffer() || !info[2].IsNumber() || !info[3].IsNumber() || !info[4].IsNumber() ||
+        !info[5].IsNumber() || !info[6].IsBuffer() || info[6].As<Napi::Buffer<uint8_t>>().Length() != AnswerCache::kMaxPrefix) {
+      Napi::TypeError::New(env, "remember(query, answer, untilMs, agesAtMs, refreshAtMs, tally, client: 17 bytes)").ThrowAsJavaScriptException();
       return env.Null();
     }
-    auto client = info[5].As<Napi::Buffer<uint8_t>>();
+    auto client = info[6].As<Napi::Buffer<uint8_t>>();
     auto query = info[0].As<Napi::Buffer<uint8_t>>();
     auto answer = info[1].As<Napi::Buffer<uint8_t>>();
     double untilMs = info[2].As<Napi::Number>().DoubleValue();
     double agesAtMs = info[3].As<Napi::Number>().DoubleValue();
-    int64_t tally = info[4].As<Napi::Number>().Int64Value();
+    double refreshAtMs = info[4].As<Napi::Number>().DoubleValue();
+    int64_t tally = info[5].As<Napi::Number>().Int64Value();
     uint64_t now = NowNs();
     // At most an hour ahead: a flight lasts seconds, so anything else is a mistake, not an answer to keep.
     double nowMs = static_cast<double>(now) / 1e6;
-    bool sane = untilMs > nowMs && untilMs <= nowMs + 3600e3 && agesAtMs >= 0 && agesAtMs <= untilMs && tally >= 0;
+    bool sane = untilMs > nowMs && untilMs <= nowMs + 3600e3 && agesAtMs >= 0 && agesAtMs <= untilMs && refreshAtMs >= 0 && refreshAtMs <= untilMs &&
+                tally >= 0;
     if (fd_ < 0) return Napi::Boolean::New(env, false);
     std::lock_guard<std::mutex> lock(cacheMu_);
     AnswerCache::Key key{client.Data(), byClient_ ? client.Length() : 0, query.Data(), query.Length()};
@@ -475,7 +492,7 @@ class UdpBatch : public Napi::ObjectWrap<UdpBatch> {
       return Napi::Boolean::New(env, false);
     }
     bool kept = cache_.Put(key, answer.Data(), answer.Length(), now, static_cast<uint64_t>(untilMs * 1e6), static_cast<uint64_t>(agesAtMs * 1e6),
-                           static_cast<unsigned>(tally));
+                           static_cast<uint64_t>(refreshAtMs * 1e6), static_cast<unsigned>(tally));
     return Napi::Boolean::New(env, kept);
   }
 

@@ -27,12 +27,13 @@ export interface QueryContext {
   /** Set by the CONTROL_KEY overlay (`pending_delay_ms`): how long to hold the query before it is resolved. */
   delayMs?: number;
   /**
-   * Set by the resolver when it answers at once from a flight: until when (Date.now() ms) the same query gets
-   * the same answer, aged (Flights.servedUntil), and when it next ages by a second (Flights.agesAt). 0: not known.
+   * Set by the resolver when it answers at once from a flight (Flights.servedUntil and the rest): until when
+   * (Date.now() ms) the same query gets the same answer, aged, unless `successor` replaces it sooner; when it next
+   * ages by a second; from when a repeat starts the prefetch (0: none will). reusableUntil 0: not known.
    */
   reusableUntil: number;
   agesAt: number;
-  /** Set with reusableUntil when this query started a prefetch: the result that replaces the answer (Flights.successor). */
+  refreshAt: number;
   successor: Promise<Successor<Resolution> | null> | null;
 }
 

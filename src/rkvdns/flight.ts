@@ -36,13 +36,16 @@ interface Flight<T> {
   prefetchAt?: number;
   /** The next flight's read, started early; `false` once one failed, so no other is tried. */
   next?: Promise<T> | false;
+  /** While `next` runs: its result once it has taken this flight's place (null if it does not). */
+  successor?: Promise<Successor<T> | null>;
 }
 
-/** A prefetched result that has just replaced its flight's, and how long it holds (as Flights.servedUntil and agesAt). */
+/** A prefetched result that has just replaced its flight's, and how a repeat fares (as Flights.servedUntil and the rest). */
 export interface Successor<T> {
   result: T;
   servedUntil: number;
   agesAt: number;
+  refreshAt: number;
 }
 
 export interface FlightOptions {
@@ -66,21 +69,18 @@ export class Flights<T> {
   prefetched = 0;
   /** Reads that ran alone because the table held maxFlights flights. */
   full = 0;
-  /**
-   * After run() gave a finished result at once: until when (ms, the `now` clock) a repeat would get that same
-   * result, aged as it ages: the end of its flight, or the point where a repeat starts a prefetch. 0 while a
-   * prefetched read is running, since its result takes over as soon as it is in, unless this very call started
-   * that read (see successor).
+  /*
+   * After run() gave a finished result at once, how a repeat would fare (times in ms, the `now` clock):
+   * - servedUntil: it gets that same result, aged as it ages, until its flight ends, unless `successor` replaces
+   *   it sooner;
+   * - agesAt: when that result next ages by a second (then every second after); servedUntil without aging;
+   * - refreshAt: from when a repeat starts the prefetch (0: none will);
+   * - successor: while a prefetched read runs, that read's result once it is in and has taken the table's place,
+   *   or null if it does not; null when no prefetch runs.
    */
   servedUntil = 0;
-  /** With servedUntil: when that result next ages by a second (then every second after); servedUntil without aging. */
   agesAt = 0;
-  /**
-   * After run() gave a finished result at once and started a prefetch with that same call: the prefetched result
-   * once it is in and has taken the table's place, with its own servedUntil and agesAt, or null if it is not kept.
-   * servedUntil is then the old flight's end, since the old result is what a repeat gets until that one is in.
-   * Null after any other call.
-   */
+  refreshAt = 0;
   successor: Promise<Successor<T> | null> | null = null;
 
   constructor(
@@ -112,12 +112,11 @@ export class Flights<T> {
       }
       if (f.expires > t) {
         this.marshalled++;
-        this.successor = f.prefetchAt !== undefined && t >= f.prefetchAt && f.next === undefined ? this.prefetch(id, f, work, keep, t) : null;
+        if (f.prefetchAt !== undefined && t >= f.prefetchAt && f.next === undefined) f.successor = this.prefetch(id, f, work, keep, t);
         const served = this.served(f.done, t);
-        // A prefetch this query started replaces the answer when it is in (the successor says when); one started
-        // earlier may do so at any moment; a failed one leaves the answer to the flight's end.
-        const ends = f.next === undefined ? Math.min(f.expires, f.prefetchAt ?? Infinity) : f.expires;
-        this.hold(f.done, f.next instanceof Promise && !this.successor ? 0 : ends);
+        this.hold(f.done, f.expires);
+        this.refreshAt = f.next === undefined ? (f.prefetchAt ?? 0) : 0;
+        this.successor = f.next instanceof Promise ? f.successor! : null;
         return served;
       }
       if (f.next) {
@@ -162,8 +161,8 @@ export class Flights<T> {
       // Deleted first so that the successor moves to the end of the table: prune() relies on its order.
       this.flights.delete(id);
       this.flights.set(id, next);
-      this.hold(next.done!, Math.min(next.expires, next.prefetchAt ?? Infinity));
-      return { result: r, servedUntil: this.servedUntil, agesAt: this.agesAt };
+      this.hold(next.done!, next.expires);
+      return { result: r, servedUntil: this.servedUntil, agesAt: this.agesAt, refreshAt: next.prefetchAt ?? 0 };
     }, failed);
   }
 

@@ -64,7 +64,7 @@ export function front(serve: Next, o: FrontOptions): PacketHandler {
     if (out.truncated && !r.truncate) stats.count('truncated');
     else if (out.dropped > 0) stats.count('partial_tcp');
     if (reuse && qc.reusableUntil > 0 && o.repeats && !r.truncate) {
-      o.repeats.mark(reuse, qc.reusableUntil, qc.agesAt, r.outcome, out.truncated);
+      o.repeats.mark(reuse, qc.reusableUntil, qc.agesAt, qc.refreshAt, r.outcome, out.truncated);
       const repeats = o.repeats;
       if (qc.successor) reuse.next = qc.successor.then((n) => n && replacement(qc, n, repeats));
     }
@@ -77,13 +77,15 @@ export function front(serve: Next, o: FrontOptions): PacketHandler {
    */
   const replacement = (qc: QueryContext, n: Successor<Resolution>, repeats: RepeatTallies) => {
     const out = fit(qc, n.result.answer, udpLimit(qc.query, qc.settings), n.result.truncate);
-    const reuse: Reuse = { untilMs: 0, agesAtMs: 0, tally: 0, next: null };
-    if (!n.result.truncate) repeats.mark(reuse, n.servedUntil, n.agesAt, n.result.outcome, out.truncated);
+    const reuse: Reuse = { untilMs: 0, agesAtMs: 0, refreshAtMs: 0, tally: 0, answered: false, next: null };
+    if (!n.result.truncate) repeats.mark(reuse, n.servedUntil, n.agesAt, n.refreshAt, n.result.outcome, out.truncated);
     return { answer: out.packet, reuse };
   };
 
   return (msg, transport, client, reuse) => {
     stats.count(transport === 'udp' ? 'udp_queries' : 'tcp_queries');
+    // A refresh: the addon sent the answer it kept, and the query runs here only so that its flight moves on.
+    if (reuse?.answered) stats.count('udp_cache_answers');
     const parsed = parseQuery(msg);
     if (!parsed.ok) {
       const r = parsed.rejection;
@@ -105,7 +107,7 @@ export function front(serve: Next, o: FrontOptions): PacketHandler {
         extendedRcodeHigh: EXTENDED_BADVERS_HIGH,
       }).packet;
     }
-    const qc: QueryContext = { query: q, transport, client, settings: base, reader: o.reader, reusableUntil: 0, agesAt: 0, successor: null };
+    const qc: QueryContext = { query: q, transport, client, settings: base, reader: o.reader, reusableUntil: 0, agesAt: 0, refreshAt: 0, successor: null };
     const r = serve(qc);
     return isPromise(r) ? r.then((h) => deliver(qc, h)) : deliver(qc, r, reuse);
   };

@@ -15,10 +15,10 @@ export class RepeatTallies {
   private readonly folded = new Float64Array(REPEAT_TALLIES);
 
   /**
-   * Marks an answer as reusable until `until`, aging from `agesAt` (Date.now() times), as the query's flight said.
-   * It is left unmarked if every tally is already another outcome's (there are far fewer outcomes than tallies).
+   * Marks an answer as reusable as the query's flight said (Flights.servedUntil, agesAt, refreshAt). It is left
+   * unmarked if every tally is already another outcome's (there are far fewer outcomes than tallies).
    */
-  mark(reuse: Reuse, until: number, agesAt: number, outcome: Counter, truncated: boolean): void {
+  mark(reuse: Reuse, until: number, agesAt: number, refreshAt: number, outcome: Counter, truncated: boolean): void {
     const key = truncated ? `${outcome} truncated` : outcome;
     let tally = this.byKey.get(key);
     if (tally === undefined) {
@@ -29,6 +29,7 @@ export class RepeatTallies {
     }
     reuse.untilMs = until;
     reuse.agesAtMs = agesAt;
+    reuse.refreshAtMs = refreshAt;
     reuse.tally = tally;
   }
 

@@ -152,6 +152,7 @@ export function resolver(ctx: ResolverContext): Next {
     if (!isPromise(r)) {
       qc.reusableUntil = ctx.flights.servedUntil;
       qc.agesAt = ctx.flights.agesAt;
+      qc.refreshAt = ctx.flights.refreshAt;
       qc.successor = ctx.flights.successor;
     }
     return r;

@@ -2,12 +2,14 @@
  * The batched UDP path's answer cache (answer_cache.h), through bindUdp with an answerer of the test's own: a
  * repeat of a remembered query is answered by the addon with the query's ID and the TTLs aged as agedAnswer ages
  * them (answer and authority records, not the OPT record, never below 0), counted under its tally, and never
- * reaches the answerer; other bytes, an ended answer, and an answer refused at remember() do. An answer's `next`
- * takes its place once in, or drops it if it cannot be kept. Kept per client,
+ * reaches the answerer; other bytes, an ended answer, and an answer refused at remember() do. From its refresh
+ * point, one repeat is answered and also reaches the answerer, flagged. An answer's `next` takes its place once
+ * in, or drops it if it cannot be kept. Kept per client,
  * an answer goes to no other client. The socket's own thread answers a repeat while the main thread is busy, and
  * queues at most 4,096 queries for it.
  */
 import { spawn } from 'node:child_process';
+import dgram from 'node:dgram';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createLogger } from '../../src/common/log.js';
 import { bindUdp, type Reuse, type UdpEndpoint, type UdpOptions } from '../../src/dns/udp.js';
@@ -155,12 +157,55 @@ describe('the batched path answers repeats itself', () => {
     expect(await ttl(1)).toBe(100);
     expect(await ttl(2)).toBe(100);
     expect(calls).toHaveLength(1);
-    const reuse: Reuse = { untilMs: how === 'refused' ? 0 : until, agesAtMs: until, tally: 1, next: null };
+    const reuse: Reuse = { untilMs: how === 'refused' ? 0 : until, agesAtMs: until, refreshAtMs: 0, tally: 1, answered: false, next: null };
     settle(how === 'none' ? null : { answer: answerTo(query(0), 7), reuse });
     await new Promise((r) => setTimeout(r, 50));
     expect(await ttl(3)).toBe(how === 'kept' ? 7 : 100);
     expect(calls).toHaveLength(how === 'refused' ? 2 : 1);
     expect(endpoint!.repeats![1]).toBe(how === 'kept' ? 1 : 0);
+  });
+
+  it('a refresh: the first repeat from refreshAtMs on gets the kept answer and also reaches the answerer, flagged, which counts it and whose answer is not sent', async () => {
+    const answered: boolean[] = [];
+    const until = Date.now() + 10_000;
+    const refreshAtMs = Date.now() + 1000;
+    endpoint = await bindUdp(
+      'batched',
+      '127.0.0.1',
+      0,
+      (msg, _client, reuse) => {
+        answered.push(reuse!.answered);
+        if (answered.length === 1) Object.assign(reuse!, { untilMs: until, agesAtMs: until, refreshAtMs, tally: 2 });
+        return answerTo(msg, answered.length === 1 ? 100 : 7);
+      },
+      log,
+    );
+    const port = endpoint.port;
+    /** Every answer to `id` within 300 ms, by its TTL. */
+    const ttls = (id: number) =>
+      new Promise<number[]>((resolve) => {
+        const s = dgram.createSocket('udp4');
+        const got: number[] = [];
+        s.on('message', (m) => got.push(m.readUInt32BE(TXT_TTL_AT(query(id)))));
+        s.send(query(id), port, '127.0.0.1');
+        setTimeout(() => {
+          s.close();
+          resolve(got);
+        }, 300);
+      });
+    expect(await ttls(1)).toEqual([100]);
+    expect(await ttls(2)).toEqual([100]);
+    expect(answered).toEqual([false]);
+    expect(endpoint.repeats![2]).toBe(1);
+    await new Promise((r) => setTimeout(r, refreshAtMs - Date.now() + 10));
+    // The refresh: one answer, the kept one; the answerer ran it, flagged; not counted under the tally.
+    expect(await ttls(3)).toEqual([100]);
+    expect(answered).toEqual([false, true]);
+    expect(endpoint.repeats![2]).toBe(1);
+    // Once per answer kept: the next repeat is an ordinary one.
+    expect(await ttls(4)).toEqual([100]);
+    expect(answered).toEqual([false, true]);
+    expect(endpoint.repeats![2]).toBe(2);
   });
 
   it('is not reused when left unmarked, already ended, or marked with a tally out of range', async () => {

@@ -154,7 +154,7 @@ describe('Flights with prefetch', () => {
     expect(reads()).toBe(2);
   });
 
-  it('says until when a repeat gets the same answer, and when it next ages: the flight end, the prefetch point, 0 while a prefetch runs', async () => {
+  it('says how a repeat fares: the same answer to the flight’s end, aging by the second, the prefetch point, and while a prefetch runs its successor', async () => {
     let t = 1_000_000;
     const finish: ((a: Answer) => void)[] = [];
     const flights = new Flights<Answer>(aging, { prefetch: true }, () => t);
@@ -164,35 +164,44 @@ describe('Flights with prefetch', () => {
     finish[0]!({ value: 'one', ttl: 30 });
     await first;
     const done = t;
+    const end = done - 40 + FLIGHT_MS; // the flight began at the query
     t += 1500;
     expect(ask()).toEqual({ value: 'one', ttl: 29 });
-    // Until the prefetch point (drawn in the flight's last 1-2 s, the flight having begun at the query), ageing
-    // at the next whole second after the answer arrived.
-    const prefetchAt = flights.servedUntil;
-    expect(prefetchAt).toBeGreaterThanOrEqual(done - 40 + FLIGHT_MS - 2 * PREFETCH_MS);
-    expect(prefetchAt).toBeLessThanOrEqual(done - 40 + FLIGHT_MS - PREFETCH_MS);
+    // To the flight's end, ageing at the next whole second after the answer arrived; a repeat from the prefetch
+    // point (drawn in the flight's last 1-2 s) starts the next read.
+    expect(flights.servedUntil).toBe(end);
     expect(flights.agesAt).toBe(done + 2000);
+    const prefetchAt = flights.refreshAt;
+    expect(prefetchAt).toBeGreaterThanOrEqual(end - 2 * PREFETCH_MS);
+    expect(prefetchAt).toBeLessThanOrEqual(end - PREFETCH_MS);
     expect(flights.successor).toBeNull();
-    t = Math.ceil(prefetchAt);
+    t = Math.ceil(prefetchAt) - 1;
+    expect(ask()).toMatchObject({ value: 'one' });
+    expect(flights.prefetched).toBe(0);
+    t += 1;
     // This repeat starts the prefetch: its answer holds to the flight's end unless the successor replaces it first.
     expect(ask()).toMatchObject({ value: 'one' });
-    expect(flights.servedUntil).toBe(done - 40 + FLIGHT_MS);
+    expect(flights.prefetched).toBe(1);
+    expect(flights.servedUntil).toBe(end);
+    expect(flights.refreshAt).toBe(0);
     const successor = flights.successor;
     expect(successor).not.toBeNull();
-    // A repeat while it runs: the answer may change at any moment, and that is another query's successor.
+    // A repeat while it runs fares the same, with the same successor.
     expect(ask()).toMatchObject({ value: 'one' });
-    expect(flights.servedUntil).toBe(0);
-    expect(flights.successor).toBeNull();
+    expect(flights.servedUntil).toBe(end);
+    expect(flights.successor).toBe(successor);
     t += 25;
     finish[1]!({ value: 'two', ttl: 3 });
     // The prefetched answer (TTL 3 s) holds to its own TTL, before its flight's 5 s, and ages a second after it came.
     const next = (await successor)!;
     expect(next.result).toEqual({ value: 'two', ttl: 3 });
-    expect(next.servedUntil).toBeLessThanOrEqual(t + 3000);
+    expect(next.servedUntil).toBe(t + 3000);
     expect(next.agesAt).toBe(t + 1000);
+    expect(next.refreshAt).toBeGreaterThanOrEqual(t + 3000 - 2 * PREFETCH_MS);
+    expect(next.refreshAt).toBeLessThanOrEqual(t + 3000 - PREFETCH_MS);
     expect(ask()).toEqual({ value: 'two', ttl: 3 });
-    expect(flights.servedUntil).toBe(next.servedUntil);
-    expect(flights.agesAt).toBe(t + 1000);
+    expect([flights.servedUntil, flights.agesAt, flights.refreshAt]).toEqual([next.servedUntil, next.agesAt, next.refreshAt]);
+    expect(flights.successor).toBeNull();
   });
 
   it('a prefetch that fails has no successor, and the answer it would have replaced holds to its flight’s end', async () => {
@@ -215,6 +224,9 @@ describe('Flights with prefetch', () => {
     expect(await successor).toBeNull();
     expect(ask()).toMatchObject({ value: 'one' });
     expect(flights.servedUntil).toBe(1_000_000 + FLIGHT_MS);
+    // No other prefetch is tried, and none is running.
+    expect(flights.refreshAt).toBe(0);
+    expect(flights.successor).toBeNull();
   });
 
   it('without ageing, the answer holds unchanged to the end of its flight', async () => {
@@ -223,6 +235,8 @@ describe('Flights with prefetch', () => {
     expect(ask('a')).toMatchObject({ value: 'a#1' });
     expect(flights.agesAt).toBe(flights.servedUntil);
     expect(flights.servedUntil).toBe(1_000_000 + FLIGHT_MS);
+    // Without prefetch, no repeat starts a read.
+    expect(flights.refreshAt).toBe(0);
   });
 
   it('queries after the flight ends join a prefetch still running instead of starting another', async () => {

@@ -238,8 +238,13 @@ function bindBatched(native: NativeUdpClass, host: string, port: number, answer:
           if (reuse.untilMs !== 0) {
             const client = records.subarray(at + CLIENT_AT, at + CLIENT_END);
             remember(msg, a, reuse, client);
-            // (Cast: the answerer may have set what was cleared before it ran.)
-            void (reuse.next as Reuse['next'])?.then((n) => n && remember(msg, n.answer, n.reuse, client));
+            // (Cast: the answerer may have set what was cleared before it ran.) Copies, so that a slow Redis read
+            // does not hold the whole batch.
+            const next = reuse.next as Reuse['next'];
+            if (next) {
+              const [query, from] = [Buffer.from(msg), Buffer.from(client)];
+              void next.then((n) => n && remember(query, n.answer, n.reuse, from));
+            }
           }
         }
         at += HEADER + len;

@@ -16,7 +16,23 @@ import type { Gauges, ServerStats } from './stats.js';
 
 const NO_SOJOURN: Sojourn = { counts: new Array<number>(SOJOURN_BOUNDS.length + 1).fill(0), seconds: 0 };
 
-export function rkvdnsFamilies(stats: ServerStats, gauges: () => Gauges, sojourn: () => Sojourn | null): Family[] {
+/**
+ * `read` at most once per turn of the event loop. A scrape collects every family in one turn, and the gauges are one
+ * read (the UDP addon's stats are a native call, and the counters are brought up to date first), not one per family.
+ */
+function oncePerTurn<T>(read: () => T): () => T {
+  let held: T | undefined;
+  return () => {
+    if (held === undefined) {
+      held = read();
+      queueMicrotask(() => (held = undefined));
+    }
+    return held;
+  };
+}
+
+export function rkvdnsFamilies(stats: ServerStats, allGauges: () => Gauges, sojourn: () => Sojourn | null): Family[] {
+  const gauges = oncePerTurn(allGauges);
   const counters = Object.entries(COUNTER_METRICS) as [Counter, (typeof COUNTER_METRICS)[Counter]][];
   const counterFamilies = Object.entries(COUNTER_FAMILIES).map(([family, help]): Family => ({
     name: `rkvdns_${family}`,

@@ -43,9 +43,9 @@ class AnswerCache {
 
   // Keeps `answer`, given to the datagram `query`, until untilNs, its TTLs a second lower from agesAtNs and at
   // each second after; a hit on it counts under `tally`; the first hit from refreshAtNs on (0: none) is a refresh
-  // (see Get). It takes the place of any answer kept for the query. False
-  // when it is not kept: too long, not a well-formed answer, a bad tally, already ended, or the budget is spent on
-  // answers still live. The answer kept before is dropped all the same: it must not outlive a newer one.
+  // (see Get). It takes the place of any answer kept for the query. False when it is not kept: too long, not a
+  // well-formed answer, a bad tally, already ended, or the budget is spent on answers still live. The answer kept
+  // before is dropped all the same: it must not outlive a newer one.
   bool Put(const Key& k, const uint8_t* answer, size_t alen, uint64_t nowNs, uint64_t untilNs, uint64_t agesAtNs, uint64_t refreshAtNs,
            unsigned tally) {
     if (!k.Valid()) return false;

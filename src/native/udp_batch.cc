@@ -20,9 +20,10 @@
 // Repeats: JavaScript may hand an answer back with remember() (answer_cache.h); until it ends, a datagram with
 // the same bytes (its ID apart) is answered by the socket's thread, in one sendmmsg with the rest of its
 // recvmmsg's repeats, and never reaches JavaScript, but for a refresh: the first repeat from the answer's refresh
-// point on is also queued for JavaScript, flagged, and not counted here (JavaScript counts it as it runs it).
-// Each other such answer is counted under the tally JavaScript gave,
-// in a Float64Array JavaScript reads without a call (the thread stores each count whole, atomically). After
+// point on is also queued for JavaScript, flagged, and not counted here (JavaScript counts it as it runs it);
+// refreshes alone wake JavaScript only after kRefreshGatherNs, together.
+// Each other such answer is counted under the tally JavaScript gave, in a Float64Array JavaScript reads without
+// a call (the thread stores each count whole, atomically). After
 // keyByClient(true) an answer is kept for the client it was given to only (its family and address lead the
 // key), for when the client decides whether it is answered at all.
 #include <napi.h>
@@ -56,6 +57,10 @@ constexpr unsigned kBatch = 64;       // datagrams per recvmmsg / sendmmsg
 constexpr size_t kMaxQuery = 4096;    // a DNS query datagram longer than this is dropped (and counted)
 constexpr unsigned kMaxWaiting = 4096;  // queries queued for JavaScript at most (far more than a socket's queue holds)
 constexpr uint8_t kRefresh = 0x80;     // in a query record's family byte: answered already, for JavaScript to run only
+// How long refreshes alone wait before the main thread is woken for them, so that it takes them together (one wakeup,
+// one write of their Redis reads) rather than one wakeup each: their answers have been sent, only their flights'
+// renewal waits, and a flight's prefetch point is 1-2 s before its end.
+constexpr uint64_t kRefreshGatherNs = 50'000'000;
 
 void PutU16(uint8_t* p, uint16_t v) {
   p[0] = v & 0xff;
@@ -190,14 +195,21 @@ class UdpBatch : public Napi::ObjectWrap<UdpBatch> {
     std::vector<uint8_t> hitData(kBatch * AnswerCache::kMaxAnswer);  // the answers of one recvmmsg's repeats
     pollfd fds[2] = {{fd_, POLLIN, 0}, {wake_, POLLIN, 0}};
     for (;;) {
-      if (poll(fds, 2, -1) < 0) {
+      int timeoutMs = -1;
+      if (refreshesSinceNs_ != 0) {
+        uint64_t due = refreshesSinceNs_ + kRefreshGatherNs, now = NowNs();
+        timeoutMs = now >= due ? 0 : static_cast<int>((due - now + 999'999) / 1'000'000);
+      }
+      int ready = poll(fds, 2, timeoutMs);
+      if (ready < 0) {
         if (errno == EINTR) continue;
         return;  // only a fault of this code (EFAULT, EINVAL) or ENOMEM gets here
       }
-      if (fds[1].revents != 0) return;
-      if (fds[0].revents != 0)
+      if (ready > 0 && fds[1].revents != 0) return;
+      if (ready > 0 && fds[0].revents != 0)
         while (ReceiveBatch(recvData.data(), hitData.data()) == kBatch) {
         }
+      if (refreshesSinceNs_ != 0 && NowNs() >= refreshesSinceNs_ + kRefreshGatherNs) WakeMainThread();
     }
   }
 
@@ -260,7 +272,7 @@ class UdpBatch : public Napi::ObjectWrap<UdpBatch> {
     }
     // Repeats leave first: they wait for nothing.
     if (hit > 0) sent_ += SendAll(hits, hit, hitArrival);
-    bool queued = false;
+    bool queued = false, refreshes = false;
     {
       std::lock_guard<std::mutex> lock(waitMu_);
       for (int i = 0; i < n; i++) {
@@ -280,14 +292,14 @@ class UdpBatch : public Napi::ObjectWrap<UdpBatch> {
                                                    : ntohs(reinterpret_cast<sockaddr_in6*>(&from[i])->sin6_port));
         ClientBytes(from[i], p + 4);
         if (refresh[i]) p[4] |= kRefresh;
+        (refresh[i] ? refreshes : queued) = true;
         PutU64(p + kArrival, ArrivalNs(&msgs[i].msg_hdr));
         memcpy(p + kHeader, recvData + i * kMaxQuery, len);
         waitingCount_++;
-        queued = true;
       }
     }
-    // Wakes the loop once however often it is called before the loop runs OnWaiting.
-    if (queued) uv_async_send(async_);
+    if (queued) WakeMainThread();
+    else if (refreshes && refreshesSinceNs_ == 0) refreshesSinceNs_ = NowNs();
     return static_cast<unsigned>(n);
   }
 
@@ -295,6 +307,13 @@ class UdpBatch : public Napi::ObjectWrap<UdpBatch> {
   void CountRepeat(unsigned tally) {
     std::atomic_ref<double> count(repeats_[tally]);
     count.store(count.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+  }
+
+  // Wakes the loop (once however often it is called before the loop runs OnWaiting), which takes every record
+  // waiting, refreshes included.
+  void WakeMainThread() {
+    refreshesSinceNs_ = 0;
+    uv_async_send(async_);
   }
 
   static void OnWaiting(uv_async_t* handle) { static_cast<UdpBatch*>(handle->data)->Deliver(); }
@@ -462,9 +481,9 @@ class UdpBatch : public Napi::ObjectWrap<UdpBatch> {
   }
 
   // remember(query: Buffer (the whole datagram), answer: Buffer (as sent), untilMs, agesAtMs, refreshAtMs (Date.now()
-  // times; refreshAtMs 0 for none), tally: number, client: Buffer (the query record's family and address, 17 bytes)): keeps the answer for
-  // repeats of the query (see answer_cache.h), from that client only after keyByClient(true); true when kept.
-  // Whether kept or not, it replaces what was kept for the query.
+  // times; refreshAtMs 0 for none), tally: number, client: Buffer (the query record's family and address, 17
+  // bytes)): keeps the answer for repeats of the query (see answer_cache.h), from that client only after
+  // keyByClient(true); true when kept. Whether kept or not, it replaces what was kept for the query.
   Napi::Value Remember(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     if (info.Length() < 7 || !info[0].IsBuffer() || !info[1].IsBuffer() || !info[2].IsNumber() || !info[3].IsNumber() || !info[4].IsNumber() ||
@@ -545,6 +564,7 @@ class UdpBatch : public Napi::ObjectWrap<UdpBatch> {
   std::vector<uint8_t> waiting_;
   unsigned waitingCount_ = 0;
   std::vector<uint8_t> delivering_;  // the main thread's: the records being handed over
+  uint64_t refreshesSinceNs_ = 0;  // the socket's thread's: when refreshes alone began to wait (0: none do)
   std::mutex cacheMu_;  // the thread looks up, JavaScript remembers
   AnswerCache cache_;
   bool byClient_ = false;

@@ -208,6 +208,41 @@ describe('the batched path answers repeats itself', () => {
     expect(endpoint.repeats![2]).toBe(2);
   });
 
+  it('refreshes alone are handed over together, gathered for a while, not one wakeup each', async () => {
+    // The batch each call of the answerer came in: calls in one batch run in one synchronous stretch.
+    let batch = 0;
+    let open = false;
+    const calls: { name: string; batch: number; answered: boolean }[] = [];
+    const refreshAtMs = Date.now() + 300;
+    endpoint = await bindUdp(
+      'batched',
+      '127.0.0.1',
+      0,
+      (msg, _client, reuse) => {
+        if (!open) {
+          open = true;
+          queueMicrotask(() => ((open = false), batch++));
+        }
+        calls.push({ name: msg.subarray(13, 14).toString(), batch, answered: reuse!.answered });
+        if (!reuse!.answered) Object.assign(reuse!, { untilMs: Date.now() + 10_000, agesAtMs: Date.now() + 10_000, refreshAtMs, tally: 0 });
+        return answerTo(msg, 100);
+      },
+      log,
+    );
+    const port = endpoint.port;
+    await sendUdp(port, query(1, 'a.example'));
+    await sendUdp(port, query(2, 'b.example'));
+    await new Promise((r) => setTimeout(r, refreshAtMs - Date.now() + 10));
+    // Both answered by the addon at once, 10 ms apart; both reach the answerer flagged, in one batch.
+    expect(await sendUdp(port, query(3, 'a.example'))).not.toBeNull();
+    await new Promise((r) => setTimeout(r, 10));
+    expect(await sendUdp(port, query(4, 'b.example'))).not.toBeNull();
+    await new Promise((r) => setTimeout(r, 200));
+    const refreshes = calls.filter((c) => c.answered);
+    expect(refreshes.map((c) => c.name)).toEqual(['a', 'b']);
+    expect(refreshes[0]!.batch).toBe(refreshes[1]!.batch);
+  });
+
   it('is not reused when left unmarked, already ended, or marked with a tally out of range', async () => {
     for (const mark of [
       () => undefined,

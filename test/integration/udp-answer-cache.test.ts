@@ -16,6 +16,7 @@ import { bindUdp, type Reuse, type UdpEndpoint, type UdpOptions } from '../../sr
 import { buildQuery, sendUdp } from '../helpers/dns.js';
 
 const log = createLogger('silent', 'test');
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 let endpoint: UdpEndpoint | undefined;
 
 afterEach(() => {
@@ -139,7 +140,7 @@ describe('the batched path answers repeats itself', () => {
     await sendUdp(port, query(1));
     await sendUdp(port, query(2));
     expect(calls).toHaveLength(1);
-    await new Promise((r) => setTimeout(r, 400));
+    await sleep(400);
     await sendUdp(port, query(3));
     expect(calls).toHaveLength(2);
   });
@@ -159,7 +160,7 @@ describe('the batched path answers repeats itself', () => {
     expect(calls).toHaveLength(1);
     const reuse: Reuse = { untilMs: how === 'refused' ? 0 : until, agesAtMs: until, refreshAtMs: 0, tally: 1, answered: false, next: null };
     settle(how === 'none' ? null : { answer: answerTo(query(0), 7), reuse });
-    await new Promise((r) => setTimeout(r, 50));
+    await sleep(50);
     expect(await ttl(3)).toBe(how === 'kept' ? 7 : 100);
     expect(calls).toHaveLength(how === 'refused' ? 2 : 1);
     expect(endpoint!.repeats![1]).toBe(how === 'kept' ? 1 : 0);
@@ -197,7 +198,7 @@ describe('the batched path answers repeats itself', () => {
     expect(await ttls(2)).toEqual([100]);
     expect(answered).toEqual([false]);
     expect(endpoint.repeats![2]).toBe(1);
-    await new Promise((r) => setTimeout(r, refreshAtMs - Date.now() + 10));
+    await sleep(refreshAtMs - Date.now() + 10);
     // The refresh: one answer, the kept one; the answerer ran it, flagged; not counted under the tally.
     expect(await ttls(3)).toEqual([100]);
     expect(answered).toEqual([false, true]);
@@ -232,12 +233,12 @@ describe('the batched path answers repeats itself', () => {
     const port = endpoint.port;
     await sendUdp(port, query(1, 'a.example'));
     await sendUdp(port, query(2, 'b.example'));
-    await new Promise((r) => setTimeout(r, refreshAtMs - Date.now() + 10));
+    await sleep(refreshAtMs - Date.now() + 10);
     // Both answered by the addon at once, 10 ms apart; both reach the answerer flagged, in one batch.
     expect(await sendUdp(port, query(3, 'a.example'))).not.toBeNull();
-    await new Promise((r) => setTimeout(r, 10));
+    await sleep(10);
     expect(await sendUdp(port, query(4, 'b.example'))).not.toBeNull();
-    await new Promise((r) => setTimeout(r, 200));
+    await sleep(200);
     const refreshes = calls.filter((c) => c.answered);
     expect(refreshes.map((c) => c.name)).toEqual(['a', 'b']);
     expect(refreshes[0]!.batch).toBe(refreshes[1]!.batch);
@@ -338,7 +339,7 @@ describe('the socket has a thread of its own', () => {
     const flood = floodFromChild(endpoint!.port, 10_000, Date.now() + 300);
     Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 2500);
     await flood;
-    await new Promise((r) => setTimeout(r, 200));
+    await sleep(200);
     const dropped = endpoint!.counts().queue;
     expect(calls).toHaveLength(4096);
     expect(dropped).toBeGreaterThan(0);

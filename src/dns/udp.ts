@@ -48,6 +48,11 @@ export interface Reuse {
   next: Promise<{ answer: Buffer; reuse: Reuse } | null> | null;
 }
 
+/** A Reuse that says nothing yet: the answer is not reused. */
+export function unmarked(): Reuse {
+  return { untilMs: 0, agesAtMs: 0, refreshAtMs: 0, tally: 0, answered: false, next: null };
+}
+
 export type Answerer = (msg: Buffer, client: string, reuse?: Reuse) => Buffer | null | Promise<Buffer | null>;
 
 /**
@@ -204,7 +209,7 @@ function bindBatched(native: NativeUdpClass, host: string, port: number, answer:
   };
   const repeats = new Float64Array(REPEAT_TALLIES);
   // One object for every query: the answerer marks the answer it gives at once as reusable, or leaves it.
-  const reuse: Reuse = { untilMs: 0, agesAtMs: 0, refreshAtMs: 0, tally: 0, answered: false, next: null };
+  const reuse = unmarked();
   const remember = (msg: Buffer, answer: Buffer, r: Reuse, client: Buffer) => sock.remember(msg, answer, r.untilMs, r.agesAtMs, r.refreshAtMs, r.tally, client);
   // Under --workers each worker binds the port itself and the kernel spreads datagrams over them.
   const sock: NativeUdp = new native(

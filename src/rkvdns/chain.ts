@@ -11,11 +11,11 @@ import type { Transport } from '../dns/server.js';
 import type { EncodedAnswer } from '../dns/message.js';
 import type { KeyReader } from '../redis/reader.js';
 import type { Counter } from './counters.js';
-import type { Successor } from './flight.js';
+import type { Held, Successor } from './flight.js';
 import type { Settings } from './settings.js';
 
 /** One query on its way through the chain. */
-export interface QueryContext {
+export interface QueryContext extends Held {
   readonly query: Query;
   readonly transport: Transport;
   /** `address#port`, for logs and per-client links. */
@@ -27,13 +27,9 @@ export interface QueryContext {
   /** Set by the CONTROL_KEY overlay (`pending_delay_ms`): how long to hold the query before it is resolved. */
   delayMs?: number;
   /**
-   * Set by the resolver when it answers at once from a flight (Flights.servedUntil and the rest): until when
-   * (Date.now() ms) the same query gets the same answer, aged, unless `successor` replaces it sooner; when it next
-   * ages by a second; from when a repeat starts the prefetch (0: none will). reusableUntil 0: not known.
+   * With servedUntil, agesAt and refreshAt (Held): set by the resolver when it answers at once from a flight, as
+   * Flights says them (Date.now() ms). servedUntil 0: not known.
    */
-  reusableUntil: number;
-  agesAt: number;
-  refreshAt: number;
   successor: Promise<Successor<Resolution> | null> | null;
 }
 

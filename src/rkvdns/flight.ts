@@ -40,12 +40,16 @@ interface Flight<T> {
   successor?: Promise<Successor<T> | null>;
 }
 
-/** A prefetched result that has just replaced its flight's, and how a repeat fares (as Flights.servedUntil and the rest). */
-export interface Successor<T> {
-  result: T;
+/** How a repeat of an answer given at once fares: see Flights.servedUntil and the rest. */
+export interface Held {
   servedUntil: number;
   agesAt: number;
   refreshAt: number;
+}
+
+/** A prefetched result that has just replaced its flight's, and how a repeat of it fares. */
+export interface Successor<T> extends Held {
+  result: T;
 }
 
 export interface FlightOptions {
@@ -59,7 +63,7 @@ export interface FlightOptions {
   prefetch?: boolean;
 }
 
-export class Flights<T> {
+export class Flights<T> implements Held {
   private readonly flights = new Map<string, Flight<T>>();
   private readonly maxFlights: number;
   private readonly prefetchMs: number;

@@ -7,7 +7,7 @@ import { EXTENDED_BADVERS_HIGH, MIN_UDP, RCODE } from '../dns/constants.js';
 import { assemble, headerOnly, sizeOf, type EncodedAnswer } from '../dns/message.js';
 import { parseQuery, type Query } from '../dns/query.js';
 import type { PacketHandler } from '../dns/server.js';
-import type { Reuse } from '../dns/udp.js';
+import { unmarked, type Reuse } from '../dns/udp.js';
 import type { Logger } from '../common/log.js';
 import type { KeyReader } from '../redis/reader.js';
 import { isPromise, type Handled, type Next, type QueryContext, type Resolution } from './chain.js';
@@ -63,8 +63,8 @@ export function front(serve: Next, o: FrontOptions): PacketHandler {
     const out = fit(qc, answer, limit, r.truncate);
     if (out.truncated && !r.truncate) stats.count('truncated');
     else if (out.dropped > 0) stats.count('partial_tcp');
-    if (reuse && qc.reusableUntil > 0 && o.repeats && !r.truncate) {
-      o.repeats.mark(reuse, qc.reusableUntil, qc.agesAt, qc.refreshAt, r.outcome, out.truncated);
+    if (reuse && qc.servedUntil > 0 && o.repeats && !r.truncate) {
+      o.repeats.mark(reuse, qc, r.outcome, out.truncated);
       const repeats = o.repeats;
       if (qc.successor) reuse.next = qc.successor.then((n) => n && replacement(qc, n, repeats));
     }
@@ -77,8 +77,8 @@ export function front(serve: Next, o: FrontOptions): PacketHandler {
    */
   const replacement = (qc: QueryContext, n: Successor<Resolution>, repeats: RepeatTallies) => {
     const out = fit(qc, n.result.answer, udpLimit(qc.query, qc.settings), n.result.truncate);
-    const reuse: Reuse = { untilMs: 0, agesAtMs: 0, refreshAtMs: 0, tally: 0, answered: false, next: null };
-    if (!n.result.truncate) repeats.mark(reuse, n.servedUntil, n.agesAt, n.refreshAt, n.result.outcome, out.truncated);
+    const reuse = unmarked();
+    if (!n.result.truncate) repeats.mark(reuse, n, n.result.outcome, out.truncated);
     return { answer: out.packet, reuse };
   };
 
@@ -107,7 +107,7 @@ export function front(serve: Next, o: FrontOptions): PacketHandler {
         extendedRcodeHigh: EXTENDED_BADVERS_HIGH,
       }).packet;
     }
-    const qc: QueryContext = { query: q, transport, client, settings: base, reader: o.reader, reusableUntil: 0, agesAt: 0, refreshAt: 0, successor: null };
+    const qc: QueryContext = { query: q, transport, client, settings: base, reader: o.reader, servedUntil: 0, agesAt: 0, refreshAt: 0, successor: null };
     const r = serve(qc);
     return isPromise(r) ? r.then((h) => deliver(qc, h)) : deliver(qc, r, reuse);
   };

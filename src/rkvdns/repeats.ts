@@ -6,6 +6,7 @@
  */
 import { REPEAT_TALLIES, type Reuse } from '../dns/udp.js';
 import type { Counter } from './counters.js';
+import type { Held } from './flight.js';
 import type { ServerStats } from './stats.js';
 
 export class RepeatTallies {
@@ -15,10 +16,10 @@ export class RepeatTallies {
   private readonly folded = new Float64Array(REPEAT_TALLIES);
 
   /**
-   * Marks an answer as reusable as the query's flight said (Flights.servedUntil, agesAt, refreshAt). It is left
-   * unmarked if every tally is already another outcome's (there are far fewer outcomes than tallies).
+   * Marks an answer as reusable as the query's flight said. It is left unmarked if every tally is already another
+   * outcome's (there are far fewer outcomes than tallies).
    */
-  mark(reuse: Reuse, until: number, agesAt: number, refreshAt: number, outcome: Counter, truncated: boolean): void {
+  mark(reuse: Reuse, held: Held, outcome: Counter, truncated: boolean): void {
     const key = truncated ? `${outcome} truncated` : outcome;
     let tally = this.byKey.get(key);
     if (tally === undefined) {
@@ -27,9 +28,9 @@ export class RepeatTallies {
       this.counters.push(['udp_queries', 'udp_cache_answers', outcome, ...(truncated ? (['truncated'] as const) : [])]);
       this.byKey.set(key, tally);
     }
-    reuse.untilMs = until;
-    reuse.agesAtMs = agesAt;
-    reuse.refreshAtMs = refreshAt;
+    reuse.untilMs = held.servedUntil;
+    reuse.agesAtMs = held.agesAt;
+    reuse.refreshAtMs = held.refreshAt;
     reuse.tally = tally;
   }
 

@@ -150,7 +150,7 @@ export function resolver(ctx: ResolverContext): Next {
     const id = `${qc.transport}\0${answerType}\0${settingsId(s)}\0${planned.id}`;
     const r = ctx.flights.run(id, () => readRedis(plan, qc, answerType, ctx), keepUnlessRedisFailed);
     if (!isPromise(r)) {
-      qc.reusableUntil = ctx.flights.servedUntil;
+      qc.servedUntil = ctx.flights.servedUntil;
       qc.agesAt = ctx.flights.agesAt;
       qc.refreshAt = ctx.flights.refreshAt;
       qc.successor = ctx.flights.successor;

@@ -12,7 +12,7 @@ import { spawn } from 'node:child_process';
 import dgram from 'node:dgram';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createLogger } from '../../src/common/log.js';
-import { bindUdp, type Reuse, type UdpEndpoint, type UdpOptions } from '../../src/dns/udp.js';
+import { bindUdp, unmarked, type Reuse, type UdpEndpoint, type UdpOptions } from '../../src/dns/udp.js';
 import { buildQuery, sendUdp } from '../helpers/dns.js';
 
 const log = createLogger('silent', 'test');
@@ -158,7 +158,7 @@ describe('the batched path answers repeats itself', () => {
     expect(await ttl(1)).toBe(100);
     expect(await ttl(2)).toBe(100);
     expect(calls).toHaveLength(1);
-    const reuse: Reuse = { untilMs: how === 'refused' ? 0 : until, agesAtMs: until, refreshAtMs: 0, tally: 1, answered: false, next: null };
+    const reuse: Reuse = { ...unmarked(), untilMs: how === 'refused' ? 0 : until, agesAtMs: until, tally: 1 };
     settle(how === 'none' ? null : { answer: answerTo(query(0), 7), reuse });
     await sleep(50);
     expect(await ttl(3)).toBe(how === 'kept' ? 7 : 100);

@@ -10,11 +10,15 @@
  * load generator allow a C server's tail at that moment. Each pace of rkvdns starts with WARM_SECONDS at that pace,
  * not measured: its flights ended while NSD ran, and the tail below saturation is that of a steady load, not of
  * 1,000 names read from Redis at once (bench:rkvdns measures its half load right after its saturation run too).
+ * The answers over 2 ms are also counted in bursts (runs of them in the order dnsperf got them): a burst as long as
+ * the queries outstanding is a stop of the whole exchange. Before any load, a thread spinning on each CPU measures how
+ * often the machine itself stops a running thread (bench/stalls.mjs), and how much of that Linux did not see.
  *   npm run bench:half-load      (BENCH_SECONDS=5 per pace)
  */
 import { spawnSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { startNsd } from './c-servers.mjs';
+import { machineStalls, stallsText } from './stalls.mjs';
 import { dnsperf, fmt, freePort, need, numberedQueries, numberedRecords, seedNumbered, startRedis, startRkvdns, table, tree } from './lib.mjs';
 
 need({ dnsperf: 'dnsperf', 'redis-server': 'redis-server', nsd: 'nsd' });
@@ -67,6 +71,9 @@ function schedstat() {
   return r;
 }
 
+// Before any load: how often the machine itself stops a running thread, the floor under every tail below.
+const STALL_SECONDS = 5;
+const stalls = await machineStalls(STALL_SECONDS);
 await dnsperf({ port: srv.port, queries, seconds: 2, ...load }); // warm-up (JIT)
 await dnsperf({ port: nsd.port, queries, seconds: 2, ...load });
 const full = await dnsperf({ port: srv.port, queries, seconds: SECONDS, ...load });
@@ -88,6 +95,8 @@ for (const pace of PACES) {
     'dnsperf p50 ms': fmt.ms(r.p50Ms),
     'dnsperf p99 ms': fmt.ms(r.p99Ms),
     'NSD p99 ms, same pace': fmt.ms(c.p99Ms),
+    'dnsperf: answers over 2 ms': fmt.late(r.late),
+    'NSD: answers over 2 ms': fmt.late(c.late),
     'in server ≤ 0.5 ms': within(0.0005),
     '≤ 2 ms': within(0.002),
     'p99 in server': p99 === Infinity ? '> 1 s' : `≤ ${p99 * 1000} ms`,
@@ -102,6 +111,7 @@ table(
   `rkvdns below saturation: GET, 1,000 distinct names, batched UDP, ${SECONDS} s per pace (dnsperf ${CLIENTS.clients} × ${CLIENTS.outstanding})${PIN ? ', rkvdns on CPU 1, dnsperf and Redis on CPU 0' : ''}`,
   rows,
 );
+console.log(`${stallsText(stalls, STALL_SECONDS)}\n`);
 await srv.proc.stop();
 await nsd.proc.stop();
 await redis.stop();

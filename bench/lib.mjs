@@ -159,9 +159,10 @@ export function dnsperf({
       rmSync(outFile);
       const num = (rx) => Number(rx.exec(s)?.[1] ?? NaN);
       if (code !== 0 || !/Queries sent/.test(s)) return reject(new Error(`dnsperf failed (${code}): ${err}${s.slice(-2000)}`));
-      // "> NOERROR name TYPE 0.000123"; lost queries have no latency and are left out.
+      // "> NOERROR name TYPE 0.000123", in the order the answers came; lost queries have no latency and are left out.
       const lat = [];
       for (const m of s.matchAll(/^> \S+ .* (\d+\.\d+)$/gm)) lat.push(Number(m[1]) * 1000);
+      const late = lateBursts(lat);
       lat.sort((a, b) => a - b);
       const pct = (p) => (lat.length ? lat[Math.min(lat.length - 1, Math.floor((p / 100) * lat.length))] : NaN);
       resolve({
@@ -173,9 +174,30 @@ export function dnsperf({
         rcodes: /Response codes:\s+(.*)/.exec(s)?.[1] ?? '',
         p50Ms: pct(50),
         p99Ms: pct(99),
+        late,
       });
     });
   });
+}
+
+/**
+ * Answers over 2 ms, and in how many bursts they came: runs of them one after another in the order received. A burst
+ * as long as the queries outstanding is a stop of the whole exchange (the server's, the load generator's or the
+ * machine's), not one slow answer.
+ */
+function lateBursts(latenciesMs) {
+  let answers = 0,
+    bursts = 0,
+    run = 0,
+    longest = 0;
+  for (const ms of latenciesMs) {
+    if (ms > 2) {
+      answers++;
+      if (run++ === 0) bursts++;
+      longest = Math.max(longest, run);
+    } else run = 0;
+  }
+  return { answers, bursts, longest };
 }
 
 /** All processes of a server: the primary and its descendants (rkvdns's workers; NSD's serving process is a grandchild). */
@@ -253,5 +275,7 @@ export function table(title, rows) {
 export const fmt = {
   int: (n) => (Number.isFinite(n) ? Math.round(n).toLocaleString('en-US') : '–'),
   ms: (n) => (Number.isFinite(n) ? n.toFixed(2) : '–'),
+  /** dnsperf's answers over 2 ms and the bursts they came in (dnsperf with latencies). */
+  late: (l) => (l ? `${fmt.int(l.answers)} in ${fmt.int(l.bursts)} bursts (longest ${fmt.int(l.longest)})` : '–'),
   pct: (n) => (Number.isFinite(n) ? `${n.toFixed(n < 1 ? 2 : 1)}%` : '–'),
 };

@@ -5,12 +5,14 @@
  * the null server (same sockets and codec, fixed answer, no Redis), NSD and Knot DNS serving the same names from
  * a static zone (every UDP row also as a share of NSD), and redis-benchmark GET. Then UDP_IO dgram against
  * batched, UDP_ANSWER_CACHE off and on, and /metrics off and on, each alternated round by round on one worker.
+ * Before any load, how often the machine itself stops a running thread (bench/stalls.mjs): the floor under the tails.
  *   npm run bench:rkvdns            (BENCH_SECONDS=10 per mix by default)
  *   BENCH_ONLY=io|cache|metrics npm run bench:rkvdns    (only that comparison; BENCH_ROUNDS=3 rounds by default)
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { startKnot, startNsd } from './c-servers.mjs';
+import { machineStalls, stallsText } from './stalls.mjs';
 import {
   dnsperf,
   fmt,
@@ -87,7 +89,7 @@ async function halfLoad(pids, port, queries, fullQps, metricsPort) {
     dnsperf({ port, queries, seconds: Math.min(SECONDS, 5), qps: Math.round(fullQps / 2), latencies: true, ...CLIENTS.udp }),
   );
   const cpuUs = ((h.cpuPct / 100) * 1e6) / h.result.qps;
-  let notes = `p50/p99 at ${fmt.int(fullQps / 2)} q/s (half load), ${fmt.int(cpuUs)} µs CPU/q there`;
+  let notes = `p50/p99 at ${fmt.int(fullQps / 2)} q/s (half load), ${fmt.int(cpuUs)} µs CPU/q there; over 2 ms: ${fmt.late(h.result.late)}`;
   if (before) notes += `; in the server: ${sojournText(before, await sojourn(metricsPort))}`;
   return { p50Ms: h.result.p50Ms, p99Ms: h.result.p99Ms, notes };
 }
@@ -214,6 +216,10 @@ if (ONLY) {
   process.exit(0);
 }
 
+// Before any load: how often the machine itself stops a running thread, the floor under the half-load tails below.
+const STALL_SECONDS = 5;
+const stalls = await machineStalls(STALL_SECONDS);
+
 // Baseline 1: the null server.
 const nullPort = await freePort();
 const nul = await startProcess('node', [`${root}/bench/null-server.mjs`, String(nullPort)], /null server on/);
@@ -300,6 +306,7 @@ table(
   rows.map(({ qps: _qps, ...shown }) => shown),
 );
 console.log(`redis-benchmark -t get -c 50: ${fmt.int(redisGets)} GET/s`);
+console.log(stallsText(stalls, STALL_SECONDS));
 const find = (mix, workers) => rows.find((r) => r.mix === mix && r.workers === workers);
 const distinct = (w) => find(MIXES[0].mix, w);
 console.log(

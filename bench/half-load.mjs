@@ -19,7 +19,21 @@ import { spawnSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { startNsd } from './c-servers.mjs';
 import { machineStalls, stallsText } from './stalls.mjs';
-import { dnsperf, fmt, freePort, need, numberedQueries, numberedRecords, seedNumbered, startRedis, startRkvdns, table, tree } from './lib.mjs';
+import {
+  dnsperf,
+  fmt,
+  freePort,
+  need,
+  numberedQueries,
+  numberedRecords,
+  scrapeMetrics,
+  seedNumbered,
+  sojournBuckets,
+  startRedis,
+  startRkvdns,
+  table,
+  tree,
+} from './lib.mjs';
 
 need({ dnsperf: 'dnsperf', 'redis-server': 'redis-server', nsd: 'nsd' });
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
@@ -46,13 +60,10 @@ const load = PIN ? { ...CLIENTS, cpus: '0' } : CLIENTS;
 
 /** Cumulative sojourn buckets, [upper bound in seconds, count], and the UDP queries and those the answer cache sent. */
 async function sojourn() {
-  const text = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
+  const text = await scrapeMetrics(metricsPort);
   const counter = (name) => Number(new RegExp(`^${name} (\\d+)`, 'm').exec(text)?.[1] ?? 0);
   return {
-    buckets: [...text.matchAll(/^rkvdns_udp_sojourn_seconds_bucket\{le="([^"]+)"\} (\d+)/gm)].map((m) => [
-      m[1] === '+Inf' ? Infinity : Number(m[1]),
-      Number(m[2]),
-    ]),
+    buckets: sojournBuckets(text),
     queries: counter('rkvdns_queries_total\\{transport="udp"\\}'),
     cached: counter('rkvdns_udp_cache_answers_total'),
   };

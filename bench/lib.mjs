@@ -200,6 +200,24 @@ function lateBursts(latenciesMs) {
   return { answers, bursts, longest };
 }
 
+/**
+ * A server's /metrics text. Once more on a failure: the server closes a keep-alive connection idle for 5 s, and a
+ * scrape after a 5-second measurement can be sent on it just as it closes.
+ */
+export async function scrapeMetrics(port) {
+  const once = async () => (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+  try {
+    return await once();
+  } catch {
+    return once();
+  }
+}
+
+/** rkvdns's sojourn histogram (kernel receipt to answer sent, batched UDP) in /metrics text: [le, cumulative count] pairs. */
+export function sojournBuckets(text) {
+  return [...text.matchAll(/^rkvdns_udp_sojourn_seconds_bucket\{le="([^"]+)"\} (\d+)/gm)].map((m) => [m[1] === '+Inf' ? Infinity : Number(m[1]), Number(m[2])]);
+}
+
 /** All processes of a server: the primary and its descendants (rkvdns's workers; NSD's serving process is a grandchild). */
 export const tree = (pid) => [
   pid,

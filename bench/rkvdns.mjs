@@ -23,8 +23,10 @@ import {
   numberedQueries,
   numberedRecords,
   root,
+  scrapeMetrics,
   seedNumbered,
   serverStats,
+  sojournBuckets,
   startProcess,
   startRedis,
   startRkvdns,
@@ -100,11 +102,8 @@ async function halfLoad(pids, port, queries, fullQps, metricsPort) {
   return { p50Ms: h.result.p50Ms, p99Ms: h.result.p99Ms, notes };
 }
 
-/** rkvdns's sojourn histogram (kernel receipt to answer sent, batched UDP) from /metrics: [le, cumulative count] pairs. */
-async function sojourn(metricsPort) {
-  const text = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
-  return [...text.matchAll(/^rkvdns_udp_sojourn_seconds_bucket\{le="([^"]+)"\} (\d+)/gm)].map((m) => [m[1] === '+Inf' ? Infinity : Number(m[1]), Number(m[2])]);
-}
+/** rkvdns's sojourn histogram from /metrics: [le, cumulative count] pairs. */
+const sojourn = async (metricsPort) => sojournBuckets(await scrapeMetrics(metricsPort));
 
 /** The answers of one measurement (two scrapes' difference): p50 and p99 as the bucket bounds they fall in, and the share within 2 ms. */
 function sojournText(before, after) {

@@ -18,13 +18,13 @@ const int = (n: number): Buffer[][] => [[Buffer.from(String(n))]];
 const each = (vs: Buffer[]): Buffer[][] => vs.map((v) => [v]);
 
 /**
- * A single-key read and the key's TTL, sent together (one write on the pipelined connection). Plain promise
- * chains, not async functions: every query that reads Redis comes through here, and each async layer costs
- * it promises and event-loop microtasks. GET, the read of every counter, has a pair of its own (getWithTtl):
- * one promise where Promise.all makes four.
+ * A single-key read's reply, from the read and the key's TTL sent together (KeyReader.withTtl: one write and one
+ * promise on the pipelined connection, where two sends and Promise.all would make four). Plain promise chains,
+ * not async functions: every query that reads Redis comes through here, and each async layer costs it promises
+ * and event-loop microtasks.
  */
-function withTtl<T>(reader: KeyReader, key: Buffer, value: Promise<T>, records: (v: T) => Buffer[][] | null): Promise<Reply> {
-  return Promise.all([value, reader.ttl(key)]).then(([v, ttl]) => valueReply(records(v), ttl));
+function paired<T>(pair: Promise<[T, number]>, records: (v: T) => Buffer[][] | null): Promise<Reply> {
+  return pair.then(([v, ttl]) => valueReply(records(v), ttl));
 }
 
 function valueReply(records: Buffer[][] | null, ttl: number): Reply {
@@ -125,23 +125,23 @@ function run(src: KeySource, plan: RedisPlan): Promise<Reply> {
   const r = src.reader;
   switch (plan.op) {
     case 'get':
-      return r.getWithTtl(plan.key).then(([v, ttl]) => valueReply(oneOrNil(v), ttl));
+      return paired(r.withTtl('get', plan.key), oneOrNil);
     case 'hget':
-      return withTtl(r, plan.key, r.hget(plan.key, plan.field), oneOrNil);
+      return paired(r.withTtl('hget', plan.key, plan.field), oneOrNil);
     case 'lindex':
-      return withTtl(r, plan.key, r.lindex(plan.key, plan.index), oneOrNil);
+      return paired(r.withTtl('lindex', plan.key, plan.index), oneOrNil);
     case 'hkeys':
-      return withTtl(r, plan.key, r.hkeys(plan.key), each);
+      return paired(r.withTtl('hkeys', plan.key), each);
     case 'smembers':
-      return withTtl(r, plan.key, r.smembers(plan.key), each);
+      return paired(r.withTtl('smembers', plan.key), each);
     case 'lrange':
-      return withTtl(r, plan.key, r.lrange(plan.key, plan.start, plan.stop), each);
+      return paired(r.withTtl('lrange', plan.key, plan.start, plan.stop), each);
     case 'hlen':
-      return withTtl(r, plan.key, r.hlen(plan.key), int);
+      return paired(r.withTtl('hlen', plan.key), int);
     case 'llen':
-      return withTtl(r, plan.key, r.llen(plan.key), int);
+      return paired(r.withTtl('llen', plan.key), int);
     case 'scard':
-      return withTtl(r, plan.key, r.scard(plan.key), int);
+      return paired(r.withTtl('scard', plan.key), int);
     default:
       return listing(src, plan);
   }

@@ -5,7 +5,7 @@
  * (`totalizer-agent:*`) stay hidden unless a glob names them, also when EXPOSE_KEYS is not set.
  */
 import { globMatcher } from '../query/glob.js';
-import { getThenTtl, type KeyReader } from './reader.js';
+import { readThenTtl, type KeyReader } from './reader.js';
 
 /** Keys the agent writes for its own bookkeeping (sequence tokens), never counters. */
 export const AGENT_KEY_PREFIX = 'totalizer-agent:';
@@ -40,10 +40,8 @@ export function exposedReader(reader: KeyReader, isExposed: (key: Buffer) => boo
   const nil = Promise.resolve(null);
   const none = Promise.resolve([] as Buffer[]);
   const zero = Promise.resolve(0);
-  const get = (k: Buffer) => (exposed(k) ? reader.get(k) : nil);
-  const ttl = (k: Buffer) => (exposed(k) ? reader.ttl(k) : Promise.resolve(-2));
-  return {
-    get,
+  const shown: KeyReader = {
+    get: (k) => (exposed(k) ? reader.get(k) : nil),
     hget: (k, f) => (exposed(k) ? reader.hget(k, f) : nil),
     lindex: (k, i) => (exposed(k) ? reader.lindex(k, i) : nil),
     hkeys: (k) => (exposed(k) ? reader.hkeys(k) : none),
@@ -52,13 +50,14 @@ export function exposedReader(reader: KeyReader, isExposed: (key: Buffer) => boo
     hlen: (k) => (exposed(k) ? reader.hlen(k) : zero),
     llen: (k) => (exposed(k) ? reader.llen(k) : zero),
     scard: (k) => (exposed(k) ? reader.scard(k) : zero),
-    ttl,
-    // A hidden key's pair is its two reads above, each one a hidden read, as a GET and its TTL apart would be.
-    getWithTtl: (k) => (isExposed(k) ? reader.getWithTtl(k) : getThenTtl({ get, ttl }, k)),
+    ttl: (k) => (exposed(k) ? reader.ttl(k) : Promise.resolve(-2)),
+    // A hidden key's pair is its two reads here, each one a hidden read, as the read and its TTL apart would be.
+    withTtl: (read, k, ...args) => (isExposed(k) ? reader.withTtl(read, k, ...args) : readThenTtl(shown, read, k, ...args)),
     type: (k) => (exposed(k) ? reader.type(k) : Promise.resolve('none')),
     hashText: (k) => reader.hashText(k),
     scan: (glob, maxKeys) => reader.scan(glob, maxKeys, listed),
     // MGET is only asked for keys a scan returned, which are served ones already.
     mget: (keys) => reader.mget(keys),
   };
+  return shown;
 }

@@ -23,8 +23,11 @@ export interface KeyReader {
   scard(key: Buffer): Promise<number>;
   /** Seconds to live; -1 without an expiry, -2 for a missing key. */
   ttl(key: Buffer): Promise<number>;
-  /** get() and ttl() of one key, sent together: the read every GET query makes. */
-  getWithTtl(key: Buffer): Promise<[Buffer | null, number]>;
+  /**
+   * One of the reads above (`read`, its key and the arguments after it) and ttl() of the same key, sent together:
+   * the read every single-key query makes.
+   */
+  withTtl<R extends SingleKeyRead>(read: R, key: Buffer, ...args: ReadArgs<R>): Promise<[ReadValue<R>, number]>;
   /** The type name (`string`, `hash`, …, `none`). */
   type(key: Buffer): Promise<string>;
   /** A hash's fields as text (the CONTROL_KEY overlay). */
@@ -34,6 +37,13 @@ export interface KeyReader {
   /** Values in key order; null for a missing key or one of another type. */
   mget(keys: readonly Buffer[]): Promise<(Buffer | null)[]>;
 }
+
+/** The reads of one key that an answer pairs with that key's TTL. */
+export type SingleKeyRead = 'get' | 'hget' | 'lindex' | 'hkeys' | 'smembers' | 'lrange' | 'hlen' | 'llen' | 'scard';
+/** A read's arguments after its key. */
+export type ReadArgs<R extends SingleKeyRead> = Parameters<KeyReader[R]> extends [Buffer, ...infer A] ? A : never;
+/** What a read resolves to. */
+export type ReadValue<R extends SingleKeyRead> = Awaited<ReturnType<KeyReader[R]>>;
 
 export class TooManyKeysError extends Error {}
 
@@ -80,6 +90,20 @@ const LLEN = commandHead('LLEN', 2);
 const SCARD = commandHead('SCARD', 2);
 const TTL = commandHead('TTL', 2);
 const TYPE = commandHead('TYPE', 2);
+const HEADS: Record<SingleKeyRead, Buffer> = {
+  get: GET,
+  hget: HGET,
+  lindex: LINDEX,
+  hkeys: HKEYS,
+  smembers: SMEMBERS,
+  lrange: LRANGE,
+  hlen: HLEN,
+  llen: LLEN,
+  scard: SCARD,
+};
+
+/** An index or a range's end goes as decimal text, as the single reads send it. */
+const asArg = (a: Buffer | number | undefined) => (typeof a === 'number' ? String(a) : a);
 
 /** The single-key reads on the pipelined connection; Redis answers each command with the reply type cast here. */
 function pipedReads(p: ReadPipe): Omit<KeyReader, 'hashText' | 'scan' | 'mget'> {
@@ -94,17 +118,21 @@ function pipedReads(p: ReadPipe): Omit<KeyReader, 'hashText' | 'scan' | 'mget'> 
     llen: (key) => p.send(LLEN, key) as Promise<number>,
     scard: (key) => p.send(SCARD, key) as Promise<number>,
     ttl: (key) => p.send(TTL, key) as Promise<number>,
-    getWithTtl: (key) => p.sendWithTtl(GET, key) as Promise<[Buffer | null, number]>,
+    // The arguments after the key by name, not as a rest array: GET, the read of every counter, comes through here.
+    withTtl: ((read: SingleKeyRead, key: Buffer, b?: Buffer | number, c?: number) =>
+      p.sendWithTtl(HEADS[read], key, asArg(b), asArg(c))) as KeyReader['withTtl'],
     type: (key) => p.send(TYPE, key) as Promise<string>,
   };
 }
 
 /**
- * A GET pair made of the reader's own get() and ttl(): for readers with no pipelined pair (ioredis), and for
- * readers that stand in for some keys, whose get() and ttl() are what those keys read (and count) as.
+ * A read and TTL pair made of the reader's own two reads: for readers with no pipelined pair (ioredis), and for
+ * readers that stand in for some keys, whose reads are what those keys read (and count) as.
  */
-export function getThenTtl(reader: Pick<KeyReader, 'get' | 'ttl'>, key: Buffer): Promise<[Buffer | null, number]> {
-  return Promise.all([reader.get(key), reader.ttl(key)]);
+export function readThenTtl<R extends SingleKeyRead>(reader: KeyReader, read: R, key: Buffer, ...args: ReadArgs<R>): Promise<[ReadValue<R>, number]> {
+  // TypeScript does not narrow reader[read] by R: the read's own signature is ReadArgs<R> and ReadValue<R>.
+  const value = (reader[read] as unknown as (key: Buffer, ...rest: ReadArgs<R>) => Promise<ReadValue<R>>).call(reader, key, ...args);
+  return Promise.all([value, reader.ttl(key)]);
 }
 
 export function redisReader(conn: Connection): KeyReader {
@@ -120,7 +148,7 @@ export function redisReader(conn: Connection): KeyReader {
     llen: (key) => r.llen(key),
     scard: (key) => r.scard(key),
     ttl: (key) => r.ttl(key),
-    getWithTtl: (key) => getThenTtl(reader, key),
+    withTtl: (read, key, ...args) => readThenTtl(reader, read, key, ...args),
     type: (key) => r.type(key),
     hashText: (key) => r.hgetall(key),
     async scan(glob, maxKeys, keep = () => true) {

@@ -6,7 +6,7 @@
  * another.
  */
 import type { Logger } from '../common/log.js';
-import { getThenTtl, type KeyReader } from '../redis/reader.js';
+import { readThenTtl, type KeyReader } from '../redis/reader.js';
 import type { Link } from './chain.js';
 import { overlaySettings, type Settings } from './settings.js';
 
@@ -59,10 +59,14 @@ export class ControlOverlay {
 
   /** A reader that answers GET of `key` from the in-server counter, one more each time, and reads the rest from Redis. */
   counting(reader: KeyReader, key: Buffer): KeyReader {
-    const get = (k: Buffer) => (k.equals(key) ? Promise.resolve(Buffer.from(String(this.increment(k)))) : reader.get(k));
-    const ttl = (k: Buffer) => (k.equals(key) ? Promise.resolve(-1) : reader.ttl(k));
-    // The counted key's pair comes from the two above; every other key's goes to Redis as one pair.
-    return { ...reader, get, ttl, getWithTtl: (k) => (k.equals(key) ? getThenTtl({ get, ttl }, k) : reader.getWithTtl(k)) };
+    const counted: KeyReader = {
+      ...reader,
+      get: (k) => (k.equals(key) ? Promise.resolve(Buffer.from(String(this.increment(k)))) : reader.get(k)),
+      ttl: (k) => (k.equals(key) ? Promise.resolve(-1) : reader.ttl(k)),
+      // The counted key's pair comes from the two reads here; every other key's goes to Redis as one pair.
+      withTtl: (read, k, ...args) => (k.equals(key) ? readThenTtl(counted, read, k, ...args) : reader.withTtl(read, k, ...args)),
+    };
+    return counted;
   }
 
   private increment(key: Buffer): number {

@@ -5,7 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import { planQuery, type RedisPlan } from '../../../src/query/operators.js';
 import { executePlan, type Reply } from '../../../src/redis/execute.js';
-import { TooManyKeysError, getThenTtl, type KeyReader } from '../../../src/redis/reader.js';
+import { TooManyKeysError, readThenTtl, type KeyReader } from '../../../src/redis/reader.js';
 import { KeySnapshots } from '../../../src/redis/snapshots.js';
 
 type Value = string | string[] | Set<string> | Map<string, string>;
@@ -49,8 +49,8 @@ function memoryReader(data: Record<string, Value>, ttls: Record<string, number> 
     llen: async (k) => list(k)?.length ?? 0,
     scard: async (k) => set(k)?.size ?? 0,
     ttl: async (k) => (at(k) === undefined ? -2 : (ttls[k.toString('latin1')] ?? -1)),
-    getWithTtl(k) {
-      return getThenTtl(this, k);
+    withTtl(read, k, ...args) {
+      return readThenTtl(this, read, k, ...args);
     },
     type: async (k) => {
       const v = at(k);

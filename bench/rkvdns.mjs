@@ -41,9 +41,8 @@ const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 const ZONE = 'bench.test';
 const UNCACHED = 500_000;
 
-// Before anything runs: how often the machine itself stops a running thread, the floor under the half-load tails
-// below. (Measured after Redis's seeding, most of the stops were ones Linux saw: other work still ran.) Not for
-// BENCH_ONLY's comparisons, which measure no tail.
+// Before anything else runs (Redis's seeding included): how often the machine itself stops a running thread, the
+// floor under the half-load tails below. Not for BENCH_ONLY's comparisons, which measure no tail.
 const STALL_SECONDS = 5;
 const stalls = process.env.BENCH_ONLY ? null : await machineStalls(STALL_SECONDS);
 

@@ -83,8 +83,7 @@ function schedstat() {
 }
 
 // Before any load: how often the machine itself stops a running thread, the floor under every tail below.
-const STALL_SECONDS = 5;
-const stalls = await machineStalls(STALL_SECONDS);
+const stalls = await machineStalls();
 await dnsperf({ port: srv.port, queries, seconds: 2, ...load }); // warm-up (JIT)
 await dnsperf({ port: nsd.port, queries, seconds: 2, ...load });
 const full = await dnsperf({ port: srv.port, queries, seconds: SECONDS, ...load });
@@ -122,7 +121,7 @@ table(
   `rkvdns below saturation: GET, 1,000 distinct names, batched UDP, ${SECONDS} s per pace (dnsperf ${CLIENTS.clients} × ${CLIENTS.outstanding})${PIN ? ', rkvdns on CPU 1, dnsperf and Redis on CPU 0' : ''}`,
   rows,
 );
-console.log(`${stallsText(stalls, STALL_SECONDS)}\n`);
+console.log(`${stallsText(stalls)}\n`);
 await srv.proc.stop();
 await nsd.proc.stop();
 await redis.stop();

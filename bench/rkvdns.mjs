@@ -43,8 +43,7 @@ const UNCACHED = 500_000;
 
 // Before anything else runs (Redis's seeding included): how often the machine itself stops a running thread, the
 // floor under the half-load tails below. Not for BENCH_ONLY's comparisons, which measure no tail.
-const STALL_SECONDS = 5;
-const stalls = process.env.BENCH_ONLY ? null : await machineStalls(STALL_SECONDS);
+const stalls = process.env.BENCH_ONLY ? null : await machineStalls();
 
 const redis = await startRedis();
 // 500,000 small keys: a mix that names each at most once in a run makes every query a Redis lookup.
@@ -306,7 +305,7 @@ table(
   rows.map(({ qps: _qps, ...shown }) => shown),
 );
 console.log(`redis-benchmark -t get -c 50: ${fmt.int(redisGets)} GET/s`);
-console.log(stallsText(stalls, STALL_SECONDS));
+console.log(stallsText(stalls));
 const find = (mix, workers) => rows.find((r) => r.mix === mix && r.workers === workers);
 const distinct = (w) => find(MIXES[0].mix, w);
 console.log(

@@ -65,17 +65,17 @@ function spin(cpu, seconds) {
 }
 
 /**
- * Every CPU spun at once for `seconds`. Per CPU, the stops over 1 ms Linux did not see: how many (over 1 and 2 ms),
- * the longest and their total (ms); and how many over 1 and 2 ms it did see.
+ * Every CPU spun at once for `seconds`. Per CPU (`cpus`), the stops over 1 ms Linux did not see: how many (over 1 and
+ * 2 ms), the longest and their total (ms); and how many over 1 and 2 ms it did see.
  */
 export async function machineStalls(seconds = 5) {
   const cpus = Array.from({ length: availableParallelism() }, (_, i) => i);
-  return Promise.all(cpus.map((cpu) => spin(cpu, seconds)));
+  return { seconds, cpus: await Promise.all(cpus.map((cpu) => spin(cpu, seconds))) };
 }
 
 /** One line under a table: per CPU, the stops Linux did not see, and those it did. */
-export function stallsText(stalls, seconds) {
-  const per = stalls.map(
+export function stallsText({ seconds, cpus }) {
+  const per = cpus.map(
     (s, cpu) =>
       `CPU ${cpu}: ${s.unseen2} stops > 2 ms (${s.unseen1} > 1 ms, longest ${s.unseenLongest.toFixed(1)} ms, ${s.unseenMs.toFixed(0)} ms in all) unseen by Linux, ${s.seen2} (${s.seen1}) where it ran something else`,
   );

@@ -39,7 +39,7 @@ export interface FrontOptions {
 }
 
 export function front(serve: Next, o: FrontOptions): PacketHandler {
-  const { base, stats } = o;
+  const { base, stats, repeats } = o;
 
   /** The packet for one (possibly shared) answer within `limit`: on UDP, TC set when records do not fit. */
   const fit = (qc: QueryContext, answer: EncodedAnswer, limit: number, truncate: boolean | undefined) =>
@@ -63,20 +63,20 @@ export function front(serve: Next, o: FrontOptions): PacketHandler {
     const out = fit(qc, answer, limit, r.truncate);
     if (out.truncated && !r.truncate) stats.count('truncated');
     else if (out.dropped > 0) stats.count('partial_tcp');
-    if (reuse && qc.servedUntil > 0 && o.repeats && !r.truncate) {
-      o.repeats.mark(reuse, qc, r.outcome, out.truncated);
-      const repeats = o.repeats;
-      if (qc.successor) reuse.next = qc.successor.then((n) => n && replacement(qc, n, repeats));
+    if (reuse && qc.servedUntil > 0 && repeats && !r.truncate) {
+      repeats.mark(reuse, qc, r.outcome, out.truncated);
+      if (qc.successor) reuse.next = qc.successor.then((n) => n && replacement(qc, n, limit, repeats));
     }
     return out.packet;
   };
 
   /**
-   * The answer a repeat of `qc` gets once a prefetched result has replaced the one it was given (UDP only), marked
-   * for reuse as that result's flight says. Nothing is counted: it is not sent, only kept for repeats.
+   * The answer a repeat of `qc` gets once a prefetched result has replaced the one it was given (UDP only), within
+   * the same limit, marked for reuse as that result's flight says. Nothing is counted: it is not sent, only kept
+   * for repeats.
    */
-  const replacement = (qc: QueryContext, n: Successor<Resolution>, repeats: RepeatTallies) => {
-    const out = fit(qc, n.result.answer, udpLimit(qc.query, qc.settings), n.result.truncate);
+  const replacement = (qc: QueryContext, n: Successor<Resolution>, limit: number, repeats: RepeatTallies) => {
+    const out = fit(qc, n.result.answer, limit, n.result.truncate);
     const reuse = unmarked();
     if (!n.result.truncate) repeats.mark(reuse, n, n.result.outcome, out.truncated);
     return { answer: out.packet, reuse };

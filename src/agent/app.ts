@@ -3,9 +3,11 @@
  * engine; increments go to the aggregator (or to stdout in test mode). Stats are logged periodically and at
  * shutdown, after a final flush.
  */
+import { redactedUrl } from '../redis/target.js';
 import dgram from 'node:dgram';
 import net from 'node:net';
-import { cidrList, inList } from '../common/cidr.js';
+import { AddressList } from '../common/cidr.js';
+import { clientOf } from '../dns/client-address.js';
 import { localInstruments, type LocalInstruments } from '../common/instrument-sources.js';
 import type { Logger } from '../common/log.js';
 import { Aggregator } from './aggregator.js';
@@ -48,7 +50,7 @@ export async function startAgent(cfg: AgentConfig, log: Logger, opts: AgentOptio
   const redis = opts.test ? null : connectAgentRedis(cfg.redis, log);
   let aggregator: Aggregator | null = null;
   if (redis) {
-    await redis.connect().catch((e: Error) => log.warn(`redis not reachable at ${cfg.redis} (${e.message}); counts are held until it is`));
+    await redis.connect().catch((e: Error) => log.warn(`redis not reachable at ${redactedUrl(cfg.redis)} (${e.message}); counts are held until it is`));
     aggregator = new Aggregator(redisBatchWriter(redis), stats, log, cfg.max_pending_keys, cfg.flush_keys);
   }
   const agg = aggregator;
@@ -79,12 +81,12 @@ export async function startAgent(cfg: AgentConfig, log: Logger, opts: AgentOptio
         `udp ${address}:${port}: receive buffer is ${granted} bytes, not the ${cfg.receive_buffer_bytes} asked (receive_buffer_bytes); bursts beyond it are dropped by the kernel. Raise the cap with: sysctl -w net.core.rmem_max=${cfg.receive_buffer_bytes}`,
       );
     }
-    const allowed = rules[0]!.allowFrom === null ? null : cidrList(rules[0]!.allowFrom);
+    const allowed = rules[0]!.allowFrom === null ? null : new AddressList(rules[0]!.allowFrom);
     sock.on(
       'message',
       allowed
         ? (msg, rinfo) => {
-            if (inList(allowed, rinfo.address)) engine.datagram(msg, rules, echo);
+            if (allowed.has(clientOf(rinfo.address, rinfo.port))) engine.datagram(msg, rules, echo);
             else stats.dropped_not_allowed++;
           }
         : (msg) => engine.datagram(msg, rules, echo),

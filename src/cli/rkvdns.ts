@@ -1,8 +1,9 @@
 #!/usr/bin/env node
 /** rkvdns: authoritative DNS server answering read-only Redis queries. */
+import { redactedUrl } from '../redis/target.js';
 import { VERSION } from '../common/version.js';
 import { Command, Option } from 'commander';
-import { parseHostPort } from '../common/hostport.js';
+import { formatHostPort, parseHostPort } from '../common/hostport.js';
 import { pooledInstruments } from '../common/instrument-sources.js';
 import { ENDPOINTS, serveInstrumentsAt, type InstrumentSource } from '../common/instruments.js';
 import { createLogger } from '../common/log.js';
@@ -95,7 +96,7 @@ try {
 }
 
 const log = createLogger(settings.LOG_LEVEL, isWorker() ? `rkvdns worker ${workerId()}` : 'rkvdns', undefined, settings.LOG_FORMAT);
-const redisShown = settings.REDIS_SERVER.replace(/\/\/[^@]*@/, '//***@');
+const redisShown = redactedUrl(settings.REDIS_SERVER);
 
 function explainStartFailure(e: NodeJS.ErrnoException): string {
   if (e.code === 'EACCES') {
@@ -119,7 +120,7 @@ if (settings.WORKERS > 1 && !isWorker()) {
     });
     // Last: once this is logged, everything the server offers is up.
     log.info(
-      `serving zone ${settings.ZONE} on ${pool.ready.host}:${pool.ready.port} (udp via ${pool.ready.udpIo}, tcp) with ${settings.WORKERS} workers, redis ${redisShown}`,
+      `serving zone ${settings.ZONE} on ${formatHostPort(pool.ready)} (udp via ${pool.ready.udpIo}, tcp) with ${settings.WORKERS} workers, redis ${redisShown}`,
     );
   } catch (e) {
     log.error((e as Error).message);
@@ -134,7 +135,7 @@ if (settings.WORKERS > 1 && !isWorker()) {
     const metrics = isWorker() || !instruments ? null : await serveMetrics(instruments);
     if (isWorker() && instruments) answerPrimary(() => instruments.share());
     if (isWorker()) tellPrimary({ ready: { host, port, udpIo: server.listener.udpIo } });
-    else log.info(`serving zone ${settings.ZONE} on ${host}:${port} (udp via ${server.listener.udpIo}, tcp), redis ${redisShown}`);
+    else log.info(`serving zone ${settings.ZONE} on ${formatHostPort({ host, port })} (udp via ${server.listener.udpIo}, tcp), redis ${redisShown}`);
     if (settings.EXPOSE_KEYS === null && !isWorker())
       log.warn(
         "EXPOSE_KEYS is not set: every key in the database (but the agent's totalizer-agent:* keys) can be listed and read through DNS. Set EXPOSE_KEYS to the globs you serve, e.g. 'web_* dns_*'.",

@@ -72,12 +72,21 @@ export interface Assembled {
 
 const OPT_LEN = 11;
 
-function optRecord(udpSize: number, extendedRcodeHigh = 0): Buffer {
+/** The OPT record of an answer to a query that had one (RFC 6891): our UDP size, DO echoed (RFC 3225), no options. */
+export interface Opt {
+  size: number;
+  do: boolean;
+  /** The upper 8 bits of a 12-bit rcode (BADVERS). */
+  extendedRcodeHigh?: number;
+}
+
+function optRecord(o: Opt): Buffer {
   const b = Buffer.alloc(OPT_LEN);
-  // owner root (0), TYPE OPT, CLASS = payload size, TTL = ext-rcode|version|flags, RDLEN 0
+  // owner root (0), TYPE OPT, CLASS = payload size, TTL = ext-rcode|version|flags (DO the top bit), RDLEN 0
   b.writeUInt16BE(QTYPE.OPT, 1);
-  b.writeUInt16BE(udpSize, 3);
-  b[5] = extendedRcodeHigh;
+  b.writeUInt16BE(o.size, 3);
+  b[5] = o.extendedRcodeHigh ?? 0;
+  if (o.do) b[7] = 0x80;
   return b;
 }
 
@@ -90,9 +99,9 @@ export function assemble(
   q: Pick<Query, 'id' | 'rd' | 'cd' | 'question'>,
   ans: EncodedAnswer,
   limit: number,
-  opts: { optSize?: number; setTcOnDrop: boolean; extendedRcodeHigh?: number; truncate?: boolean },
+  opts: { opt?: Opt; setTcOnDrop: boolean; truncate?: boolean },
 ): Assembled {
-  const opt = opts.optSize !== undefined ? optRecord(opts.optSize, opts.extendedRcodeHigh) : undefined;
+  const opt = opts.opt ? optRecord(opts.opt) : undefined;
   let size = HEADER_LEN + q.question.length + (opt ? OPT_LEN : 0);
   let an = 0;
   let ns = 0;
@@ -130,11 +139,18 @@ export function assemble(
   return { packet, truncated, dropped };
 }
 
-/** Minimal error answer for packets whose question could not be parsed (no question echoed). */
-export function headerOnly(id: number, opcode: number, rd: boolean, rcode: Rcode): Buffer {
-  const b = Buffer.alloc(HEADER_LEN);
+/**
+ * Minimal error answer for packets whose question could not be used (no question echoed), with an OPT when the
+ * packet had one. RD is echoed for QUERY only: the other opcodes define no flags (RFC 1035 4.1.1).
+ */
+export function headerOnly(id: number, opcode: number, rd: boolean, rcode: Rcode, opt?: Opt): Buffer {
+  const b = Buffer.alloc(HEADER_LEN + (opt ? OPT_LEN : 0));
   b.writeUInt16BE(id, 0);
-  b.writeUInt16BE(0x8000 | ((opcode & 0xf) << 11) | (rd ? 0x0100 : 0) | (rcode & 0xf), 2);
+  b.writeUInt16BE(0x8000 | ((opcode & 0xf) << 11) | (rd && opcode === 0 ? 0x0100 : 0) | (rcode & 0xf), 2);
+  if (opt) {
+    b.writeUInt16BE(1, 10);
+    optRecord(opt).copy(b, HEADER_LEN);
+  }
   return b;
 }
 

@@ -3,11 +3,13 @@
  * raw label Buffers (a label may contain '.', ';' or any byte), and the raw question bytes are kept so
  * the answer can echo them verbatim (preserving the client's 0x20 case randomisation).
  */
-import { CLASS_IN, HEADER_LEN, MAX_LABEL, MAX_NAME, QTYPE } from './constants.js';
+import { HEADER_LEN, MAX_LABEL, MAX_NAME, QTYPE } from './constants.js';
 
 export interface Edns {
   udpSize: number;
   version: number;
+  /** DNSSEC OK: echoed in the answer's OPT (RFC 3225), though no answer is signed. */
+  do: boolean;
 }
 
 export interface Query {
@@ -24,15 +26,46 @@ export interface Query {
   edns?: Edns;
 }
 
-/** Why a packet is not a usable query: 'ignore' gets no answer at all; the others an error answer built from their header fields. */
+/**
+ * Why a packet is not a usable query: 'ignore' gets no answer at all; the others an error answer built from their
+ * header fields, with an OPT record when the packet's own could be read.
+ */
 export type Rejection =
-  { kind: 'ignore'; reason: 'short' | 'response' } | { kind: 'formerr' | 'notimp'; reason: string; id: number; opcode: number; rd: boolean };
+  { kind: 'ignore'; reason: 'short' | 'response' } | { kind: 'formerr' | 'notimp'; reason: string; id: number; opcode: number; rd: boolean; edns?: Edns };
 
 export type ParseResult = { ok: true; query: Query } | { ok: false; rejection: Rejection };
 
-function formerr(msg: Buffer, reason: string): ParseResult {
+function rejected(msg: Buffer, kind: 'formerr' | 'notimp', reason: string): ParseResult {
   const flags = msg.readUInt16BE(2);
-  return { ok: false, rejection: { kind: 'formerr', reason, id: msg.readUInt16BE(0), opcode: (flags >> 11) & 0xf, rd: (flags & 0x0100) !== 0 } };
+  const edns = findOpt(msg);
+  return {
+    ok: false,
+    rejection: { kind, reason, id: msg.readUInt16BE(0), opcode: (flags >> 11) & 0xf, rd: (flags & 0x0100) !== 0, ...(edns ? { edns } : {}) },
+  };
+}
+
+const formerr = (msg: Buffer, reason: string) => rejected(msg, 'formerr', reason);
+
+/** The EDNS fields of an OPT record whose fixed part starts at `at` (its TYPE). */
+function ednsAt(msg: Buffer, at: number): Edns {
+  return { udpSize: msg.readUInt16BE(at + 2), version: msg[at + 5]!, do: (msg[at + 6]! & 0x80) !== 0 };
+}
+
+/** The OPT record of a packet that is not a usable query, if the packet can be read that far; never throws. */
+function findOpt(msg: Buffer): Edns | undefined {
+  let off = HEADER_LEN;
+  for (let i = msg.readUInt16BE(4); i > 0; i--) {
+    off = skipName(msg, off);
+    if (off < 0 || (off += 4) > msg.length) return undefined;
+  }
+  for (let i = msg.readUInt16BE(6) + msg.readUInt16BE(8) + msg.readUInt16BE(10); i > 0; i--) {
+    const owner = off;
+    off = skipName(msg, off);
+    if (off < 0 || off + 10 > msg.length) return undefined;
+    if (msg.readUInt16BE(off) === QTYPE.OPT && msg[owner] === 0) return ednsAt(msg, off);
+    off += 10 + msg.readUInt16BE(off + 8);
+  }
+  return undefined;
 }
 
 /** Skips a (possibly compressed) name in a resource record; returns the offset after it or -1. */
@@ -55,7 +88,7 @@ export function parseQuery(msg: Buffer): ParseResult {
   if (flags & 0x8000) return { ok: false, rejection: { kind: 'ignore', reason: 'response' } };
   const opcode = (flags >> 11) & 0xf;
   const rd = (flags & 0x0100) !== 0;
-  if (opcode !== 0) return { ok: false, rejection: { kind: 'notimp', reason: `opcode ${opcode}`, id, opcode, rd } };
+  if (opcode !== 0) return rejected(msg, 'notimp', `opcode ${opcode}`);
   const qdcount = msg.readUInt16BE(4);
   if (qdcount !== 1) return formerr(msg, `QDCOUNT ${qdcount}`);
 
@@ -96,13 +129,9 @@ export function parseQuery(msg: Buffer): ParseResult {
     if (type === QTYPE.OPT) {
       if (edns) return formerr(msg, 'more than one OPT record');
       if (msg[nameStart] !== 0) return formerr(msg, 'OPT owner is not the root');
-      edns = { udpSize: msg.readUInt16BE(off + 2), version: msg[off + 5]! };
+      edns = ednsAt(msg, off);
     }
     off += 10 + rdlen;
   }
   return { ok: true, query: { id, rd, cd: (flags & 0x0010) !== 0, labels, qtype, qclass, question, ...(edns ? { edns } : {}) } };
-}
-
-export function isInternetClass(q: Query): boolean {
-  return q.qclass === CLASS_IN;
 }

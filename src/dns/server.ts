@@ -7,10 +7,11 @@
 import cluster from 'node:cluster';
 import net from 'node:net';
 import type { Logger } from '../common/log.js';
+import { clientOf, type ClientAddress } from './client-address.js';
 import { MIN_UDP, RCODE } from './constants.js';
 import { FrameReader, frame } from './framing.js';
 import { assemble, headerOnly } from './message.js';
-import { parseQuery } from './query.js';
+import { parseQuery, type Edns } from './query.js';
 import { bindUdp, type Reuse, type UdpEndpoint, type UdpIo, type UdpOptions } from './udp.js';
 
 export type Transport = 'udp' | 'tcp';
@@ -18,7 +19,7 @@ export type Transport = 'udp' | 'tcp';
  * Returns the answer (null: send nothing) at once when it can, or a promise when it must wait. `reuse` is given
  * on the batched UDP path only: the handler may mark an answer it gives at once as reusable for repeats (udp.ts).
  */
-export type PacketHandler = (msg: Buffer, transport: Transport, client: string, reuse?: Reuse) => Buffer | null | Promise<Buffer | null>;
+export type PacketHandler = (msg: Buffer, transport: Transport, client: ClientAddress, reuse?: Reuse) => Buffer | null | Promise<Buffer | null>;
 
 export interface ListenOptions {
   host: string;
@@ -36,7 +37,7 @@ export interface ListenOptions {
    */
   connectionTimeoutMs?: () => Promise<number>;
   /** A query whose handler failed; it has been answered SERVFAIL. Rate-limit any logging here. */
-  onFailure: (error: Error, transport: Transport, client: string) => void;
+  onFailure: (error: Error, transport: Transport, client: ClientAddress) => void;
 }
 
 export type TcpEvent = 'accepted' | 'idle_closed' | 'bad_frame' | 'read_deadline' | 'refused' | 'socket_error';
@@ -48,6 +49,8 @@ export interface DnsListener {
   udpIo: UdpEndpoint['io'];
   udpCounts: UdpEndpoint['counts'];
   udpRepeats: UdpEndpoint['repeats'];
+  /** Why UDP is no longer served (its socket stopped on an error), or null. */
+  udpFailure: UdpEndpoint['failure'];
   tcpConnections(): number;
   close(): Promise<void>;
 }
@@ -55,8 +58,10 @@ export interface DnsListener {
 /** SERVFAIL for a query whose handling failed: its question echoed when it parses, else the header alone. */
 function servfailFor(msg: Buffer): Buffer | null {
   const p = parseQuery(msg);
-  if (p.ok) return assemble(p.query, { rcode: RCODE.SERVFAIL, answers: [], authority: [] }, MIN_UDP, { setTcOnDrop: false }).packet;
-  return p.rejection.kind === 'ignore' ? null : headerOnly(p.rejection.id, p.rejection.opcode, p.rejection.rd, RCODE.SERVFAIL);
+  const optOf = (edns: Edns | undefined) => (edns ? { size: MIN_UDP, do: edns.do } : undefined);
+  if (p.ok) return assemble(p.query, { rcode: RCODE.SERVFAIL, answers: [], authority: [] }, MIN_UDP, { setTcOnDrop: false, opt: optOf(p.query.edns) }).packet;
+  const r = p.rejection;
+  return r.kind === 'ignore' ? null : headerOnly(r.id, r.opcode, r.rd, RCODE.SERVFAIL, optOf(r.edns));
 }
 
 /**
@@ -67,7 +72,7 @@ function answerOf(
   handler: PacketHandler,
   msg: Buffer,
   transport: Transport,
-  client: string,
+  client: ClientAddress,
   opts: ListenOptions,
   reuse?: Reuse,
 ): Buffer | null | Promise<Buffer | null> {
@@ -80,7 +85,7 @@ function answerOf(
   }
 }
 
-function recovered(e: unknown, msg: Buffer, transport: Transport, client: string, opts: ListenOptions): Buffer | null {
+function recovered(e: unknown, msg: Buffer, transport: Transport, client: ClientAddress, opts: ListenOptions): Buffer | null {
   opts.onFailure(e instanceof Error ? e : new Error(String(e)), transport, client);
   return servfailFor(msg);
 }
@@ -100,7 +105,7 @@ function bindTcp(server: net.Server, host: string, port: number): Promise<void> 
 const MAX_TCP_INFLIGHT = 100;
 
 function serveTcpConnection(sock: net.Socket, handler: PacketHandler, opts: ListenOptions): void {
-  const client = `${sock.remoteAddress}#${sock.remotePort}`;
+  const client = clientOf(sock.remoteAddress ?? '', sock.remotePort ?? 0);
   const frames = new FrameReader();
   let timeoutMs = opts.tcpTimeoutMs;
   let inflight = 0;
@@ -169,7 +174,7 @@ export async function listenDns(handler: PacketHandler, opts: ListenOptions): Pr
   tcp.maxConnections = opts.maxTcpConnections;
   tcp.on('drop', () => opts.onTcpEvent?.('refused'));
   // With port 0, take the UDP port the kernel chose and claim the same one on TCP; retry if it is taken.
-  const answer = (msg: Buffer, client: string, reuse?: Reuse) => answerOf(handler, msg, 'udp', client, opts, reuse);
+  const answer = (msg: Buffer, client: ClientAddress, reuse?: Reuse) => answerOf(handler, msg, 'udp', client, opts, reuse);
   let udp: UdpEndpoint | undefined;
   for (let attempt = 0; ; attempt++) {
     udp = await bindUdp(opts.udpIo ?? 'dgram', opts.host, opts.port, answer, opts.log, opts.udp);
@@ -194,6 +199,7 @@ export async function listenDns(handler: PacketHandler, opts: ListenOptions): Pr
     udpIo: udpEndpoint.io,
     udpCounts: () => udpEndpoint.counts(),
     udpRepeats: udpEndpoint.repeats,
+    udpFailure: () => udpEndpoint.failure(),
     tcpConnections: () => sockets.size,
     close: () =>
       new Promise<void>((resolve) => {

@@ -1,5 +1,6 @@
 /** Our own programs, as built (dist/cli, also when this module runs from src/), started on free loopback ports and stopped by PID. */
 import { fileURLToPath } from 'node:url';
+import { formatHostPort } from '../common/hostport.js';
 import { startProcess, type Started } from './processes.js';
 
 export const bin = (name: 'rkvdns' | 'agent' | 'totalize' | 'demo') => fileURLToPath(new URL(`../../dist/cli/${name}.js`, import.meta.url));
@@ -21,6 +22,8 @@ export interface RkvdnsOptions {
   nodeArgs?: string[];
   /** Default 0: the kernel picks, and the port is read off the start-up line. */
   port?: number;
+  /** The address to listen on (INTERFACE); default 127.0.0.1. */
+  host?: string;
   /** Another build's rkvdns.js (to compare builds); default this checkout's. */
   bin?: string;
 }
@@ -38,7 +41,7 @@ export async function startRkvdns(redisUrl: string, zone: string, o: RkvdnsOptio
     o.bin ?? bin('rkvdns'),
     ...(o.config ? ['--config', o.config] : []),
     '--listen',
-    `127.0.0.1:${o.port ?? 0}`,
+    formatHostPort({ host: o.host ?? '127.0.0.1', port: o.port ?? 0 }),
     '--redis',
     redisUrl,
     '--zone',
@@ -46,7 +49,8 @@ export async function startRkvdns(redisUrl: string, zone: string, o: RkvdnsOptio
     ...sets,
     ...(o.args ?? []),
   ];
-  const proc = await startProcess(process.execPath, args, / on 127\.0\.0\.1:(\d+) /);
+  const listen = formatHostPort({ host: o.host ?? '127.0.0.1', port: 0 }).replace(/0$/, '');
+  const proc = await startProcess(process.execPath, args, new RegExp(` on ${listen.replace(/[.[\]]/g, '\\$&')}(\\d+) `));
   return { port: Number(proc.match[1]), proc, stop: () => proc.stop() };
 }
 

@@ -3,12 +3,12 @@
  * first link, so a refused query costs no Redis read, no flight and no pending slot.
  */
 import { RCODE } from '../dns/constants.js';
-import { cidrList, inList } from '../common/cidr.js';
-import { clientAddress, type Link, type Resolution } from './chain.js';
+import { AddressList } from '../common/cidr.js';
+import type { Link, Resolution } from './chain.js';
 
 const REFUSED: Resolution = { answer: { rcode: RCODE.REFUSED, answers: [], authority: [] }, outcome: 'refused_acl' };
 
 export function allowQueryLink(allowQuery: string): Link {
-  const allowed = cidrList(allowQuery);
-  return (qc, next) => (inList(allowed, clientAddress(qc.client)) ? next(qc) : REFUSED);
+  const allowed = new AddressList(allowQuery);
+  return (qc, next) => (allowed.has(qc.client) ? next(qc) : REFUSED);
 }

@@ -6,6 +6,7 @@
  * Links answer synchronously whenever they can: a promise only appears where a query waits (for Redis, for
  * CONTROL_KEY), so a repeat answered from its flight costs no microtask.
  */
+import type { ClientAddress } from '../dns/client-address.js';
 import type { Query } from '../dns/query.js';
 import type { Transport } from '../dns/server.js';
 import type { EncodedAnswer } from '../dns/message.js';
@@ -18,8 +19,8 @@ import type { Settings } from './settings.js';
 export interface QueryContext extends Held {
   readonly query: Query;
   readonly transport: Transport;
-  /** `address#port`, for logs and per-client links. */
-  readonly client: string;
+  /** Who asked: for per-client links, and (as text) for logs. */
+  readonly client: ClientAddress;
   /** The configured settings, or the CONTROL_KEY overlay's for this query. */
   settings: Settings;
   /** Where this query's Redis reads go. */
@@ -45,11 +46,6 @@ export interface Resolution {
 export type Handled = Resolution | null;
 export type Next = (qc: QueryContext) => Handled | Promise<Handled>;
 export type Link = (qc: QueryContext, next: Next) => Handled | Promise<Handled>;
-
-/** The client's address without its port (`client` is `address#port`). */
-export function clientAddress(client: string): string {
-  return client.slice(0, client.lastIndexOf('#'));
-}
 
 export function isPromise<T>(v: T | Promise<T>): v is Promise<T> {
   return v instanceof Promise;

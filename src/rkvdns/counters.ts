@@ -5,7 +5,18 @@
  * by the compiler.
  */
 import { buildInfo, familiesTable, type FamilyType, type Labels } from '../common/metrics.js';
+import { SEND_FAILURES, type SendFailure } from '../native/addon.js';
 import type { ErrorKind } from './outcome.js';
+
+const SEND_FAILURE_CAUSES: Record<SendFailure, string> = {
+  msgsize: 'EMSGSIZE: too large for the path',
+  access: 'EACCES: a broadcast destination',
+  unreachable: 'EHOSTUNREACH, ENETUNREACH and the like',
+  permission: 'EPERM: a firewall rule',
+  invalid: 'EINVAL: an address the kernel will not send to, such as port 0',
+  family: 'an address family this socket cannot reach',
+  other: 'any other error',
+};
 
 export const COUNTERS = {
   udp_queries: 'packets received over UDP',
@@ -18,6 +29,7 @@ export const COUNTERS = {
   rejected_notimp: 'opcodes other than QUERY, answered NOTIMP',
   badvers: 'queries with an EDNS version above 0, answered BADVERS',
   refused_acl: 'queries from clients outside ALLOW_QUERY, answered REFUSED',
+  refused_introspection: 'queries for config, stats or queues from clients INTROSPECTION does not allow, answered REFUSED',
   hidden_reads: 'reads of keys outside EXPOSE_KEYS, answered as for a missing key',
   hidden_listed: 'keys outside EXPOSE_KEYS left out of listings and counts',
   rrl_dropped: 'UDP responses over the rate limit (RRL), not sent',
@@ -63,13 +75,26 @@ export const GAUGES = {
   redis_commands_queued: 'Redis commands sent and not yet answered',
   udp_batched: '1 when UDP goes through the batched addon (recvmmsg/sendmmsg), 0 for node:dgram (UDP_IO)',
   udp_oversize_dropped: 'query datagrams over 4,096 bytes dropped by the batched UDP path (a running count)',
-  udp_send_dropped: 'UDP answers the kernel refused on the batched path, its send buffer full (a running count)',
+  udp_send_dropped: "UDP answers dropped on the batched path because the socket's send buffer stayed full (a running count)",
+  ...sendFailureGauges(),
   udp_queue_dropped: 'UDP queries the batched path dropped because 4,096 already waited for the main thread (a running count)',
   udp_cache_entries: 'answers the batched UDP path holds for repeats (UDP_ANSWER_CACHE)',
+  udp_cache_refused: 'answers offered to the batched UDP answer cache and not kept: too long, malformed or already ended (a running count)',
+  udp_cache_evicted: 'answers the batched UDP answer cache dropped before their end to make room for newer ones (a running count)',
   worker: 'the worker that answered, with --workers',
 } as const;
 
 export type Gauge = keyof typeof GAUGES;
+
+/** One gauge per cause of a refused UDP answer (SEND_FAILURES), for stats.<zone>; one labelled family on /metrics. */
+function sendFailureGauges() {
+  return Object.fromEntries(
+    SEND_FAILURES.map((c) => [
+      `udp_send_failed_${c}`,
+      `UDP answers the kernel refused for themselves (${SEND_FAILURE_CAUSES[c]}); the rest of their batch was sent (a running count)`,
+    ]),
+  ) as Record<`udp_send_failed_${SendFailure}`, string>;
+}
 
 /** The Redis latency percentiles added to stats (from a rolling sample). */
 export const LATENCIES = {
@@ -88,6 +113,7 @@ export const COUNTER_FAMILIES = {
   queries_total: 'queries received, by transport',
   queries_rejected_total: 'queries not answered as asked, by reason: short and response are ignored; formerr, notimp and badvers get that rcode',
   queries_refused_acl_total: COUNTERS.refused_acl,
+  queries_refused_introspection_total: COUNTERS.refused_introspection,
   queries_dropped_total: 'UDP queries not answered, by reason: MAX_PENDING, DEBOUNCE, or the response rate limit (rrl)',
   rrl_slipped_total: COUNTERS.rrl_slipped,
   hidden_keys_total: 'keys outside EXPOSE_KEYS: reads answered as for a missing key (read) and keys left out of listings (listing)',
@@ -113,6 +139,7 @@ export const COUNTER_METRICS = {
   rejected_notimp: ['queries_rejected_total', { reason: 'notimp' }],
   badvers: ['queries_rejected_total', { reason: 'badvers' }],
   refused_acl: ['queries_refused_acl_total', {}],
+  refused_introspection: ['queries_refused_introspection_total', {}],
   hidden_reads: ['hidden_keys_total', { where: 'read' }],
   hidden_listed: ['hidden_keys_total', { where: 'listing' }],
   rrl_dropped: ['queries_dropped_total', { reason: 'rrl' }],
@@ -158,11 +185,40 @@ export const GAUGE_METRICS = {
   udp_batched: ['udp_batched', 'gauge'],
   udp_oversize_dropped: ['udp_oversize_dropped_total', 'counter'],
   udp_send_dropped: ['udp_send_dropped_total', 'counter'],
+  ...sendFailurePlaces(),
   udp_queue_dropped: ['udp_queue_dropped_total', 'counter'],
   udp_cache_entries: ['udp_cache_entries', 'gauge'],
+  udp_cache_refused: ['udp_cache_refused_total', 'counter'],
+  udp_cache_evicted: ['udp_cache_evicted_total', 'counter'],
   // Under --workers the primary adds the workers' values up; which worker answered is a DNS-only fact.
   worker: null,
-} as const satisfies Record<Gauge, readonly [string, Exclude<FamilyType, 'histogram'>] | null>;
+} as const satisfies Record<Gauge, GaugePlace | null>;
+
+/** A gauge's family on /metrics, its type, and its labels when several gauges share the family. */
+type GaugePlace = readonly [string, Exclude<FamilyType, 'histogram'>, Labels?];
+
+function sendFailurePlaces() {
+  const place = (c: SendFailure): GaugePlace => ['udp_send_failed_total', 'counter', { cause: c }];
+  return Object.fromEntries(SEND_FAILURES.map((c) => [`udp_send_failed_${c}`, place(c)])) as Record<`udp_send_failed_${SendFailure}`, GaugePlace>;
+}
+
+/** The help of a family several gauges share (told apart by labels). */
+const SHARED_GAUGE_FAMILIES: Record<string, string> = {
+  udp_send_failed_total: 'UDP answers the kernel refused for themselves, by cause (the rest of their batch was sent; batched UDP path only)',
+};
+
+/** The gauges' /metrics families (`rkvdns_` prefixed): each with the gauges shown in it and their labels. */
+export function gaugeFamilies(): { name: string; type: Exclude<FamilyType, 'histogram'>; help: string; members: [Gauge, Labels][] }[] {
+  const byName = new Map<string, ReturnType<typeof gaugeFamilies>[number]>();
+  for (const [gauge, place] of Object.entries(GAUGE_METRICS) as [Gauge, GaugePlace | null][]) {
+    if (!place) continue;
+    const [family, type, labels] = place;
+    let f = byName.get(family);
+    if (!f) byName.set(family, (f = { name: `rkvdns_${family}`, type, help: SHARED_GAUGE_FAMILIES[family] ?? GAUGES[gauge], members: [] }));
+    f.members.push([gauge, labels ?? {}]);
+  }
+  return [...byName.values()];
+}
 
 export const REDIS_SECONDS_HELP = 'time of a Redis read (GET, TTL, SCAN pages, ...), seconds';
 export const UDP_SOJOURN_HELP = "time from the kernel's receipt of a UDP query to its answer leaving, socket queue included, seconds (batched UDP path only)";
@@ -178,7 +234,7 @@ export function metricsTable(): string {
   ];
   return familiesTable([
     ...Object.entries(COUNTER_FAMILIES).map(([name, help]) => ({ name: `rkvdns_${name}`, type: 'counter' as const, labels: labelsOf(name), help })),
-    ...Object.entries(GAUGE_METRICS).flatMap(([gauge, m]) => (m ? [{ name: `rkvdns_${m[0]}`, type: m[1], labels: [], help: GAUGES[gauge as Gauge] }] : [])),
+    ...gaugeFamilies().map((f) => ({ name: f.name, type: f.type, labels: [...new Set(f.members.flatMap(([, l]) => Object.keys(l)))], help: f.help })),
     { name: 'rkvdns_redis_seconds', type: 'histogram', labels: ['le'], help: REDIS_SECONDS_HELP },
     { name: 'rkvdns_udp_sojourn_seconds', type: 'histogram', labels: ['le'], help: UDP_SOJOURN_HELP },
     buildInfo('rkvdns'),

@@ -1,5 +1,5 @@
 /** DEBOUNCE: further identical queries (client address, name, type) within 5 s of the first are dropped. */
-import { clientAddress, type Link } from './chain.js';
+import type { Link } from './chain.js';
 import { FLIGHT_MS, SWEEP_GAP_MS } from './flight.js';
 import type { ServerStats } from './stats.js';
 
@@ -37,7 +37,7 @@ export class Debouncer {
 /** Per host, not per socket. The link checks the query's own settings: the CONTROL_KEY overlay may turn DEBOUNCE on or off per query. */
 export function debounceLink(debouncer: Debouncer, stats: ServerStats): Link {
   return (qc, next) => {
-    if (qc.settings.DEBOUNCE && !debouncer.admit(`${clientAddress(qc.client)}\0${qc.query.question.toString('latin1').toLowerCase()}`)) {
+    if (qc.settings.DEBOUNCE && !debouncer.admit(`${qc.client.bytes.toString('latin1')}\0${qc.query.question.toString('latin1').toLowerCase()}`)) {
       stats.count('dropped_debounce');
       return null;
     }

@@ -3,8 +3,9 @@
  * counted FORMERR/NOTIMP or nothing), answer EDNS versions above 0 with BADVERS, run the chain, and fit its
  * answer to the transport's size limit (TC on UDP, MAX_TCP_PAYLOAD on TCP). Truncation lives here only.
  */
+import { clientText } from '../dns/client-address.js';
 import { EXTENDED_BADVERS_HIGH, MIN_UDP, RCODE } from '../dns/constants.js';
-import { assemble, headerOnly, sizeOf, type EncodedAnswer } from '../dns/message.js';
+import { assemble, headerOnly, sizeOf, type EncodedAnswer, type Opt } from '../dns/message.js';
 import { parseQuery, type Query } from '../dns/query.js';
 import type { PacketHandler } from '../dns/server.js';
 import { unmarked, type Reuse } from '../dns/udp.js';
@@ -20,8 +21,16 @@ import type { ServerStats } from './stats.js';
 const BADVERS: EncodedAnswer = { rcode: RCODE.NOERROR, answers: [], authority: [] };
 
 /** The UDP size this client can take: its EDNS size within [512, MAX_UDP_PAYLOAD], or 512 without EDNS. */
-function udpLimit(q: Query, s: Settings): number {
+function udpLimit(q: Pick<Query, 'edns'>, s: Settings): number {
   return q.edns ? Math.min(Math.max(q.edns.udpSize, MIN_UDP), s.MAX_UDP_PAYLOAD) : MIN_UDP;
+}
+
+/**
+ * The OPT record of an answer to a query that had one, on either transport (RFC 6891 7: a responder that sees OPT
+ * answers with OPT, errors included): the UDP size agreed with this client, DO echoed.
+ */
+function optFor(q: Pick<Query, 'edns'>, s: Settings, extendedRcodeHigh?: number): Opt | undefined {
+  return q.edns ? { size: udpLimit(q, s), do: q.edns.do, ...(extendedRcodeHigh ? { extendedRcodeHigh } : {}) } : undefined;
 }
 
 export interface FrontOptions {
@@ -44,7 +53,7 @@ export function front(serve: Next, o: FrontOptions): PacketHandler {
   /** The packet for one (possibly shared) answer within `limit`: on UDP, TC set when records do not fit. */
   const fit = (qc: QueryContext, answer: EncodedAnswer, limit: number, truncate: boolean | undefined) =>
     assemble(qc.query, answer, limit, {
-      ...(qc.transport === 'udp' && qc.query.edns ? { optSize: limit } : {}),
+      ...(qc.query.edns ? { opt: optFor(qc.query, qc.settings) } : {}),
       setTcOnDrop: qc.transport === 'udp',
       ...(truncate ? { truncate: true } : {}),
     });
@@ -94,18 +103,14 @@ export function front(serve: Next, o: FrontOptions): PacketHandler {
         return null;
       }
       stats.count(r.kind === 'notimp' ? 'rejected_notimp' : 'rejected_formerr');
-      o.log.debug(`malformed query from ${client}: ${r.reason}`);
-      return headerOnly(r.id, r.opcode, r.rd, r.kind === 'notimp' ? RCODE.NOTIMP : RCODE.FORMERR);
+      o.log.debug(`malformed query from ${clientText(client)}: ${r.reason}`);
+      return headerOnly(r.id, r.opcode, r.rd, r.kind === 'notimp' ? RCODE.NOTIMP : RCODE.FORMERR, optFor(r, base));
     }
     const q = parsed.query;
     if (q.edns && q.edns.version > 0) {
       stats.count('badvers');
       const limit = transport === 'udp' ? udpLimit(q, base) : base.MAX_TCP_PAYLOAD;
-      return assemble(q, BADVERS, limit, {
-        optSize: Math.max(MIN_UDP, Math.min(limit, base.MAX_UDP_PAYLOAD)),
-        setTcOnDrop: false,
-        extendedRcodeHigh: EXTENDED_BADVERS_HIGH,
-      }).packet;
+      return assemble(q, BADVERS, limit, { opt: optFor(q, base, EXTENDED_BADVERS_HIGH), setTcOnDrop: false }).packet;
     }
     const qc: QueryContext = { query: q, transport, client, settings: base, reader: o.reader, servedUntil: 0, agesAt: 0, refreshAt: 0, successor: null };
     const r = serve(qc);

@@ -1,17 +1,7 @@
 /** rkvdns's /metrics families, read from its counters and gauges at scrape time (the places are in counters.ts). */
 import { buildInfo, histogramSamples, type Family, type Sample } from '../common/metrics.js';
 import { SOJOURN_BOUNDS, type Sojourn } from '../dns/udp.js';
-import {
-  COUNTER_FAMILIES,
-  COUNTER_METRICS,
-  GAUGE_METRICS,
-  GAUGES,
-  REDIS_SECONDS_BOUNDS,
-  REDIS_SECONDS_HELP,
-  UDP_SOJOURN_HELP,
-  type Counter,
-  type Gauge,
-} from './counters.js';
+import { COUNTER_FAMILIES, COUNTER_METRICS, gaugeFamilies, REDIS_SECONDS_BOUNDS, REDIS_SECONDS_HELP, UDP_SOJOURN_HELP, type Counter } from './counters.js';
 import type { Gauges, ServerStats } from './stats.js';
 
 const NO_SOJOURN: Sojourn = { counts: new Array<number>(SOJOURN_BOUNDS.length + 1).fill(0), seconds: 0 };
@@ -41,12 +31,15 @@ export function rkvdnsFamilies(stats: ServerStats, allGauges: () => Gauges, sojo
     // Every label set from the start, at 0, so rates and alerts have a series before the first event.
     samples: () => counters.filter(([, [f]]) => f === family).map(([c, [, labels]]): Sample => ({ labels, value: stats.get(c) })),
   }));
-  const gaugeFamilies = Object.entries(GAUGE_METRICS).flatMap(([gauge, m]): Family[] =>
-    m ? [{ name: `rkvdns_${m[0]}`, help: GAUGES[gauge as Gauge], type: m[1], samples: () => [{ value: gauges()[gauge as Gauge] ?? 0 }] }] : [],
-  );
+  const gaugeFamilyList = gaugeFamilies().map((f): Family => ({
+    name: f.name,
+    help: f.help,
+    type: f.type,
+    samples: () => f.members.map(([g, labels]) => ({ labels, value: gauges()[g] ?? 0 })),
+  }));
   return [
     ...counterFamilies,
-    ...gaugeFamilies,
+    ...gaugeFamilyList,
     {
       name: 'rkvdns_redis_seconds',
       help: REDIS_SECONDS_HELP,

@@ -3,7 +3,8 @@
  * (marshalled: identical operations share one read and one answer for 5 s), render records, and turn the
  * outcome into an encoded answer.
  */
-import { QTYPE, RCODE_NAME, type Rcode } from '../dns/constants.js';
+import { clientText, type ClientAddress } from '../dns/client-address.js';
+import { QTYPE, RCODE, RCODE_NAME, type Rcode } from '../dns/constants.js';
 import { agedAnswer, cacheLifetime, labelsOf, type EncodedAnswer } from '../dns/message.js';
 import type { Query } from '../dns/query.js';
 import type { LogFn, Logger } from '../common/log.js';
@@ -16,7 +17,8 @@ import type { Counter } from './counters.js';
 import type { Aging, Flights } from './flight.js';
 import { answerFor, errorText, type Outcome } from './outcome.js';
 import { clampTtl, renderRecords } from './records.js';
-import { SETTING_NAMES, presentSetting, type Settings } from './settings.js';
+import { configLines } from './introspection.js';
+import type { Settings } from './settings.js';
 import type { Gauges, ServerStats } from './stats.js';
 
 export interface ResolverContext {
@@ -29,7 +31,11 @@ export interface ResolverContext {
   flights: Flights<Resolution>;
   /** Current depths of internal queues, for queues.<zone> and stats.<zone>. */
   gauges(): Gauges;
+  /** Whether this client may read the introspection names (INTROSPECTION). */
+  introspectionAllowed(client: ClientAddress): boolean;
 }
+
+const INTROSPECTION_REFUSED: Resolution = { answer: { rcode: RCODE.REFUSED, answers: [], authority: [] }, outcome: 'refused_introspection' };
 
 /** A marshalled answer is shared no longer than its own TTL, with TTLs lowered as it ages. */
 export const resolutionAging: Aging<Resolution> = {
@@ -59,7 +65,7 @@ const RCODE_COUNTER = { 0: 'noerror', 1: 'formerr', 2: 'servfail', 3: 'nxdomain'
 
 function introspect(plan: IntrospectPlan, s: Settings, ctx: ResolverContext): Buffer[][] {
   let lines: string[];
-  if (plan.op === 'config') lines = SETTING_NAMES.map((n) => `${n}:${presentSetting(s[n])}`);
+  if (plan.op === 'config') lines = configLines(s);
   else if (plan.op === 'queues') lines = Object.entries(ctx.gauges()).map(([k, v]) => `${k}:${v}`);
   else lines = ctx.stats.lines(ctx.gauges());
   return lines.map((l) => [Buffer.from(l)]);
@@ -71,14 +77,15 @@ function recordsOutcome(qc: QueryContext, records: Buffer[][], ttl: number | nul
   const r = renderRecords(records, answerType, clampTtl(ttl, s), s);
   if (r.oversize > 0 || r.unconvertible > 0) {
     const query = presentName(qc.query.labels);
-    const fields = { query, client: qc.client };
+    const client = clientText(qc.client);
+    const fields = { query, client };
     if (r.oversize > 0)
-      log.info(`${query} from ${qc.client}: ${r.oversize} value(s) over MAX_VALUE_PAYLOAD ${s.RETURN_PARTIAL_VALUE ? 'cut' : 'dropped'}`, {
+      log.info(`${query} from ${client}: ${r.oversize} value(s) over MAX_VALUE_PAYLOAD ${s.RETURN_PARTIAL_VALUE ? 'cut' : 'dropped'}`, {
         ...fields,
         cause: 'oversize',
       });
     if (r.unconvertible > 0)
-      log.info(`${query} from ${qc.client}: ${r.unconvertible} value(s) not convertible to ${answerType === QTYPE.A ? 'A' : 'AAAA'} left out`, {
+      log.info(`${query} from ${client}: ${r.unconvertible} value(s) not convertible to ${answerType === QTYPE.A ? 'A' : 'AAAA'} left out`, {
         ...fields,
         cause: 'unconvertible',
       });
@@ -115,9 +122,10 @@ function finish(qc: QueryContext, o: Outcome, ctx: ResolverContext): Resolution 
   if (o.kind === 'error') {
     const text = errorText(o.error, o.message);
     const query = presentName(qc.query.labels);
-    (o.error === 'redis' || o.error === 'toomany' ? ctx.queryLog.warn : ctx.queryLog.info)(`${query} from ${qc.client}: ${text}`, {
+    const client = clientText(qc.client);
+    (o.error === 'redis' || o.error === 'toomany' ? ctx.queryLog.warn : ctx.queryLog.info)(`${query} from ${client}: ${text}`, {
       query,
-      client: qc.client,
+      client,
       rcode: RCODE_NAME[answer.rcode] ?? String(answer.rcode),
       cause: o.error,
     });
@@ -146,7 +154,10 @@ export function resolver(ctx: ResolverContext): Next {
     const planned = planQuery(place.labels, s.CASE_FOLDING, s.PARTITIONED_LISTINGS);
     if ('error' in planned) return finish(qc, { kind: 'error', error: planned.error, message: planned.message }, ctx);
     const plan = planned.plan;
-    if (isIntrospection(plan)) return finish(qc, recordsOutcome(qc, introspect(plan, s, ctx), null, answerType, ctx.queryLog), ctx);
+    if (isIntrospection(plan)) {
+      if (!ctx.introspectionAllowed(qc.client)) return INTROSPECTION_REFUSED;
+      return finish(qc, recordsOutcome(qc, introspect(plan, s, ctx), null, answerType, ctx.queryLog), ctx);
+    }
     const id = `${qc.transport}\0${answerType}\0${settingsId(s)}\0${planned.id}`;
     const r = ctx.flights.run(id, () => readRedis(plan, qc, answerType, ctx), keepUnlessRedisFailed);
     if (!isPromise(r)) {
@@ -160,8 +171,9 @@ export function resolver(ctx: ResolverContext): Next {
 }
 
 /** Outcome for an answer too large for TCP, decided after assembly. */
-export function tooLarge(q: Query, s: Settings, client: string, log: ResolverContext['queryLog']): EncodedAnswer {
+export function tooLarge(q: Query, s: Settings, from: ClientAddress, log: ResolverContext['queryLog']): EncodedAnswer {
   const query = presentName(q.labels);
+  const client = clientText(from);
   log.info(`${query} from ${client}: ${errorText('toolarge', '')} (MAX_TCP_PAYLOAD ${s.MAX_TCP_PAYLOAD})`, { query, client, cause: 'toolarge' });
   return answerFor({ kind: 'error', error: 'toolarge', message: '' }, s);
 }

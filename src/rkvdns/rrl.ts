@@ -6,12 +6,11 @@
  * complete a handshake). Exempt networks (your own resolvers) are never limited. The accounts live in an LRU
  * table of RRL_TABLE_SIZE entries, so a flood from any number of distinct sources holds bounded memory.
  */
-import net from 'node:net';
 import { LRUCache } from 'lru-cache';
+import { AddressList } from '../common/cidr.js';
+import { addressText, type ClientAddress } from '../dns/client-address.js';
 import { RCODE } from '../dns/constants.js';
-import { cidrList, inList } from '../common/cidr.js';
-import { ipv4Bytes, ipv6Bytes } from './addresses.js';
-import { clientAddress, isPromise, type Handled, type Link, type Resolution } from './chain.js';
+import { isPromise, type Handled, type Link, type Resolution } from './chain.js';
 import type { ServerStats } from './stats.js';
 
 export interface RrlOptions {
@@ -48,19 +47,16 @@ function masked(bytes: Buffer, bits: number): Buffer {
   return out;
 }
 
-/** The client network an address belongs to, as text (`192.0.2.0/24`); an IPv4 client on an IPv6 socket counts as IPv4. */
-export function networkOf(address: string, ipv4Prefix: number, ipv6Prefix: number): string {
-  const v4 = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address)?.[1] ?? (net.isIPv4(address) ? address : null);
-  if (v4 !== null) return `${[...masked(ipv4Bytes(v4), ipv4Prefix)].join('.')}/${ipv4Prefix}`;
-  const m = masked(ipv6Bytes(address), ipv6Prefix);
-  const groups = Array.from({ length: 8 }, (_, i) => m.readUInt16BE(i * 2).toString(16));
-  return `${groups.join(':')}/${ipv6Prefix}`;
+/** The client network an address belongs to, as text (`192.0.2.0/24`). */
+export function networkOf(client: Pick<ClientAddress, 'family' | 'bytes'>, ipv4Prefix: number, ipv6Prefix: number): string {
+  const bits = client.family === 4 ? ipv4Prefix : ipv6Prefix;
+  return `${addressText({ family: client.family, bytes: masked(client.bytes, bits) })}/${bits}`;
 }
 
 /** The limiter without sockets: what to do with one response to one client, at a given time. */
 export class ResponseRateLimiter {
   private readonly accounts: LRUCache<string, Account>;
-  private readonly exempt: net.BlockList | null;
+  private readonly exempt: AddressList | null;
 
   constructor(
     private readonly o: RrlOptions,
@@ -68,7 +64,7 @@ export class ResponseRateLimiter {
   ) {
     // An account idle for the window is forgotten; one in use never is (its age restarts with every response).
     this.accounts = new LRUCache({ max: o.tableSize, ttl: o.windowSeconds * 1000, updateAgeOnGet: true });
-    this.exempt = o.exempt ? cidrList(o.exempt) : null;
+    this.exempt = o.exempt ? new AddressList(o.exempt) : null;
   }
 
   get size(): number {
@@ -79,11 +75,11 @@ export class ResponseRateLimiter {
     return kind === 'answer' ? this.o.responsesPerSecond : kind === 'nxdomain' ? this.o.nxdomainsPerSecond : this.o.errorsPerSecond;
   }
 
-  verdict(address: string, rcode: number): Verdict {
+  verdict(client: Pick<ClientAddress, 'family' | 'bytes'>, rcode: number): Verdict {
     const kind: Kind = rcode === RCODE.NOERROR ? 'answer' : rcode === RCODE.NXDOMAIN ? 'nxdomain' : 'error';
     const rate = this.rate(kind);
-    if (rate <= 0 || (this.exempt && inList(this.exempt, address))) return 'send';
-    const id = `${kind} ${networkOf(address, this.o.ipv4Prefix, this.o.ipv6Prefix)}`;
+    if (rate <= 0 || this.exempt?.has(client)) return 'send';
+    const id = `${kind} ${networkOf(client, this.o.ipv4Prefix, this.o.ipv6Prefix)}`;
     const t = this.now();
     let a = this.accounts.get(id);
     if (!a) {
@@ -108,7 +104,7 @@ export function rrlLink(limiter: ResponseRateLimiter, stats: ServerStats): Link 
     if (qc.transport !== 'udp') return next(qc);
     const decide = (r: Handled): Handled => {
       if (r === null) return null;
-      const v = limiter.verdict(clientAddress(qc.client), r.answer.rcode);
+      const v = limiter.verdict(qc.client, r.answer.rcode);
       if (v === 'send') return r;
       if (v === 'drop') {
         stats.count('rrl_dropped');

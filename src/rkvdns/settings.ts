@@ -50,6 +50,7 @@ export interface Settings {
   CONFORMANCE: boolean;
   CONTROL_KEY: string | null;
   ALLOW_QUERY: string | null;
+  INTROSPECTION: boolean | string;
   EXPOSE_KEYS: string | null;
   RRL_RESPONSES_PER_SECOND: number;
   RRL_NXDOMAINS_PER_SECOND: number;
@@ -79,6 +80,7 @@ type Kind =
   | { t: 'text' }
   | { t: 'enum'; values: readonly string[] }
   | { t: 'cidrs' }
+  | { t: 'access' }
   | { t: 'hostport' }
   | { t: 'globs' };
 
@@ -157,6 +159,11 @@ export const SETTINGS: Readonly<Record<keyof Settings, Def>> = {
     default: null,
     doc: 'client addresses answered (10.0.0.0/8,2001:db8::/32); others get REFUSED. None: every client',
   },
+  INTROSPECTION: {
+    kind: { t: 'access' },
+    default: true,
+    doc: 'who may read config.<zone>, stats.<zone> and queues.<zone>: True (every client answered), False (none: REFUSED), or client networks (127.0.0.0/8,10.0.0.0/8)',
+  },
   EXPOSE_KEYS: {
     kind: { t: 'globs' },
     default: null,
@@ -213,6 +220,14 @@ export function coerce(name: keyof Settings, raw: unknown): unknown {
       if (list === null || list === undefined || (typeof list === 'string' && /^(none|null)$/i.test(list))) return null;
       if (typeof list !== 'string') throw new SettingsError(name, `expected a list of addresses or address/prefix, got ${JSON.stringify(raw)}`);
       const canonical = normalizeCidrs(list);
+      if (typeof canonical !== 'string') throw new SettingsError(name, canonical.error);
+      return canonical;
+    }
+    case 'access': {
+      if (typeof text === 'boolean') return text;
+      if (typeof text === 'string' && /^(true|yes|on|false|no|off|none)$/i.test(text)) return /^(true|yes|on)$/i.test(text);
+      const list = Array.isArray(text) ? text.map(String).join(',') : text;
+      const canonical = typeof list === 'string' ? normalizeCidrs(list) : { error: `expected True, False or client networks, got ${JSON.stringify(raw)}` };
       if (typeof canonical !== 'string') throw new SettingsError(name, canonical.error);
       return canonical;
     }
@@ -291,6 +306,7 @@ const NOT_OVERLAID = new Set<string>([
   'UDP_ANSWER_CACHE',
   'MAX_FLIGHTS',
   'ALLOW_QUERY',
+  'INTROSPECTION',
   'EXPOSE_KEYS',
   ...SETTING_NAMES.filter((n) => n.startsWith('RRL_')),
 ]);

@@ -6,7 +6,9 @@
 import { localInstruments, type LocalInstruments } from '../common/instrument-sources.js';
 import { rateLimited, type Logger } from '../common/log.js';
 import { workerId } from '../common/workers.js';
+import { clientText } from '../dns/client-address.js';
 import { listenDns, type DnsListener, type PacketHandler } from '../dns/server.js';
+import { NO_SEND_FAILURES, type UdpCounts } from '../dns/udp.js';
 import { connectRedis, type Connection } from '../redis/connection.js';
 import { exposedKeys, exposedReader } from '../redis/exposed.js';
 import { redisReader, type KeyReader } from '../redis/reader.js';
@@ -21,6 +23,7 @@ import { Flights } from './flight.js';
 import { front } from './front.js';
 import { rkvdnsFamilies } from './metrics.js';
 import { ControlOverlay, delayLink, overlayLink } from './overlay.js';
+import { introspectionAccess } from './introspection.js';
 import { RepeatTallies } from './repeats.js';
 import { resolutionAging, resolver, type ResolverContext } from './resolver.js';
 import type { Settings } from './settings.js';
@@ -76,13 +79,23 @@ export function buildRequestPath(
   live: {
     tcpConnections(): number;
     redisQueued(): number;
-    udp(): { batched: boolean; oversize: number; send: number; queue: number; remembered: number };
+    udp(): UdpCounts & { batched: boolean };
     /** The addon's repeat counts (UdpEndpoint.repeats): read without a call, so reading them per counter is free. */
     udpRepeats(): Float64Array | null;
   } = {
     tcpConnections: () => 0,
     redisQueued: () => 0,
-    udp: () => ({ batched: false, oversize: 0, send: 0, queue: 0, remembered: 0 }),
+    udp: () => ({
+      batched: false,
+      oversize: 0,
+      send: 0,
+      sendFailed: NO_SEND_FAILURES,
+      queue: 0,
+      sojourn: null,
+      remembered: 0,
+      cacheRefused: 0,
+      cacheEvicted: 0,
+    }),
     udpRepeats: () => null,
   },
 ): RequestPath {
@@ -133,11 +146,14 @@ export function buildRequestPath(
       udp_batched: udp.batched ? 1 : 0,
       udp_oversize_dropped: udp.oversize,
       udp_send_dropped: udp.send,
+      ...(Object.fromEntries(Object.entries(udp.sendFailed).map(([cause, n]) => [`udp_send_failed_${cause}`, n])) as Gauges),
       udp_queue_dropped: udp.queue,
       udp_cache_entries: udp.remembered,
+      udp_cache_refused: udp.cacheRefused,
+      udp_cache_evicted: udp.cacheEvicted,
     };
   };
-  const ctx: ResolverContext = { snapshots, log, queryLog, stats, flights, gauges };
+  const ctx: ResolverContext = { snapshots, log, queryLog, stats, flights, gauges, introspectionAllowed: introspectionAccess(s.INTROSPECTION) };
   const handler = front(chain(links, resolver(ctx)), { base: s, reader, stats, log, queryLog, ...(repeats ? { repeats } : {}) });
   return {
     handler,
@@ -183,7 +199,8 @@ export async function startRkvdns(s: Settings, log: Logger): Promise<Rkvdns> {
     onTcpEvent: (e) => stats.count(`tcp_${e}`),
     onFailure: (e, transport, client) => {
       stats.count('handler_failed');
-      failureLog(`${transport} query from ${client} failed, answered SERVFAIL: ${e.stack ?? e.message}`, { client, transport, cause: 'handler_failed' });
+      const from = clientText(client);
+      failureLog(`${transport} query from ${from} failed, answered SERVFAIL: ${e.stack ?? e.message}`, { client: from, transport, cause: 'handler_failed' });
     },
     log,
   });
@@ -200,7 +217,8 @@ export async function startRkvdns(s: Settings, log: Logger): Promise<Rkvdns> {
   const unready = async () => {
     if (closing) return ['shutting down'];
     const redis = await conn.unreachable();
-    return redis ? [redis] : [];
+    const udp = listener.udpFailure();
+    return [...(redis ? [redis] : []), ...(udp ? [udp] : [])];
   };
   return {
     listener,

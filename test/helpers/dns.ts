@@ -58,6 +58,8 @@ export interface QueryOptions {
   timeoutMs?: number;
   /** The local address to send from: other loopback addresses (127.0.0.2, ...) stand for other clients. */
   from?: string;
+  /** The server's address; default 127.0.0.1 (::1 to ask over IPv6). */
+  host?: string;
 }
 
 export function buildQuery(name: string | Buffer[], type: string | number, o: QueryOptions = {}): Buffer {
@@ -102,9 +104,9 @@ export function sendUdp(port: number, msg: Buffer, timeoutMs = 3000, host = '127
 }
 
 /** Sends several framed messages on one TCP connection and collects that many answers. */
-export function sendTcp(port: number, msgs: Buffer[], timeoutMs = 5000, from?: string): Promise<Buffer[]> {
+export function sendTcp(port: number, msgs: Buffer[], timeoutMs = 5000, from?: string, host = '127.0.0.1'): Promise<Buffer[]> {
   return new Promise((resolve, reject) => {
-    const sock = net.connect({ port, host: '127.0.0.1', ...(from ? { localAddress: from } : {}) });
+    const sock = net.connect({ port, host, ...(from ? { localAddress: from } : {}) });
     const answers: Buffer[] = [];
     let buf = Buffer.alloc(0);
     const t = setTimeout(() => {
@@ -144,7 +146,8 @@ export function decode(raw: Buffer): Decoded {
 
 export async function ask(port: number, name: string | Buffer[], type: string | number, o: QueryOptions = {}): Promise<Decoded & { raw: Buffer }> {
   const q = buildQuery(name, type, o);
-  const raw = o.tcp ? (await sendTcp(port, [q], 5000, o.from))[0]! : await sendUdp(port, q, o.timeoutMs, '127.0.0.1', o.from);
+  const host = o.host ?? '127.0.0.1';
+  const raw = o.tcp ? (await sendTcp(port, [q], 5000, o.from, host))[0]! : await sendUdp(port, q, o.timeoutMs, host, o.from);
   if (!raw) throw new Error(`no answer to ${typeof name === 'string' ? name : name.join('.')} ${type}`);
   return Object.assign(decode(raw), { raw });
 }

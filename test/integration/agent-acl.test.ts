@@ -1,5 +1,8 @@
 /** The agent's allow_from: senders bound to different loopback addresses stand for different hosts. */
 import dgram from 'node:dgram';
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildAgentConfig } from '../../src/agent/config.js';
 import { startAgent, writeConfig } from '../helpers/agent.js';
@@ -70,3 +73,41 @@ describe('allow_from', () => {
     expect(buildAgentConfig({ ...base, allow_from: '10.0.0.0/8', rules: [{ ...RULE, name: 'a', port: 9 }] }).rules[0]!.allowFrom).toBe('10.0.0.0/8');
   });
 });
+
+describe("the agent's Redis ACL line in the README", () => {
+  it('lets the agent write its counts (exactly) and nothing beyond its prefixes and commands', async () => {
+    const readme = readFileSync(fileURLToPath(new URL('../../README.md', import.meta.url)), 'utf8');
+    const line = /`ACL SETUSER (totalizer-agent .+?)`/.exec(readme)?.[1];
+    expect(line, 'the README gives the ACL line for the agent').toBeDefined();
+    const password = 'agent-pw-7';
+    await redis.client.call('ACL', 'SETUSER', ...line!.replace('>secret', `>${password}`).split(' '));
+    const port = await freePort();
+    const path = writeConfig({
+      redis: `redis://totalizer-agent:${password}@127.0.0.1:${redis.port}`,
+      stats: 0,
+      rules: [{ ...RULE, name: 'web', prefix: 'web_client', port }],
+    });
+    const agent = await startAgent(path);
+    await sendFrom('127.0.0.1', port, 'hit x', 25);
+    await waitForTotal('web_client', 25);
+    await agent.stop();
+    expect(agent.proc.output()).toMatch(/final stats .* written=25 .* redis_errors=0/);
+    // The same user can neither delete a counter nor touch another prefix.
+    const limited = new Redis({ port: redis.port, host: '127.0.0.1', username: 'totalizer-agent', password, lazyConnect: true });
+    try {
+      await limited.connect();
+      const [key] = await redis.client.keys('web_client;*');
+      await expect(limited.del(key!)).rejects.toThrow(/NOPERM/);
+      await expect(limited.incrby('other;x', 1)).rejects.toThrow(/NOPERM/);
+    } finally {
+      limited.disconnect();
+    }
+  });
+});
+
+/** Waits until the counters under `prefix` add up to `expected` (the agent flushes within its interval). */
+async function waitForTotal(prefix: string, expected: number): Promise<void> {
+  for (const until = Date.now() + 10_000; (await total(prefix)) !== expected; await new Promise((r) => setTimeout(r, 50))) {
+    if (Date.now() > until) throw new Error(`${prefix} totals ${await total(prefix)}, not ${expected}`);
+  }
+}

@@ -51,7 +51,7 @@ describe('ALLOW_QUERY over IPv6', () => {
     const p = await startProcess(
       'node',
       [RKVDNS_BIN, '--listen', '[::1]:0', '--redis', redis.url, '--zone', ZONE, '--set', `ALLOW_QUERY=${allow}`],
-      / on ::1:(\d+) /,
+      / on \[::1\]:(\d+) /,
     );
     try {
       const raw = await sendUdp(Number(p.match[1]), buildQuery(`k.get.${ZONE}`, 'TXT'), 2000, '::1');

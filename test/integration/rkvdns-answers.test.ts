@@ -179,13 +179,16 @@ describe('transport and sizes', () => {
     expect(tunedAns.raw.length).toBeLessThanOrEqual(900);
   });
 
-  it('the full answer arrives over TCP, without OPT, AA=1 and RA=0', async () => {
+  it('the full answer arrives over TCP, AA=1 and RA=0, with OPT when the query had one', async () => {
     const d = await ask(plain.port, `many\\;*.keys.${ZONE}`, 'TXT', { tcp: true, edns: 1232 });
     expect(d.flag_tc).toBe(false);
     expect(d.answers).toHaveLength(60);
-    expect(d.additionals ?? []).toHaveLength(0);
+    expect((d.additionals ?? []).map((r) => r.type)).toEqual(['OPT']);
     expect(d.flag_aa).toBe(true);
     expect(d.flag_ra).toBe(false);
+    const plainTcp = await ask(plain.port, `many\\;*.keys.${ZONE}`, 'TXT', { tcp: true });
+    expect(plainTcp.answers).toHaveLength(60);
+    expect(plainTcp.additionals ?? []).toHaveLength(0);
   });
 
   it('several queries on one TCP connection each get their answer', async () => {

@@ -60,11 +60,48 @@ describe.each(['batched', 'dgram'] as const)('UDP_IO %s', (io) => {
     }
   });
 
+  it('on [::] answers dig -4 and dig -6, and every link sees the IPv4 client as IPv4 (ALLOW_QUERY, RRL_EXEMPT, logs)', async () => {
+    const server = await startRkvdns(
+      redis.url,
+      {
+        UDP_IO: io,
+        ALLOW_QUERY: '127.0.0.1/32,::1/128',
+        RRL_RESPONSES_PER_SECOND: 1,
+        RRL_SLIP: 0,
+        RRL_EXEMPT: '127.0.0.1/32',
+        LOG_LEVEL: 'info',
+      },
+      [],
+      '::',
+    );
+    try {
+      const digAt = async (family: '-4' | '-6', name: string) => {
+        const r = await run('dig', [family, family === '-4' ? '@127.0.0.1' : '@::1', '-p', String(server.port), '+time=1', '+tries=1', '+short', name, 'TXT']);
+        return r.stdout.trim();
+      };
+      expect(await digAt('-4', `io3.get.${ZONE}`)).toBe('"v3"');
+      expect(await digAt('-6', `io4.get.${ZONE}`)).toBe('"v4"');
+      // Another IPv4 client, outside the list.
+      expect((await ask(server.port, `io3.get.${ZONE}`, 'TXT', { from: '127.0.0.2', host: '127.0.0.1' })).rcode).toBe('REFUSED');
+      // RRL_EXEMPT names the IPv4 client: its 30 answers all come; ::1 is limited to about one a second.
+      const burst = async (host: string) =>
+        (await Promise.all(Array.from({ length: 30 }, () => sendUdp(server.port, buildQuery(`io5.get.${ZONE}`, 'TXT'), 1500, host)))).filter(Boolean).length;
+      expect(await burst('127.0.0.1')).toBe(30);
+      expect(await burst('::1')).toBeLessThan(5);
+      // Logs name the IPv4 client as IPv4.
+      await ask(server.port, `x.frob.${ZONE}`, 'TXT', { host: '127.0.0.1' });
+      expect(server.proc.output()).toMatch(/x\.frob\.rkvdns\.test\. from 127\.0\.0\.1#\d+: /);
+      expect(server.proc.output()).not.toMatch(/::ffff:/);
+    } finally {
+      await server.stop();
+    }
+  });
+
   it('serves IPv6 on [::1], the client address whole (ALLOW_QUERY ::1/128)', async () => {
     const p = await startProcess(
       process.execPath,
       [RKVDNS_BIN, '--listen', '[::1]:0', '--redis', redis.url, '--zone', ZONE, '--io', io, '--set', 'ALLOW_QUERY=::1/128'],
-      / on ::1:(\d+) /,
+      / on \[::1\]:(\d+) /,
     );
     try {
       const raw = await sendUdp(Number(p.match[1]), buildQuery(`io2.get.${ZONE}`, 'TXT'), 3000, '::1');

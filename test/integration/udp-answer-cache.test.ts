@@ -118,7 +118,8 @@ describe('the batched path answers repeats itself', () => {
   });
 
   it('kept per client (reusePerClient), an answer goes to the client it was given to and to no other', async () => {
-    const mark = (reuse: Reuse) => Object.assign(reuse, { untilMs: Date.now() + 10_000, agesAtMs: Date.now() + 10_000, tally: 0 });
+    // One clock reading for both: an agesAtMs a millisecond past untilMs would not be kept.
+    const mark = (reuse: Reuse, until = Date.now() + 10_000) => Object.assign(reuse, { untilMs: until, agesAtMs: until, tally: 0 });
     const { port, calls } = await serve(100, mark, { reusePerClient: true });
     const from = async (client: string, id: number) => (await sendUdp(port, query(id), 3000, '127.0.0.1', client))!.readUInt16BE(0);
     expect(await from('127.0.0.1', 1)).toBe(1);
@@ -225,7 +226,8 @@ describe('the batched path answers repeats itself', () => {
           queueMicrotask(() => ((open = false), batch++));
         }
         calls.push({ name: msg.subarray(13, 14).toString(), batch, answered: reuse!.answered });
-        if (!reuse!.answered) Object.assign(reuse!, { untilMs: Date.now() + 10_000, agesAtMs: Date.now() + 10_000, refreshAtMs, tally: 0 });
+        const until = Date.now() + 10_000;
+        if (!reuse!.answered) Object.assign(reuse!, { untilMs: until, agesAtMs: until, refreshAtMs, tally: 0 });
         return answerTo(msg, 100);
       },
       log,

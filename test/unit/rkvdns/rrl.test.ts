@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { clientOf } from '../../../src/dns/client-address.js';
 import { RCODE } from '../../../src/dns/constants.js';
 import { networkOf, ResponseRateLimiter, type RrlOptions, type Verdict } from '../../../src/rkvdns/rrl.js';
 
@@ -33,7 +34,7 @@ function flood(
   for (let s = 0; s < seconds; s++) {
     const counts = { send: 0, slip: 0, drop: 0 };
     for (let i = 0; i < perSecond; i++) {
-      counts[rrl.verdict(address, rcode)]++;
+      counts[rrl.verdict(clientOf(address, 53), rcode)]++;
       advance(1000 / perSecond);
     }
     out.push(counts);
@@ -56,15 +57,15 @@ describe('ResponseRateLimiter', () => {
 
   it('limits per client network: another address of the /24 shares the account, another /24 does not', () => {
     const { rrl } = clocked();
-    for (let i = 0; i < 10; i++) expect(rrl.verdict('192.0.2.1', RCODE.NOERROR)).toBe('send');
-    expect(rrl.verdict('192.0.2.200', RCODE.NOERROR)).not.toBe('send');
-    expect(rrl.verdict('192.0.3.1', RCODE.NOERROR)).toBe('send');
-    expect(rrl.verdict('::ffff:192.0.2.9', RCODE.NOERROR)).not.toBe('send');
+    for (let i = 0; i < 10; i++) expect(rrl.verdict(clientOf('192.0.2.1', 53), RCODE.NOERROR)).toBe('send');
+    expect(rrl.verdict(clientOf('192.0.2.200', 53), RCODE.NOERROR)).not.toBe('send');
+    expect(rrl.verdict(clientOf('192.0.3.1', 53), RCODE.NOERROR)).toBe('send');
+    expect(rrl.verdict(clientOf('::ffff:192.0.2.9', 53), RCODE.NOERROR)).not.toBe('send');
   });
 
   it('keeps separate accounts, and rates, for answers, NXDOMAIN and errors', () => {
     const { rrl } = clocked();
-    const sent = (rcode: number) => Array.from({ length: 20 }, () => rrl.verdict('198.51.100.1', rcode)).filter((v) => v === 'send').length;
+    const sent = (rcode: number) => Array.from({ length: 20 }, () => rrl.verdict(clientOf('198.51.100.1', 53), rcode)).filter((v) => v === 'send').length;
     expect(sent(RCODE.NOERROR)).toBe(10);
     expect(sent(RCODE.NXDOMAIN)).toBe(5);
     expect(sent(RCODE.SERVFAIL)).toBe(2);
@@ -73,20 +74,20 @@ describe('ResponseRateLimiter', () => {
 
   it('never limits exempt clients, or a kind whose rate is 0', () => {
     const { rrl } = clocked({ exempt: '192.0.2.0/24', errorsPerSecond: 0 });
-    for (let i = 0; i < 100; i++) expect(rrl.verdict('192.0.2.7', RCODE.NOERROR)).toBe('send');
-    for (let i = 0; i < 100; i++) expect(rrl.verdict('203.0.113.1', RCODE.SERVFAIL)).toBe('send');
+    for (let i = 0; i < 100; i++) expect(rrl.verdict(clientOf('192.0.2.7', 53), RCODE.NOERROR)).toBe('send');
+    for (let i = 0; i < 100; i++) expect(rrl.verdict(clientOf('203.0.113.1', 53), RCODE.SERVFAIL)).toBe('send');
   });
 
   it('with slip 0 every limited response is dropped', () => {
     const { rrl } = clocked({ slip: 0 });
-    const verdicts = Array.from({ length: 30 }, () => rrl.verdict('192.0.2.1', RCODE.NOERROR));
+    const verdicts = Array.from({ length: 30 }, () => rrl.verdict(clientOf('192.0.2.1', 53), RCODE.NOERROR));
     expect(verdicts.filter((v) => v === 'slip')).toEqual([]);
     expect(verdicts.filter((v) => v === 'drop').length).toBe(20);
   });
 
   it('holds at most RRL_TABLE_SIZE accounts, whatever the number of sources', () => {
     const { rrl } = clocked({ tableSize: 5000, ipv4Prefix: 32 });
-    for (let i = 0; i < 100_000; i++) rrl.verdict(`10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`, RCODE.NOERROR);
+    for (let i = 0; i < 100_000; i++) rrl.verdict(clientOf(`10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`, 53), RCODE.NOERROR);
     expect(rrl.size).toBe(5000);
   });
 
@@ -95,10 +96,10 @@ describe('ResponseRateLimiter', () => {
     ['192.0.2.77', 32, 56, '192.0.2.77/32'],
     ['192.0.2.77', 16, 56, '192.0.0.0/16'],
     ['::ffff:192.0.2.77', 24, 56, '192.0.2.0/24'],
-    ['2001:db8:1:2ff::1', 24, 56, '2001:db8:1:200:0:0:0:0/56'],
-    ['2001:db8:1:2ff::1', 24, 64, '2001:db8:1:2ff:0:0:0:0/64'],
-    ['::1', 24, 128, '0:0:0:0:0:0:0:1/128'],
+    ['2001:db8:1:2ff::1', 24, 56, '2001:db8:1:200::/56'],
+    ['2001:db8:1:2ff::1', 24, 64, '2001:db8:1:2ff::/64'],
+    ['::1', 24, 128, '::1/128'],
   ])('%s with /%i and /%i belongs to %s', (address, v4, v6, network) => {
-    expect(networkOf(address, v4, v6)).toBe(network);
+    expect(networkOf(clientOf(address, 53), v4, v6)).toBe(network);
   });
 });

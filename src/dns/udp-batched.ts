@@ -40,10 +40,21 @@ class Outbox {
   }
 }
 
-/** The sender of a (copied) query record; its address bytes are a view of that record. */
-function senderOf(record: Buffer): ClientAddress {
-  const family = record[FAMILY] === 4 ? 4 : 6;
-  return { family, bytes: record.subarray(ADDRESS, ADDRESS + (family === 4 ? 4 : 16)), port: record.readUInt16LE(PORT) };
+/**
+ * The sender of a (copied) query record, read from the record when asked: most queries pass no link that looks at
+ * their client, so the address's view is made only for those that do.
+ */
+class RecordSender implements ClientAddress {
+  constructor(private readonly record: Buffer) {}
+  get family(): 4 | 6 {
+    return this.record[FAMILY] === 4 ? 4 : 6;
+  }
+  get bytes(): Buffer {
+    return this.record.subarray(ADDRESS, ADDRESS + (this.family === 4 ? 4 : 16));
+  }
+  get port(): number {
+    return this.record.readUInt16LE(PORT);
+  }
 }
 
 export function bindBatched(native: NativeUdpClass, host: string, port: number, answer: Answerer, log: Logger, o: UdpOptions): UdpEndpoint {
@@ -67,7 +78,8 @@ export function bindBatched(native: NativeUdpClass, host: string, port: number, 
       let at = 0;
       for (let i = 0; i < count; i++) {
         const len = records.readUInt16LE(at);
-        const record = Buffer.from(records.subarray(at, at + HEADER + len));
+        const record = Buffer.allocUnsafe(HEADER + len);
+        records.copy(record, 0, at, at + HEADER + len);
         at += HEADER + len;
         const refresh = (record[FAMILY]! & REFRESH) !== 0;
         // Cleared, so that the client's bytes are what remember() and senderOf() take.
@@ -76,7 +88,7 @@ export function bindBatched(native: NativeUdpClass, host: string, port: number, 
         reuse.untilMs = 0;
         reuse.next = null;
         reuse.answered = refresh;
-        const a = answer(msg, senderOf(record), reuse);
+        const a = answer(msg, new RecordSender(record), reuse);
         if (a instanceof Promise) {
           void a.then((r) => {
             if (!r || refresh) return;

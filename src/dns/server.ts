@@ -109,6 +109,8 @@ function serveTcpConnection(sock: net.Socket, handler: PacketHandler, opts: List
   const frames = new FrameReader();
   let timeoutMs = opts.tcpTimeoutMs;
   let inflight = 0;
+  // Messages read but not yet handled: one chunk may hold hundreds, and the cap counts queries, not chunks.
+  let backlog: Buffer[] = [];
   // A message must arrive whole within the timeout of its first byte: dribbling bytes (slow loris) do not
   // keep a connection open the way the idle timer alone would allow.
   let deadline: NodeJS.Timeout | undefined;
@@ -132,22 +134,38 @@ function serveTcpConnection(sock: net.Socket, handler: PacketHandler, opts: List
     opts.onTcpEvent?.('socket_error');
     sock.destroy();
   });
-  sock.on('close', clearDeadline);
+  sock.on('close', () => {
+    clearDeadline();
+    backlog = [];
+  });
   const send = (answer: Buffer | null) => {
     if (answer && !sock.destroyed) sock.write(frame(answer));
   };
-  sock.on('data', (chunk: Buffer) => {
-    const { messages, bad } = frames.push(chunk);
-    for (const msg of messages) {
-      const answer = answerOf(handler, msg, 'tcp', client, opts);
+
+  const drain = () => {
+    let i = 0;
+    for (; i < backlog.length && inflight < MAX_TCP_INFLIGHT; i++) {
+      const answer = answerOf(handler, backlog[i]!, 'tcp', client, opts);
       if (!(answer instanceof Promise)) {
         send(answer);
         continue;
       }
-      if (++inflight >= MAX_TCP_INFLIGHT) sock.pause();
+      inflight++;
       void answer.then(send).finally(() => {
-        if (--inflight < MAX_TCP_INFLIGHT / 2 && sock.isPaused()) sock.resume();
+        inflight--;
+        if (backlog.length > 0) drain();
+        else if (inflight < MAX_TCP_INFLIGHT / 2 && sock.isPaused() && !sock.destroyed) sock.resume();
       });
+    }
+    backlog = i === backlog.length ? [] : backlog.slice(i);
+    // Stop reading while the cap is reached or messages wait: the kernel's buffers, then the client, hold the rest.
+    if (inflight >= MAX_TCP_INFLIGHT || backlog.length > 0) sock.pause();
+  };
+  sock.on('data', (chunk: Buffer) => {
+    const { messages, bad } = frames.push(chunk);
+    if (messages.length > 0) {
+      backlog = backlog.length > 0 ? [...backlog, ...messages] : messages;
+      drain();
     }
     if (bad) {
       opts.onTcpEvent?.('bad_frame');

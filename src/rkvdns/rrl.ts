@@ -71,6 +71,11 @@ export class ResponseRateLimiter {
     return this.accounts.size;
   }
 
+  /** Forgets the networks idle for the window (the table drops them only when it meets them again, or is full). */
+  prune(): void {
+    this.accounts.purgeStale();
+  }
+
   private rate(kind: Kind): number {
     return kind === 'answer' ? this.o.responsesPerSecond : kind === 'nxdomain' ? this.o.nxdomainsPerSecond : this.o.errorsPerSecond;
   }

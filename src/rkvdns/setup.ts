@@ -69,6 +69,8 @@ export interface RequestPath {
   connectionTimeoutMs?: () => Promise<number>;
   /** Reused UDP answers go only to the client they were given to (ALLOW_QUERY decides per client). */
   reusePerClient: boolean;
+  /** Drops what has ended: flights, key snapshots, rate-limit accounts idle for RRL_WINDOW. Called once a second. */
+  sweep(): void;
 }
 
 /** Builds the chain the settings call for, ending in the resolver, behind the server front. */
@@ -163,6 +165,11 @@ export function buildRequestPath(
     gauges,
     ...(control ? { connectionTimeoutMs: () => control.read().then((c) => c.settings.TCP_TIMEOUT * 1000) } : {}),
     reusePerClient: s.ALLOW_QUERY !== null,
+    sweep: () => {
+      flights.prune();
+      snapshots.prune();
+      rrl?.prune();
+    },
   };
 }
 
@@ -186,7 +193,7 @@ export async function startRkvdns(s: Settings, log: Logger): Promise<Rkvdns> {
     udp: () => ({ batched: listener.udpIo === 'batched', ...listener.udpCounts() }),
     udpRepeats: () => listener.udpRepeats,
   });
-  const { stats, flights, snapshots, gauges } = path;
+  const { stats, gauges } = path;
   const failureLog = rateLimited(log.error, QUERY_LOG_RATE);
   const listener: DnsListener = await listenDns(path.handler, {
     host: s.INTERFACE,
@@ -204,11 +211,8 @@ export async function startRkvdns(s: Settings, log: Logger): Promise<Rkvdns> {
     },
     log,
   });
-  // Expired flights and key snapshots are dropped once a second so memory follows the last 5 s.
-  const sweeper = setInterval(() => {
-    flights.prune();
-    snapshots.prune();
-  }, 1000);
+  // Once a second, so memory follows the last 5 s of flights and the rate limiter's window.
+  const sweeper = setInterval(() => path.sweep(), 1000);
   sweeper.unref();
   const timer = s.STATS > 0 ? setInterval(() => log.info(`stats ${stats.lines(gauges()).join(' ')}`), s.STATS * 1000) : undefined;
   timer?.unref();

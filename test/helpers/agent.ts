@@ -6,7 +6,9 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { stringify } from 'yaml';
 import { bin, startAgent as start } from '../../src/harness/programs.js';
+import { scrape } from './metrics.js';
 import type { Started } from './process.js';
+import { until } from './wait.js';
 
 export const AGENT_BIN = bin('agent');
 export const FIXTURE_LOG = fileURLToPath(new URL('../fixtures/access.log', import.meta.url));
@@ -43,11 +45,22 @@ export async function sendLines(port: number, lines: string[], perDatagram = 1, 
 }
 
 /** Polls until `check` is true or the time runs out. */
-export async function waitFor(check: () => Promise<boolean> | boolean, timeoutMs = 10_000, stepMs = 50): Promise<boolean> {
-  const end = Date.now() + timeoutMs;
-  while (Date.now() < end) {
-    if (await check()) return true;
-    await new Promise((r) => setTimeout(r, stepMs));
-  }
-  return check();
+export { waitFor } from './wait.js';
+
+/** Datagrams the agent serving /metrics on `metricsPort` has taken off its sockets: read, or dropped unread. */
+export async function datagramsTaken(metricsPort: number): Promise<number> {
+  const m = await scrape(metricsPort);
+  let n = m.get('totalizer_agent_datagrams_total') ?? 0;
+  for (const [series, v] of m) if (series.startsWith('totalizer_agent_datagrams_dropped_total{')) n += v;
+  return n;
+}
+
+/** Waits until the agent has taken `n` datagrams off its sockets (see datagramsTaken). */
+export async function untilTaken(metricsPort: number, n: number, timeoutMs = 10_000): Promise<void> {
+  await until(
+    `the agent to take ${n} datagrams`,
+    async () => (await datagramsTaken(metricsPort)) >= n,
+    timeoutMs,
+    async () => `${await datagramsTaken(metricsPort)} taken`,
+  );
 }

@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildAgentConfig } from '../../src/agent/config.js';
-import { startAgent, writeConfig } from '../helpers/agent.js';
+import { startAgent, untilTaken, writeConfig } from '../helpers/agent.js';
 import { freePort } from '../helpers/ports.js';
 import { startRedis, type TestRedis } from '../helpers/redis.js';
 
@@ -34,10 +34,11 @@ async function total(prefix: string): Promise<number> {
 
 describe('allow_from', () => {
   it('takes datagrams from the listed senders only, per listener, and counts the others', async () => {
-    const [global, own] = [await freePort(), await freePort()];
+    const [global, own, metrics] = [await freePort(), await freePort(), await freePort()];
     const path = writeConfig({
       redis: redis.url,
       stats: 0,
+      metrics: `127.0.0.1:${metrics}`,
       allow_from: ['127.0.0.2'],
       rules: [
         { ...RULE, name: 'global', prefix: 'acl_global', port: global },
@@ -49,7 +50,7 @@ describe('allow_from', () => {
     await sendFrom('127.0.0.3', global, 'hit a', 20);
     await sendFrom('127.0.0.3', own, 'hit b', 10);
     await sendFrom('127.0.0.4', own, 'hit b', 5);
-    await new Promise((r) => setTimeout(r, 300));
+    await untilTaken(metrics, 65);
     await agent.stop();
     expect(await total('acl_global')).toBe(30);
     expect(await total('acl_own')).toBe(15);

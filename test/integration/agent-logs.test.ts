@@ -1,6 +1,6 @@
 /** The agent's log_format: json gives one object per line, the final accounting included. */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { sendLines, startAgent, writeConfig } from '../helpers/agent.js';
+import { sendLines, startAgent, untilTaken, writeConfig } from '../helpers/agent.js';
 import { freePort } from '../helpers/ports.js';
 import { startRedis, type TestRedis } from '../helpers/redis.js';
 
@@ -14,16 +14,17 @@ afterAll(async () => {
 
 describe('log_format: json', () => {
   it('every line the agent writes is one JSON object with level, time, name and msg', async () => {
-    const port = await freePort();
+    const [port, metrics] = [await freePort(), await freePort()];
     const path = writeConfig({
       redis: redis.url,
       stats: 0,
+      metrics: `127.0.0.1:${metrics}`,
       log_format: 'json',
       rules: [{ name: 'hits', prefix: 'hits', port, matchex: '^hit (\\S+)', matched: '{1}', ttl: 3600, buckets: 4, source: 's' }],
     });
     const agent = await startAgent(path);
     await sendLines(port, ['hit a', 'hit b', 'no match']);
-    await new Promise((r) => setTimeout(r, 300));
+    await untilTaken(metrics, 3);
     await agent.stop();
     const records = agent.proc
       .output()

@@ -3,7 +3,9 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { TOKEN_PREFIX } from '../../src/agent/writer.js';
-import { AGENT_BIN, FIXTURE_LOG, sendLines, startAgent, waitFor, writeConfig } from '../helpers/agent.js';
+import { scrape } from '../helpers/metrics.js';
+import { until } from '../helpers/wait.js';
+import { AGENT_BIN, FIXTURE_LOG, sendLines, startAgent, untilTaken, waitFor, writeConfig } from '../helpers/agent.js';
 import { freePort } from '../helpers/ports.js';
 import { run } from '../helpers/process.js';
 import { startRedis, type TestRedis } from '../helpers/redis.js';
@@ -223,18 +225,23 @@ describe('outages and overload', () => {
   }, 40_000);
 
   it('Redis holding writes past the agent’s 5 s timeout: the late write and its retry count once', async () => {
-    const port = await freePort();
-    const agent = await startAgent(writeConfig(cfg(port, { flush_interval_ms: 100 })));
+    const [port, metrics] = [await freePort(), await freePort()];
+    const agent = await startAgent(writeConfig(cfg(port, { flush_interval_ms: 100, metrics: `127.0.0.1:${metrics}` })));
     const admin = redis.client.duplicate();
     try {
       // Writes wait in Redis for 7 s and are then applied: the agent's first write times out at 5 s, it
       // retries, and both the original and the retry reach Redis.
       await admin.call('CLIENT', 'PAUSE', '7000', 'WRITE');
       await sendLines(port, LOG.slice(0, 500));
-      await new Promise((r) => setTimeout(r, 8000));
-      expect(await waitFor(async () => (await sumOf('web_client;*')) > 0, 5000)).toBe(true);
-      // Once the pause is over nothing is applied twice: the sum stays at the lines sent.
-      await new Promise((r) => setTimeout(r, 1000));
+      // Once the agent has settled its retry (it counts the increments written only then), the sum is the lines
+      // sent: the late original and the retry were applied once.
+      const written = async () => (await scrape(metrics)).get('totalizer_agent_increments_written_total');
+      await until(
+        'the agent to settle its write',
+        async () => (await written()) === 500,
+        20_000,
+        async () => `written ${await written()}`,
+      );
       expect(await sumOf('web_client;*')).toBe(500);
       // The one token of this agent process, expiring a day after its last write.
       const tokens = await redis.client.keys(`${TOKEN_PREFIX}*`);
@@ -249,14 +256,14 @@ describe('outages and overload', () => {
   }, 30_000);
 
   it('beyond the distinct-key limit increments are dropped and counted, never silently', async () => {
-    const port = await freePort();
-    const path = writeConfig(cfg(port, { flush_interval_ms: 100, max_pending_keys: 50 }));
+    const [port, metrics] = [await freePort(), await freePort()];
+    const path = writeConfig(cfg(port, { flush_interval_ms: 100, max_pending_keys: 50, metrics: `127.0.0.1:${metrics}` }));
     const agent = await startAgent(path);
     const restart = await redis.kill();
     try {
       const unique = Array.from({ length: 300 }, (_, i) => `10.9.${i >> 8}.${i & 255} - - [x] "GET / HTTP/1.1" 200 1 "-" "-"`);
       await sendLines(port, unique, 10, 5000);
-      await new Promise((r) => setTimeout(r, 300));
+      await untilTaken(metrics, 30);
     } finally {
       await restart();
       await redis.client.connect().catch(() => undefined);
@@ -268,12 +275,12 @@ describe('outages and overload', () => {
   }, 30_000);
 
   it('SIGTERM flushes pending counts before exit', async () => {
-    const port = await freePort();
+    const [port, metrics] = [await freePort(), await freePort()];
     // A long flush interval: nothing is written before the signal.
-    const path = writeConfig(cfg(port, { flush_interval_ms: 60_000 }));
+    const path = writeConfig(cfg(port, { flush_interval_ms: 60_000, metrics: `127.0.0.1:${metrics}` }));
     const agent = await startAgent(path);
     await sendLines(port, LOG.slice(0, 1000));
-    await new Promise((r) => setTimeout(r, 300));
+    await untilTaken(metrics, 1000);
     expect(await sumOf('web_client;*')).toBe(0);
     expect(await agent.stop()).toBe(0);
     expect(await sumOf('web_client;*')).toBe(1000);
@@ -292,14 +299,14 @@ describe('outages and overload', () => {
   });
 
   it('workers: 2 share the port, every line is counted once, and SIGTERM flushes both', async () => {
-    const port = await freePort();
-    const path = writeConfig(cfg(port, { workers: 2, flush_interval_ms: 60_000 }));
+    const [port, metrics] = [await freePort(), await freePort()];
+    const path = writeConfig(cfg(port, { workers: 2, flush_interval_ms: 60_000, metrics: `127.0.0.1:${metrics}` }));
     const agent = await startAgent(path);
     expect(agent.proc.output()).toMatch(/listening on udp 127\.0\.0\.1:\d+ for rule\(s\) web_client with 2 workers/);
     const lines = Array.from({ length: 6000 }, (_, i) => LOG[i % 3000]!);
     const matching = lines.filter((l) => /" \d{3} /.test(l)).length;
     await sendLines(port, lines, 1, 5000);
-    await new Promise((r) => setTimeout(r, 300));
+    await untilTaken(metrics, lines.length);
     // Nothing written yet (long flush interval): the counts sit in the workers until SIGTERM.
     expect(await sumOf('web_client;*')).toBe(0);
     expect(await agent.stop()).toBe(0);

@@ -5,7 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { FIXTURE_LOG, sendLines, startAgent, writeConfig } from '../helpers/agent.js';
+import { FIXTURE_LOG, sendLines, startAgent, untilTaken, waitFor, writeConfig } from '../helpers/agent.js';
 import { dig } from '../helpers/dns.js';
 import { freePort } from '../helpers/ports.js';
 import { run, startProcess } from '../helpers/process.js';
@@ -49,15 +49,16 @@ describe('sample log through a caching resolver', () => {
     redis = await startRedis();
     server = await rkvdns(redis.url);
     unbound = await startShippedUnbound(server.port);
-    const port = await freePort();
+    const [port, metrics] = [await freePort(), await freePort()];
     const cfg = readFileSync(file('config/agent.yaml'), 'utf8')
       .replace('redis://127.0.0.1:6379', redis.url)
       .replace('port: 3430', `port: ${port}`)
       .replace('port: 3431', `port: ${await freePort()}`)
-      .replace('stats: 60', 'stats: 0');
+      .replace('stats: 60', 'stats: 0')
+      .replace('metrics: None', `metrics: 127.0.0.1:${metrics}`);
     const agent = await startAgent(writeConfig(cfg), [], 2);
     await sendLines(port, LOG, 20);
-    await new Promise((r) => setTimeout(r, 300));
+    await untilTaken(metrics, Math.ceil(LOG.length / 20));
     // SIGTERM flushes whatever is pending.
     expect(await agent.stop()).toBe(0);
   });
@@ -86,6 +87,8 @@ describe('sample log through a caching resolver', () => {
   it('the fanout PTR record of zones/unbound.conf leads to the same totals', async () => {
     const direct = await viaUnbound('web_client', '--zone', ZONE);
     const fanout = await viaUnbound('web_client', '--fanout', 'all.totals.example.com');
+    expect([direct.code, fanout.code]).toEqual([0, 0]);
+    expect(rows(fanout.stdout)).toEqual(expectedCsv(/^(\S+) \S+ \S+ \[[^\]]*\] "[^"]*" (\d{3}) /, (m) => `${m[1]},${m[2]}`));
     expect(fanout.stdout).toBe(direct.stdout);
   });
 
@@ -131,9 +134,9 @@ describe('TTLs through the cache', () => {
     expect(first[0]!.ttl).toBeLessThanOrEqual(3);
     await redis.client.set('t;x;s;100', '6', 'EX', 600);
     expect((await ask('t\\;x\\;s\\;100.get'))[0]!.value).toBe('"5"');
-    // unbound counts whole seconds: an entry with TTL 3 is gone at most 4 s later.
-    await new Promise((r) => setTimeout(r, 4500));
-    expect((await ask('t\\;x\\;s\\;100.get'))[0]!.value).toBe('"6"');
+    // The new value comes once the cached one's TTL (at most 3 s) has run out: unbound counts whole seconds, and
+    // rkvdns's own flight (5 s) may hold the old read that long too.
+    expect(await waitFor(async () => (await ask('t\\;x\\;s\\;100.get'))[0]!.value === '"6"', 15_000, 250)).toBe(true);
   });
 
   it('a key list carries DEFAULT_TTL: a new bucket shows up once it expires', async () => {
@@ -143,9 +146,8 @@ describe('TTLs through the cache', () => {
     expect(before[0]!.ttl).toBeLessThanOrEqual(2);
     await redis.client.set('l;b;s;1', '1');
     expect(await ask('l\\;*.keys')).toHaveLength(1);
-    // unbound counts whole seconds: an entry is gone one second after its TTL reaches 0.
-    await new Promise((r) => setTimeout(r, 3500));
-    expect(await ask('l\\;*.keys')).toHaveLength(2);
+    // The cached list stands until its TTL (DEFAULT_TTL, 2 here) has run out; then the new key shows.
+    expect(await waitFor(async () => (await ask('l\\;*.keys')).length === 2, 15_000, 250)).toBe(true);
   });
 });
 
@@ -164,8 +166,7 @@ describe('the demo', () => {
   it('Ctrl-C stops everything the demo started', async () => {
     const p = await startProcess('node', [file('dist/cli/demo.js')], /totalizer-agent on udp/, { timeoutMs: 30_000 });
     expect(await p.stop('SIGINT')).toBe(130);
-    await new Promise((r) => setTimeout(r, 500));
-    const left = await run('pgrep', ['-f', 'rkvdns.demo.example|totalizer-demo-']);
-    expect(left.stdout).toBe('');
+    const nothingLeft = async () => (await run('pgrep', ['-f', 'rkvdns.demo.example|totalizer-demo-'])).stdout === '';
+    expect(await waitFor(nothingLeft, 5000, 100)).toBe(true);
   }, 40_000);
 });

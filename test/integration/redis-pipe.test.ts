@@ -9,6 +9,7 @@ import { startRedis, type TestRedis } from '../helpers/redis.js';
 const GET = commandHead('GET', 2);
 const TTL = commandHead('TTL', 2);
 const CLIENT_ID = commandHead('CLIENT', 2);
+const BLPOP = commandHead('BLPOP', 3);
 
 let redis: TestRedis;
 const pipes: ReadPipe[] = [];
@@ -137,16 +138,23 @@ describe('ReadPipe', () => {
     await redis.client.call('CLIENT', 'PAUSE', '1500', 'ALL');
     const t0 = Date.now();
     await expect(p.send(GET, 'p3')).rejects.toThrow(/no reply in 300 ms/);
-    expect(Date.now() - t0).toBeLessThan(1200);
+    // Failed by the timeout, before Redis's pause (1.5 s) would have let the reply come.
+    expect(Date.now() - t0).toBeLessThan(1500);
     expect(await eventually(() => p.send(GET, 'p3'))).toEqual(Buffer.from('value 3'));
   });
 
   it('a connection cut by the server fails what was waiting, is logged, and is made again', async () => {
-    const { p, lines } = pipe(local());
+    const { p, lines } = pipe(local(), 30_000);
     await p.connect();
     const id = await p.send(CLIENT_ID, 'ID');
+    // A read that waits: BLPOP on an empty list holds its reply for 20 s, far beyond the cut.
+    const waiting = p.send(BLPOP, 'empty-list', '20').then(
+      () => 'answered',
+      (e: Error) => e.message,
+    );
+    await eventually(async () => expect(Number((await redis.client.info('clients')).match(/blocked_clients:(\d+)/)?.[1])).toBe(1), 2000);
     await redis.client.call('CLIENT', 'KILL', 'ID', String(id));
-    await eventually(async () => expect(p.status).not.toBe('ready'), 2000).catch(() => undefined);
+    expect(await waiting).toMatch(/^redis 127\.0\.0\.1:\d+: connection lost \(closed by the server\)$/);
     expect(await eventually(() => p.send(GET, 'p4'))).toEqual(Buffer.from('value 4'));
     expect(lines.join('')).toMatch(/read connection lost \(.*\); reconnecting/);
     expect(lines.join('')).toMatch(/read connection made again/);

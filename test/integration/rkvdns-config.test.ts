@@ -9,6 +9,7 @@ import { run, startProcess } from '../helpers/process.js';
 import { startRedis, type TestRedis } from '../helpers/redis.js';
 import { RKVDNS_BIN, ZONE, startRkvdns } from '../helpers/rkvdns.js';
 import { freePort } from '../helpers/ports.js';
+import { until } from '../helpers/wait.js';
 
 const SAMPLE = fileURLToPath(new URL('../../config/rkvdns.yaml', import.meta.url));
 let redis: TestRedis;
@@ -174,7 +175,7 @@ describe('LOG_FORMAT json', () => {
     const s = await startRkvdns(redis.url, { LOG_FORMAT: 'json' });
     try {
       await ask(s.port, `k.frob.${ZONE}`, 'TXT');
-      await new Promise((r) => setTimeout(r, 200));
+      await until('the query to be logged', () => s.proc.output().includes('k.frob.rkvdns.test.'), 5000);
       const records = s.proc
         .output()
         .trim()

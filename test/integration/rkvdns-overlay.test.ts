@@ -87,13 +87,14 @@ describe('the CONTROL_KEY overlay', () => {
 
   it('tcp_timeout closes a connection that never completes a query: 3 s, then 8 s', async () => {
     await overlay({ tcp_timeout: '3' });
+    // Not before the timeout; after it by no more than a loaded machine's lag.
     const three = await secondsUntilClosed();
     expect(three).toBeGreaterThan(2.5);
-    expect(three).toBeLessThan(5);
+    expect(three).toBeLessThan(6.5);
     await overlay({ tcp_timeout: '8' });
     const eight = await secondsUntilClosed();
-    expect(eight).toBeGreaterThanOrEqual(5);
-    expect(eight).toBeLessThanOrEqual(10);
+    expect(eight).toBeGreaterThanOrEqual(7.5);
+    expect(eight).toBeLessThanOrEqual(11.5);
   }, 20_000);
 
   it('all_queries_as_txt answers an A query with TXT', async () => {

@@ -5,7 +5,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ask, buildQuery, decode, sendUdp, txt } from '../helpers/dns.js';
 import { startRedis, type TestRedis } from '../helpers/redis.js';
 import { rssKb } from '../helpers/process.js';
-import { counter, startRkvdns, ZONE, type TestRkvdns } from '../helpers/rkvdns.js';
+import { counter, introspect, startRkvdns, ZONE, type TestRkvdns } from '../helpers/rkvdns.js';
+import { until } from '../helpers/wait.js';
 
 let redis: TestRedis;
 let server: TestRkvdns;
@@ -20,6 +21,37 @@ afterAll(async () => {
   await server?.stop();
   await redis?.stop();
 });
+
+/**
+ * Every counter that is the one outcome of a query (rkvdns/counters.ts): the packets received, UDP and TCP, add up to
+ * these. Listed here, not read from the code, so that a new outcome the test does not know is a failure to look at.
+ */
+const OUTCOMES = [
+  'rejected_short',
+  'rejected_response',
+  'rejected_formerr',
+  'rejected_notimp',
+  'badvers',
+  'refused_acl',
+  'refused_introspection',
+  'rrl_dropped',
+  'rrl_slipped',
+  'dropped_pending',
+  'dropped_debounce',
+  'noerror',
+  'nxdomain',
+  'servfail',
+  'formerr',
+  'notimp',
+  'refused',
+  'error_parameter',
+  'error_operand',
+  'error_syntax',
+  'error_redis',
+  'error_toomany',
+  'error_toolarge',
+  'handler_failed',
+];
 
 /** A fresh operation each time (marshalling would answer a repeat from its flight), answered by Redis. */
 let probes = 0;
@@ -42,34 +74,32 @@ describe('Redis outage', () => {
     const t0 = Date.now();
     const down = await ask(server.port, `k2.get.${ZONE}`, 'TXT', { timeoutMs: 3000 });
     expect(down.rcode).toBe('SERVFAIL');
-    expect(Date.now() - t0).toBeLessThan(1000);
+    // Failed at once (nothing queued while Redis is away), not after a client library's retries (~74 s by default).
+    expect(Date.now() - t0).toBeLessThan(2500);
     // Several more while down: still fast, nothing queued up behind them.
     const more = await Promise.all(Array.from({ length: 20 }, (_, i) => ask(server.port, `x${i}.get.${ZONE}`, 'TXT', { timeoutMs: 3000 })));
     expect(new Set(more.map((d) => d.rcode))).toEqual(new Set(['SERVFAIL']));
     await restart();
     await redis.client.connect().catch(() => undefined);
-    await new Promise((r) => setTimeout(r, 200));
+    await until('the test client to reconnect', () => redis.client.status === 'ready', 5000);
     await redis.client.set('k', 'v');
     await redis.client.set('k2', 'back');
-    let answer: string[][] = [];
-    for (let i = 0; i < 50 && answer.length === 0; i++) {
-      answer = txt(await ask(server.port, `k2.get.${ZONE}`, 'TXT'));
-      if (answer.length === 0) await new Promise((r) => setTimeout(r, 100));
-    }
-    expect(answer).toEqual([['back']]);
+    // rkvdns reconnects by itself; no restart, no signal.
+    await until('rkvdns to answer from Redis again', async () => txt(await ask(server.port, `k2.get.${ZONE}`, 'TXT'))[0]?.[0] === 'back', 10_000);
   }, 20_000);
 });
 
 describe('TCP', () => {
   it('an idle connection is closed after TCP_TIMEOUT (3 s and 8 s)', async () => {
+    // Not before the timeout; after it by no more than a loaded machine's lag.
     const three = await closedAfter(server.port);
     expect(three).toBeGreaterThan(2.8);
-    expect(three).toBeLessThan(4.5);
+    expect(three).toBeLessThan(6);
     const slow = await startRkvdns(redis.url, { TCP_TIMEOUT: 8 });
     try {
       const eight = await closedAfter(slow.port);
       expect(eight).toBeGreaterThan(7.8);
-      expect(eight).toBeLessThan(9.5);
+      expect(eight).toBeLessThan(11);
     } finally {
       await slow.stop();
     }
@@ -86,10 +116,12 @@ describe('TCP', () => {
       }, 1000);
     });
     clearInterval(timer);
-    expect(secs).toBeLessThan(4.5);
+    // The whole frame would take 30 s at that pace; the deadline (TCP_TIMEOUT, 3 s) cuts it off.
+    expect(secs).toBeLessThan(8);
   }, 10_000);
 
   it('connections beyond MAX_TCP_CONNECTIONS are refused; the server keeps answering', async () => {
+    const refusedBefore = await counter(server.port, 'tcp_refused');
     const open: net.Socket[] = [];
     const closed: boolean[] = [];
     for (let i = 0; i < 12; i++) {
@@ -100,21 +132,22 @@ describe('TCP', () => {
       s.on('close', () => (closed[idx] = true));
       open.push(s);
     }
-    await new Promise((r) => setTimeout(r, 500));
-    const refused = closed.filter(Boolean).length;
-    const answering = await alive();
+    // 8 are held open; the server closes the other 4 as it accepts them, and counts each.
+    await until('4 connections refused', () => closed.filter(Boolean).length >= 4, 5000);
+    expect(await alive()).toEqual([['0']]);
     for (const s of open) s.destroy();
-    expect(refused).toBe(4);
-    expect(answering).toEqual([['0']]);
-    await new Promise((r) => setTimeout(r, 200));
-    expect(txt(await ask(server.port, `k.get.${ZONE}`, 'TXT', { tcp: true }))).toEqual([['v']]);
+    // Once they are gone, TCP is answered again; the server counted exactly the 4 it refused (any other close is
+    // the idle timeout's, TCP_TIMEOUT 3 s, on a slow machine).
+    await until('a TCP answer', async () => (await ask(server.port, `k.get.${ZONE}`, 'TXT', { tcp: true }).catch(() => null))?.rcode === 'NOERROR', 5000);
+    expect((await counter(server.port, 'tcp_refused')) - refusedBefore).toBe(4);
   });
 
   it('a length prefix too small is garbage and closes the connection; a large one waits for the deadline', async () => {
-    expect(await closedAfter(server.port, (s) => s.write(Buffer.from([0, 3, 1, 2, 3])))).toBeLessThan(1);
+    // Closed at once, not after the deadline.
+    expect(await closedAfter(server.port, (s) => s.write(Buffer.from([0, 3, 1, 2, 3])))).toBeLessThan(2);
     const secs = await closedAfter(server.port, (s) => s.write(Buffer.from([0xff, 0xff, 1, 2, 3])));
     expect(secs).toBeGreaterThan(2.5);
-    expect(secs).toBeLessThan(4.5);
+    expect(secs).toBeLessThan(6);
   }, 10_000);
 });
 
@@ -162,9 +195,11 @@ describe('hostile input', () => {
     expect(await alive()).toEqual([['0']]);
   });
 
-  it('a fuzz run of 200,000 random and mutated packets neither crashes nor bloats the server', async () => {
-    const udpQueries = () => counter(server.port, 'udp_queries');
-    const seenBefore = await udpQueries();
+  it('a fuzz run of 200,000 random and mutated packets neither crashes nor bloats the server; every packet gets one counted outcome', async () => {
+    const stats = async () => new Map((await introspect(server.port, 'stats')).map((l) => l.split(':') as [string, string]));
+    const n = (m: Map<string, string>, name: string) => Number(m.get(name) ?? 0);
+    const outcomes = (m: Map<string, string>) => OUTCOMES.reduce((a, name) => a + n(m, name), 0);
+    const start = await stats();
     const before = rssKb(server.proc.pid);
     // xorshift32: a fixed seed makes any failure reproducible.
     let seed = 0x2545f491;
@@ -177,12 +212,12 @@ describe('hostile input', () => {
     const valid = [q, buildQuery(`a\\;*.keys.${ZONE}`, 'TXT', { edns: 1232 }), buildQuery(`x.k.hget.${ZONE}`, 'A'), buildQuery(ZONE, 'SOA')];
     const sock = dgram.createSocket('udp4');
     sock.on('message', () => undefined);
-    const drained = async (sent: number) => {
-      for (let last = -1; ;) {
-        const seen = (await udpQueries()) - seenBefore;
-        if (seen >= sent || seen === last) return;
-        last = seen;
-        await new Promise((r) => setTimeout(r, 2));
+    /** Waits until the server has counted every datagram sent: bursts small enough for a socket buffer lose none. */
+    const received = async (sent: number) => {
+      for (const until = Date.now() + 10_000; ; await new Promise((r) => setTimeout(r, 2))) {
+        const seen = n(await stats(), 'udp_queries') - n(start, 'udp_queries');
+        if (seen === sent) return;
+        if (Date.now() > until) throw new Error(`the server counted ${seen} of ${sent} datagrams`);
       }
     };
     for (let i = 0; i < 200_000; i++) {
@@ -196,9 +231,7 @@ describe('hostile input', () => {
         if (rand(4) === 0) p = p.subarray(0, rand(p.length));
       }
       sock.send(p, server.port, '127.0.0.1');
-      // Paced by the server's own count: a socket buffer holds only a few hundred datagrams, and a burst
-      // beyond it would test the kernel's drops rather than the server's parser.
-      if (i % 250 === 249) await drained(i + 1);
+      if (i % 100 === 99) await received(i + 1);
     }
     // The same over TCP, fewer: framing plus garbage.
     for (let c = 0; c < 20; c++) {
@@ -218,16 +251,18 @@ describe('hostile input', () => {
         s.on('close', () => resolve());
       });
     }
-    await new Promise((r) => setTimeout(r, 1000));
     sock.close();
     const after = rssKb(server.proc.pid);
     console.log(`fuzz: 200000 UDP + 2000 TCP packets; RSS ${before} kB before, ${after} kB after`);
     expect(await alive()).toEqual([['0']]);
     expect(server.proc.child.exitCode).toBeNull();
     expect(after - before).toBeLessThan(60_000);
-    // (Nearly) every datagram reached the server and got a counted outcome.
-    const seen = (await udpQueries()) - seenBefore;
-    console.log(`fuzz: ${seen} of 200000 UDP packets counted by the server`);
-    expect(seen).toBeGreaterThan(190_000);
-  }, 60_000);
+    // Every packet, UDP and TCP, has exactly one outcome: the stats queries in between are packets too, and each is
+    // counted as a query on arrival but as an answer only once answered (the last one's answer is still to come).
+    let end = await stats();
+    for (const until = Date.now() + 5000; n(end, 'pending') > 0 && Date.now() < until; end = await stats()) await new Promise((r) => setTimeout(r, 20));
+    const queries = n(end, 'udp_queries') + n(end, 'tcp_queries') - n(start, 'udp_queries') - n(start, 'tcp_queries');
+    expect(n(end, 'udp_queries') - n(start, 'udp_queries')).toBe(200_000 + 1); // and the alive() probe
+    expect(outcomes(end) - outcomes(start)).toBe(queries);
+  }, 90_000);
 });

@@ -292,8 +292,11 @@ function sendFromChild(port: number, packets: Buffer[], sendAt: number): Promise
   );
 }
 
-/** From another process at `sendAt` (a Date.now() time): `n` queries for distinct names, as fast as it can send them. */
-function floodFromChild(port: number, n: number, sendAt: number): Promise<void> {
+/**
+ * From another process at `sendAt` (a Date.now() time): `n` queries for distinct names, as fast as it can send them;
+ * resolves with when the last was sent (Date.now()).
+ */
+function floodFromChild(port: number, n: number, sendAt: number): Promise<number> {
   const script = `
     const sock = require('node:dgram').createSocket('udp4');
     const query = (i) => {
@@ -306,12 +309,14 @@ function floodFromChild(port: number, n: number, sendAt: number): Promise<void> 
       const burst = () => {
         for (let k = 0; k < 500 && i < ${n}; k++, i++) sock.send(query(i), ${port}, '127.0.0.1');
         if (i < ${n}) setImmediate(burst);
-        else setTimeout(() => process.exit(0), 200);
+        else (console.log(Date.now()), setTimeout(() => process.exit(0), 200));
       };
       burst();
     }, Math.max(0, ${sendAt} - Date.now())));`;
-  const child = spawn(process.execPath, ['-e', script], { stdio: 'inherit' });
-  return new Promise((resolve) => child.on('close', () => resolve()));
+  const child = spawn(process.execPath, ['-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+  let out = '';
+  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+  return new Promise((resolve) => child.on('close', () => resolve(Number(out.trim()))));
 }
 
 describe('the socket has a thread of its own', () => {
@@ -338,9 +343,10 @@ describe('the socket has a thread of its own', () => {
 
   it('queues at most 4,096 queries for a busy main thread, and counts those dropped beyond', async () => {
     const { calls } = await serve(100, () => undefined);
+    const busyUntil = Date.now() + 2500;
     const flood = floodFromChild(endpoint!.port, 10_000, Date.now() + 300);
-    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 2500);
-    await flood;
+    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, busyUntil - Date.now());
+    expect(await flood, 'the flooding process finished sending only after the main thread was free again').toBeLessThan(busyUntil);
     await sleep(200);
     const dropped = endpoint!.counts().queue;
     expect(calls).toHaveLength(4096);

@@ -4,7 +4,7 @@
   "targets": [
     {
       "target_name": "udp_batch",
-      "sources": ["src/native/udp_batch.cc", "src/native/udp_core.cc"],
+      "sources": ["src/native/udp_batch.cc", "src/native/udp_core.cc", "src/native/udp_send.cc", "src/native/udp_socket.cc"],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
       "defines": ["NAPI_VERSION=8", "NAPI_DISABLE_CPP_EXCEPTIONS"],
       "cflags_cc": ["-std=c++20", "-O2", "-Wall", "-Wextra"],

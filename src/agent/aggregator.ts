@@ -4,6 +4,7 @@
  * as it was; what it did not send comes back here as unwritten and keeps accumulating. Memory grows with
  * distinct keys, not with events; while Redis is away the counts are held, bounded by max_pending_keys.
  */
+import { plainRedisError } from '../redis/errors.js';
 import type { Logger } from '../common/log.js';
 import type { AgentStats } from './stats.js';
 
@@ -92,7 +93,7 @@ export class Aggregator {
         if (error !== undefined) {
           this.stats.redis_errors++;
           this.log.warn(
-            `redis write failed (${error}); ${this.writer.inDoubt} increment(s) sent without a reply will be retried as sent and applied at most once${inDoubt > 0 ? ` (${inDoubt} of them just now)` : ''}; holding ${held} increment(s) on ${unwritten.length} key(s)`,
+            `redis write failed (${plainRedisError(error)}); ${this.writer.inDoubt} increment(s) sent without a reply will be retried as sent and applied at most once${inDoubt > 0 ? ` (${inDoubt} of them just now)` : ''}; holding ${held} increment(s) on ${unwritten.length} key(s)`,
           );
         }
       })

@@ -3,6 +3,7 @@
  * engine; increments go to the aggregator (or to stdout in test mode). Stats are logged periodically and at
  * shutdown, after a final flush.
  */
+import { plainRedisError } from '../redis/errors.js';
 import { redactedUrl } from '../redis/target.js';
 import dgram from 'node:dgram';
 import net from 'node:net';
@@ -11,7 +12,7 @@ import { clientOf } from '../dns/client-address.js';
 import { localInstruments, type LocalInstruments } from '../common/instrument-sources.js';
 import type { Logger } from '../common/log.js';
 import { Aggregator } from './aggregator.js';
-import type { AgentConfig } from './config.js';
+import { DEFAULT_RECEIVE_BUFFER, type AgentConfig } from './config.js';
 import { Engine } from './engine.js';
 import type { Rule } from './rules.js';
 import { agentFamilies } from './counters.js';
@@ -50,7 +51,9 @@ export async function startAgent(cfg: AgentConfig, log: Logger, opts: AgentOptio
   const redis = opts.test ? null : connectAgentRedis(cfg.redis, log);
   let aggregator: Aggregator | null = null;
   if (redis) {
-    await redis.connect().catch((e: Error) => log.warn(`redis not reachable at ${redactedUrl(cfg.redis)} (${e.message}); counts are held until it is`));
+    await redis
+      .connect()
+      .catch((e: Error) => log.warn(`redis not reachable at ${redactedUrl(cfg.redis)} (${plainRedisError(e.message)}); counts are held until it is`));
     aggregator = new Aggregator(redisBatchWriter(redis), stats, log, cfg.max_pending_keys, cfg.flush_keys);
   }
   const agg = aggregator;
@@ -68,17 +71,22 @@ export async function startAgent(cfg: AgentConfig, log: Logger, opts: AgentOptio
     const { address, port } = rules[0]!;
     let sock: dgram.Socket;
     try {
-      sock = await bind(address, port, cfg.receive_buffer_bytes);
+      sock = await bind(address, port, cfg.receive_buffer_bytes ?? DEFAULT_RECEIVE_BUFFER);
     } catch (e) {
       for (const s of sockets) s.close();
       redis?.disconnect();
       throw new Error(`cannot listen on udp ${address}:${port} for rule(s) ${rules.map((r) => r.name).join(', ')}: ${(e as Error).message}`, { cause: e });
     }
-    // Linux reports twice the size granted (its bookkeeping share) and caps requests at net.core.rmem_max.
+    // Linux reports twice the size granted (its bookkeeping share) and caps requests at net.core.rmem_max. Only a
+    // size the operator asked for is worth a warning; unset, the kernel's cap is taken as the machine's choice.
     const granted = sock.getRecvBufferSize() / 2;
-    if (granted < cfg.receive_buffer_bytes) {
+    if (cfg.receive_buffer_bytes !== null && granted < cfg.receive_buffer_bytes) {
       log.warn(
         `udp ${address}:${port}: receive buffer is ${granted} bytes, not the ${cfg.receive_buffer_bytes} asked (receive_buffer_bytes); bursts beyond it are dropped by the kernel. Raise the cap with: sysctl -w net.core.rmem_max=${cfg.receive_buffer_bytes}`,
+      );
+    } else if (cfg.receive_buffer_bytes === null) {
+      log.info(
+        `udp ${address}:${port}: receive buffer ${granted} bytes (receive_buffer_bytes unset: up to ${DEFAULT_RECEIVE_BUFFER}, net.core.rmem_max permitting)`,
       );
     }
     const allowed = rules[0]!.allowFrom === null ? null : new AddressList(rules[0]!.allowFrom);

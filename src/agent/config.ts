@@ -24,8 +24,11 @@ export interface AgentConfig {
   max_pending_keys: number;
   /** Processes reading the same UDP sockets; each aggregates and writes on its own (increments add up). */
   workers: number;
-  /** SO_RCVBUF asked for each UDP socket: how much of a burst the kernel holds while the agent is busy. */
-  receive_buffer_bytes: number;
+  /**
+   * SO_RCVBUF asked for each UDP socket: how much of a burst the kernel holds while the agent is busy. Null (unset):
+   * DEFAULT_RECEIVE_BUFFER or the kernel's cap, whichever is less, without a warning.
+   */
+  receive_buffer_bytes: number | null;
   /** HOST:PORT of the /metrics, /healthz and /readyz listener, or null (off). */
   metrics: string | null;
   rules: Rule[];
@@ -40,12 +43,15 @@ const TOP_FIELDS: Record<string, unknown> = {
   flush_keys: 5000,
   max_pending_keys: 100_000,
   workers: 1,
-  receive_buffer_bytes: 8 * 1024 * 1024,
+  receive_buffer_bytes: null,
   defaults: {},
   rules: [],
   allow_from: null,
   metrics: null,
 };
+
+/** The receive buffer asked for when receive_buffer_bytes is unset. */
+export const DEFAULT_RECEIVE_BUFFER = 8 * 1024 * 1024;
 
 export class ConfigError extends Error {}
 
@@ -109,7 +115,7 @@ export function buildAgentConfig(raw: unknown): AgentConfig {
     flush_keys: intField(r, 'flush_keys', 1, 10_000_000),
     max_pending_keys: intField(r, 'max_pending_keys', 1, 100_000_000),
     workers: intField(r, 'workers', 1, 256),
-    receive_buffer_bytes: intField(r, 'receive_buffer_bytes', 65_536, 1 << 30),
+    receive_buffer_bytes: r.receive_buffer_bytes == null ? null : intField(r, 'receive_buffer_bytes', 65_536, 1 << 30),
     rules,
   };
 }

@@ -4,6 +4,7 @@
  */
 import { hostname } from 'node:os';
 import { normalizeCidrs } from '../common/cidr.js';
+import { DURATION_HINT, parseDuration } from '../common/duration.js';
 import { compileKeyPattern, KeyPatternError, renderKey, type KeyPattern } from './keypattern.js';
 
 export type PostProc = (match: RegExpExecArray) => Record<string, string | number | undefined> | null | undefined;
@@ -17,7 +18,7 @@ export interface RuleSpec {
   keypattern?: string;
   prefix?: string;
   source?: string;
-  ttl?: number;
+  ttl?: number | string;
   buckets?: number;
   bucket_alignment?: 'aligned' | 'first-event';
   substitutions?: Record<string, string>;
@@ -123,9 +124,9 @@ export function compileRule(spec: RuleSpec, index: number): Rule {
     if (e instanceof KeyPatternError) throw new RuleError(name, `bad keypattern '${spec.keypattern}': ${e.message}`);
     throw e;
   }
-  const ttl = spec.ttl ?? 0;
+  const ttl = parseDuration(spec.ttl ?? 0) ?? NaN;
   if (!Number.isInteger(ttl) || ttl <= 0)
-    throw new RuleError(name, `ttl must be a positive number of seconds (the maximum reporting window), got ${String(spec.ttl)}`);
+    throw new RuleError(name, `ttl must be a whole number of seconds above 0 (the maximum reporting window): ${DURATION_HINT}; got ${String(spec.ttl)}`);
   const buckets = spec.buckets ?? 0;
   if (!Number.isInteger(buckets) || buckets < 0 || buckets > ttl)
     throw new RuleError(name, `buckets must be an integer from 0 to ttl, got ${String(spec.buckets)}`);

@@ -10,6 +10,7 @@ import { startAgent } from '../agent/app.js';
 import { checkRules, formatReport, openInput } from '../agent/check.js';
 import { loadAgentConfig, type AgentConfig } from '../agent/config.js';
 import { onSignals } from '../common/signals.js';
+import { parseRedisTarget } from '../redis/target.js';
 import { answerPrimary, forkWorkers, isWorker, tellPrimary, workerId } from '../common/workers.js';
 
 type Bindings = Awaited<ReturnType<typeof startAgent>>['bindings'];
@@ -54,7 +55,9 @@ const program = new Command('totalizer-agent')
     'Listens on UDP for log lines, matches them against rules and keeps time-bucketed counters in Redis.\n' +
       'Feed it with e.g.: tail -F /var/log/apache2/access.log | nc -u 127.0.0.1 3430',
   )
-  .showHelpAfterError();
+  .showHelpAfterError('(totalizer-agent --help lists every option)')
+  // Usage errors (an unknown option, a missing value) exit 2, as a bad config does.
+  .exitOverride((err) => process.exit(err.exitCode === 0 ? 0 : 2));
 
 program
   .command('run', { isDefault: true })
@@ -68,7 +71,15 @@ program
   .option('--metrics <host:port>', `serve ${ENDPOINTS} over HTTP there (overrides metrics in the config; default off)`)
   .action(async (o: { config: string; redis?: string; test?: boolean; printLines?: boolean; logLevel?: string; workers?: number; metrics?: string }) => {
     const cfg = await load(o.config);
-    if (o.redis) cfg.redis = o.redis;
+    if (o.redis) {
+      try {
+        parseRedisTarget(o.redis, '--redis');
+      } catch (e) {
+        process.stderr.write(`totalizer-agent: ${(e as Error).message}\n`);
+        process.exit(2);
+      }
+      cfg.redis = o.redis;
+    }
     if (o.metrics) {
       const at = optionalHostPort(o.metrics);
       if (at !== null && typeof at !== 'string') {

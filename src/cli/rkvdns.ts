@@ -47,7 +47,9 @@ const program = new Command('rkvdns')
         .map(([k, d]) => `  ${k.padEnd(22)} ${presentSetting(d.default).padEnd(24)} ${d.doc}`)
         .join('\n'),
   )
-  .showHelpAfterError();
+  .showHelpAfterError('(rkvdns --help lists every option and setting)')
+  // Usage errors (an unknown option, a bad choice) exit 2, as a bad setting does.
+  .exitOverride((err) => process.exit(err.exitCode === 0 ? 0 : 2));
 
 program.parse();
 const o = program.opts<{

@@ -105,11 +105,11 @@ const program = new Command('totalize')
   .option('--debug', 'print each DNS query and its outcome to stderr')
   .addHelpText(
     'after',
-    "\n--format prometheus writes gauges for node_exporter's textfile collector (totalizer_count{totalizer,window_seconds,<fields>}).\n" +
+    "\n--format prometheus writes gauges for node_exporter's textfile collector (totalizer_value{totalizer,window_seconds,measure,<fields>}).\n" +
       'totalize exporter [--listen HOST:PORT]: serve the totalizers of config/totalize.yaml on /metrics, /healthz and /readyz (totalize exporter --help).\n' +
       '\nExit codes: 0 ok (also an empty total), 1 DNS or server error, 2 usage error.',
   )
-  .showHelpAfterError()
+  .showHelpAfterError('(totalize --help lists every option)')
   .exitOverride((err) => process.exit(err.exitCode === 0 ? 0 : USAGE));
 
 const DEFAULT_EXPORTER_LISTEN = '127.0.0.1:9198';
@@ -126,7 +126,7 @@ const exporterCommand = new Command('totalize exporter')
   .option('-s, --server <server...>', 'nameserver(s) HOST[:PORT] (default: server in the config file, else the system resolver)')
   .option('--timeout <ms>', 'timeout per DNS try', '2000')
   .addOption(new Option('--log-level <level>', 'log level').choices(LOG_LEVELS).default('info'))
-  .showHelpAfterError()
+  .showHelpAfterError('(totalize --help lists every option)')
   .exitOverride((err) => process.exit(err.exitCode === 0 ? 0 : USAGE));
 
 /** `totalize exporter`: runs until SIGTERM/SIGINT. */
@@ -221,7 +221,21 @@ async function main(): Promise<number> {
     if (o.format === 'json') return renderJson(r, render, { prefix, window, zones: d.zones });
     if (o.format === 'csv') return renderCsv(r, render);
     if (o.format === 'prometheus')
-      return (await registryOf(totalsFamilies(() => [{ name: prefix, window, breakNames, trend: !!o.trend, result: r }])).metrics()).trimEnd();
+      return (
+        await registryOf(
+          totalsFamilies(() => [
+            {
+              name: prefix,
+              window,
+              breakNames,
+              trend: !!o.trend,
+              result: r,
+              ...(render.columns ? { columns: render.columns } : {}),
+              ...(render.top ? { top: render.top } : {}),
+            },
+          ]),
+        ).metrics()
+      ).trimEnd();
     return renderTable(r, render);
   };
   if (!o.watch) {

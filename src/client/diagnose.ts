@@ -20,6 +20,13 @@ export interface FailedListing {
   overMaxKeys?: number;
   /** The listing went on while pages failed here and there: failures, not size. */
   scattered?: { failed: number; answered: number };
+  /** Through a resolver, whether the zone's SOA was answered (rkvdns reachable) when listings were refused. */
+  zoneAnswered?: boolean;
+}
+
+/** Nothing answered at all: a refused port, or a timeout. */
+function silent(reason: string): boolean {
+  return / \(connection refused\)$|^no (TCP )?answer from /.test(reason);
 }
 
 /** Record limits of resolvers that refuse large RRsets with SERVFAIL, as their documentation names them. */
@@ -40,6 +47,13 @@ function causes(f: FailedListing): string[] {
   if (f.reason === 'REFUSED') {
     return ['the resolver refuses this client (BIND allow-query / allow-recursion, unbound access-control, PowerDNS allow-from, Knot Resolver view)'];
   }
+  if (silent(f.reason)) {
+    return [
+      / \(connection refused\)$/.test(f.reason)
+        ? 'nothing listens there: rkvdns is not running on that address and port, or --server names the wrong port'
+        : `nothing answered, not even the zone's SOA: rkvdns is not running or not reachable from here (a firewall), or the resolver drops the queries; check --server, and that ${stats} answers through the same path`,
+    ];
+  }
   if (f.reason !== 'SERVFAIL' && f.reason !== 'FORMERR') {
     return [
       `no usable answer (${f.reason}): check that rkvdns is running and reachable from the resolver (${stats} through the same path), and the --server and --timeout given`,
@@ -52,10 +66,13 @@ function causes(f: FailedListing): string[] {
         'or the resolver dropping TCP connections (unbound incoming-num-tcp/outgoing-num-tcp, BIND tcp-clients, dnsmasq serves at most 20 TCP connections at once)',
     );
   } else if (f.notSize) {
-    const resolver = f.viaResolver
-      ? ', or the resolver cannot reach rkvdns or rejects its answers (DNSSEC validation of the unsigned zone, qname minimisation without CONFORMANCE: see zones/)'
-      : '';
-    out.push(`${f.notSize}, so not for their size: rkvdns cannot read Redis (its log; ${stats})${resolver}`);
+    const redis = `rkvdns cannot read Redis (its log; ${stats})`;
+    const resolver =
+      'the resolver cannot reach rkvdns or rejects its answers (unbound refuses to ask a loopback address unless do-not-query-localhost: no; ' +
+      'DNSSEC validation of the unsigned zone; qname minimisation without CONFORMANCE: see zones/)';
+    // Through a resolver the zone's SOA tells which is more likely: rkvdns answers it without Redis.
+    const order = !f.viaResolver ? [redis] : f.zoneAnswered === false ? [resolver, redis] : [redis, resolver];
+    out.push(`${f.notSize}, so not for their size: ${order.join(', or ')}`);
   } else {
     if (f.viaResolver)
       out.push(`a resolver's limit on records per RRset (${RESOLVER_RRSET_LIMITS}): raise it for the zone's resolver, or page through rkvdns directly`);

@@ -16,7 +16,7 @@ import { isGlobMeta } from '../query/glob.js';
 import { MAX_PARTITIONS, partitionLabel, splitPartition, type Partition } from '../query/partition.js';
 import { listingFailure, type FailedListing } from './diagnose.js';
 import { limiter, pool } from './pool.js';
-import { describe, type Lookup, type Lookups } from './lookup.js';
+import { answered, describe, type Lookup, type Lookups } from './lookup.js';
 import { latin1, nameOf } from './names.js';
 
 /** Keys aimed at per page from rkvdns itself: about 50 bytes a record keeps a page well under 60,000 bytes. */
@@ -100,6 +100,38 @@ class Walk {
     if (step) this.tried.push(step);
     throw listingFailure({ name: this.whole, zone: this.req.zone, viaResolver: this.viaResolver, tried: this.tried, ...f });
   }
+
+  /**
+   * Ends the walk on failures that are not for size, with the zone's SOA as evidence of where the fault is:
+   * through a resolver, an SOA that fails too points at the resolver's way to rkvdns, one that passes at rkvdns.
+   */
+  async failNotSize(step: string, reason: string, notSize: string): Promise<never> {
+    const zone = this.viaResolver ? await this.zoneAnswer() : undefined;
+    return this.fail(step, { reason, notSize, ...(zone ? { zoneAnswered: zone.kind !== 'failed' } : {}) });
+  }
+
+  /** The zone's SOA: whether anything answers for the zone on this path (see Lookups.zoneAnswer). */
+  zoneAnswer(): Promise<Lookup> {
+    const { labels, display } = nameOf([], this.req.zone);
+    return this.l.zoneAnswer(labels, `${display} SOA`);
+  }
+
+  /**
+   * The whole listing, first. If it has not answered within half a timeout, the zone's SOA is asked beside it:
+   * when that gets no answer at all either, nothing answers on this path, and the walk ends at once (one
+   * timeout, where the listing's own tries and a probe would take several) with the likely causes.
+   */
+  async first(): Promise<{ r: Lookup; got: Buffer[][] | null; display: string }> {
+    const whole = this.ask([this.req.pattern, this.req.op]);
+    let timer: NodeJS.Timeout | undefined;
+    const silent = new Promise<Lookup>((resolve) => {
+      timer = setTimeout(() => void this.zoneAnswer().then((z) => !answered(z) && resolve(z)), this.l.timeoutMs / 2);
+    });
+    const first = await Promise.race([whole, silent.then((z) => ({ silent: z }))]);
+    clearTimeout(timer);
+    if ('silent' in first) this.fail(`${this.whole} and ${nameOf([], this.req.zone).display} SOA: no answer`, { reason: describe(first.silent) });
+    return first;
+  }
 }
 
 const about = (keys: number) => (keys >= 10 ? String(Math.round(keys)) : keys.toFixed(1));
@@ -116,7 +148,7 @@ async function askPage(w: Walk, count: number, p: Partition): Promise<Page> {
   const keys = count / p.count;
   const step = `page ${partitionLabel(p)} of about ${about(keys)} keys: ${describe(r)}`;
   if (!splittable(r)) w.fail(step, { reason: describe(r) });
-  if (keys < MIN_PAGE_KEYS || p.count >= MAX_PARTITIONS) w.fail(step, { reason: describe(r), notSize: `pages of about ${about(keys)} keys were refused too` });
+  if (keys < MIN_PAGE_KEYS || p.count >= MAX_PARTITIONS) await w.failNotSize(step, describe(r), `pages of about ${about(keys)} keys were refused too`);
   return { refused: r, keys, step, display };
 }
 
@@ -214,7 +246,7 @@ async function bySplitting(w: Walk): Promise<Buffer[][]> {
     const still = answers.filter((a) => !a.got);
     // Too large shrinks as globs narrow; a failure that every narrower glob shares is something else.
     if (still.length === answers.length)
-      w.fail(`${step}, and so did all ${answers.length} narrower globs`, { reason: describe(failed.r), notSize: 'every narrower glob was refused too' });
+      await w.failNotSize(`${step}, and so did all ${answers.length} narrower globs`, describe(failed.r), 'every narrower glob was refused too');
     await Promise.all(still.map(narrow));
   };
   const top = await ask(latin1(req.glob));
@@ -225,9 +257,11 @@ async function bySplitting(w: Walk): Promise<Buffer[][]> {
 
 export async function fetchListing(l: Lookups, req: ListingRequest): Promise<Listing> {
   const w = new Walk(l, req);
-  const whole = await w.ask([req.pattern, req.op]);
+  const whole = await w.first();
   if (whole.got) return { op: req.op, records: whole.got };
   w.tried.push(`the whole listing: ${describe(whole.r)}`);
+  // Nothing answered the listing: unless something answers for the zone at all, asking more is waiting more.
+  if (!answered(whole.r) && !answered(await w.zoneAnswer())) w.fail(`the zone's SOA: no answer`, { reason: describe(whole.r) });
   // Too large, or too slow to list whole (a timeout): a server that pages listings answers the probe.
   const probe = await w.ask(['0of1', req.glob, 'klen']);
   const count = probe.r.kind === 'records' ? probe.r.records[0]?.[0]?.toString('latin1') : undefined;
@@ -239,8 +273,7 @@ export async function fetchListing(l: Lookups, req: ListingRequest): Promise<Lis
   }
   // From rkvdns itself, a server without paging answers the count FORMERR; SERVFAIL is a server that pages
   // but cannot count now (Redis). Through a resolver both are SERVFAIL, so only splitting can tell.
-  if (!w.viaResolver && splittable(probe.r))
-    w.fail(`the count ${probe.display}: SERVFAIL`, { reason: describe(whole.r), notSize: 'the count of the keys failed too' });
+  if (!w.viaResolver && splittable(probe.r)) await w.failNotSize(`the count ${probe.display}: SERVFAIL`, describe(whole.r), 'the count of the keys failed too');
   w.tried.push(`the count ${probe.display}: ${describe(probe.r)} (no paging)`);
   if (!splittable(whole.r)) w.fail(null, { reason: describe(whole.r) });
   req.debug?.(

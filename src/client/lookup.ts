@@ -17,6 +17,13 @@ export function describe(l: Lookup): string {
   return l.kind === 'failed' ? l.reason : l.kind.toUpperCase();
 }
 
+const RCODE_NAMES = new Set(Object.values(RCODE_NAME));
+
+/** Whether anything answered: an rcode, even SERVFAIL, is an answer; a timeout or a refused port is not. */
+export function answered(l: Lookup): boolean {
+  return l.kind !== 'failed' || RCODE_NAMES.has(l.reason) || l.reason.startsWith('rcode ');
+}
+
 export class Lookups {
   private readonly cache = new LRUCache<string, Lookup>({ max: 200_000 });
   hits = 0;
@@ -25,6 +32,19 @@ export class Lookups {
 
   get queries(): number {
     return this.client.queries;
+  }
+
+  /** The timeout of one try, ms. */
+  get timeoutMs(): number {
+    return this.client.timeoutMs;
+  }
+
+  /**
+   * The zone's SOA, asked once and never cached: whether anything answers for the zone on this path. rkvdns answers
+   * it from its settings alone (SERVFAIL without RKVDNS_FQDN), so an answer says nothing of Redis.
+   */
+  async zoneAnswer(zone: readonly Buffer[], display: string): Promise<Lookup> {
+    return this.lookup(zone, QTYPE.SOA, display, (rdata) => [rdata], false, 1, false);
   }
 
   /** `tcp`: for answers known to be large, skip the UDP attempt that would only come back truncated. */
@@ -50,9 +70,11 @@ export class Lookups {
     display: string,
     parse: (rdata: Buffer, msg: Buffer, off: number) => Buffer[],
     tcp = false,
+    tries?: number,
+    cache = true,
   ): Promise<Lookup> {
     const id = `${qtype}\0${labels.map((l) => l.toString('latin1')).join('\0')}`;
-    const cached = this.cache.get(id);
+    const cached = cache ? this.cache.get(id) : undefined;
     if (cached) {
       this.hits++;
       return cached;
@@ -60,7 +82,7 @@ export class Lookups {
     let result: Lookup;
     let ttl = 0;
     try {
-      const r = await this.client.query(labels, qtype, display, tcp);
+      const r = await this.client.query(labels, qtype, display, tcp, tries);
       if (r.rcode === RCODE.NOERROR) {
         const recs = r.answers.filter((a) => a.type === qtype);
         result = recs.length ? { kind: 'records', records: recs.map((a) => parse(a.rdata, r.message, a.rdataOffset)) } : { kind: 'empty' };
@@ -75,7 +97,7 @@ export class Lookups {
     } catch (e) {
       result = { kind: 'failed', reason: (e as Error).message };
     }
-    if (ttl > 0) this.cache.set(id, result, { ttl: ttl * 1000 });
+    if (ttl > 0 && cache) this.cache.set(id, result, { ttl: ttl * 1000 });
     return result;
   }
 }

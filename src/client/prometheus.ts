@@ -1,12 +1,14 @@
 /**
  * Totals as Prometheus gauges, for `totalize --format prometheus` (node_exporter's textfile collector) and for
- * `totalize exporter`. One series per group:
- *   totalizer_count{totalizer="web_client",window_seconds="3600",matched="10.0.0.1"} 42
- * with the grouped fields as labels (named after the key pattern's fields), the trend beside it when asked,
- * and the keys listed and buckets that could not be read, so an alert can tell "no traffic" from "no data".
+ * `totalize exporter`. One series per group and measure:
+ *   totalizer_value{totalizer="web_client",window_seconds="3600",measure="count",matched="10.0.0.1"} 42
+ * with the grouped fields as labels (named after the key pattern's fields, or after --columns), the trend beside
+ * it when asked, and the keys listed and buckets that could not be read, so an alert can tell "no traffic" from
+ * "no data". (A gauge named `..._count` would read as a histogram's count to Prometheus's tools.)
  */
 import { labelName, type Family, type Labels, type Sample } from '../common/metrics.js';
-import type { TotalResult } from './total.js';
+import { fieldColumns, topGroups } from './render.js';
+import type { GroupResult, TotalResult } from './total.js';
 
 /** One totalizer's latest totals, as the exporter or the CLI computed them. */
 export interface TotalsEntry {
@@ -16,10 +18,14 @@ export interface TotalsEntry {
   breakNames: readonly string[];
   trend: boolean;
   result: TotalResult;
+  /** Label names for the comma parts of the grouped fields (--columns). */
+  columns?: readonly string[];
+  /** Only the first groups (--top). */
+  top?: number;
 }
 
 /** Labels the families set themselves; a grouped field of the same name gets `_field` appended. */
-const OWN_LABELS = new Set(['totalizer', 'window_seconds', 'le', 'quantile', 'job', 'instance']);
+const OWN_LABELS = new Set(['totalizer', 'window_seconds', 'measure', 'le', 'quantile', 'job', 'instance']);
 
 function fieldLabel(name: string): string {
   const l = labelName(name);
@@ -30,14 +36,20 @@ function ownLabels(e: TotalsEntry): Labels {
   return { totalizer: e.name, window_seconds: String(e.window) };
 }
 
-function groupLabels(e: TotalsEntry, fields: readonly string[]): Labels {
-  const labels = ownLabels(e);
-  e.breakNames.forEach((n, i) => (labels[fieldLabel(n)] = fields[i] ?? ''));
-  return labels;
+/** Each kept group with the labels of its grouped fields (or of their --columns parts). */
+function labelledGroups(e: TotalsEntry): { group: GroupResult; fields: Labels }[] {
+  const groups = topGroups(e.result.groups, e.top);
+  const cols = e.columns ? fieldColumns(groups, e.breakNames, e.columns) : null;
+  return groups.map((g) => {
+    const fields: Labels = {};
+    if (cols) cols.values(g).forEach((v, i) => (fields[fieldLabel(cols.names[i]!)] = v));
+    else e.breakNames.forEach((n, i) => (fields[fieldLabel(n)] = g.fields[i] ?? ''));
+    return { group: g, fields };
+  });
 }
 
 export const TOTALS_FAMILIES = {
-  totalizer_count: 'the total over the window, per group of the grouped fields',
+  totalizer_value: 'the total over the window, per measure (count) and group of the grouped fields',
   totalizer_trend: 'last quarter of the window / (count × 0.25), capped at 9.99 (only for totalizers with trend)',
   totalizer_keys_listed: 'bucket keys the listing returned',
   totalizer_buckets_failed: 'buckets in the window whose value could not be read (left out of the counts)',
@@ -52,8 +64,12 @@ export function totalsFamilies(entries: () => readonly TotalsEntry[]): Family[] 
     samples: () => entries().flatMap(samples),
   });
   return [
-    family('totalizer_count', (e) => e.result.groups.map((g) => ({ labels: groupLabels(e, g.fields), value: g.count }))),
-    family('totalizer_trend', (e) => (e.trend ? e.result.groups.map((g) => ({ labels: groupLabels(e, g.fields), value: g.trend ?? 0 })) : [])),
+    family('totalizer_value', (e) =>
+      labelledGroups(e).map(({ group, fields }) => ({ labels: { ...ownLabels(e), measure: 'count', ...fields }, value: group.count })),
+    ),
+    family('totalizer_trend', (e) =>
+      e.trend ? labelledGroups(e).map(({ group, fields }) => ({ labels: { ...ownLabels(e), ...fields }, value: group.trend ?? 0 })) : [],
+    ),
     family('totalizer_keys_listed', (e) => [{ labels: ownLabels(e), value: e.result.diagnostics.keysListed }]),
     family('totalizer_buckets_failed', (e) => [{ labels: ownLabels(e), value: e.result.diagnostics.bucketsFailed.length }]),
   ];
@@ -64,7 +80,12 @@ export function totalsFamilyRows() {
   return (Object.keys(TOTALS_FAMILIES) as (keyof typeof TOTALS_FAMILIES)[]).map((name) => ({
     name,
     type: 'gauge' as const,
-    labels: name === 'totalizer_count' || name === 'totalizer_trend' ? ['totalizer', 'window_seconds', 'the grouped fields'] : ['totalizer', 'window_seconds'],
+    labels:
+      name === 'totalizer_value'
+        ? ['totalizer', 'window_seconds', 'measure', 'the grouped fields']
+        : name === 'totalizer_trend'
+          ? ['totalizer', 'window_seconds', 'the grouped fields']
+          : ['totalizer', 'window_seconds'],
     help: TOTALS_FAMILIES[name],
   }));
 }

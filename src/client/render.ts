@@ -19,23 +19,39 @@ export interface RenderOptions {
   top?: number;
 }
 
-function columnsOf(groups: readonly GroupResult[], o: RenderOptions): { header: string[]; rows: string[][] } {
-  // How many comma parts each break field has at most.
-  const widths = o.breakNames.map((_, i) => Math.max(1, ...groups.map((g) => (g.fields[i] ?? '').split(',').length)));
-  const header: string[] = [];
+/**
+ * The grouped fields as columns: a field holding `a,b` in any group becomes two, named from `columns` in order
+ * (else `field.1`, `field.2`); without `columns` a field that never holds a comma stays one column. Shared by
+ * every format, so `--columns` names the same things in a table, CSV, JSON and Prometheus labels.
+ */
+export function fieldColumns(groups: readonly Pick<GroupResult, 'fields'>[], breakNames: readonly string[], columns?: readonly string[]) {
+  const widths = breakNames.map((_, i) => Math.max(1, ...groups.map((g) => (g.fields[i] ?? '').split(',').length)));
+  const names: string[] = [];
   let named = 0;
-  o.breakNames.forEach((name, i) => {
-    for (let j = 0; j < widths[i]!; j++) header.push(o.columns?.[named++] ?? (widths[i]! > 1 ? `${name}.${j + 1}` : name));
+  breakNames.forEach((name, i) => {
+    for (let j = 0; j < widths[i]!; j++) names.push(columns?.[named++] ?? (widths[i]! > 1 ? `${name}.${j + 1}` : name));
   });
-  header.push('count');
+  const values = (g: Pick<GroupResult, 'fields'>): string[] => {
+    const out: string[] = [];
+    breakNames.forEach((_, i) => {
+      const parts = (g.fields[i] ?? '').split(',');
+      for (let j = 0; j < widths[i]!; j++) out.push(widths[i]! > 1 ? (parts[j] ?? '') : (g.fields[i] ?? ''));
+    });
+    return out;
+  };
+  return { names, values };
+}
+
+/** The groups `--top` keeps. */
+export const topGroups = <G>(groups: readonly G[], top?: number): readonly G[] => (top ? groups.slice(0, top) : groups);
+
+function columnsOf(groups: readonly GroupResult[], o: RenderOptions): { header: string[]; rows: string[][] } {
+  const fields = fieldColumns(groups, o.breakNames, o.columns);
+  const header = [...fields.names, 'count'];
   if (o.trend) header.push('trend');
   if (o.spark) header.push('buckets');
   const rows = groups.map((g) => {
-    const row: string[] = [];
-    o.breakNames.forEach((_, i) => {
-      const parts = (g.fields[i] ?? '').split(',');
-      for (let j = 0; j < widths[i]!; j++) row.push(widths[i]! > 1 ? (parts[j] ?? '') : (g.fields[i] ?? ''));
-    });
+    const row = fields.values(g);
     row.push(String(g.count));
     if (o.trend) row.push(g.trend!.toFixed(2));
     if (o.spark) row.push(sparkline(g.spark ?? []));
@@ -45,7 +61,7 @@ function columnsOf(groups: readonly GroupResult[], o: RenderOptions): { header: 
 }
 
 export function renderTable(r: TotalResult, o: RenderOptions): string {
-  const groups = o.top ? r.groups.slice(0, o.top) : r.groups;
+  const groups = topGroups(r.groups, o.top);
   if (groups.length === 0) return '(no counts in this window)';
   const { header, rows } = columnsOf(groups, o);
   const numeric = new Set(header.map((h, i) => (h === 'count' || h === 'trend' ? i : -1)));
@@ -59,16 +75,19 @@ export function renderTable(r: TotalResult, o: RenderOptions): string {
 }
 
 export function renderCsv(r: TotalResult, o: RenderOptions): string {
-  const groups = o.top ? r.groups.slice(0, o.top) : r.groups;
+  const groups = topGroups(r.groups, o.top);
   const { header, rows } = columnsOf(groups, { ...o, spark: false });
   const esc = (c: string) => (/[",\n]/.test(c) ? `"${c.replace(/"/g, '""')}"` : c);
   return [header, ...rows].map((row) => row.map(esc).join(',')).join('\n');
 }
 
 export function renderJson(r: TotalResult, o: RenderOptions, meta: object): string {
-  const groups = (o.top ? r.groups.slice(0, o.top) : r.groups).map((g) => ({
+  const kept = topGroups(r.groups, o.top);
+  const cols = o.columns ? fieldColumns(kept, o.breakNames, o.columns) : null;
+  const groups = kept.map((g) => ({
     group: g.group,
     fields: Object.fromEntries(o.breakNames.map((n, i) => [n, g.fields[i]])),
+    ...(cols ? { columns: Object.fromEntries(cols.names.map((n, i) => [n, cols.values(g)[i]])) } : {}),
     count: g.count,
     ...(g.trend !== undefined ? { trend: g.trend } : {}),
     ...(g.spark ? { buckets: g.spark.map((v) => Math.round(v * 100) / 100) } : {}),

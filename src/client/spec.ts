@@ -4,15 +4,15 @@
  * source=web1`) read off a key pattern such as `<prefix>;<matched>{;<source>};<start_ts>`. Mistakes are
  * SpecErrors that say what to type instead.
  */
+import { DURATION_HINT, parseDuration } from '../common/duration.js';
 import { SpecError, parseFieldToken, type FieldSpec } from './matchspec.js';
 
-const UNITS: Record<string, number> = { '': 1, s: 1, m: 60, h: 3600, d: 86400 };
-
-/** Seconds from `3600`, `90s`, `30m`, `1h`, `1d`. */
+/** Seconds from `3600`, `90s`, `30m`, `1h`, `1d`: a window of some length. */
 export function parseWindow(v: string): number {
-  const m = /^(\d+(?:\.\d+)?)([smhd]?)$/.exec(v.trim());
-  if (!m) throw new SpecError(`--window '${v}' is not a duration: use seconds (3600) or 90s, 30m, 1h, 1d`);
-  return Number(m[1]) * UNITS[m[2]!]!;
+  const seconds = parseDuration(v);
+  if (seconds === null) throw new SpecError(`--window '${v}' is not a duration: use ${DURATION_HINT}`);
+  if (seconds <= 0) throw new SpecError(`--window '${v}' is empty: give a window longer than 0 seconds`);
+  return seconds;
 }
 
 /** Field names of a key pattern, timestamp excluded. */

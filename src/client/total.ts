@@ -37,7 +37,7 @@ export interface TotalOptions {
   /** Unix seconds; default now. */
   now?: number;
   debug?: (line: string) => void;
-  /** Reuse one cache across calls (watch mode). */
+  /** Cacheable one cache across calls (watch mode). */
   lookups?: Lookups;
 }
 

@@ -45,10 +45,6 @@ function jsonLogger(level: LogLevel, name: string, sink: (line: string) => void)
   return { debug: make('debug'), info: make('info'), warn: make('warn'), error: make('error'), level };
 }
 
-export function isLogLevel(v: string): v is LogLevel {
-  return (LOG_LEVELS as readonly string[]).includes(v);
-}
-
 /**
  * Caps a per-event log to `perSecond` lines a second, so hostile traffic cannot flood the log; lines left
  * out are counted and reported with the next line that gets through.

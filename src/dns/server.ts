@@ -12,14 +12,14 @@ import { MIN_UDP, RCODE } from './constants.js';
 import { FrameReader, frame } from './framing.js';
 import { assemble, headerOnly } from './message.js';
 import { parseQuery, type Edns } from './query.js';
-import { bindUdp, type Reuse, type UdpEndpoint, type UdpIo, type UdpOptions } from './udp.js';
+import { bindUdp, type Cacheable, type UdpEndpoint, type UdpIo, type UdpOptions } from './udp.js';
 
 export type Transport = 'udp' | 'tcp';
 /**
- * Returns the answer (null: send nothing) at once when it can, or a promise when it must wait. `reuse` is given
- * on the batched UDP path only: the handler may mark an answer it gives at once as reusable for repeats (udp.ts).
+ * Returns the answer (null: send nothing) at once when it can, or a promise when it must wait. `cacheable` is given
+ * on the batched UDP path only: the handler may mark an answer it gives at once as cacheable for repeats (udp.ts).
  */
-export type PacketHandler = (msg: Buffer, transport: Transport, client: ClientAddress, reuse?: Reuse) => Buffer | null | Promise<Buffer | null>;
+export type PacketHandler = (msg: Buffer, transport: Transport, client: ClientAddress, cacheable?: Cacheable) => Buffer | null | Promise<Buffer | null>;
 
 export interface ListenOptions {
   host: string;
@@ -48,7 +48,7 @@ export interface DnsListener {
   /** The UDP path in use. */
   udpIo: UdpEndpoint['io'];
   udpCounts: UdpEndpoint['counts'];
-  udpRepeats: UdpEndpoint['repeats'];
+  udpCacheCounts: UdpEndpoint['cacheCounts'];
   /** Why UDP is no longer served (its socket stopped on an error), or null. */
   udpFailure: UdpEndpoint['failure'];
   tcpConnections(): number;
@@ -74,10 +74,10 @@ function answerOf(
   transport: Transport,
   client: ClientAddress,
   opts: ListenOptions,
-  reuse?: Reuse,
+  cacheable?: Cacheable,
 ): Buffer | null | Promise<Buffer | null> {
   try {
-    const answer = handler(msg, transport, client, reuse);
+    const answer = handler(msg, transport, client, cacheable);
     // The rejection handler is made only for an answer that waits: a synchronous answer costs no closure.
     return answer instanceof Promise ? answer.catch((e: unknown) => recovered(e, msg, transport, client, opts)) : answer;
   } catch (e) {
@@ -192,7 +192,7 @@ export async function listenDns(handler: PacketHandler, opts: ListenOptions): Pr
   tcp.maxConnections = opts.maxTcpConnections;
   tcp.on('drop', () => opts.onTcpEvent?.('refused'));
   // With port 0, take the UDP port the kernel chose and claim the same one on TCP; retry if it is taken.
-  const answer = (msg: Buffer, client: ClientAddress, reuse?: Reuse) => answerOf(handler, msg, 'udp', client, opts, reuse);
+  const answer = (msg: Buffer, client: ClientAddress, cacheable?: Cacheable) => answerOf(handler, msg, 'udp', client, opts, cacheable);
   let udp: UdpEndpoint | undefined;
   for (let attempt = 0; ; attempt++) {
     udp = await bindUdp(opts.udpIo ?? 'dgram', opts.host, opts.port, answer, opts.log, opts.udp);
@@ -216,7 +216,7 @@ export async function listenDns(handler: PacketHandler, opts: ListenOptions): Pr
     port,
     udpIo: udpEndpoint.io,
     udpCounts: () => udpEndpoint.counts(),
-    udpRepeats: udpEndpoint.repeats,
+    udpCacheCounts: udpEndpoint.cacheCounts,
     udpFailure: () => udpEndpoint.failure(),
     tcpConnections: () => sockets.size,
     close: () =>

@@ -7,7 +7,7 @@ import cluster from 'node:cluster';
 import type { Logger } from '../common/log.js';
 import { LAYOUT, type NativeUdp, type NativeUdpClass } from '../native/addon.js';
 import type { ClientAddress } from './client-address.js';
-import { REPEAT_TALLIES, SOJOURN_BOUNDS, unmarked, type Answerer, type Reuse, type UdpEndpoint, type UdpOptions } from './udp-endpoint.js';
+import { CACHE_TALLIES, SOJOURN_BOUNDS, notCacheable, type Answerer, type Cacheable, type UdpEndpoint, type UdpOptions } from './udp-endpoint.js';
 
 const { header: HEADER, family: FAMILY, address: ADDRESS, port: PORT, refresh: REFRESH } = LAYOUT;
 const CLIENT_END = FAMILY + LAYOUT.clientBytes;
@@ -65,10 +65,10 @@ export function bindBatched(native: NativeUdpClass, host: string, port: number, 
     later.flush();
   };
   let failure: string | null = null;
-  const repeats = new Float64Array(REPEAT_TALLIES);
-  // One object for every query: the answerer marks the answer it gives at once as reusable, or leaves it.
-  const reuse = unmarked();
-  const remember = (msg: Buffer, answer: Buffer, r: Reuse, client: Buffer) => sock.remember(msg, answer, r.untilMs, r.agesAtMs, r.refreshAtMs, r.tally, client);
+  const cacheCounts = new Float64Array(CACHE_TALLIES);
+  // One object for every query: the answerer marks the answer it gives at once as cacheable, or leaves it.
+  const cacheable = notCacheable();
+  const cache = (msg: Buffer, answer: Buffer, r: Cacheable, client: Buffer) => sock.cache(msg, answer, r.untilMs, r.agesAtMs, r.refreshAtMs, r.tally, client);
   // Under --workers each worker binds the port itself and the kernel spreads datagrams over them.
   const sock: NativeUdp = new native(
     host,
@@ -82,13 +82,13 @@ export function bindBatched(native: NativeUdpClass, host: string, port: number, 
         records.copy(record, 0, at, at + HEADER + len);
         at += HEADER + len;
         const refresh = (record[FAMILY]! & REFRESH) !== 0;
-        // Cleared, so that the client's bytes are what remember() and senderOf() take.
+        // Cleared, so that the client's bytes are what cache() and the sender take.
         if (refresh) record[FAMILY] = record[FAMILY]! & ~REFRESH;
         const msg = record.subarray(HEADER);
-        reuse.untilMs = 0;
-        reuse.next = null;
-        reuse.answered = refresh;
-        const a = answer(msg, new RecordSender(record), reuse);
+        cacheable.untilMs = 0;
+        cacheable.next = null;
+        cacheable.answered = refresh;
+        const a = answer(msg, new RecordSender(record), cacheable);
         if (a instanceof Promise) {
           void a.then((r) => {
             if (!r || refresh) return;
@@ -100,25 +100,25 @@ export function bindBatched(native: NativeUdpClass, host: string, port: number, 
           });
         } else if (a) {
           if (!refresh) now.add(record, a);
-          if (reuse.untilMs !== 0) {
+          if (cacheable.untilMs !== 0) {
             const client = record.subarray(FAMILY, CLIENT_END);
-            remember(msg, a, reuse, client);
+            cache(msg, a, cacheable, client);
             // (Cast: the answerer may have set what was cleared before it ran.)
-            const next = reuse.next as Reuse['next'];
-            if (next) void next.then((n) => n && remember(msg, n.answer, n.reuse, client));
+            const next = cacheable.next as Cacheable['next'];
+            if (next) void next.then((n) => n && cache(msg, n.answer, n.cacheable, client));
           }
         }
       }
       now.flush();
     },
     SOJOURN_BOUNDS,
-    repeats,
+    cacheCounts,
     (message) => {
       failure = message;
       log.error(`${message}; UDP queries are no longer answered (TCP still is): restart rkvdns`);
     },
   );
-  if (o.reusePerClient) sock.keyByClient(true);
+  if (o.cachePerClient) sock.cacheByClient(true);
   const now = new Outbox(() => sock);
   const later = new Outbox(() => sock);
   return {
@@ -132,12 +132,12 @@ export function bindBatched(native: NativeUdpClass, host: string, port: number, 
         sendFailed: st.sendFailed,
         queue: st.queueDropped,
         sojourn: { counts: st.sojourn, seconds: st.sojournSeconds },
-        remembered: st.remembered,
+        cached: st.cached,
         cacheRefused: st.cacheRefused,
         cacheEvicted: st.cacheEvicted,
       };
     },
-    repeats,
+    cacheCounts,
     failure: () => failure,
     close: () => sock.close(),
   };

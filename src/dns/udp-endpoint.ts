@@ -1,41 +1,41 @@
-/** What a UDP endpoint is and says, whichever way it reads the socket (udp.ts): its answerer, reuse of answers, counts. */
+/** What a UDP endpoint is and says, whichever way it reads the socket (udp.ts): its answerer, caching of answers, counts. */
 import { LAYOUT, type SendFailure } from '../native/addon.js';
 import type { ClientAddress } from './client-address.js';
 
-/** Tallies the addon counts repeats under. */
-export const REPEAT_TALLIES = LAYOUT.tallies;
+/** Tallies the addon counts cached answers under. */
+export const CACHE_TALLIES = LAYOUT.tallies;
 
 /**
  * What an answerer may say of an answer it gives at once, on the batched path: the same query bytes, ID apart,
  * get this answer until `untilMs`, with the TTLs of its answer and authority records one lower (not below 0) at
  * `agesAtMs` and at each second after, as agedAnswer (message.ts) ages them; both are Date.now() times. Each
- * repeat so answered counts under `tally` (0 to REPEAT_TALLIES - 1) in the endpoint's `repeats`. The caller sets
- * untilMs to 0 and `next` to null before each query; left at 0, the answer is not reused.
+ * repeat so answered counts under `tally` (0 to CACHE_TALLIES - 1) in the endpoint's `cacheCounts`. The caller sets
+ * untilMs to 0 and `next` to null before each query; left at 0, the answer is not cached.
  *
  * With untilMs:
  * - `refreshAtMs` (0: none): the first repeat from then on is a refresh. It gets this answer too, but is also
  *   given to the answerer with `answered` set (and not counted under the tally): the answerer runs it so that
  *   its flight moves on (starts a prefetch) and counts it itself; what it returns is not sent.
  * - `next`: the answer that may replace this one for the same query bytes before untilMs (a prefetched read),
- *   and how it is reused in turn; null if none does. Once it is in it is kept in this one's place; if it cannot
+ *   and how it is cached in turn; null if none does. Once it is in it is kept in this one's place; if it cannot
  *   be (its untilMs 0, or the addon refuses it), this one is dropped all the same.
  */
-export interface Reuse {
+export interface Cacheable {
   untilMs: number;
   agesAtMs: number;
   refreshAtMs: number;
   tally: number;
   /** Set by the caller: the query is a refresh, answered by the addon already. */
   answered: boolean;
-  next: Promise<{ answer: Buffer; reuse: Reuse } | null> | null;
+  next: Promise<{ answer: Buffer; cacheable: Cacheable } | null> | null;
 }
 
-/** A Reuse that says nothing yet: the answer is not reused. */
-export function unmarked(): Reuse {
+/** A Cacheable that says nothing yet: the answer is not cached. */
+export function notCacheable(): Cacheable {
   return { untilMs: 0, agesAtMs: 0, refreshAtMs: 0, tally: 0, answered: false, next: null };
 }
 
-export type Answerer = (msg: Buffer, client: ClientAddress, reuse?: Reuse) => Buffer | null | Promise<Buffer | null>;
+export type Answerer = (msg: Buffer, client: ClientAddress, cacheable?: Cacheable) => Buffer | null | Promise<Buffer | null>;
 
 /**
  * Upper bounds (seconds) of the sojourn histogram: from the kernel's receipt of a query to its answer leaving,
@@ -62,7 +62,7 @@ export interface UdpCounts {
   /** The sojourn histogram (batched only: node:dgram gives no receive time); null on node:dgram. */
   sojourn: Sojourn | null;
   /** Answers held for repeats now. */
-  remembered: number;
+  cached: number;
   /** Answers offered for repeats and not kept (too long, malformed, already ended). */
   cacheRefused: number;
   /** Answers held for repeats dropped before their end to make room for newer ones. */
@@ -74,8 +74,8 @@ export interface UdpEndpoint {
   io: 'dgram' | 'batched';
   /** What the socket counted, read in one call to the addon. */
   counts(): UdpCounts;
-  /** Repeats the addon answered itself, per tally (see Reuse), kept current by the addon; null on node:dgram. */
-  repeats: Float64Array | null;
+  /** Repeats the addon answered itself, per tally (see Cacheable), kept current by the addon; null on node:dgram. */
+  cacheCounts: Float64Array | null;
   /** Why the socket no longer serves, if it stopped on an error of its own; null while it serves. */
   failure(): string | null;
   close(): void;
@@ -85,8 +85,8 @@ export const NO_SEND_FAILURES: Record<SendFailure, number> = { msgsize: 0, acces
 
 export interface UdpOptions {
   /**
-   * Reused answers (Reuse) go only to the client they were given to: for when the client decides whether it is
+   * Cached answers (Cacheable) go only to the client they were given to: for when the client decides whether it is
    * answered at all (an address list), so that a client the answerer would refuse never meets another's answer.
    */
-  reusePerClient?: boolean;
+  cachePerClient?: boolean;
 }

@@ -4,7 +4,7 @@
  *   batched  the native addon (src/native/, Linux): a thread of its own reads the socket with recvmmsg and hands
  *            the queries waiting to the main thread in one Buffer per wakeup of the loop, and the answers of a
  *            batch (or of one turn of the event loop, for answers that waited for Redis) leave in one sendmmsg.
- *            An answer the answerer marks reusable (Reuse) is remembered by the addon, whose thread answers that
+ *            An answer the answerer marks cacheable (Cacheable) is cached by the addon, whose thread answers that
  *            query's repeats itself, JavaScript busy or not, until the answer would change (udp-batched.ts).
  * Both call `answer(msg, client)` per query and send what it gives back to where the query came from. On `::`
  * both serve IPv4 clients too, and both give such a client as IPv4 (client-address.ts).
@@ -55,8 +55,8 @@ function bindDgram(host: string, port: number, answer: Answerer, log: Logger): P
       resolve({
         port: sock.address().port,
         io: 'dgram',
-        counts: () => ({ oversize: 0, send: 0, sendFailed: NO_SEND_FAILURES, queue: 0, sojourn: null, remembered: 0, cacheRefused: 0, cacheEvicted: 0 }),
-        repeats: null,
+        counts: () => ({ oversize: 0, send: 0, sendFailed: NO_SEND_FAILURES, queue: 0, sojourn: null, cached: 0, cacheRefused: 0, cacheEvicted: 0 }),
+        cacheCounts: null,
         failure: () => null,
         close: () => sock.close(),
       });

@@ -21,7 +21,7 @@ export const LAYOUT = {
   address: 5,
   scope: 21,
   arrival: 25,
-  /** Family and address: a client as remember() takes it. */
+  /** Family and address: a client as cache() takes it. */
   clientBytes: 17,
   refresh: 0x80,
   /** Tallies the addon counts repeats under (AnswerCache::kTallies). */
@@ -41,7 +41,7 @@ export interface NativeUdpStats {
   sendFailed: Record<SendFailure, number>;
   sojourn: number[];
   sojournSeconds: number;
-  remembered: number;
+  cached: number;
 }
 
 /** The addon's socket. */
@@ -49,8 +49,8 @@ export interface NativeUdp {
   port(): number;
   send(records: Buffer, count: number): number;
   /** Keeps `answer` for repeats of `query` in place of any answer kept for it; one it cannot keep still drops that. */
-  remember(query: Buffer, answer: Buffer, untilMs: number, agesAtMs: number, refreshAtMs: number, tally: number, client: Buffer): boolean;
-  keyByClient(on: boolean): void;
+  cache(query: Buffer, answer: Buffer, untilMs: number, agesAtMs: number, refreshAtMs: number, tally: number, client: Buffer): boolean;
+  cacheByClient(on: boolean): void;
   stats(): NativeUdpStats;
   close(): void;
 }
@@ -61,7 +61,7 @@ export type NativeUdpClass = new (
   reusePort: boolean,
   onBatch: (records: Buffer, count: number) => void,
   sojournBounds: readonly number[],
-  repeats: Float64Array,
+  cacheCounts: Float64Array,
   onError: (message: string) => void,
 ) => NativeUdp;
 

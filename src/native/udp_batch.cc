@@ -19,7 +19,7 @@ class UdpBatch : public Napi::ObjectWrap<UdpBatch> {
   static Napi::Object Init(Napi::Env env, Napi::Object exports) {
     Napi::Function f = DefineClass(env, "UdpBatch",
                                    {InstanceMethod("port", &UdpBatch::Port), InstanceMethod("send", &UdpBatch::Send),
-                                    InstanceMethod("remember", &UdpBatch::Remember), InstanceMethod("keyByClient", &UdpBatch::KeyByClient),
+                                    InstanceMethod("cache", &UdpBatch::CacheAnswer), InstanceMethod("cacheByClient", &UdpBatch::CacheByClient),
                                     InstanceMethod("close", &UdpBatch::Close), InstanceMethod("stats", &UdpBatch::Stats)});
     exports.Set("UdpBatch", f);
     Napi::Object layout = Napi::Object::New(env);
@@ -40,18 +40,18 @@ class UdpBatch : public Napi::ObjectWrap<UdpBatch> {
 
   // new UdpBatch(host: string (a literal address), port: number, reusePort: boolean, onBatch(buffer, count),
   //              sojournBounds: number[] (seconds, ascending: the histogram's upper bounds),
-  //              repeats: Float64Array (at least AnswerCache::kTallies long: answers sent from the cache, per tally),
+  //              cacheCounts: Float64Array (at least AnswerCache::kTallies long: answers sent from the cache, per tally),
   //              onError(message): the socket's thread ended on an error)
   UdpBatch(const Napi::CallbackInfo& info) : Napi::ObjectWrap<UdpBatch>(info) {
     Napi::Env env = info.Env();
     if (info.Length() < 7 || !info[0].IsString() || !info[1].IsNumber() || !info[2].IsBoolean() || !info[3].IsFunction() || !info[4].IsArray() ||
         !info[5].IsTypedArray() || info[5].As<Napi::TypedArray>().TypedArrayType() != napi_float64_array ||
         info[5].As<Napi::Float64Array>().ElementLength() < AnswerCache::kTallies || !info[6].IsFunction()) {
-      Napi::TypeError::New(env, "UdpBatch(host, port, reusePort, onBatch, sojournBounds, repeats: Float64Array(64), onError)").ThrowAsJavaScriptException();
+      Napi::TypeError::New(env, "UdpBatch(host, port, reusePort, onBatch, sojournBounds, cacheCounts: Float64Array(64), onError)").ThrowAsJavaScriptException();
       return;
     }
     // Held so its memory stays where the core writes.
-    repeatsRef_ = Napi::Persistent(info[5].As<Napi::Float64Array>());
+    cacheCountsRef_ = Napi::Persistent(info[5].As<Napi::Float64Array>());
     UdpCoreOptions o;
     o.host = info[0].As<Napi::String>();
     o.port = info[1].As<Napi::Number>().Int32Value();
@@ -61,7 +61,7 @@ class UdpBatch : public Napi::ObjectWrap<UdpBatch> {
       Napi::Value b = bounds.Get(i);
       if (b.IsNumber()) o.sojournBoundsNs.push_back(static_cast<uint64_t>(b.As<Napi::Number>().DoubleValue() * 1e9));
     }
-    o.repeats = repeatsRef_.Value().Data();
+    o.cacheCounts = cacheCountsRef_.Value().Data();
     o.wake = [this] { uv_async_send(async_); };
     std::string error;
     int errnum = 0;
@@ -137,28 +137,28 @@ class UdpBatch : public Napi::ObjectWrap<UdpBatch> {
     return Napi::Number::New(env, static_cast<double>(sent));
   }
 
-  // remember(query: Buffer (the whole datagram), answer: Buffer (as sent), untilMs, agesAtMs, refreshAtMs (Date.now()
+  // cache(query: Buffer (the whole datagram), answer: Buffer (as sent), untilMs, agesAtMs, refreshAtMs (Date.now()
   // times; refreshAtMs 0 for none), tally: number, client: Buffer (the query record's family and address, 17
-  // bytes)): keeps the answer for repeats of the query, from that client only after keyByClient(true); true when
+  // bytes)): keeps the answer for repeats of the query, from that client only after cacheByClient(true); true when
   // kept. Whether kept or not, it replaces what was kept for the query.
-  Napi::Value Remember(const Napi::CallbackInfo& info) {
+  Napi::Value CacheAnswer(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     if (info.Length() < 7 || !info[0].IsBuffer() || !info[1].IsBuffer() || !info[2].IsNumber() || !info[3].IsNumber() || !info[4].IsNumber() ||
         !info[5].IsNumber() || !info[6].IsBuffer() || info[6].As<Napi::Buffer<uint8_t>>().Length() != records::kClientBytes) {
-      Napi::TypeError::New(env, "remember(query, answer, untilMs, agesAtMs, refreshAtMs, tally, client: 17 bytes)").ThrowAsJavaScriptException();
+      Napi::TypeError::New(env, "cache(query, answer, untilMs, agesAtMs, refreshAtMs, tally, client: 17 bytes)").ThrowAsJavaScriptException();
       return env.Null();
     }
     auto query = info[0].As<Napi::Buffer<uint8_t>>();
     auto answer = info[1].As<Napi::Buffer<uint8_t>>();
-    bool kept = core_ && core_->Remember(info[6].As<Napi::Buffer<uint8_t>>().Data(), query.Data(), query.Length(), answer.Data(), answer.Length(),
+    bool kept = core_ && core_->CacheAnswer(info[6].As<Napi::Buffer<uint8_t>>().Data(), query.Data(), query.Length(), answer.Data(), answer.Length(),
                                          info[2].As<Napi::Number>().DoubleValue(), info[3].As<Napi::Number>().DoubleValue(),
                                          info[4].As<Napi::Number>().DoubleValue(), info[5].As<Napi::Number>().Int64Value());
     return Napi::Boolean::New(env, kept);
   }
 
-  // keyByClient(on: boolean): from now on, answers are kept per client (what was kept before is dropped).
-  Napi::Value KeyByClient(const Napi::CallbackInfo& info) {
-    if (core_) core_->KeyByClient(info.Length() > 0 && info[0].ToBoolean().Value());
+  // cacheByClient(on: boolean): from now on, answers are kept per client (what was kept before is dropped).
+  Napi::Value CacheByClient(const Napi::CallbackInfo& info) {
+    if (core_) core_->CacheByClient(info.Length() > 0 && info[0].ToBoolean().Value());
     return info.Env().Undefined();
   }
 
@@ -181,7 +181,7 @@ class UdpBatch : public Napi::ObjectWrap<UdpBatch> {
     for (uint32_t i = 0; i < s.sojourn.size(); i++) counts.Set(i, static_cast<double>(s.sojourn[i]));
     o.Set("sojourn", counts);
     o.Set("sojournSeconds", s.sojournSeconds);
-    o.Set("remembered", static_cast<double>(s.remembered));
+    o.Set("cached", static_cast<double>(s.cached));
     return o;
   }
 
@@ -198,7 +198,7 @@ class UdpBatch : public Napi::ObjectWrap<UdpBatch> {
   std::unique_ptr<UdpCore> core_;
   uv_async_t* async_ = nullptr;  // wakes the loop for queries waiting
   Napi::FunctionReference onBatch_, onError_;
-  Napi::Reference<Napi::Float64Array> repeatsRef_;
+  Napi::Reference<Napi::Float64Array> cacheCountsRef_;
   std::vector<uint8_t> delivering_;  // the records being handed over (its room kept between wakeups)
   bool errorReported_ = false;
 };

@@ -1,28 +1,18 @@
 // See udp_core.h.
 #include "udp_core.h"
 
-#include <arpa/inet.h>
 #include <errno.h>
-#include <netinet/in.h>
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <string.h>
 #include <sys/eventfd.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "records.h"
-
-const char* const kSendFailureNames[kSendFailures] = {"msgsize", "access", "unreachable", "permission", "invalid", "family", "other"};
+#include "udp_socket.h"
 
 namespace {
-
-uint64_t NowNs() {
-  timespec t;
-  clock_gettime(CLOCK_REALTIME, &t);  // the clock SO_TIMESTAMPNS stamps with
-  return static_cast<uint64_t>(t.tv_sec) * 1000000000u + static_cast<uint64_t>(t.tv_nsec);
-}
 
 // The kernel's receive time of a datagram, from its SCM_TIMESTAMPNS control message; 0 without one.
 uint64_t ArrivalNs(msghdr* h) {
@@ -34,18 +24,6 @@ uint64_t ArrivalNs(msghdr* h) {
     }
   }
   return 0;
-}
-
-SendFailure FailureOf(int e) {
-  switch (e) {
-    case EMSGSIZE: return kMsgSize;
-    case EACCES: return kAccess;
-    case EHOSTUNREACH: case ENETUNREACH: case ECONNREFUSED: case EHOSTDOWN: case ENETDOWN: return kUnreachable;
-    case EPERM: return kPermission;
-    case EINVAL: case EDESTADDRREQ: return kInvalid;
-    case EAFNOSUPPORT: return kFamily;
-    default: return kOtherFailure;
-  }
 }
 
 }  // namespace
@@ -70,49 +48,14 @@ struct UdpCore::Batch {
 
 std::unique_ptr<UdpCore> UdpCore::Open(UdpCoreOptions o, std::string* error, int* errnum) {
   std::unique_ptr<UdpCore> core(new UdpCore(std::move(o)));
-  auto fail = [&](const char* what) {
+  auto fail = [&](const std::string& what) {
     *errnum = errno;
-    *error = std::string(what) + ": " + strerror(errno);
+    *error = what + ": " + strerror(errno);
     return nullptr;
   };
-  const UdpCoreOptions& opts = core->o_;
-  if (opts.port < 0 || opts.port > 65535) {
-    errno = EINVAL;
-    return fail("port");
-  }
-  sockaddr_storage addr{};
-  socklen_t len = 0;
-  auto* a4 = reinterpret_cast<sockaddr_in*>(&addr);
-  auto* a6 = reinterpret_cast<sockaddr_in6*>(&addr);
-  if (inet_pton(AF_INET, opts.host.c_str(), &a4->sin_addr) == 1) {
-    a4->sin_family = AF_INET;
-    a4->sin_port = htons(opts.port);
-    len = sizeof(sockaddr_in);
-  } else if (inet_pton(AF_INET6, opts.host.c_str(), &a6->sin6_addr) == 1) {
-    a6->sin6_family = AF_INET6;
-    a6->sin6_port = htons(opts.port);
-    len = sizeof(sockaddr_in6);
-  } else {
-    errno = EINVAL;
-    return fail(("not a literal IP address: " + opts.host).c_str());
-  }
-  core->family_ = addr.ss_family;
-  core->fd_ = socket(addr.ss_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-  if (core->fd_ < 0) return fail("socket");
-  int fd = core->fd_, one = 1, zero = 0;
-  // Dual stack, as node:dgram binds: `::` takes IPv4 clients too (records.h writes them as IPv4).
-  if (addr.ss_family == AF_INET6) setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof zero);
-  if (opts.reusePort && setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) < 0) return fail("SO_REUSEPORT");
-  // Without receive timestamps the arrival stays 0 and no sojourn is counted; serving goes on. A larger send
-  // buffer lets a burst of answers leave without waiting; the kernel caps it, which is no error.
-  setsockopt(fd, SOL_SOCKET, SO_TIMESTAMPNS, &one, sizeof one);
-  int sndbuf = kSendBufferBytes;
-  setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof sndbuf);
-  if (bind(fd, reinterpret_cast<sockaddr*>(&addr), len) < 0) return fail("bind");
-  sockaddr_storage bound{};
-  socklen_t blen = sizeof bound;
-  getsockname(fd, reinterpret_cast<sockaddr*>(&bound), &blen);
-  core->port_ = ntohs(bound.ss_family == AF_INET ? reinterpret_cast<sockaddr_in*>(&bound)->sin_port : reinterpret_cast<sockaddr_in6*>(&bound)->sin6_port);
+  std::string what;
+  core->fd_ = OpenUdpSocket(core->o_.host, core->o_.port, core->o_.reusePort, &core->family_, &core->port_, &what);
+  if (core->fd_ < 0) return fail(what);
   core->stop_ = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
   if (core->stop_ < 0) return fail("eventfd");
   core->sojourn_ = std::make_unique<std::atomic<uint64_t>[]>(core->o_.sojournBoundsNs.size() + 1);
@@ -155,7 +98,7 @@ void UdpCore::Serve() {
   while (!stopping_.load(std::memory_order_relaxed)) {
     int timeoutMs = -1;
     if (refreshesSinceNs_ != 0) {
-      uint64_t due = refreshesSinceNs_ + kRefreshGatherNs, now = NowNs();
+      uint64_t due = refreshesSinceNs_ + kRefreshGatherNs, now = WallClockNs();
       timeoutMs = now >= due ? 0 : static_cast<int>((due - now + 999'999) / 1'000'000);
     }
     int ready = poll(fds, 2, timeoutMs);
@@ -171,7 +114,7 @@ void UdpCore::Serve() {
     if (ready > 0 && fds[0].revents != 0)
       while (ReceiveBatch(*batch) == kBatch && !stopping_.load(std::memory_order_relaxed)) {
       }
-    if (refreshesSinceNs_ != 0 && NowNs() >= refreshesSinceNs_ + kRefreshGatherNs) WakeMainThread();
+    if (refreshesSinceNs_ != 0 && WallClockNs() >= refreshesSinceNs_ + kRefreshGatherNs) WakeMainThread();
   }
 }
 
@@ -215,7 +158,7 @@ unsigned UdpCore::LookUp(Batch& b, unsigned n) {
   unsigned hit = 0;
   std::lock_guard<std::mutex> lock(cacheMu_);
   if (cache_.size() == 0) return 0;
-  uint64_t now = NowNs();
+  uint64_t now = WallClockNs();
   for (unsigned i = 0; i < n; i++) {
     if (b.answered[i]) continue;
     uint8_t client[records::kClientBytes];
@@ -223,7 +166,7 @@ unsigned UdpCore::LookUp(Batch& b, unsigned n) {
     uint8_t* out = b.hitData.data() + hit * AnswerCache::kMaxAnswer;
     size_t alen = cache_.Get({client, byClient_ ? sizeof client : 0, b.data.data() + i * kMaxQuery, b.msgs[i].msg_len}, now, out, &b.tally[i], &b.refresh[i]);
     if (alen == 0) continue;
-    if (!b.refresh[i]) CountRepeat(b.tally[i]);
+    if (!b.refresh[i]) CountCached(b.tally[i]);
     b.hitIov[hit] = {out, alen};
     msghdr& h = b.hitMsgs[hit].msg_hdr;
     h = {};
@@ -247,7 +190,7 @@ void UdpCore::Queue(Batch& b, unsigned n) {
       if (b.answered[i] && !b.refresh[i]) continue;
       if (waitingCount_ >= kMaxWaiting) {
         // A refresh that cannot wait was still answered: it is counted here instead, and its flight simply ends.
-        if (b.refresh[i]) CountRepeat(b.tally[i]);
+        if (b.refresh[i]) CountCached(b.tally[i]);
         else queueDropped_++;
         continue;
       }
@@ -263,12 +206,12 @@ void UdpCore::Queue(Batch& b, unsigned n) {
     }
   }
   if (queued) WakeMainThread();
-  else if (refreshes && refreshesSinceNs_ == 0) refreshesSinceNs_ = NowNs();
+  else if (refreshes && refreshesSinceNs_ == 0) refreshesSinceNs_ = WallClockNs();
 }
 
 // The socket's thread is the only writer; the main thread reads the count without a call, so it is stored whole.
-void UdpCore::CountRepeat(unsigned tally) {
-  std::atomic_ref<double> count(o_.repeats[tally]);
+void UdpCore::CountCached(unsigned tally) {
+  std::atomic_ref<double> count(o_.cacheCounts[tally]);
   count.store(count.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
 }
 
@@ -287,94 +230,9 @@ unsigned UdpCore::Take(std::vector<uint8_t>* out) {
   return count;
 }
 
-int64_t UdpCore::Send(const uint8_t* data, size_t size, int64_t count) {
-  if (fd_ < 0) return 0;
-  mmsghdr msgs[kBatch];
-  iovec iov[kBatch];
-  sockaddr_storage to[kBatch];
-  uint64_t arrival[kBatch];
-  size_t off = 0;
-  int64_t sent = 0;
-  while (count > 0) {
-    unsigned n = 0;
-    bool malformed = false;
-    while (n < kBatch && count > 0) {
-      if (size - off < records::kHeader || size - off - records::kHeader < records::GetU16(data + off)) {
-        malformed = true;
-        break;
-      }
-      const uint8_t* record = data + off;
-      size_t len = records::GetU16(record);
-      off += records::kHeader + len;
-      count--;
-      socklen_t alen = records::Destination(record, family_, &to[n]);
-      if (alen == 0) {
-        // A family this socket cannot reach (an IPv6 client of an IPv4 socket: a record not made from a query).
-        sendFailed_[kFamily]++;
-        continue;
-      }
-      arrival[n] = records::GetU64(record + records::kArrival);
-      iov[n] = {const_cast<uint8_t*>(record + records::kHeader), len};
-      msgs[n].msg_hdr = {};
-      msgs[n].msg_hdr.msg_name = &to[n];
-      msgs[n].msg_hdr.msg_namelen = alen;
-      msgs[n].msg_hdr.msg_iov = &iov[n];
-      msgs[n].msg_hdr.msg_iovlen = 1;
-      n++;
-    }
-    sent += SendAll(msgs, n, arrival);
-    if (malformed) break;  // what came before it was sent
-  }
-  return sent;
-}
-
-// Sends the n messages, skipping (and counting) each the kernel refuses for itself; waits briefly for a full send
-// buffer, then drops what is left. Counts each sent message's sojourn from its query's arrival; returns how many left.
-unsigned UdpCore::SendAll(mmsghdr* msgs, unsigned n, const uint64_t* arrival) {
-  unsigned done = 0, sent = 0;
-  int waitedMs = 0;
-  uint64_t now = 0;
-  while (done < n) {
-    int r = sendmmsg(fd_, msgs + done, n - done, MSG_DONTWAIT);
-    if (r > 0) {
-      now = NowNs();
-      for (int i = 0; i < r; i++) CountSojourn(arrival[done + i], now);
-      done += r;
-      sent += r;
-      continue;
-    }
-    int e = r < 0 ? errno : EAGAIN;
-    if (e == EINTR) continue;
-    if (e == EAGAIN || e == EWOULDBLOCK || e == ENOBUFS) {
-      pollfd p = {fd_, POLLOUT, 0};
-      if (waitedMs < kSendWaitMs && poll(&p, 1, 1) >= 0) {
-        waitedMs++;
-        continue;
-      }
-      dropped_ += n - done;
-      break;
-    }
-    // The first message left refused this one alone: skip it, the others still go.
-    sendFailed_[FailureOf(e)]++;
-    done++;
-  }
-  return sent;
-}
-
-// The kernel stamps with the wall clock, so a step of it (NTP) between receipt and send can misplace one answer:
-// one stepped back is not counted, one stepped forward lands in a late bucket.
-void UdpCore::CountSojourn(uint64_t arrival, uint64_t now) {
-  if (arrival == 0 || now < arrival) return;
-  uint64_t ns = now - arrival;
-  size_t b = 0;
-  while (b < o_.sojournBoundsNs.size() && ns > o_.sojournBoundsNs[b]) b++;
-  sojourn_[b].fetch_add(1, std::memory_order_relaxed);
-  sojournNs_.fetch_add(ns, std::memory_order_relaxed);
-}
-
-bool UdpCore::Remember(const uint8_t* client, const uint8_t* query, size_t qlen, const uint8_t* answer, size_t alen, double untilMs, double agesAtMs,
+bool UdpCore::CacheAnswer(const uint8_t* client, const uint8_t* query, size_t qlen, const uint8_t* answer, size_t alen, double untilMs, double agesAtMs,
                        double refreshAtMs, int64_t tally) {
-  uint64_t now = NowNs();
+  uint64_t now = WallClockNs();
   // At most an hour ahead: a flight lasts seconds, so anything else is a mistake, not an answer to keep.
   double nowMs = static_cast<double>(now) / 1e6;
   bool sane = untilMs > nowMs && untilMs <= nowMs + 3600e3 && agesAtMs >= 0 && agesAtMs <= untilMs && refreshAtMs >= 0 && refreshAtMs <= untilMs &&
@@ -388,7 +246,7 @@ bool UdpCore::Remember(const uint8_t* client, const uint8_t* query, size_t qlen,
                     static_cast<uint64_t>(refreshAtMs * 1e6), static_cast<unsigned>(tally));
 }
 
-void UdpCore::KeyByClient(bool on) {
+void UdpCore::CacheByClient(bool on) {
   std::lock_guard<std::mutex> lock(cacheMu_);
   byClient_ = on;
   cache_.Clear();
@@ -403,7 +261,7 @@ UdpCoreStats UdpCore::Stats() {
   for (size_t i = 0; i <= o_.sojournBoundsNs.size(); i++) s.sojourn.push_back(sojourn_[i].load(std::memory_order_relaxed));
   s.sojournSeconds = static_cast<double>(sojournNs_) / 1e9;
   std::lock_guard<std::mutex> lock(cacheMu_);
-  s.remembered = cache_.size();
+  s.cached = cache_.size();
   s.cacheRefused = cache_.refused();
   s.cacheEvicted = cache_.evicted();
   return s;

@@ -3,16 +3,16 @@
 // puts it behind N-API; test/native/core_threads.cc drives it from two threads under ThreadSanitizer, as node does.
 //
 // The socket's thread (named rkvdns-udp) waits for datagrams, or the word to stop, and takes each recvmmsg batch
-// through four stages: Receive, LookUp (repeats of a remembered answer), SendRepeats, Queue (the rest, as records,
+// through four stages: Receive, LookUp (repeats of a cached answer), SendRepeats, Queue (the rest, as records,
 // see records.h). It wakes the main thread (`wake`) when queries wait. At most kMaxWaiting queries wait; beyond
 // that a query is dropped and counted, as the kernel drops one when the socket's queue is full.
 //
-// Repeats: the main thread may hand an answer back with Remember() (answer_cache.h); until it ends, a datagram
+// Repeats: the main thread may hand an answer back with CacheAnswer() (answer_cache.h); until it ends, a datagram
 // with the same bytes (its ID apart) is answered by the socket's thread and never queued, but for a refresh: the
 // first repeat from the answer's refresh point on is also queued, flagged (records::kRefresh), and not counted
 // here (the main thread counts it as it runs it); refreshes alone wake the main thread only after
 // kRefreshGatherNs, together. Each other such answer is counted under the tally the main thread gave, in
-// `repeats` (read without a call: the thread stores each count whole, atomically). After KeyByClient(true) an
+// `cacheCounts` (read without a call: the thread stores each count whole, atomically). After CacheByClient(true) an
 // answer is kept for the client it was given to only.
 //
 // Sending: a message the kernel refuses for itself (EMSGSIZE, EACCES, unreachable, ...) is skipped and counted by
@@ -21,6 +21,7 @@
 #pragma once
 
 #include <sys/socket.h>
+#include <time.h>
 
 #include <atomic>
 #include <cstdint>
@@ -33,6 +34,13 @@
 
 #include "answer_cache.h"
 
+// The clock SO_TIMESTAMPNS stamps arrivals with, in nanoseconds.
+inline uint64_t WallClockNs() {
+  timespec t;
+  clock_gettime(CLOCK_REALTIME, &t);
+  return static_cast<uint64_t>(t.tv_sec) * 1000000000u + static_cast<uint64_t>(t.tv_nsec);
+}
+
 // Why the kernel refused one message of a batch.
 enum SendFailure : unsigned { kMsgSize, kAccess, kUnreachable, kPermission, kInvalid, kFamily, kOtherFailure, kSendFailures };
 extern const char* const kSendFailureNames[kSendFailures];
@@ -42,7 +50,7 @@ struct UdpCoreOptions {
   int port = 0;
   bool reusePort = false;
   std::vector<uint64_t> sojournBoundsNs;  // the sojourn histogram's upper bounds, ascending
-  double* repeats = nullptr;              // AnswerCache::kTallies counts, written by the socket's thread only
+  double* cacheCounts = nullptr;              // AnswerCache::kTallies counts, written by the socket's thread only
   std::function<void()> wake;             // called on the socket's thread: queries wait, or the thread ended
 };
 
@@ -51,7 +59,7 @@ struct UdpCoreStats {
   uint64_t sendFailed[kSendFailures];
   std::vector<uint64_t> sojourn;
   double sojournSeconds;
-  size_t remembered;
+  size_t cached;
 };
 
 class UdpCore {
@@ -63,7 +71,6 @@ class UdpCore {
   // answers have been sent; only their flights' renewal waits, and a flight's prefetch point is 1-2 s before its end).
   static constexpr uint64_t kRefreshGatherNs = 50'000'000;
   static constexpr int kSendWaitMs = 5;        // a full send buffer is waited for this long per Send, at most
-  static constexpr int kSendBufferBytes = 4 << 20;  // asked for (the kernel caps it at net.core.wmem_max)
 
   // Opens and binds the socket; null on failure, with `error` ("bind: Address already in use") and `errnum` set.
   static std::unique_ptr<UdpCore> Open(UdpCoreOptions o, std::string* error, int* errnum);
@@ -76,9 +83,9 @@ class UdpCore {
   // The main thread's side.
   unsigned Take(std::vector<uint8_t>* records);  // the queries waiting, swapped into `records`; how many
   int64_t Send(const uint8_t* data, size_t size, int64_t count);  // answer records; how many left
-  bool Remember(const uint8_t* client, const uint8_t* query, size_t qlen, const uint8_t* answer, size_t alen, double untilMs, double agesAtMs,
+  bool CacheAnswer(const uint8_t* client, const uint8_t* query, size_t qlen, const uint8_t* answer, size_t alen, double untilMs, double agesAtMs,
                 double refreshAtMs, int64_t tally);
-  void KeyByClient(bool on);
+  void CacheByClient(bool on);
   UdpCoreStats Stats();
   int ThreadError() const { return threadError_.load(); }  // the errno that ended the socket's thread, 0 if none
 
@@ -90,7 +97,7 @@ class UdpCore {
   unsigned Receive(Batch& b);
   unsigned LookUp(Batch& b, unsigned n);
   void Queue(Batch& b, unsigned n);
-  void CountRepeat(unsigned tally);
+  void CountCached(unsigned tally);
   void WakeMainThread();
   unsigned SendAll(mmsghdr* msgs, unsigned n, const uint64_t* arrival);
   void CountSojourn(uint64_t arrival, uint64_t now);
@@ -113,7 +120,7 @@ class UdpCore {
   std::mutex waitMu_;  // guards waiting_ and waitingCount_: the thread fills them, Take() swaps them out
   std::vector<uint8_t> waiting_;
   unsigned waitingCount_ = 0;
-  std::mutex cacheMu_;  // guards cache_ and byClient_: the thread looks up, the main thread remembers
+  std::mutex cacheMu_;  // guards cache_ and byClient_: the thread looks up, the main thread caches
   AnswerCache cache_;
   bool byClient_ = false;
   // Both threads send, so these counts are atomic.

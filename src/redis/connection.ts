@@ -13,6 +13,7 @@ import calculateSlot from 'cluster-key-slot';
 import { Cluster, Redis, type ClusterOptions, type RedisOptions } from 'ioredis';
 import type { Logger } from '../common/log.js';
 import { ReadPipe, pipeTarget, reconnectDelay } from './pipe.js';
+import { plainRedisError } from './errors.js';
 import { describeTarget, parseRedisTarget, type ClusterTarget, type RedisTarget } from './target.js';
 
 /** Hash slots of a Redis Cluster. */
@@ -89,7 +90,7 @@ function clusterOptions(target: ClusterTarget, timeoutMs: number, autoPipelining
 function watch(client: Redis | Cluster, where: string, log: Logger, whileDown: string): void {
   let down = false;
   client.on('error', (e: Error) => {
-    if (!down) log.warn(`redis ${where}: ${e.message}${whileDown}`);
+    if (!down) log.warn(`redis ${where}: ${plainRedisError(e.message)}${whileDown}`);
     down = true;
   });
   client.on('ready', () => {
@@ -156,7 +157,7 @@ export function connectRedis(url: string, o: ConnectionOptions): Connection {
       if (reads && reads.status !== 'ready') throw new Error(`the read connection is not connected (${reads.status})`);
       return null;
     } catch (e) {
-      return `redis ${describeTarget(target)} not reachable: ${(e as Error).message}`;
+      return `redis ${describeTarget(target)} not reachable: ${plainRedisError((e as Error).message)}`;
     }
   };
   return {

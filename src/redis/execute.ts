@@ -3,6 +3,7 @@
  * with SCAN, never KEYS, so a large keyspace does not block Redis, and are capped at MAX_KEYS. A
  * partitioned listing takes its keys from a snapshot shared by the pages of one walk.
  */
+import { plainRedisError } from './errors.js';
 import type { RedisPlan } from '../query/operators.js';
 import type { Partition } from '../query/partition.js';
 import type { ShardPattern } from '../query/shards.js';
@@ -168,7 +169,7 @@ async function listing(src: KeySource, plan: Exclude<RedisPlan, { key: Buffer }>
 const failed = (e: unknown): Reply => {
   if (e instanceof TooManyKeysError) return { kind: 'error', error: 'toomany', message: e.message };
   if (e instanceof TooLargeError) return { kind: 'error', error: 'toolarge', message: e.message };
-  return { kind: 'error', error: 'redis', message: (e as Error).message };
+  return { kind: 'error', error: 'redis', message: plainRedisError((e as Error).message) };
 };
 
 export function executePlan(src: KeySource, plan: RedisPlan): Promise<Reply> {

@@ -1,7 +1,7 @@
 /**
  * RESP2, the Redis wire format, for the pipelined read connection (pipe.ts): commands written straight into one
  * outgoing Buffer, and replies parsed from the incoming bytes as they arrive. No object is made per command on
- * the way out, and a reply split across reads is parsed again only once the bytes it lacks can be there.
+ * the way out, and a reply split across reads is parsed once, resuming where the last read ended.
  */
 
 /** A reply: bulk strings as Buffers, simple strings as text, integers, arrays, nil as null, and error replies. */
@@ -73,20 +73,32 @@ export class CommandWriter {
   }
 }
 
-/** What a parse step returns when the reply is not complete in the bytes at hand. */
+/** What a parse step returns when the element is not complete in the bytes at hand. */
 const MORE = Symbol('more');
+/** What a parse step returns when it opened an array whose elements follow. */
+const OPENED = Symbol('opened');
+
+/** An array being filled, element by element, across as many reads as its bytes take. */
+interface OpenArray {
+  items: RespReply[];
+  filled: number;
+}
 
 /**
- * Replies from a byte stream, in order, each handed to `onReply`. Bytes left over after the last complete
- * reply are kept, and the next parse waits until at least as many bytes as the incomplete reply is known to
- * need have arrived.
+ * Replies from a byte stream, in order, each handed to `onReply`. Parsing resumes where it stopped: arrays
+ * being filled are kept with the elements they have, and only the bytes of the one incomplete element are
+ * kept, so a reply split over many reads is read once (node-redis's parser works the same way). The next
+ * parse waits until at least as many bytes as that element is known to need have arrived.
  */
 export class ReplyParser {
   private rest: Buffer[] = [];
   private restLength = 0;
-  /** Bytes (from the start of the kept rest) needed before the incomplete reply can complete. */
+  /** Bytes (from the start of the kept rest) needed before the incomplete element can complete. */
   private need = 0;
   private pos = 0;
+  private readonly open: OpenArray[] = [];
+  /** Element parses begun, completed or not: the parser's work, which stays linear in the stream. */
+  steps = 0;
 
   constructor(private readonly onReply: (r: RespReply) => void) {}
 
@@ -101,28 +113,47 @@ export class ReplyParser {
       this.rest = [];
       this.restLength = 0;
     }
-    let start = 0;
-    for (;;) {
-      if (start === b.length) return;
-      this.pos = start;
-      const r = this.value(b);
-      if (r === MORE) break;
-      start = this.pos;
-      this.onReply(r);
+    this.pos = 0;
+    while (this.pos < b.length) {
+      const start = this.pos;
+      this.steps++;
+      const r = this.element(b);
+      if (r === MORE) {
+        this.rest = [b.subarray(start)];
+        this.restLength = b.length - start;
+        this.need -= start;
+        return;
+      }
+      if (r !== OPENED) this.complete(r);
     }
-    this.rest = [b.subarray(start)];
-    this.restLength = b.length - start;
-    this.need -= start;
   }
 
-  /** Drops kept bytes (the connection they came from is gone). */
+  /** Drops kept bytes and half-filled arrays (the connection they came from is gone). */
   reset(): void {
     this.rest = [];
     this.restLength = 0;
     this.need = 0;
+    this.open.length = 0;
   }
 
-  private value(b: Buffer): RespReply | typeof MORE {
+  /** A complete element: into the innermost open array, closing every array it fills, or out as a reply. */
+  private complete(value: RespReply): void {
+    let v = value;
+    for (;;) {
+      const top = this.open[this.open.length - 1];
+      if (!top) {
+        this.onReply(v);
+        return;
+      }
+      top.items[top.filled++] = v;
+      if (top.filled < top.items.length) return;
+      this.open.pop();
+      v = top.items;
+    }
+  }
+
+  /** One element from this.pos: a value, an opened array, or MORE with `need` set (relative to b). */
+  private element(b: Buffer): RespReply | typeof MORE | typeof OPENED {
     const start = this.pos;
     const eol = b.indexOf(CR, start + 1);
     if (eol < 0 || eol + 1 >= b.length) {
@@ -130,19 +161,24 @@ export class ReplyParser {
       return MORE;
     }
     if (b[eol + 1] !== LF) throw new RespProtocolError(`a line not ending in CRLF at byte ${eol}`);
-    this.pos = eol + 2;
     switch (b[start]) {
       case 43: // + simple string
+        this.pos = eol + 2;
         return b.toString('latin1', start + 1, eol);
       case 45: // - error
+        this.pos = eol + 2;
         return new RespError(b.toString('utf8', start + 1, eol));
       case 58: // : integer
+        this.pos = eol + 2;
         return integer(b, start + 1, eol);
       case 36: {
-        // $ bulk string
+        // $ bulk string: its header is read again with its body, so nothing is consumed until both are here
         const len = integer(b, start + 1, eol);
-        if (len < 0) return null;
-        const end = this.pos + len;
+        if (len < 0) {
+          this.pos = eol + 2;
+          return null;
+        }
+        const end = eol + 2 + len;
         if (end + 2 > b.length) {
           this.need = end + 2;
           return MORE;
@@ -154,14 +190,11 @@ export class ReplyParser {
       case 42: {
         // * array
         const n = integer(b, start + 1, eol);
+        this.pos = eol + 2;
         if (n < 0) return null;
-        const items: RespReply[] = new Array<RespReply>(n);
-        for (let i = 0; i < n; i++) {
-          const item = this.value(b);
-          if (item === MORE) return MORE;
-          items[i] = item;
-        }
-        return items;
+        if (n === 0) return [];
+        this.open.push({ items: new Array<RespReply>(n), filled: 0 });
+        return OPENED;
       }
       default:
         throw new RespProtocolError(`reply type byte 0x${(b[start] ?? 0).toString(16)} is not RESP2`);

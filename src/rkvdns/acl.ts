@@ -1,6 +1,7 @@
 /**
- * ALLOW_QUERY: only clients in the list are answered; others get REFUSED, as BIND's `allow-query` does. The
- * first link, so a refused query costs no Redis read, no flight and no pending slot.
+ * ALLOW_QUERY: only clients in the list are answered; others get REFUSED, as BIND's `allow-query` does. It comes
+ * before admission, so a refused query costs no Redis read, no flight and no pending slot; only RRL, which must
+ * see every response, comes before it.
  */
 import { RCODE } from '../dns/constants.js';
 import { AddressList } from '../common/cidr.js';
@@ -10,5 +11,5 @@ const REFUSED: Resolution = { answer: { rcode: RCODE.REFUSED, answers: [], autho
 
 export function allowQueryLink(allowQuery: string): Link {
   const allowed = new AddressList(allowQuery);
-  return (qc, next) => (allowed.has(qc.client) ? next(qc) : REFUSED);
+  return { name: 'ALLOW_QUERY', cache: 'client', run: (qc, next) => (allowed.has(qc.client) ? next(qc) : REFUSED) };
 }

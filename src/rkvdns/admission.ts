@@ -21,15 +21,20 @@ export function admission(maxPending: number, stats: ServerStats): Admission {
     pending--;
     throw e;
   };
-  const link: Link = (qc, next) => {
-    if (pending >= maxPending && qc.transport === 'udp') {
-      stats.count('dropped_pending');
-      return null;
-    }
-    const r = next(qc);
-    if (!isPromise(r)) return r;
-    pending++;
-    return r.then(settle, fail);
+  // A repeat answered from the cache waits for nothing, so MAX_PENDING never applies to it.
+  const link: Link = {
+    name: 'MAX_PENDING',
+    cache: 'bytes',
+    run: (qc, next) => {
+      if (pending >= maxPending && qc.transport === 'udp') {
+        stats.count('dropped_pending');
+        return null;
+      }
+      const r = next(qc);
+      if (!isPromise(r)) return r;
+      pending++;
+      return r.then(settle, fail);
+    },
   };
   return { link, pending: () => pending };
 }

@@ -6,7 +6,6 @@ import type { ServerStats } from './stats.js';
 export class Debouncer {
   private readonly seen = new Map<string, number>();
   private sweptAt = -Infinity;
-  dropped = 0;
 
   constructor(
     private readonly maxEntries = 100_000,
@@ -21,10 +20,7 @@ export class Debouncer {
   admit(id: string): boolean {
     const t = this.now();
     const until = this.seen.get(id);
-    if (until !== undefined && until > t) {
-      this.dropped++;
-      return false;
-    }
+    if (until !== undefined && until > t) return false;
     if (this.seen.size >= this.maxEntries && t - this.sweptAt >= SWEEP_GAP_MS) {
       this.sweptAt = t;
       for (const [k, u] of this.seen) if (u <= t) this.seen.delete(k);
@@ -36,11 +32,15 @@ export class Debouncer {
 
 /** Per host, not per socket. The link checks the query's own settings: the CONTROL_KEY overlay may turn DEBOUNCE on or off per query. */
 export function debounceLink(debouncer: Debouncer, stats: ServerStats): Link {
-  return (qc, next) => {
-    if (qc.settings.DEBOUNCE && !debouncer.admit(`${qc.client.bytes.toString('latin1')}\0${qc.query.question.toString('latin1').toLowerCase()}`)) {
-      stats.count('dropped_debounce');
-      return null;
-    }
-    return next(qc);
+  return {
+    name: 'DEBOUNCE',
+    cache: 'query',
+    run: (qc, next) => {
+      if (qc.settings.DEBOUNCE && !debouncer.admit(`${qc.client.bytes.toString('latin1')}\0${qc.query.question.toString('latin1').toLowerCase()}`)) {
+        stats.count('dropped_debounce');
+        return null;
+      }
+      return next(qc);
+    },
   };
 }

@@ -40,11 +40,22 @@ interface Flight<T> {
   successor?: Promise<Successor<T> | null>;
 }
 
-/** How a repeat of an answer given at once fares: see Flights.servedUntil and the rest. */
+/**
+ * How a repeat of a finished result given at once fares (times in ms, the `now` clock):
+ * - servedUntil: it gets that same result, aged as it ages, until its flight ends, unless a successor replaces it
+ *   sooner;
+ * - agesAt: when that result next ages by a second (then every second after); servedUntil without aging;
+ * - refreshAt: from when a repeat starts the prefetch (0: none will).
+ */
 export interface Held {
   servedUntil: number;
   agesAt: number;
   refreshAt: number;
+}
+
+/** What run() tells of a result it gives at once: how it is held, and its successor (see run). */
+export interface HeldResult<T> extends Held {
+  successor: Promise<Successor<T> | null> | null;
 }
 
 /** A prefetched result that has just replaced its flight's, and how a repeat of it fares. */
@@ -63,7 +74,7 @@ export interface FlightOptions {
   prefetch?: boolean;
 }
 
-export class Flights<T> implements Held {
+export class Flights<T> {
   private readonly flights = new Map<string, Flight<T>>();
   private readonly maxFlights: number;
   private readonly prefetchMs: number;
@@ -73,19 +84,6 @@ export class Flights<T> implements Held {
   prefetched = 0;
   /** Reads that ran alone because the table held maxFlights flights. */
   full = 0;
-  /*
-   * After run() gave a finished result at once, how a repeat would fare (times in ms, the `now` clock):
-   * - servedUntil: it gets that same result, aged as it ages, until its flight ends, unless `successor` replaces
-   *   it sooner;
-   * - agesAt: when that result next ages by a second (then every second after); servedUntil without aging;
-   * - refreshAt: from when a repeat starts the prefetch (0: none will);
-   * - successor: while a prefetched read runs, that read's result once it is in and has taken the table's place,
-   *   or null if it does not; null when no prefetch runs.
-   */
-  servedUntil = 0;
-  agesAt = 0;
-  refreshAt = 0;
-  successor: Promise<Successor<T> | null> | null = null;
 
   constructor(
     private readonly aging: Aging<T> | null = null,
@@ -103,9 +101,12 @@ export class Flights<T> implements Held {
   /**
    * The result for `id`: the finished result of a live flight at once (no promise, so a repeat costs no
    * event-loop turn), else a promise of the running or new read. `keep` decides whether a finished
-   * result may serve later queries of the flight.
+   * result may serve later queries of the flight. When the result comes at once, how a repeat of it fares is
+   * written into `held` (see Held), and its `successor`: while a prefetched read runs, that read's result once it
+   * is in and has taken the table's place (null if it does not); null when no prefetch runs. (Written into the
+   * caller's object, not returned in a new one: a repeat is the hot path.)
    */
-  run(id: string, work: () => Promise<T>, keep: (result: T) => boolean = () => true): T | Promise<T> {
+  run(id: string, work: () => Promise<T>, keep: (result: T) => boolean = () => true, held?: HeldResult<T>): T | Promise<T> {
     const t = this.now();
     const f = this.flights.get(id);
     if (f) {
@@ -118,9 +119,11 @@ export class Flights<T> implements Held {
         this.marshalled++;
         if (f.prefetchAt !== undefined && t >= f.prefetchAt && f.next === undefined) f.successor = this.prefetch(id, f, work, keep, t);
         const served = this.served(f.done, t);
-        this.hold(f.done, f.expires);
-        this.refreshAt = f.next === undefined ? (f.prefetchAt ?? 0) : 0;
-        this.successor = f.next instanceof Promise ? f.successor! : null;
+        if (held) {
+          this.hold(held, f.done, f.expires);
+          held.refreshAt = f.next === undefined ? (f.prefetchAt ?? 0) : 0;
+          held.successor = f.next instanceof Promise ? f.successor! : null;
+        }
         return served;
       }
       if (f.next) {
@@ -136,6 +139,8 @@ export class Flights<T> implements Held {
       return result;
     }
     const flight: Flight<T> = { result, expires: t + FLIGHT_MS };
+    // Deleted first: an ended flight's id kept its place at the table's start, and prune() relies on the order.
+    this.flights.delete(id);
     this.flights.set(id, flight);
     result.then(
       (r) => (keep(r) ? this.finish(flight, r) : this.forget(id, flight)),
@@ -165,15 +170,16 @@ export class Flights<T> implements Held {
       // Deleted first so that the successor moves to the end of the table: prune() relies on its order.
       this.flights.delete(id);
       this.flights.set(id, next);
-      this.hold(next.done!, next.expires);
-      return { result: r, servedUntil: this.servedUntil, agesAt: this.agesAt, refreshAt: next.prefetchAt ?? 0 };
+      const successor: Successor<T> = { result: r, servedUntil: 0, agesAt: 0, refreshAt: next.prefetchAt ?? 0 };
+      this.hold(successor, next.done!, next.expires);
+      return successor;
     }, failed);
   }
 
   /** Sets servedUntil, and agesAt: the next whole second of `done`'s age, or `until` if that comes first. */
-  private hold(done: NonNullable<Flight<T>['done']>, until: number): void {
-    this.servedUntil = until;
-    this.agesAt = this.aging ? Math.min(until, done.at + (done.agedSeconds + 1) * 1000) : until;
+  private hold(held: Held, done: NonNullable<Flight<T>['done']>, until: number): void {
+    held.servedUntil = until;
+    held.agesAt = this.aging ? Math.min(until, done.at + (done.agedSeconds + 1) * 1000) : until;
   }
 
   private finish(flight: Flight<T>, r: T): void {

@@ -8,13 +8,13 @@ import { EXTENDED_BADVERS_HIGH, MIN_UDP, RCODE } from '../dns/constants.js';
 import { assemble, headerOnly, sizeOf, type EncodedAnswer, type Opt } from '../dns/message.js';
 import { parseQuery, type Query } from '../dns/query.js';
 import type { PacketHandler } from '../dns/server.js';
-import { unmarked, type Reuse } from '../dns/udp.js';
+import { notCacheable, type Cacheable } from '../dns/udp.js';
 import type { Logger } from '../common/log.js';
 import type { KeyReader } from '../redis/reader.js';
 import { isPromise, type Handled, type Next, type QueryContext, type Resolution } from './chain.js';
 import type { Successor } from './flight.js';
 import { tooLarge, type ResolverContext } from './resolver.js';
-import type { RepeatTallies } from './repeats.js';
+import type { AnswerCacheTallies } from './answer-cache.js';
 import type { Settings } from './settings.js';
 import type { ServerStats } from './stats.js';
 
@@ -42,13 +42,13 @@ export interface FrontOptions {
   /**
    * Given when nothing but the query's bytes (and, with ALLOW_QUERY, the client's address) decides its answer (no
    * RRL, DEBOUNCE or CONTROL_KEY): answers served at once from a flight are then marked reusable for the batched
-   * UDP path's repeats.
+   * UDP path's cacheTallies.
    */
-  repeats?: RepeatTallies;
+  cacheTallies?: AnswerCacheTallies;
 }
 
 export function front(serve: Next, o: FrontOptions): PacketHandler {
-  const { base, stats, repeats } = o;
+  const { base, stats, cacheTallies } = o;
 
   /** The packet for one (possibly shared) answer within `limit`: on UDP, TC set when records do not fit. */
   const fit = (qc: QueryContext, answer: EncodedAnswer, limit: number, truncate: boolean | undefined) =>
@@ -59,7 +59,7 @@ export function front(serve: Next, o: FrontOptions): PacketHandler {
     });
 
   /** Fits one (possibly shared) answer to this client's own limit, and counts how it went. */
-  const deliver = (qc: QueryContext, r: Handled, reuse?: Reuse): Buffer | null => {
+  const deliver = (qc: QueryContext, r: Handled, cacheable?: Cacheable): Buffer | null => {
     if (r === null) return null;
     stats.count(r.outcome);
     const { query: q, settings: s, transport } = qc;
@@ -72,29 +72,29 @@ export function front(serve: Next, o: FrontOptions): PacketHandler {
     const out = fit(qc, answer, limit, r.truncate);
     if (out.truncated && !r.truncate) stats.count('truncated');
     else if (out.dropped > 0) stats.count('partial_tcp');
-    if (reuse && qc.servedUntil > 0 && repeats && !r.truncate) {
-      repeats.mark(reuse, qc, r.outcome, out.truncated);
-      if (qc.successor) reuse.next = qc.successor.then((n) => n && replacement(qc, n, limit, repeats));
+    if (cacheable && qc.servedUntil > 0 && cacheTallies && !r.truncate) {
+      cacheTallies.mark(cacheable, qc, r.outcome, out.truncated);
+      if (qc.successor) cacheable.next = qc.successor.then((n) => n && replacement(qc, n, limit, cacheTallies));
     }
     return out.packet;
   };
 
   /**
    * The answer a repeat of `qc` gets once a prefetched result has replaced the one it was given (UDP only), within
-   * the same limit, marked for reuse as that result's flight says. Nothing is counted: it is not sent, only kept
-   * for repeats.
+   * the same limit, marked cacheable as that result's flight says. Nothing is counted: it is not sent, only
+   * cached for repeats.
    */
-  const replacement = (qc: QueryContext, n: Successor<Resolution>, limit: number, repeats: RepeatTallies) => {
+  const replacement = (qc: QueryContext, n: Successor<Resolution>, limit: number, tallies: AnswerCacheTallies) => {
     const out = fit(qc, n.result.answer, limit, n.result.truncate);
-    const reuse = unmarked();
-    if (!n.result.truncate) repeats.mark(reuse, n, n.result.outcome, out.truncated);
-    return { answer: out.packet, reuse };
+    const cacheable = notCacheable();
+    if (!n.result.truncate) tallies.mark(cacheable, n, n.result.outcome, out.truncated);
+    return { answer: out.packet, cacheable };
   };
 
-  return (msg, transport, client, reuse) => {
+  return (msg, transport, client, cacheable) => {
     stats.count(transport === 'udp' ? 'udp_queries' : 'tcp_queries');
     // A refresh: the addon sent the answer it kept, and the query runs here only so that its flight moves on.
-    if (reuse?.answered) stats.count('udp_cache_answers');
+    if (cacheable?.answered) stats.count('udp_cache_answers');
     const parsed = parseQuery(msg);
     if (!parsed.ok) {
       const r = parsed.rejection;
@@ -114,6 +114,6 @@ export function front(serve: Next, o: FrontOptions): PacketHandler {
     }
     const qc: QueryContext = { query: q, transport, client, settings: base, reader: o.reader, servedUntil: 0, agesAt: 0, refreshAt: 0, successor: null };
     const r = serve(qc);
-    return isPromise(r) ? r.then((h) => deliver(qc, h)) : deliver(qc, r, reuse);
+    return isPromise(r) ? r.then((h) => deliver(qc, h)) : deliver(qc, r, cacheable);
   };
 }

@@ -79,16 +79,20 @@ export class ControlOverlay {
 
 /** Reads the hash and puts its settings (and test fields) on the query. */
 export function overlayLink(control: ControlOverlay): Link {
-  return (qc, next) =>
-    control.read().then((c) => {
-      qc.settings = c.settings;
-      if (c.incrementing) qc.reader = control.counting(qc.reader, c.incrementing);
-      if (c.delayMs) qc.delayMs = c.delayMs;
-      return next(qc);
-    });
+  return {
+    name: 'CONTROL_KEY',
+    cache: 'query',
+    run: (qc, next) =>
+      control.read().then((c) => {
+        qc.settings = c.settings;
+        if (c.incrementing) qc.reader = control.counting(qc.reader, c.incrementing);
+        if (c.delayMs) qc.delayMs = c.delayMs;
+        return next(qc);
+      }),
+  };
 }
 
 /** Holds a query for its `pending_delay_ms`, after DEBOUNCE: a dropped repeat is not held. */
 export function delayLink(control: ControlOverlay): Link {
-  return (qc, next) => (qc.delayMs ? control.delay(qc.delayMs).then(() => next(qc)) : next(qc));
+  return { name: 'pending_delay_ms', cache: 'query', run: (qc, next) => (qc.delayMs ? control.delay(qc.delayMs).then(() => next(qc)) : next(qc)) };
 }

@@ -12,7 +12,7 @@ import { placeInZone, presentName } from '../query/name.js';
 import { OPERATORS, isIntrospection, planQuery, type IntrospectPlan, type RedisPlan } from '../query/operators.js';
 import { MIN_RECORD_BYTES, executePlan, type Reply } from '../redis/execute.js';
 import type { KeySnapshots } from '../redis/snapshots.js';
-import { isPromise, type Next, type QueryContext, type Resolution } from './chain.js';
+import type { Next, QueryContext, Resolution } from './chain.js';
 import type { Counter } from './counters.js';
 import type { Aging, Flights } from './flight.js';
 import { answerFor, errorText, type Outcome } from './outcome.js';
@@ -159,14 +159,7 @@ export function resolver(ctx: ResolverContext): Next {
       return finish(qc, recordsOutcome(qc, introspect(plan, s, ctx), null, answerType, ctx.queryLog), ctx);
     }
     const id = `${qc.transport}\0${answerType}\0${settingsId(s)}\0${planned.id}`;
-    const r = ctx.flights.run(id, () => readRedis(plan, qc, answerType, ctx), keepUnlessRedisFailed);
-    if (!isPromise(r)) {
-      qc.servedUntil = ctx.flights.servedUntil;
-      qc.agesAt = ctx.flights.agesAt;
-      qc.refreshAt = ctx.flights.refreshAt;
-      qc.successor = ctx.flights.successor;
-    }
-    return r;
+    return ctx.flights.run(id, () => readRedis(plan, qc, answerType, ctx), keepUnlessRedisFailed, qc);
   };
 }
 

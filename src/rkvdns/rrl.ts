@@ -105,7 +105,8 @@ export class ResponseRateLimiter {
 
 /** The link: UDP responses only, decided once the response is known. */
 export function rrlLink(limiter: ResponseRateLimiter, stats: ServerStats): Link {
-  return (qc, next) => {
+  // Every response counts against its client's rate: a repeat sent from the cache would escape the limit.
+  const run: Link['run'] = (qc, next) => {
     if (qc.transport !== 'udp') return next(qc);
     const decide = (r: Handled): Handled => {
       if (r === null) return null;
@@ -120,6 +121,7 @@ export function rrlLink(limiter: ResponseRateLimiter, stats: ServerStats): Link 
     const r = next(qc);
     return isPromise(r) ? r.then(decide) : decide(r);
   };
+  return { name: 'RRL', cache: 'query', run };
 }
 
 /** An empty answer with TC=1 (counted as rrl_slipped): the client asks again over TCP, where it is not limited. */

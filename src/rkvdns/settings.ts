@@ -4,9 +4,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
-import { normalizeCidrs } from '../common/cidr.js';
-import { optionalHostPort } from '../common/hostport.js';
-import { splitGlobs } from '../redis/exposed.js';
+import { SettingsError, coerceKind, presentValue, type Kind } from './setting-kinds.js';
 import { DEFAULT_MAX_FLIGHTS } from './flight.js';
 import { CASE_FOLDINGS, type CaseFolding } from '../query/casefold.js';
 import { UDP_IO, type UdpIo } from '../dns/udp.js';
@@ -63,27 +61,6 @@ export interface Settings {
   RRL_TABLE_SIZE: number;
 }
 
-export class SettingsError extends Error {
-  constructor(
-    readonly setting: string,
-    problem: string,
-  ) {
-    super(`setting ${setting}: ${problem}`);
-    this.name = 'SettingsError';
-  }
-}
-
-type Kind =
-  | { t: 'int'; min: number; max: number }
-  | { t: 'bool' }
-  | { t: 'name'; nullable: boolean }
-  | { t: 'text' }
-  | { t: 'enum'; values: readonly string[] }
-  | { t: 'cidrs' }
-  | { t: 'access' }
-  | { t: 'hostport' }
-  | { t: 'globs' };
-
 /** What a setting holds. */
 export type SettingValue = Settings[keyof Settings];
 
@@ -94,6 +71,7 @@ interface Def {
 }
 
 const int = (min: number, max: number): Kind => ({ t: 'int', min, max });
+const seconds = (min: number, max: number): Kind => ({ t: 'seconds', min, max });
 const bool: Kind = { t: 'bool' };
 
 /** The single source of truth for defaults, types and documentation of every setting. */
@@ -102,7 +80,7 @@ export const SETTINGS: Readonly<Record<keyof Settings, Def>> = {
   INTERFACE: { kind: { t: 'text' }, default: '127.0.0.1', doc: 'address to listen on, UDP and TCP' },
   PORT: { kind: int(0, 65535), default: 53, doc: 'port to listen on, UDP and TCP' },
   REDIS_SERVER: {
-    kind: { t: 'text' },
+    kind: { t: 'redis' },
     default: 'redis://127.0.0.1:6379',
     doc: 'Redis URL (redis://[user:pass@]host:port[/db]), or a cluster: redis+cluster://[user:pass@]host:port,host:port',
   },
@@ -116,14 +94,14 @@ export const SETTINGS: Readonly<Record<keyof Settings, Def>> = {
   RETURN_PARTIAL_TCP: { kind: bool, default: false, doc: 'over MAX_TCP_PAYLOAD: send the records that fit instead of failing' },
   RETURN_PARTIAL_VALUE: { kind: bool, default: false, doc: 'values over MAX_VALUE_PAYLOAD are cut instead of dropped' },
   NXDOMAIN_FOR_SERVFAIL: { kind: bool, default: false, doc: 'answer NXDOMAIN instead of SERVFAIL for oversize answers' },
-  TCP_TIMEOUT: { kind: int(1, 3600), default: 30, doc: 'seconds an idle TCP connection is kept' },
+  TCP_TIMEOUT: { kind: seconds(1, 3600), default: 30, doc: 'seconds an idle TCP connection is kept' },
   MAX_TCP_CONNECTIONS: { kind: int(1, 100_000), default: 512, doc: 'concurrent TCP connections accepted' },
   WORKERS: { kind: int(1, 256), default: 1, doc: 'server processes sharing the port (up to one per core)' },
   ALL_QUERIES_AS_TXT: { kind: bool, default: false, doc: 'answer every query type as TXT' },
   CASE_FOLDING: { kind: { t: 'enum', values: CASE_FOLDINGS }, default: 'lower', doc: 'none | lower | upper | escape, applied to key and hget field labels' },
-  MAX_TTL: { kind: int(0, 2_147_483_647), default: 3600, doc: 'upper clamp for every answer TTL' },
-  DEFAULT_TTL: { kind: int(0, 2_147_483_647), default: 30, doc: 'TTL for answers without a key TTL (keys, klen, shards, ...)' },
-  MIN_TTL: { kind: int(0, 2_147_483_647), default: 5, doc: 'lower clamp for every answer TTL' },
+  MAX_TTL: { kind: seconds(0, 2_147_483_647), default: 3600, doc: 'upper clamp for every answer TTL' },
+  DEFAULT_TTL: { kind: seconds(0, 2_147_483_647), default: 30, doc: 'TTL for answers without a key TTL (keys, klen, shards, ...)' },
+  MIN_TTL: { kind: seconds(0, 2_147_483_647), default: 5, doc: 'lower clamp for every answer TTL' },
   DEBOUNCE: { kind: bool, default: false, doc: 'drop repeats of a query from the same client within 5 s' },
   PREFETCH: { kind: bool, default: true, doc: "a repeat in a flight's last 1-2 s also starts the next flight's lookup" },
   MAX_FLIGHTS: {
@@ -131,7 +109,7 @@ export const SETTINGS: Readonly<Record<keyof Settings, Def>> = {
     default: DEFAULT_MAX_FLIGHTS,
     doc: 'flights the marshalling table holds; beyond it a new lookup runs alone (flights_full) until flights end',
   },
-  STATS: { kind: int(0, 86_400), default: 0, doc: 'seconds between statistics log lines (0: off)' },
+  STATS: { kind: seconds(0, 86_400), default: 0, doc: 'seconds between statistics log lines (0: off)' },
   LOG_LEVEL: { kind: { t: 'enum', values: LOG_LEVELS }, default: 'info', doc: 'debug | info | warn | error | silent' },
   LOG_FORMAT: { kind: { t: 'enum', values: LOG_FORMATS }, default: 'text', doc: 'text | json (one object per line, for log pipelines)' },
   UDP_IO: {
@@ -177,83 +155,20 @@ export const SETTINGS: Readonly<Record<keyof Settings, Def>> = {
   RRL_NXDOMAINS_PER_SECOND: { kind: int(-1, 1_000_000), default: -1, doc: 'the same for NXDOMAIN answers (-1: as RRL_RESPONSES_PER_SECOND; 0: no limit)' },
   RRL_ERRORS_PER_SECOND: { kind: int(-1, 1_000_000), default: -1, doc: 'the same for error answers (-1: as RRL_RESPONSES_PER_SECOND; 0: no limit)' },
   RRL_SLIP: { kind: int(0, 10), default: 2, doc: 'every Nth limited response goes out as an empty TC=1 answer (0: all dropped)' },
-  RRL_WINDOW: { kind: int(1, 3600), default: 15, doc: 'seconds a client network is remembered by rate limiting' },
+  RRL_WINDOW: { kind: seconds(1, 3600), default: 15, doc: 'seconds a client network is remembered by rate limiting' },
   RRL_IPV4_PREFIX: { kind: int(0, 32), default: 24, doc: 'IPv4 clients are limited per network of this prefix length' },
   RRL_IPV6_PREFIX: { kind: int(0, 128), default: 56, doc: 'IPv6 clients are limited per network of this prefix length' },
   RRL_EXEMPT: { kind: { t: 'cidrs' }, default: null, doc: 'client addresses never rate-limited (your own resolvers)' },
   RRL_TABLE_SIZE: { kind: int(100, 10_000_000), default: 20_000, doc: 'client networks tracked at most (least recently seen dropped first)' },
 };
 
+export { SettingsError };
+
 export const SETTING_NAMES = Object.keys(SETTINGS) as (keyof Settings)[];
 
-const NAME_RE = /^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*\.?$/;
-
-/** Coerces a value from YAML, the command line or the control hash (`True`, `None`, `42`, `a.b`). */
+/** Coerces a value from YAML, the command line or the control hash (`True`, `None`, `42`, `5m`, `a.b`). */
 export function coerce(name: keyof Settings, raw: unknown): unknown {
-  const { kind } = SETTINGS[name];
-  const text = typeof raw === 'string' ? raw.trim() : raw;
-  switch (kind.t) {
-    case 'int': {
-      const n = typeof text === 'number' ? text : typeof text === 'string' && /^-?\d+$/.test(text) ? Number(text) : NaN;
-      if (!Number.isInteger(n) || n < kind.min || n > kind.max)
-        throw new SettingsError(name, `expected an integer from ${kind.min} to ${kind.max}, got ${JSON.stringify(raw)}`);
-      return n;
-    }
-    case 'bool': {
-      if (typeof text === 'boolean') return text;
-      if (typeof text === 'string' && /^(true|yes|on|1)$/i.test(text)) return true;
-      if (typeof text === 'string' && /^(false|no|off|0|none)$/i.test(text)) return false;
-      if (text === null) return false;
-      throw new SettingsError(name, `expected True or False, got ${JSON.stringify(raw)}`);
-    }
-    case 'name': {
-      if (text === null || text === undefined || (typeof text === 'string' && /^(none|null|)$/i.test(text))) {
-        if (kind.nullable) return null;
-        throw new SettingsError(name, 'is required');
-      }
-      if (typeof text !== 'string' || !NAME_RE.test(text))
-        throw new SettingsError(name, `expected a dotted name such as example.com, got ${JSON.stringify(raw)}`);
-      return text.replace(/\.$/, '').toLowerCase();
-    }
-    case 'cidrs': {
-      const list = Array.isArray(text) ? text.map(String).join(',') : text;
-      if (list === null || list === undefined || (typeof list === 'string' && /^(none|null)$/i.test(list))) return null;
-      if (typeof list !== 'string') throw new SettingsError(name, `expected a list of addresses or address/prefix, got ${JSON.stringify(raw)}`);
-      const canonical = normalizeCidrs(list);
-      if (typeof canonical !== 'string') throw new SettingsError(name, canonical.error);
-      return canonical;
-    }
-    case 'access': {
-      if (typeof text === 'boolean') return text;
-      if (typeof text === 'string' && /^(true|yes|on|false|no|off|none)$/i.test(text)) return /^(true|yes|on)$/i.test(text);
-      const list = Array.isArray(text) ? text.map(String).join(',') : text;
-      const canonical = typeof list === 'string' ? normalizeCidrs(list) : { error: `expected True, False or client networks, got ${JSON.stringify(raw)}` };
-      if (typeof canonical !== 'string') throw new SettingsError(name, canonical.error);
-      return canonical;
-    }
-    case 'globs': {
-      // A YAML list, or text separated by whitespace; a space inside one glob is written `\ `.
-      const list = Array.isArray(text) ? text.map((g) => String(g).replace(/(?<!\\)\s/g, '\\ ')).join(' ') : text;
-      if (list === null || list === undefined || (typeof list === 'string' && /^(none|null)$/i.test(list))) return null;
-      const globs = typeof list === 'string' ? splitGlobs(list) : [];
-      if (globs.length === 0) throw new SettingsError(name, `expected key globs such as 'web_*', got ${JSON.stringify(raw)}`);
-      return globs.join(' ');
-    }
-    case 'hostport': {
-      const at = optionalHostPort(text);
-      if (at !== null && typeof at !== 'string') throw new SettingsError(name, at.error);
-      return at;
-    }
-    case 'text':
-      if (typeof text !== 'string' || text.length === 0) throw new SettingsError(name, `expected text, got ${JSON.stringify(raw)}`);
-      return text;
-    case 'enum': {
-      const v = typeof text === 'string' ? text.toLowerCase() : text;
-      if (typeof v !== 'string' || !kind.values.includes(v))
-        throw new SettingsError(name, `expected one of ${kind.values.join(', ')}, got ${JSON.stringify(raw)}`);
-      return v;
-    }
-  }
+  return coerceKind(name, SETTINGS[name].kind, raw);
 }
 
 function checkConsistency(s: Settings): void {
@@ -327,7 +242,12 @@ export function overlaySettings(base: Settings, fields: Record<string, string>, 
 }
 
 export function presentSetting(v: SettingValue): string {
-  if (v === null) return 'None';
-  if (typeof v === 'boolean') return v ? 'True' : 'False';
-  return String(v);
+  return presentValue(v);
+}
+
+/** The reference table of docs/rkvdns.md (npm run docs:tables): every setting, its default and meaning. */
+export function settingsTable(): string {
+  const cell = (t: string) => t.replaceAll('|', '\\|');
+  const rows = SETTING_NAMES.map((n) => `| \`${n}\` | ${cell(presentSetting(SETTINGS[n].default))} | ${cell(SETTINGS[n].doc)} |`);
+  return ['| setting | default | meaning |', '|---|---|---|', ...rows].join('\n');
 }

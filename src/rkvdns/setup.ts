@@ -13,18 +13,19 @@ import { connectRedis, type Connection } from '../redis/connection.js';
 import { exposedKeys, exposedReader } from '../redis/exposed.js';
 import { redisReader, type KeyReader } from '../redis/reader.js';
 import { KeySnapshots, SNAPSHOT_MS } from '../redis/snapshots.js';
+import { plainRedisError } from '../redis/errors.js';
 import { describeTarget } from '../redis/target.js';
 import { allowQueryLink } from './acl.js';
 import { ResponseRateLimiter, rrlLink } from './rrl.js';
 import { admission } from './admission.js';
-import { chain, type Link, type Resolution } from './chain.js';
+import { answerCacheFor, chain, type AnswerCacheMode, type Link, type Resolution } from './chain.js';
 import { Debouncer, debounceLink } from './debounce.js';
 import { Flights } from './flight.js';
 import { front } from './front.js';
 import { rkvdnsFamilies } from './metrics.js';
 import { ControlOverlay, delayLink, overlayLink } from './overlay.js';
 import { introspectionAccess } from './introspection.js';
-import { RepeatTallies } from './repeats.js';
+import { AnswerCacheTallies } from './answer-cache.js';
 import { resolutionAging, resolver, type ResolverContext } from './resolver.js';
 import type { Settings } from './settings.js';
 import { ServerStats, type Gauges } from './stats.js';
@@ -67,8 +68,8 @@ export interface RequestPath {
   gauges: () => Gauges;
   /** With CONTROL_KEY: each new TCP connection's timeout, from the overlay's `tcp_timeout`. */
   connectionTimeoutMs?: () => Promise<number>;
-  /** Reused UDP answers go only to the client they were given to (ALLOW_QUERY decides per client). */
-  reusePerClient: boolean;
+  /** What the links allow the UDP answer cache (answerCacheFor): off, shared, or per client (ALLOW_QUERY). */
+  answerCache: AnswerCacheMode;
   /** Drops what has ended: flights, key snapshots, rate-limit accounts idle for RRL_WINDOW. Called once a second. */
   sweep(): void;
 }
@@ -82,8 +83,8 @@ export function buildRequestPath(
     tcpConnections(): number;
     redisQueued(): number;
     udp(): UdpCounts & { batched: boolean };
-    /** The addon's repeat counts (UdpEndpoint.repeats): read without a call, so reading them per counter is free. */
-    udpRepeats(): Float64Array | null;
+    /** The addon's counts of cached answers (UdpEndpoint.cacheCounts): read without a call, so reading them per counter is free. */
+    udpCacheCounts(): Float64Array | null;
   } = {
     tcpConnections: () => 0,
     redisQueued: () => 0,
@@ -94,11 +95,11 @@ export function buildRequestPath(
       sendFailed: NO_SEND_FAILURES,
       queue: 0,
       sojourn: null,
-      remembered: 0,
+      cached: 0,
       cacheRefused: 0,
       cacheEvicted: 0,
     }),
-    udpRepeats: () => null,
+    udpCacheCounts: () => null,
   },
 ): RequestPath {
   // Every read, whichever link or operator makes it, sees only the keys served.
@@ -112,14 +113,6 @@ export function buildRequestPath(
   const control = s.CONTROL_KEY ? new ControlOverlay(s, s.CONTROL_KEY, reader, log) : null;
   // The overlay may turn DEBOUNCE on per query, so with CONTROL_KEY the debounce link is always there.
   const rrl = rateLimiter(s);
-  // Repeats answered by the UDP addon skip every link: only when no link but the resolver decides anything,
-  // ALLOW_QUERY apart, which decides per client address: then an answer is reused for its own client only.
-  const repeats = s.UDP_ANSWER_CACHE && !rrl && !control && !s.DEBOUNCE ? new RepeatTallies() : undefined;
-  if (repeats)
-    stats.countsFrom(() => {
-      const counted = live.udpRepeats();
-      if (counted) repeats.fold(counted, stats, flights);
-    });
   const links: Link[] = [
     // First, so that it sees every UDP response, refusals and errors included.
     ...(rrl ? [rrlLink(rrl, stats)] : []),
@@ -129,6 +122,15 @@ export function buildRequestPath(
     ...(s.DEBOUNCE || control ? [debounceLink(debouncer, stats)] : []),
     ...(control ? [delayLink(control)] : []),
   ];
+  // Answers the UDP addon caches skip every link, so each link says what its decision depends on: none at
+  // all, or the client's address (ALLOW_QUERY: each client then gets its own cached answers).
+  const cacheMode = s.UDP_ANSWER_CACHE ? answerCacheFor(links) : 'off';
+  const cacheTallies = cacheMode !== 'off' ? new AnswerCacheTallies() : undefined;
+  if (cacheTallies)
+    stats.countsFrom(() => {
+      const counted = live.udpCacheCounts();
+      if (counted) cacheTallies.fold(counted, stats, flights);
+    });
   const gauges = (): Gauges => {
     // The addon's repeats move `marshalled`.
     stats.sync();
@@ -150,13 +152,13 @@ export function buildRequestPath(
       udp_send_dropped: udp.send,
       ...(Object.fromEntries(Object.entries(udp.sendFailed).map(([cause, n]) => [`udp_send_failed_${cause}`, n])) as Gauges),
       udp_queue_dropped: udp.queue,
-      udp_cache_entries: udp.remembered,
+      udp_cache_entries: udp.cached,
       udp_cache_refused: udp.cacheRefused,
       udp_cache_evicted: udp.cacheEvicted,
     };
   };
   const ctx: ResolverContext = { snapshots, log, queryLog, stats, flights, gauges, introspectionAllowed: introspectionAccess(s.INTROSPECTION) };
-  const handler = front(chain(links, resolver(ctx)), { base: s, reader, stats, log, queryLog, ...(repeats ? { repeats } : {}) });
+  const handler = front(chain(links, resolver(ctx)), { base: s, reader, stats, log, queryLog, ...(cacheTallies ? { cacheTallies } : {}) });
   return {
     handler,
     stats,
@@ -164,7 +166,7 @@ export function buildRequestPath(
     snapshots,
     gauges,
     ...(control ? { connectionTimeoutMs: () => control.read().then((c) => c.settings.TCP_TIMEOUT * 1000) } : {}),
-    reusePerClient: s.ALLOW_QUERY !== null,
+    answerCache: cacheMode,
     sweep: () => {
       flights.prune();
       snapshots.prune();
@@ -185,13 +187,15 @@ export async function startRkvdns(s: Settings, log: Logger): Promise<Rkvdns> {
   // if Redis is down the server starts anyway and answers SERVFAIL until it is back.
   await conn
     .connect()
-    .catch((e: Error) => log.warn(`redis not reachable yet at ${describeTarget(conn.target)} (${e.message}); queries get SERVFAIL until it is`));
+    .catch((e: Error) =>
+      log.warn(`redis not reachable yet at ${describeTarget(conn.target)} (${plainRedisError(e.message)}); queries get SERVFAIL until it is`),
+    );
   // The gauges read the listener once it exists; no query can arrive before it does.
   const path = buildRequestPath(s, redisReader(conn), log, {
     tcpConnections: () => listener.tcpConnections(),
     redisQueued: () => conn.queued(),
     udp: () => ({ batched: listener.udpIo === 'batched', ...listener.udpCounts() }),
-    udpRepeats: () => listener.udpRepeats,
+    udpCacheCounts: () => listener.udpCacheCounts,
   });
   const { stats, gauges } = path;
   const failureLog = rateLimited(log.error, QUERY_LOG_RATE);
@@ -201,7 +205,7 @@ export async function startRkvdns(s: Settings, log: Logger): Promise<Rkvdns> {
     tcpTimeoutMs: s.TCP_TIMEOUT * 1000,
     maxTcpConnections: s.MAX_TCP_CONNECTIONS,
     udpIo: s.UDP_IO,
-    udp: { reusePerClient: path.reusePerClient },
+    udp: { cachePerClient: path.answerCache === 'per-client' },
     ...(path.connectionTimeoutMs ? { connectionTimeoutMs: path.connectionTimeoutMs } : {}),
     onTcpEvent: (e) => stats.count(`tcp_${e}`),
     onFailure: (e, transport, client) => {

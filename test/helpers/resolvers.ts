@@ -1,10 +1,10 @@
 /**
  * The five caching resolvers operators run (from Debian's packages), each started on a free loopback port with
- * exactly the configuration shipped in zones/: the rkvdns port is substituted, and the test adds only what a
- * private instance needs (its listen port, a scratch directory, no daemon, and root hints that point at
+ * exactly the configuration shipped in zones/: the lines its EDIT comments mark get the test's zone, address and
+ * port, and the test adds only what a private instance needs (its listen port, a scratch directory, no daemon, and root hints that point at
  * loopback so nothing is ever sent off this machine). Stopped by PID afterwards.
  */
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -16,14 +16,17 @@ import { loopbackServer } from './unbound.js';
 export const RESOLVERS = ['unbound', 'bind', 'kresd', 'pdns-recursor', 'dnsmasq'] as const;
 export type ResolverName = (typeof RESOLVERS)[number];
 
-/** The zone and rkvdns port the shipped files name; the tests serve the same zone. */
+/** The zone, rkvdns address and port the shipped files name. */
 export const SHIPPED_ZONE = 'rkvdns.example.com';
+const SHIPPED_ADDRESS = '127.0.0.1';
 const SHIPPED_PORT = '5300';
 
 export const shipped = (name: string) => fileURLToPath(new URL(`../../zones/${name}`, import.meta.url));
 
 export interface ResolverOptions {
   rkvdnsPort: number;
+  /** The zone rkvdns serves; default the shipped one. */
+  zone?: string;
   /** 'off': the resolver's qname minimisation switched off; 'default': as the resolver ships. */
   minimisation: 'off' | 'default';
   /** More settings in the resolver's own syntax (BIND: inside options), after the test's. */
@@ -37,11 +40,32 @@ export interface TestResolver {
   stop(): Promise<number | null>;
 }
 
-/** A shipped file with its rkvdns port replaced; fails loudly when the file no longer names that port. */
-function shippedWithPort(file: string, port: number): string {
-  const text = readFileSync(shipped(file), 'utf8');
-  if (!text.includes(SHIPPED_PORT)) throw new Error(`zones/${file} no longer names rkvdns port ${SHIPPED_PORT}; update test/helpers/resolvers.ts`);
-  return text.replaceAll(SHIPPED_PORT, String(port));
+const COMMENT = /^\s*(#|\/\/|--)/;
+const EDIT = /^\s*(#|\/\/|--)\s*EDIT\b/;
+
+/**
+ * A shipped file as an operator edits it: the line after each EDIT comment gets the zone, address and port, and no
+ * other line changes. Fails when a line names the zone, the address or the port without an EDIT comment before it
+ * (a place the operator would miss), or an EDIT comment stands before a line that names none of them.
+ */
+export function shippedFor(file: string, o: Pick<ResolverOptions, 'rkvdnsPort' | 'zone'>): string {
+  const lines = readFileSync(shipped(file), 'utf8').split('\n');
+  const names = (l: string) => l.includes(SHIPPED_ZONE) || l.includes(SHIPPED_ADDRESS) || l.includes(SHIPPED_PORT);
+  const edits = lines.map((line, i) => {
+    if (COMMENT.test(line)) return line;
+    const marked = i > 0 && EDIT.test(lines[i - 1]!);
+    if (names(line) !== marked)
+      throw new Error(
+        `zones/${file} line ${i + 1}: ${marked ? 'an EDIT comment before a line that names no zone, address or port' : 'names the zone, address or port without an EDIT comment before it'}`,
+      );
+    return marked
+      ? line
+          .replaceAll(SHIPPED_ZONE, o.zone ?? SHIPPED_ZONE)
+          .replaceAll(SHIPPED_ADDRESS, '127.0.0.1')
+          .replaceAll(SHIPPED_PORT, String(o.rkvdnsPort))
+      : line;
+  });
+  return edits.join('\n');
 }
 
 /**
@@ -63,14 +87,14 @@ interface Launch {
 }
 
 function unbound(dir: string, port: number, o: ResolverOptions): Launch {
-  let conf = shippedWithPort('unbound.conf', o.rkvdnsPort);
+  let conf = shippedFor('unbound.conf', o);
   if (o.minimisation === 'default') conf = conf.replace(/^\s*qname-minimisation: no\s*$/m, '');
   writeFileSync(join(dir, 'unbound.conf'), loopbackServer(port, dir, [`root-hints: "${writeRootHints(dir)}"`, ...(o.extra ?? [])]) + conf);
   return { cmd: 'unbound', args: ['-d', '-c', join(dir, 'unbound.conf')] };
 }
 
 function bind(dir: string, port: number, o: ResolverOptions): Launch {
-  const conf = shippedWithPort('named.conf', o.rkvdnsPort);
+  const conf = shippedFor('named.conf', o);
   const framing = [
     `directory "${dir}";`,
     `listen-on port ${port} { 127.0.0.1; };`,
@@ -95,18 +119,18 @@ function kresd(dir: string, port: number, o: ResolverOptions): Launch {
     `cache.open(20 * MB, 'lmdb://${dir}/cache')`,
     `hints.root({ ['root.loopback.'] = '${LOOPBACK_ROOT}' })`,
     // Scoped to the zone: the same flag on policy.all() also stops kresd's own root queries.
-    ...(o.minimisation === 'off' ? [`policy.add(policy.suffix(policy.FLAGS({ 'NO_MINIMIZE' }), { todname('${SHIPPED_ZONE}') }))`] : []),
+    ...(o.minimisation === 'off' ? [`policy.add(policy.suffix(policy.FLAGS({ 'NO_MINIMIZE' }), { todname('${o.zone ?? SHIPPED_ZONE}') }))`] : []),
     ...(o.extra ?? []),
     '',
   ];
-  writeFileSync(join(dir, 'kresd.conf'), framing.join('\n') + shippedWithPort('kresd.conf', o.rkvdnsPort));
+  writeFileSync(join(dir, 'kresd.conf'), framing.join('\n') + shippedFor('kresd.conf', o));
   return { cmd: 'kresd', args: ['-n', '-c', join(dir, 'kresd.conf'), dir] };
 }
 
 function pdnsRecursor(dir: string, port: number, o: ResolverOptions): Launch {
   mkdirSync(join(dir, 'recursor.d'));
-  writeFileSync(join(dir, 'recursor.d', 'totalizer.conf'), shippedWithPort('recursor.conf', o.rkvdnsPort));
-  copyFileSync(shipped('recursor.lua'), join(dir, 'recursor.lua'));
+  writeFileSync(join(dir, 'recursor.d', 'totalizer.conf'), shippedFor('recursor.conf', o));
+  writeFileSync(join(dir, 'recursor.lua'), shippedFor('recursor.lua', o));
   const framing = [
     'local-address=127.0.0.1',
     `local-port=${port}`,
@@ -130,7 +154,7 @@ function pdnsRecursor(dir: string, port: number, o: ResolverOptions): Launch {
 function dnsmasq(dir: string, port: number, o: ResolverOptions): Launch {
   // dnsmasq forwards whole names: it has no qname minimisation to switch.
   const framing = [`port=${port}`, 'listen-address=127.0.0.1', 'bind-interfaces', 'no-resolv', 'no-hosts', ...(o.extra ?? []), ''];
-  writeFileSync(join(dir, 'dnsmasq.conf'), framing.join('\n') + shippedWithPort('dnsmasq.conf', o.rkvdnsPort));
+  writeFileSync(join(dir, 'dnsmasq.conf'), framing.join('\n') + shippedFor('dnsmasq.conf', o));
   return { cmd: 'dnsmasq', args: ['-k', '-C', join(dir, 'dnsmasq.conf'), '--log-facility=-', '--pid-file='] };
 }
 
@@ -143,12 +167,12 @@ const LAUNCHERS: Record<ResolverName, (dir: string, port: number, o: ResolverOpt
 };
 
 /** Asks the zone's SOA until the resolver answers at all (forwarded to rkvdns), at most `timeoutMs`. */
-async function untilAnswering(port: number, proc: Started, timeoutMs: number): Promise<void> {
+async function untilAnswering(port: number, zone: string, proc: Started, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     if (proc.child.exitCode !== null) throw new Error(`exited with ${proc.child.exitCode}:\n${proc.output()}`);
     try {
-      await ask(port, SHIPPED_ZONE, 'SOA', { timeoutMs: 500 });
+      await ask(port, zone, 'SOA', { timeoutMs: 500 });
       return;
     } catch {
       await new Promise((r) => setTimeout(r, 100));
@@ -163,7 +187,7 @@ export async function startResolver(name: ResolverName, o: ResolverOptions): Pro
   const { cmd, args } = LAUNCHERS[name](dir, port, o);
   const proc = await startProcess(cmd, args, null);
   try {
-    await untilAnswering(port, proc, 20_000);
+    await untilAnswering(port, o.zone ?? SHIPPED_ZONE, proc, 20_000);
   } catch (e) {
     await proc.stop('SIGKILL');
     throw new Error(`${name} (${cmd} ${args.join(' ')}): ${(e as Error).message}`, { cause: e });

@@ -75,11 +75,11 @@ describe('allow_from', () => {
   });
 });
 
-describe("the agent's Redis ACL line in the README", () => {
+describe("the agent's Redis ACL line in docs/SECURITY.md", () => {
   it('lets the agent write its counts (exactly) and nothing beyond its prefixes and commands', async () => {
-    const readme = readFileSync(fileURLToPath(new URL('../../README.md', import.meta.url)), 'utf8');
-    const line = /`ACL SETUSER (totalizer-agent .+?)`/.exec(readme)?.[1];
-    expect(line, 'the README gives the ACL line for the agent').toBeDefined();
+    const page = readFileSync(fileURLToPath(new URL('../../docs/SECURITY.md', import.meta.url)), 'utf8');
+    const line = /`ACL SETUSER (totalizer-agent .+?)`/.exec(page)?.[1];
+    expect(line, 'docs/SECURITY.md gives the ACL line for the agent').toBeDefined();
     const password = 'agent-pw-7';
     await redis.client.call('ACL', 'SETUSER', ...line!.replace('>secret', `>${password}`).split(' '));
     const port = await freePort();

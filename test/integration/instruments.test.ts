@@ -227,8 +227,8 @@ describe('totalize exporter', () => {
       ['client1', 11 + 14],
       ['client2', 12 + 15],
     ] as const)
-      expect(m.get(`totalizer_count{totalizer="exp_hits",window_seconds="3600",matched="${client}"}`)).toBe(count);
-    expect(m.get('totalizer_count{totalizer="by_source",window_seconds="3600",source="web1"}')).toBe(10 + 11 + 12 + 13 + 14 + 15);
+      expect(m.get(`totalizer_value{totalizer="exp_hits",window_seconds="3600",measure="count",matched="${client}"}`)).toBe(count);
+    expect(m.get('totalizer_value{totalizer="by_source",window_seconds="3600",measure="count",source="web1"}')).toBe(10 + 11 + 12 + 13 + 14 + 15);
     expect(m.get('totalizer_up{totalizer="exp_hits"}')).toBe(1);
   });
 
@@ -243,8 +243,8 @@ describe('totalize exporter', () => {
   it('totalize --format prometheus writes the same series as text', async () => {
     const r = await run(process.execPath, [bin('totalize'), 'exp_hits', '--config', file, '--by', 'source', '--format', 'prometheus']);
     expect(r.code).toBe(0);
-    expect(r.stdout).toContain('# TYPE totalizer_count gauge');
-    expect(r.stdout).toContain(`totalizer_count{totalizer="exp_hits",window_seconds="3600",source="web1"} ${10 + 11 + 12 + 13 + 14 + 15}`);
+    expect(r.stdout).toContain('# TYPE totalizer_value gauge');
+    expect(r.stdout).toContain(`totalizer_value{totalizer="exp_hits",window_seconds="3600",measure="count",source="web1"} ${10 + 11 + 12 + 13 + 14 + 15}`);
   });
 
   it('is unready, and says why, when a totalizer cannot be totalled', async () => {

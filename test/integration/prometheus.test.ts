@@ -10,6 +10,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import { sendLines, startAgent, waitFor, writeConfig, type TestAgent } from '../helpers/agent.js';
 import { ask } from '../helpers/dns.js';
+import { get } from '../helpers/metrics.js';
 import { freePort } from '../helpers/ports.js';
 import { run, startProcess, type Started } from '../helpers/process.js';
 import { startPrometheus, type TestPrometheus } from '../helpers/prometheus.js';
@@ -28,11 +29,12 @@ let exporter: Started;
 let prometheus: TestPrometheus;
 let totalizeConfig: string;
 let agentPort: number;
+let ports: { rkvdns: number; agent: number; exporter: number };
 
 beforeAll(async () => {
   redis = await startRedis();
   await redis.client.set('k', 'v');
-  const ports = { rkvdns: await freePort(), agent: await freePort(), exporter: await freePort() };
+  ports = { rkvdns: await freePort(), agent: await freePort(), exporter: await freePort() };
   served = await startRkvdns(redis.url, { STATS: 0 }, ['--metrics', `127.0.0.1:${ports.rkvdns}`]);
   forExporter = await startRkvdns(redis.url, { STATS: 0 });
   agentPort = await freePort();
@@ -104,8 +106,20 @@ it('shows the totals of the lines sent, as the exporter serves them and as total
   const groups = (JSON.parse(r.stdout) as { groups: { fields: { matched: string }; count: number }[] }).groups;
   expect(Object.fromEntries(groups.map((g) => [g.fields.matched, g.count]))).toEqual(want);
   const n = Object.keys(want).length;
-  expect(await settle('count(totalizer_count{job="exporter",totalizer="prom_hits"})', n)).toBe(n);
-  const series = await prometheus.query('totalizer_count{job="exporter",totalizer="prom_hits"}');
+  expect(await settle('count(totalizer_value{job="exporter",totalizer="prom_hits",measure="count"})', n)).toBe(n);
+  const series = await prometheus.query('totalizer_value{job="exporter",totalizer="prom_hits",measure="count"}');
   expect(Object.fromEntries(series.map((s) => [s.metric.matched, s.value]))).toEqual(want);
   expect(await settle('totalizer_up{job="exporter",totalizer="prom_hits"}', 1)).toBe(1);
+});
+
+it("every program's exposition passes promtool check metrics (names, types, help)", async () => {
+  const texts: [string, string][] = [];
+  for (const [name, port] of Object.entries(ports)) texts.push([name, (await get(port, '/metrics')).body]);
+  const cli = await run(process.execPath, [bin('totalize'), 'prom_hits', '--config', totalizeConfig, '--window', '1h', '--format', 'prometheus', '--trend']);
+  texts.push(['totalize --format prometheus', `${cli.stdout}\n`]);
+  for (const [name, text] of texts) {
+    expect(text.length, name).toBeGreaterThan(100);
+    const lint = await run('promtool', ['check', 'metrics'], text);
+    expect({ name, code: lint.code, problems: `${lint.stdout}${lint.stderr}`.trim() }).toEqual({ name, code: 0, problems: '' });
+  }
 });

@@ -83,13 +83,13 @@ describe('configuration', () => {
   });
 
   it.each([
-    [['--set', 'MAX_TTL=soon'], /setting MAX_TTL: expected an integer/],
+    [['--set', 'MAX_TTL=soon'], /setting MAX_TTL: expected whole seconds .*90s, 30m, 1h, 1d.*got "soon"/],
     [['--set', 'CASE_FOLDING=sideways'], /setting CASE_FOLDING: expected one of none, lower, upper, escape/],
     [['--set', 'MAX_UDP_PAYLOAD=100'], /setting MAX_UDP_PAYLOAD: expected an integer from 512/],
     [['--set', 'NO_SUCH=1'], /setting NO_SUCH: unknown setting/],
     [['--min-ttl', '500', '--max-ttl', '100'], /setting MIN_TTL: \(500\) is larger than MAX_TTL \(100\)/],
     [['--listen', 'nonsense'], /--listen: expected HOST:PORT/],
-    [['--redis', 'http://x'], /REDIS_SERVER 'http:\/\/x' must start with redis:\/\//],
+    [['--redis', 'http://x'], /setting REDIS_SERVER: 'http:\/\/x' must start with redis:\/\//],
   ])('%j stops start-up with a message naming the setting', async (args, message) => {
     const r = await run('node', [RKVDNS_BIN, '--zone', ZONE, '--listen', '127.0.0.1:0', ...args]);
     expect(r.code).not.toBe(0);

@@ -5,7 +5,8 @@ import { total } from '../../src/index.js';
 import { run } from '../helpers/process.js';
 import { startRedis, type TestRedis } from '../helpers/redis.js';
 import { startRkvdns, ZONE, type TestRkvdns } from '../helpers/rkvdns.js';
-import { serverBlock, startUnbound, stubZone, type TestUnbound } from '../helpers/unbound.js';
+import { loopbackServer, serverBlock, startUnbound, stubZone, type TestUnbound } from '../helpers/unbound.js';
+import { freePort } from '../helpers/ports.js';
 import { expectedTotals, type Written } from '../helpers/oracle.js';
 
 const TOTALIZE = fileURLToPath(new URL('../../dist/cli/totalize.js', import.meta.url));
@@ -113,7 +114,7 @@ describe('total() library', () => {
     const empty = await total(['nothing', null], { zone: ZONE, window: 60, nameservers: [ns] });
     expect(empty.groups).toEqual([]);
     await expect(total(['web_client', null], { zone: ZONE, window: 60, nameservers: ['127.0.0.1:9'], tries: 2, timeoutMs: 200 })).rejects.toThrow(
-      /failed: no answer from 127\.0\.0\.1:9/,
+      /failed: nothing answers at 127\.0\.0\.1:9 \(connection refused\)/,
     );
   });
 
@@ -237,6 +238,33 @@ describe('totalize CLI', () => {
     const b = await cli('web_client', '--format', 'csv', '--window', '3600');
     expect(a.stdout).toBe(b.stdout);
   });
+});
+
+describe('when the path to rkvdns is broken', () => {
+  it('rkvdns not running: one refused listing and one refused SOA, no retries, the cause named', async () => {
+    const closed = await freePort();
+    const r = await run('node', [TOTALIZE, 'web_client', '--server', `127.0.0.1:${closed}`, '--zone', ZONE, '--debug']);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/failed: nothing answers at 127\.0\.0\.1:\d+ \(connection refused\)\n[^]*likely causes: nothing listens there/);
+    // Each asked once: a refused port is not asked again.
+    expect(r.stderr.match(/^debug: .* via 127\.0\.0\.1:\d+: nothing answers/gm)).toHaveLength(2);
+  });
+
+  it('through unbound that will not ask a loopback address (its default), the resolver is named first', async () => {
+    const noLoopback = await startUnbound(
+      loopbackServer('{{PORT}}', '{{DIR}}', ['module-config: "iterator"', 'qname-minimisation: no', 'local-zone: "test." nodefault']) +
+        stubZone(ZONE, server.port),
+    );
+    try {
+      const r = await run('node', [TOTALIZE, 'web_client', '--server', `127.0.0.1:${noLoopback.port}`, '--zone', ZONE]);
+      expect(r.code).toBe(1);
+      expect(r.stderr).toMatch(
+        /likely causes: [^\n]*so not for their size: the resolver cannot reach rkvdns or rejects its answers \(unbound refuses to ask a loopback address/,
+      );
+    } finally {
+      await noLoopback.stop();
+    }
+  }, 60_000);
 });
 
 describe('fanout through a real unbound', () => {

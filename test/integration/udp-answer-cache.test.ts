@@ -1,8 +1,8 @@
 /**
  * The batched UDP path's answer cache (answer_cache.h), through bindUdp with an answerer of the test's own: a
- * repeat of a remembered query is answered by the addon with the query's ID and the TTLs aged as agedAnswer ages
+ * repeat of a cached query is answered by the addon with the query's ID and the TTLs aged as agedAnswer ages
  * them (answer and authority records, not the OPT record, never below 0), counted under its tally, and never
- * reaches the answerer; other bytes, an ended answer, and an answer refused at remember() do. From its refresh
+ * reaches the answerer; other bytes, an ended answer, and an answer refused at cache() do. From its refresh
  * point, one repeat is answered and also reaches the answerer, flagged. An answer's `next` takes its place once
  * in, or drops it if it cannot be kept. Kept per client,
  * an answer goes to no other client. The socket's own thread answers a repeat while the main thread is busy, and
@@ -12,7 +12,7 @@ import { spawn } from 'node:child_process';
 import dgram from 'node:dgram';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createLogger } from '../../src/common/log.js';
-import { bindUdp, unmarked, type Reuse, type UdpEndpoint, type UdpOptions } from '../../src/dns/udp.js';
+import { bindUdp, notCacheable, type Cacheable, type UdpEndpoint, type UdpOptions } from '../../src/dns/udp.js';
 import { buildQuery, sendUdp } from '../helpers/dns.js';
 
 const log = createLogger('silent', 'test');
@@ -49,16 +49,16 @@ const TXT_TTL_AT = (q: Buffer) => q.length - 11 + 6;
 const NS_TTL_AT = (q: Buffer) => q.length - 11 + 18 + 6;
 const OPT_TTL_AT = (q: Buffer) => q.length - 11 + 32 + 5;
 
-/** An endpoint whose answerer counts its calls and marks each answer with `mark(reuse)`. */
-async function serve(ttl: number, mark: (reuse: Reuse) => void, options: UdpOptions = {}) {
+/** An endpoint whose answerer counts its calls and marks each answer with `mark(cacheable)`. */
+async function serve(ttl: number, mark: (cacheable: Cacheable) => void, options: UdpOptions = {}) {
   const calls: Buffer[] = [];
   endpoint = await bindUdp(
     'batched',
     '127.0.0.1',
     0,
-    (msg, _client, reuse) => {
+    (msg, _client, cacheable) => {
       calls.push(Buffer.from(msg));
-      if (reuse) mark(reuse);
+      if (cacheable) mark(cacheable);
       return answerTo(msg, ttl);
     },
     log,
@@ -71,10 +71,10 @@ const query = (id: number, name = 'repeat.example') => buildQuery(name, 'TXT', {
 
 describe('the batched path answers repeats itself', () => {
   it('with the query ID, TTLs aged by the seconds since agesAt (OPT untouched), counted under the tally', async () => {
-    const { port, calls } = await serve(100, (reuse) => {
-      reuse.untilMs = Date.now() + 10_000;
-      reuse.agesAtMs = Date.now() - 2500; // an answer that has aged by 3 seconds since
-      reuse.tally = 5;
+    const { port, calls } = await serve(100, (cacheable) => {
+      cacheable.untilMs = Date.now() + 10_000;
+      cacheable.agesAtMs = Date.now() - 2500; // an answer that has aged by 3 seconds since
+      cacheable.tally = 5;
     });
     const first = (await sendUdp(port, query(1)))!;
     expect(first.readUInt32BE(TXT_TTL_AT(query(1)))).toBe(100);
@@ -91,14 +91,14 @@ describe('the batched path answers repeats itself', () => {
     same.writeUInt32BE(100, TXT_TTL_AT(q));
     same.writeUInt32BE(50, NS_TTL_AT(q));
     expect(same.equals(first)).toBe(true);
-    expect(endpoint!.repeats![5]).toBe(1);
-    expect(endpoint!.counts().remembered).toBe(1);
+    expect(endpoint!.cacheCounts![5]).toBe(1);
+    expect(endpoint!.counts().cached).toBe(1);
   });
 
   it('never ages a TTL below 0', async () => {
-    const { port } = await serve(2, (reuse) => {
-      reuse.untilMs = Date.now() + 10_000;
-      reuse.agesAtMs = Date.now() - 5500;
+    const { port } = await serve(2, (cacheable) => {
+      cacheable.untilMs = Date.now() + 10_000;
+      cacheable.agesAtMs = Date.now() - 5500;
     });
     await sendUdp(port, query(1));
     const repeat = (await sendUdp(port, query(2)))!;
@@ -107,9 +107,9 @@ describe('the batched path answers repeats itself', () => {
   });
 
   it('other bytes (the case of one letter) reach the answerer', async () => {
-    const { port, calls } = await serve(100, (reuse) => {
-      reuse.untilMs = Date.now() + 10_000;
-      reuse.agesAtMs = reuse.untilMs;
+    const { port, calls } = await serve(100, (cacheable) => {
+      cacheable.untilMs = Date.now() + 10_000;
+      cacheable.agesAtMs = cacheable.untilMs;
     });
     await sendUdp(port, query(1));
     await sendUdp(port, query(2, 'Repeat.example'));
@@ -117,10 +117,10 @@ describe('the batched path answers repeats itself', () => {
     expect(calls.map((c) => c.readUInt16BE(0))).toEqual([1, 2]);
   });
 
-  it('kept per client (reusePerClient), an answer goes to the client it was given to and to no other', async () => {
+  it('kept per client (cachePerClient), an answer goes to the client it was given to and to no other', async () => {
     // One clock reading for both: an agesAtMs a millisecond past untilMs would not be kept.
-    const mark = (reuse: Reuse, until = Date.now() + 10_000) => Object.assign(reuse, { untilMs: until, agesAtMs: until, tally: 0 });
-    const { port, calls } = await serve(100, mark, { reusePerClient: true });
+    const mark = (cacheable: Cacheable, until = Date.now() + 10_000) => Object.assign(cacheable, { untilMs: until, agesAtMs: until, tally: 0 });
+    const { port, calls } = await serve(100, mark, { cachePerClient: true });
     const from = async (client: string, id: number) => (await sendUdp(port, query(id), 3000, '127.0.0.1', client))!.readUInt16BE(0);
     expect(await from('127.0.0.1', 1)).toBe(1);
     expect(await from('127.0.0.1', 2)).toBe(2);
@@ -130,13 +130,13 @@ describe('the batched path answers repeats itself', () => {
     expect(calls).toHaveLength(2);
     expect(await from('127.0.0.2', 4)).toBe(4);
     expect(calls).toHaveLength(2);
-    expect(endpoint!.counts().remembered).toBe(2);
+    expect(endpoint!.counts().cached).toBe(2);
   });
 
   it('an answer past its untilMs reaches the answerer again', async () => {
-    const { port, calls } = await serve(100, (reuse) => {
-      reuse.untilMs = Date.now() + 300;
-      reuse.agesAtMs = reuse.untilMs;
+    const { port, calls } = await serve(100, (cacheable) => {
+      cacheable.untilMs = Date.now() + 300;
+      cacheable.agesAtMs = cacheable.untilMs;
     });
     await sendUdp(port, query(1));
     await sendUdp(port, query(2));
@@ -151,20 +151,20 @@ describe('the batched path answers repeats itself', () => {
     ['if it cannot be kept, drops the old one all the same', 'refused'],
     ['null: the old one holds', 'none'],
   ] as const)('an answer given with `next` is replaced by it once it is in: %s', async (_, how) => {
-    let settle: (n: Awaited<NonNullable<Reuse['next']>>) => void = () => undefined;
-    const next = new Promise<Awaited<NonNullable<Reuse['next']>>>((r) => (settle = r));
+    let settle: (n: Awaited<NonNullable<Cacheable['next']>>) => void = () => undefined;
+    const next = new Promise<Awaited<NonNullable<Cacheable['next']>>>((r) => (settle = r));
     const until = Date.now() + 10_000;
-    const { port, calls } = await serve(100, (reuse) => Object.assign(reuse, { untilMs: until, agesAtMs: until, tally: 0, next }));
+    const { port, calls } = await serve(100, (cacheable) => Object.assign(cacheable, { untilMs: until, agesAtMs: until, tally: 0, next }));
     const ttl = async (id: number) => (await sendUdp(port, query(id)))!.readUInt32BE(TXT_TTL_AT(query(id)));
     expect(await ttl(1)).toBe(100);
     expect(await ttl(2)).toBe(100);
     expect(calls).toHaveLength(1);
-    const reuse: Reuse = { ...unmarked(), untilMs: how === 'refused' ? 0 : until, agesAtMs: until, tally: 1 };
-    settle(how === 'none' ? null : { answer: answerTo(query(0), 7), reuse });
+    const cacheable: Cacheable = { ...notCacheable(), untilMs: how === 'refused' ? 0 : until, agesAtMs: until, tally: 1 };
+    settle(how === 'none' ? null : { answer: answerTo(query(0), 7), cacheable });
     await sleep(50);
     expect(await ttl(3)).toBe(how === 'kept' ? 7 : 100);
     expect(calls).toHaveLength(how === 'refused' ? 2 : 1);
-    expect(endpoint!.repeats![1]).toBe(how === 'kept' ? 1 : 0);
+    expect(endpoint!.cacheCounts![1]).toBe(how === 'kept' ? 1 : 0);
   });
 
   it('a refresh: the first repeat from refreshAtMs on gets the kept answer and also reaches the answerer, flagged, which counts it and whose answer is not sent', async () => {
@@ -175,9 +175,9 @@ describe('the batched path answers repeats itself', () => {
       'batched',
       '127.0.0.1',
       0,
-      (msg, _client, reuse) => {
-        answered.push(reuse!.answered);
-        if (answered.length === 1) Object.assign(reuse!, { untilMs: until, agesAtMs: until, refreshAtMs, tally: 2 });
+      (msg, _client, cacheable) => {
+        answered.push(cacheable!.answered);
+        if (answered.length === 1) Object.assign(cacheable!, { untilMs: until, agesAtMs: until, refreshAtMs, tally: 2 });
         return answerTo(msg, answered.length === 1 ? 100 : 7);
       },
       log,
@@ -198,16 +198,16 @@ describe('the batched path answers repeats itself', () => {
     expect(await ttls(1)).toEqual([100]);
     expect(await ttls(2)).toEqual([100]);
     expect(answered).toEqual([false]);
-    expect(endpoint.repeats![2]).toBe(1);
+    expect(endpoint.cacheCounts![2]).toBe(1);
     await sleep(refreshAtMs - Date.now() + 10);
     // The refresh: one answer, the kept one; the answerer ran it, flagged; not counted under the tally.
     expect(await ttls(3)).toEqual([100]);
     expect(answered).toEqual([false, true]);
-    expect(endpoint.repeats![2]).toBe(1);
+    expect(endpoint.cacheCounts![2]).toBe(1);
     // Once per answer kept: the next repeat is an ordinary one.
     expect(await ttls(4)).toEqual([100]);
     expect(answered).toEqual([false, true]);
-    expect(endpoint.repeats![2]).toBe(2);
+    expect(endpoint.cacheCounts![2]).toBe(2);
   });
 
   it('refreshes alone are handed over together, gathered for a while, not one wakeup each', async () => {
@@ -220,14 +220,14 @@ describe('the batched path answers repeats itself', () => {
       'batched',
       '127.0.0.1',
       0,
-      (msg, _client, reuse) => {
+      (msg, _client, cacheable) => {
         if (!open) {
           open = true;
           queueMicrotask(() => ((open = false), batch++));
         }
-        calls.push({ name: msg.subarray(13, 14).toString(), batch, answered: reuse!.answered });
+        calls.push({ name: msg.subarray(13, 14).toString(), batch, answered: cacheable!.answered });
         const until = Date.now() + 10_000;
-        if (!reuse!.answered) Object.assign(reuse!, { untilMs: until, agesAtMs: until, refreshAtMs, tally: 0 });
+        if (!cacheable!.answered) Object.assign(cacheable!, { untilMs: until, agesAtMs: until, refreshAtMs, tally: 0 });
         return answerTo(msg, 100);
       },
       log,
@@ -246,17 +246,17 @@ describe('the batched path answers repeats itself', () => {
     expect(refreshes[0]!.batch).toBe(refreshes[1]!.batch);
   });
 
-  it('is not reused when left unmarked, already ended, or marked with a tally out of range', async () => {
+  it('is not reused when left notCacheable, already ended, or marked with a tally out of range', async () => {
     for (const mark of [
       () => undefined,
-      (reuse: Reuse) => Object.assign(reuse, { untilMs: Date.now() - 1, agesAtMs: 0 }),
-      (reuse: Reuse) => Object.assign(reuse, { untilMs: Date.now() + 10_000, agesAtMs: Date.now(), tally: 64 }),
+      (cacheable: Cacheable) => Object.assign(cacheable, { untilMs: Date.now() - 1, agesAtMs: 0 }),
+      (cacheable: Cacheable) => Object.assign(cacheable, { untilMs: Date.now() + 10_000, agesAtMs: Date.now(), tally: 64 }),
     ]) {
       const { port, calls } = await serve(100, mark);
       await sendUdp(port, query(1));
       await sendUdp(port, query(2));
       expect(calls).toHaveLength(2);
-      expect(endpoint!.counts().remembered).toBe(0);
+      expect(endpoint!.counts().cached).toBe(0);
       endpoint!.close();
     }
   });
@@ -321,9 +321,9 @@ function floodFromChild(port: number, n: number, sendAt: number): Promise<number
 
 describe('the socket has a thread of its own', () => {
   it('answers a repeat while the main thread is busy; a query for the answerer waits for the main thread', async () => {
-    const { port, calls } = await serve(100, (reuse) => {
-      reuse.untilMs = Date.now() + 30_000;
-      reuse.agesAtMs = reuse.untilMs;
+    const { port, calls } = await serve(100, (cacheable) => {
+      cacheable.untilMs = Date.now() + 30_000;
+      cacheable.agesAtMs = cacheable.untilMs;
     });
     await sendUdp(port, query(9));
     // IDs 1 and 2: the child files each answer by its ID.

@@ -102,10 +102,10 @@ describe('the answer cache is fair to every name', () => {
       'batched',
       '127.0.0.1',
       0,
-      (msg, _client, reuse) => {
+      (msg, _client, cacheable) => {
         calls.push(msg.subarray(13, 13 + msg[12]!).toString());
         const until = Date.now() + 30_000;
-        if (reuse) Object.assign(reuse, { untilMs: until, agesAtMs: until, tally: 1 });
+        if (cacheable) Object.assign(cacheable, { untilMs: until, agesAtMs: until, tally: 1 });
         return bigAnswer(msg);
       },
       log,
@@ -133,14 +133,14 @@ describe('the answer cache is fair to every name', () => {
     } finally {
       client.close();
     }
-    expect(endpoint.counts().remembered).toBeLessThanOrEqual(8);
+    expect(endpoint.counts().cached).toBeLessThanOrEqual(8);
     const floodCalls = calls.length;
     // The other name: one answer from the answerer, then its repeats from the addon alone.
     const other = (id: number) => buildQuery('other.example', 'TXT', { id, edns: 1232 });
     expect((await sendUdp(port, other(1)))?.readUInt16BE(0)).toBe(1);
     for (let id = 2; id < 6; id++) expect((await sendUdp(port, other(id)))?.readUInt16BE(0)).toBe(id);
     expect(calls.slice(floodCalls)).toEqual(['other']);
-    expect(endpoint.repeats![1]).toBeGreaterThanOrEqual(4);
+    expect(endpoint.cacheCounts![1]).toBeGreaterThanOrEqual(4);
     const counts = endpoint.counts();
     expect(counts.cacheEvicted).toBe(floodCalls - 8);
     expect(counts.cacheRefused).toBe(0);
@@ -172,9 +172,9 @@ describe('shutdown', () => {
       'batched',
       '127.0.0.1',
       0,
-      (msg, _client, reuse) => {
+      (msg, _client, cacheable) => {
         const until = Date.now() + 30_000;
-        if (reuse) Object.assign(reuse, { untilMs: until, agesAtMs: until, tally: 2 });
+        if (cacheable) Object.assign(cacheable, { untilMs: until, agesAtMs: until, tally: 2 });
         return bigAnswer(msg);
       },
       log,
@@ -183,7 +183,7 @@ describe('shutdown', () => {
     await sendUdp(endpoint.port, q);
     const flood = floodFromChild(endpoint.port, q, 6);
     await flood.started;
-    await waitFor('the flood answered by the addon', () => endpoint!.repeats![2]! > 10_000);
+    await waitFor('the flood answered by the addon', () => endpoint!.cacheCounts![2]! > 10_000);
     const started = performance.now();
     endpoint.close();
     const tookMs = performance.now() - started;

@@ -1,6 +1,6 @@
 // The batched UDP core (src/native/udp_core.h) driven from two threads as node drives it: the socket's own thread
 // reads, answers repeats and queues the rest; this program's main thread, standing for JavaScript, takes what
-// waits, answers it, remembers half of the answers, reads the stats and switches per-client keys, while client
+// waits, answers it, caches half of the answers, reads the stats and switches per-client keys, while client
 // threads send queries and count answers. Built under -fsanitize=thread (or address,undefined) by
 // test/native/run-sanitizers; it exits non-zero when an answer is missing or Stop() does not return under a flood.
 #include <arpa/inet.h>
@@ -121,7 +121,7 @@ int main() {
   UdpCoreOptions o;
   o.host = "127.0.0.1";
   o.sojournBoundsNs = {1'000'000};
-  o.repeats = repeats.data();
+  o.cacheCounts = repeats.data();
   o.wake = [&js] { js.Wake(); };
   std::string error;
   int errnum = 0;
@@ -134,7 +134,7 @@ int main() {
   uint16_t port = static_cast<uint16_t>(core->port());
 
   // Clients: 4 threads, 50 names, 6 rounds: the first round of a name reaches the main thread, later rounds of
-  // remembered names are answered by the socket's thread.
+  // cached names are answered by the socket's thread.
   std::atomic<unsigned> answered{0};
   std::atomic<int> missing{0};
   std::vector<std::thread> clients;
@@ -147,7 +147,7 @@ int main() {
     js.Wake();
   });
 
-  // The main thread, as JavaScript: take, answer, remember every other answer; stats and key changes meanwhile.
+  // The main thread, as JavaScript: take, answer, cache every other answer; stats and key changes meanwhile.
   std::vector<uint8_t> records;
   std::vector<uint8_t> out;
   unsigned taken = 0, turns = 0;
@@ -169,26 +169,26 @@ int main() {
       memcpy(out.data() + o, records.data() + at, records::kHeader);
       records::PutU16(out.data() + o, static_cast<uint16_t>(a.size()));
       memcpy(out.data() + o + records::kHeader, a.data(), a.size());
-      if (i % 2 == 0) core->Remember(records.data() + at + records::kFamily, q, len, a.data(), a.size(), NowMs() + 10'000, NowMs() + 10'000, 0, 3);
+      if (i % 2 == 0) core->CacheAnswer(records.data() + at + records::kFamily, q, len, a.data(), a.size(), NowMs() + 10'000, NowMs() + 10'000, 0, 3);
       at += records::kHeader + len;
       taken++;
     }
     if (count > 0) core->Send(out.data(), out.size(), count);
     UdpCoreStats s = core->Stats();
     (void)s;
-    if (++turns % 97 == 0) core->KeyByClient(turns % 2 == 0);
+    if (++turns % 97 == 0) core->CacheByClient(turns % 2 == 0);
   }
   waiter.join();
   printf("clients: %u answered, %d missing; %u taken by the main thread; %.0f answered by the socket's thread\n", answered.load(), missing.load(),
          taken, repeats[3]);
   if (missing.load() != 0) return 1;
 
-  // A flood of one remembered repeat, then Stop(): it must return promptly.
-  core->KeyByClient(false);
+  // A flood of one cached repeat, then Stop(): it must return promptly.
+  core->CacheByClient(false);
   std::vector<uint8_t> q = Query(0, 7);
   std::vector<uint8_t> a = AnswerTo(q.data(), q.size());
   uint8_t client[records::kClientBytes] = {4, 127, 0, 0, 1};
-  core->Remember(client, q.data(), q.size(), a.data(), a.size(), NowMs() + 60'000, NowMs() + 60'000, 0, 4);
+  core->CacheAnswer(client, q.data(), q.size(), a.data(), a.size(), NowMs() + 60'000, NowMs() + 60'000, 0, 4);
   std::atomic<bool> stopFlood{false};
   std::atomic<uint64_t> sent{0};
   std::vector<std::thread> flooders;

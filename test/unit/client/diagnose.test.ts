@@ -14,10 +14,21 @@ describe('listingFailure: what was tried, and the likely causes by name', () => 
     ['over MAX_KEYS', { overMaxKeys: 100000 }, /more than the server's MAX_KEYS \(100000\) keys: raise MAX_KEYS/],
     ['NXDOMAIN for the listing', { reason: 'NXDOMAIN' }, /the zone rkvdns\.test is not answered by rkvdns on this path: check --zone/],
     ['REFUSED', { reason: 'REFUSED' }, /the resolver refuses this client \(BIND allow-query/],
+    ['a timeout', { reason: 'no answer from 127.0.0.1:53 in 2000 ms' }, /nothing answered, not even the zone's SOA: rkvdns is not running or not reachable/],
     [
-      'a timeout',
-      { reason: 'no answer from 127.0.0.1:53 in 2000 ms' },
-      /no usable answer \(no answer from 127\.0\.0\.1:53 in 2000 ms\): check that rkvdns is running/,
+      'a refused port',
+      { reason: 'nothing answers at 127.0.0.1:5300 (connection refused)' },
+      /nothing listens there: rkvdns is not running on that address and port/,
+    ],
+    [
+      'through a resolver that cannot reach rkvdns: its SOA fails too',
+      { notSize: 'every narrower glob was refused too', viaResolver: true, zoneAnswered: false },
+      /so not for their size: the resolver cannot reach rkvdns or rejects its answers \(unbound refuses to ask a loopback address[^;]*; [^]*, or rkvdns cannot read Redis/,
+    ],
+    [
+      'through a resolver that reaches rkvdns: its SOA passes',
+      { notSize: 'every narrower glob was refused too', viaResolver: true, zoneAnswered: true },
+      /so not for their size: rkvdns cannot read Redis \(its log; dig TXT stats\.rkvdns\.test\), or the resolver cannot reach rkvdns/,
     ],
     [
       'refused large through a resolver',

@@ -43,7 +43,16 @@ describe('totals as gauges', () => {
     },
   });
   it('labels each group by its field names; names the families own get _field', () => {
-    const [count] = totalsFamilies(() => [entry(['matched', 'totalizer', 'user-agent'], ['a', 'b', 'c'])]);
-    expect(count!.samples()).toEqual([{ labels: { totalizer: 't', window_seconds: '60', matched: 'a', totalizer_field: 'b', user_agent: 'c' }, value: 5 }]);
+    const [value] = totalsFamilies(() => [entry(['matched', 'totalizer', 'user-agent'], ['a', 'b', 'c'])]);
+    expect(value!.samples()).toEqual([
+      { labels: { totalizer: 't', window_seconds: '60', measure: 'count', matched: 'a', totalizer_field: 'b', user_agent: 'c' }, value: 5 },
+    ]);
+  });
+
+  it('with --columns, labels the parts of a comma-joined field; with --top, only the first groups', () => {
+    const e = entry(['matched'], ['10.0.0.1,200']);
+    const two = { ...e, result: { ...e.result, groups: [...e.result.groups, { group: '10.0.0.2,404', fields: ['10.0.0.2,404'], count: 3 }] } };
+    const [value] = totalsFamilies(() => [{ ...two, columns: ['ip', 'status'], top: 1 }]);
+    expect(value!.samples()).toEqual([{ labels: { totalizer: 't', window_seconds: '60', measure: 'count', ip: '10.0.0.1', status: '200' }, value: 5 }]);
   });
 });

@@ -16,6 +16,8 @@ interface Path {
   count?: string;
   /** Pages that fail whatever their size. */
   failing?: (label: string) => boolean;
+  /** What the zone's SOA gets (default: an answer). */
+  zone?: Lookup;
 }
 
 /** A Lookups stand-in answering `keys` listings, pages and counts from `path.keys`; records the names asked. */
@@ -28,6 +30,11 @@ function simulated(path: Path): { lookups: Lookups; asked: string[] } {
       : { kind: 'records', records: records.map((k) => [Buffer.from(k, 'latin1')]), ...ra };
   };
   const lookups = {
+    timeoutMs: 2000,
+    async zoneAnswer(): Promise<Lookup> {
+      asked.push('SOA');
+      return path.zone ?? { kind: 'records', records: [], ...(path.viaResolver ? { viaResolver: true } : {}) };
+    },
     async txt(labels: Buffer[]): Promise<Lookup> {
       const [first, second, third] = labels.map((l) => l.toString('latin1'));
       asked.push(
@@ -121,5 +128,26 @@ describe('a listing that cannot be had is an error that says what was tried and 
       request,
     ).catch((e: Error) => e);
     expect((err as Error).message).toMatch(/likely causes: \d+ pages failed while \d+ were answered, so not for their size/);
+  });
+});
+
+describe('nothing answers', () => {
+  it('the walk ends after half a timeout of silence and one unanswered SOA, not after the listing tries it all', async () => {
+    const silence = (ms: number): Promise<Lookup> =>
+      new Promise((resolve) => setTimeout(() => resolve({ kind: 'failed', reason: `no answer from 127.0.0.1:53 in ${ms} ms` }), ms));
+    const asked: string[] = [];
+    let listingAnswered = false;
+    const lookups = {
+      timeoutMs: 100,
+      zoneAnswer: () => (asked.push('SOA'), silence(100)),
+      // The listing's own tries would take 3 timeouts.
+      txt: () => (asked.push('listing'), silence(300).finally(() => (listingAnswered = true))),
+    } as unknown as Lookups;
+    await expect(fetchListing(lookups, request)).rejects.toThrow(
+      /failed: no answer from 127\.0\.0\.1:53 in 100 ms\n[^]*likely causes: nothing answered, not even the zone's SOA/,
+    );
+    // Ended on the SOA's silence, before the listing's tries were over.
+    expect(listingAnswered).toBe(false);
+    expect(asked).toEqual(['listing', 'SOA']);
   });
 });

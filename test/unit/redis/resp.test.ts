@@ -94,4 +94,27 @@ describe('ReplyParser', () => {
     p.feed(Buffer.from(':5\r\n'));
     expect(out).toEqual([5]);
   });
+
+  it('reset in the middle of an array drops the elements it had, so they do not fill the next reply', () => {
+    const out: RespReply[] = [];
+    const p = new ReplyParser((r) => out.push(r));
+    p.feed(Buffer.from('*3\r\n:1\r\n:2\r\n'));
+    p.reset();
+    p.feed(Buffer.from('*1\r\n:9\r\n'));
+    expect(out).toEqual([[9]]);
+  });
+
+  it('reads a large reply split over many reads once, resuming where each read ended', () => {
+    // An LRANGE-like reply of 5,000 ten-byte elements arriving 100 bytes at a time: 5,001 elements, 806 reads.
+    const n = 5000;
+    const items = Array.from({ length: n }, (_, i) => Buffer.from(String(i).padStart(10, '0')));
+    const bytes = Buffer.concat([Buffer.from(`*${n}\r\n`), ...items.map((v) => Buffer.from(`$10\r\n${v.toString()}\r\n`))]);
+    const out: RespReply[] = [];
+    const p = new ReplyParser((r) => out.push(r));
+    let reads = 0;
+    for (let i = 0; i < bytes.length; i += 100, reads++) p.feed(bytes.subarray(i, i + 100));
+    expect(out).toEqual([items]);
+    // Each read resumes one element at most: a parser that starts the reply over would begin millions of parses.
+    expect(p.steps).toBeLessThanOrEqual(n + 1 + reads);
+  });
 });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { FLIGHT_MS, Flights, PREFETCH_MS, SWEEP_GAP_MS, type Aging } from '../../../src/rkvdns/flight.js';
+import { FLIGHT_MS, Flights, PREFETCH_MS, SWEEP_GAP_MS, type Aging, type HeldResult } from '../../../src/rkvdns/flight.js';
 
 /** A result with a TTL in seconds; ageing lowers it the way a cache would. */
 interface Answer {
@@ -8,13 +8,18 @@ interface Answer {
 }
 const aging: Aging<Answer> = { lifetimeMs: (a) => a.ttl * 1000, aged: (a, s) => ({ ...a, ttl: a.ttl - s }) };
 
+/** Where run() writes how a result given at once is held. */
+const holder = (): HeldResult<Answer> => ({ servedUntil: 0, agesAt: 0, refreshAt: 0, successor: null });
+
 function setup(a: Aging<Answer> | null = aging, max = 100, prefetch = false) {
   let t = 1_000_000;
   let reads = 0;
   const flights = new Flights<Answer>(a, { maxFlights: max, prefetch }, () => t);
-  const ask = (id: string, ttl = 30) => flights.run(id, async () => ({ value: `${id}#${++reads}`, ttl }));
+  const held = holder();
+  const ask = (id: string, ttl = 30) => flights.run(id, async () => ({ value: `${id}#${++reads}`, ttl }), undefined, held);
   return {
     flights,
+    held,
     ask,
     advance: (ms: number) => {
       t += ms;
@@ -40,6 +45,19 @@ describe('Flights', () => {
     advance(FLIGHT_MS - 2500);
     expect(await ask('a')).toEqual({ value: 'a#2', ttl: 30 });
     expect(reads()).toBe(2);
+  });
+
+  it('a name asked again after its flight ended goes to the end of the table, so the sweep still reaches the ended ones', async () => {
+    const { ask, advance, flights } = setup(null);
+    await ask('a');
+    advance(10);
+    await ask('b');
+    await ask('c');
+    advance(FLIGHT_MS); // every flight has ended
+    await ask('a'); // a new flight for 'a', live
+    flights.prune();
+    // 'b' and 'c' ended and are gone; were 'a' still first, the sweep would have stopped at it.
+    expect(flights.size).toBe(1);
   });
 
   it('a read still running after 5 s is joined, not started again, and not pruned', async () => {
@@ -158,7 +176,8 @@ describe('Flights with prefetch', () => {
     let t = 1_000_000;
     const finish: ((a: Answer) => void)[] = [];
     const flights = new Flights<Answer>(aging, { prefetch: true }, () => t);
-    const ask = () => flights.run('a', () => new Promise<Answer>((r) => finish.push(r)));
+    const held = holder();
+    const ask = () => flights.run('a', () => new Promise<Answer>((r) => finish.push(r)), undefined, held);
     const first = ask();
     t += 40; // the answer arrives 40 ms after the query
     finish[0]!({ value: 'one', ttl: 30 });
@@ -169,12 +188,12 @@ describe('Flights with prefetch', () => {
     expect(ask()).toEqual({ value: 'one', ttl: 29 });
     // To the flight's end, ageing at the next whole second after the answer arrived; a repeat from the prefetch
     // point (drawn in the flight's last 1-2 s) starts the next read.
-    expect(flights.servedUntil).toBe(end);
-    expect(flights.agesAt).toBe(done + 2000);
-    const prefetchAt = flights.refreshAt;
+    expect(held.servedUntil).toBe(end);
+    expect(held.agesAt).toBe(done + 2000);
+    const prefetchAt = held.refreshAt;
     expect(prefetchAt).toBeGreaterThanOrEqual(end - 2 * PREFETCH_MS);
     expect(prefetchAt).toBeLessThanOrEqual(end - PREFETCH_MS);
-    expect(flights.successor).toBeNull();
+    expect(held.successor).toBeNull();
     t = Math.ceil(prefetchAt) - 1;
     expect(ask()).toMatchObject({ value: 'one' });
     expect(flights.prefetched).toBe(0);
@@ -182,14 +201,14 @@ describe('Flights with prefetch', () => {
     // This repeat starts the prefetch: its answer holds to the flight's end unless the successor replaces it first.
     expect(ask()).toMatchObject({ value: 'one' });
     expect(flights.prefetched).toBe(1);
-    expect(flights.servedUntil).toBe(end);
-    expect(flights.refreshAt).toBe(0);
-    const successor = flights.successor;
+    expect(held.servedUntil).toBe(end);
+    expect(held.refreshAt).toBe(0);
+    const successor = held.successor;
     expect(successor).not.toBeNull();
     // A repeat while it runs fares the same, with the same successor.
     expect(ask()).toMatchObject({ value: 'one' });
-    expect(flights.servedUntil).toBe(end);
-    expect(flights.successor).toBe(successor);
+    expect(held.servedUntil).toBe(end);
+    expect(held.successor).toBe(successor);
     t += 25;
     finish[1]!({ value: 'two', ttl: 3 });
     // The prefetched answer (TTL 3 s) holds to its own TTL, before its flight's 5 s, and ages a second after it came.
@@ -200,43 +219,45 @@ describe('Flights with prefetch', () => {
     expect(next.refreshAt).toBeGreaterThanOrEqual(t + 3000 - 2 * PREFETCH_MS);
     expect(next.refreshAt).toBeLessThanOrEqual(t + 3000 - PREFETCH_MS);
     expect(ask()).toEqual({ value: 'two', ttl: 3 });
-    expect([flights.servedUntil, flights.agesAt, flights.refreshAt]).toEqual([next.servedUntil, next.agesAt, next.refreshAt]);
-    expect(flights.successor).toBeNull();
+    expect([held.servedUntil, held.agesAt, held.refreshAt]).toEqual([next.servedUntil, next.agesAt, next.refreshAt]);
+    expect(held.successor).toBeNull();
   });
 
   it('a prefetch that fails has no successor, and the answer it would have replaced holds to its flight’s end', async () => {
     let t = 1_000_000;
     const finish: ((a: Answer) => void)[] = [];
     const flights = new Flights<Answer>(aging, { prefetch: true }, () => t);
+    const held = holder();
     const ask = () =>
       flights.run(
         'a',
         () => new Promise<Answer>((r) => finish.push(r)),
         (a) => a.value !== 'failed',
+        held,
       );
     const first = ask();
     finish[0]!({ value: 'one', ttl: 30 });
     await first;
     t += FLIGHT_MS - PREFETCH_MS / 2;
     void ask();
-    const successor = flights.successor;
+    const successor = held.successor;
     finish[1]!({ value: 'failed', ttl: 30 });
     expect(await successor).toBeNull();
     expect(ask()).toMatchObject({ value: 'one' });
-    expect(flights.servedUntil).toBe(1_000_000 + FLIGHT_MS);
+    expect(held.servedUntil).toBe(1_000_000 + FLIGHT_MS);
     // No other prefetch is tried, and none is running.
-    expect(flights.refreshAt).toBe(0);
-    expect(flights.successor).toBeNull();
+    expect(held.refreshAt).toBe(0);
+    expect(held.successor).toBeNull();
   });
 
   it('without ageing, the answer holds unchanged to the end of its flight', async () => {
-    const { ask, flights } = setup(null);
+    const { ask, held } = setup(null);
     await ask('a');
     expect(ask('a')).toMatchObject({ value: 'a#1' });
-    expect(flights.agesAt).toBe(flights.servedUntil);
-    expect(flights.servedUntil).toBe(1_000_000 + FLIGHT_MS);
+    expect(held.agesAt).toBe(held.servedUntil);
+    expect(held.servedUntil).toBe(1_000_000 + FLIGHT_MS);
     // Without prefetch, no repeat starts a read.
-    expect(flights.refreshAt).toBe(0);
+    expect(held.refreshAt).toBe(0);
   });
 
   it('queries after the flight ends join a prefetch still running instead of starting another', async () => {

@@ -4,42 +4,42 @@
  * The addon counts its answers per tally; fold() adds them into the server's counters before any is read, so
  * stats.<zone>, the stats log and /metrics count each of those answers as if it had run the chain.
  */
-import { REPEAT_TALLIES, type Reuse } from '../dns/udp.js';
+import { CACHE_TALLIES, type Cacheable } from '../dns/udp.js';
 import type { Counter } from './counters.js';
 import type { Held } from './flight.js';
 import type { ServerStats } from './stats.js';
 
-export class RepeatTallies {
+export class AnswerCacheTallies {
   private readonly byKey = new Map<string, number>();
   /** What one answer under each tally counts. */
   private readonly counters: Counter[][] = [];
-  private readonly folded = new Float64Array(REPEAT_TALLIES);
+  private readonly folded = new Float64Array(CACHE_TALLIES);
 
   /**
-   * Marks an answer as reusable as the query's flight said. It is left unmarked if every tally is already another
+   * Marks an answer as reusable as the query's flight said. It is left notCacheable if every tally is already another
    * outcome's (there are far fewer outcomes than tallies).
    */
-  mark(reuse: Reuse, held: Held, outcome: Counter, truncated: boolean): void {
+  mark(cacheable: Cacheable, held: Held, outcome: Counter, truncated: boolean): void {
     const key = truncated ? `${outcome} truncated` : outcome;
     let tally = this.byKey.get(key);
     if (tally === undefined) {
-      if (this.counters.length >= REPEAT_TALLIES) return;
+      if (this.counters.length >= CACHE_TALLIES) return;
       tally = this.counters.length;
       this.counters.push(['udp_queries', 'udp_cache_answers', outcome, ...(truncated ? (['truncated'] as const) : [])]);
       this.byKey.set(key, tally);
     }
-    reuse.untilMs = held.servedUntil;
-    reuse.agesAtMs = held.agesAt;
-    reuse.refreshAtMs = held.refreshAt;
-    reuse.tally = tally;
+    cacheable.untilMs = held.servedUntil;
+    cacheable.agesAtMs = held.agesAt;
+    cacheable.refreshAtMs = held.refreshAt;
+    cacheable.tally = tally;
   }
 
-  /** Adds what the addon counted in `repeats` since the last call; each is also a query marshalled. */
-  fold(repeats: Float64Array, stats: ServerStats, flights: { marshalled: number }): void {
+  /** Adds what the addon counted in `cacheCounts` since the last call; each is also a query marshalled. */
+  fold(cacheCounts: Float64Array, stats: ServerStats, flights: { marshalled: number }): void {
     for (let tally = 0; tally < this.counters.length; tally++) {
-      const n = repeats[tally]! - this.folded[tally]!;
+      const n = cacheCounts[tally]! - this.folded[tally]!;
       if (n === 0) continue;
-      this.folded[tally] = repeats[tally]!;
+      this.folded[tally] = cacheCounts[tally]!;
       for (const c of this.counters[tally]!) stats.count(c, n);
       flights.marshalled += n;
     }

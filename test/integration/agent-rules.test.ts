@@ -1,0 +1,139 @@
+/** totalizer-agent's rules: the shipped configs on the sample log, --test, check, config errors, syslog. */
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { AGENT_BIN, FIXTURE_LOG, sendLines, startAgent, waitFor, writeConfig } from '../helpers/agent.js';
+import { agentConfig, expectedFromLog as expectedIn, sumOf as sumOfIn, totalsBy as totalsByIn } from '../helpers/counters.js';
+import { freePort } from '../helpers/ports.js';
+import { run } from '../helpers/process.js';
+import { startRedis, type TestRedis } from '../helpers/redis.js';
+
+const SAMPLE_YAML = fileURLToPath(new URL('../../config/agent.yaml', import.meta.url));
+const SAMPLE_MJS = fileURLToPath(new URL('../../config/agent.config.mjs', import.meta.url));
+const LOG = readFileSync(FIXTURE_LOG, 'latin1').split('\n').filter(Boolean);
+
+let redis: TestRedis;
+beforeAll(async () => {
+  redis = await startRedis();
+});
+afterAll(async () => redis?.stop());
+beforeEach(async () => {
+  await redis.client.flushall();
+});
+
+const sumOf = (pattern: string) => sumOfIn(redis, pattern);
+const totalsBy = (prefix: string) => totalsByIn(redis, prefix);
+const cfg = (port: number, extra: object = {}, rules?: object[]) => agentConfig(redis, port, extra, rules);
+
+const expectedFromLog = (rx: RegExp, fmt: (m: RegExpExecArray) => string) => expectedIn(LOG, rx, fmt);
+
+describe('the shipped sample config', () => {
+  it('counts the sample log per client address and status, and per page, exactly', async () => {
+    const [p1, p2] = [await freePort(), await freePort()];
+    const text = readFileSync(SAMPLE_YAML, 'utf8')
+      .replace('redis://127.0.0.1:6379', redis.url)
+      .replace('port: 3430', `port: ${p1}`)
+      .replace('port: 3431', `port: ${p2}`);
+    const path = writeConfig(text);
+    const agent = await startAgent(path, [], 2);
+    try {
+      await sendLines(p1, LOG, 10);
+      const matching = LOG.filter((l) => /" \d{3} /.test(l)).length;
+      expect(await waitFor(async () => (await sumOf('web_client;*')) === matching)).toBe(true);
+      const clients = expectedFromLog(/^(\S+) \S+ \S+ \[[^\]]*\] "[^"]*" (\d{3}) /, (m) => `${m[1]},${m[2]}`);
+      expect(await totalsBy('web_client')).toEqual(clients);
+      const pages = expectedFromLog(/^\S+ \S+ \S+ \[[^\]]*\] "[A-Z]+ ([^ "?]+)/, (m) => m[1]!.split(';')[0]!.toLowerCase().slice(0, 32));
+      expect(await waitFor(async () => (await sumOf('web_page;*')) === matching)).toBe(true);
+      expect(await totalsBy('web_page')).toEqual(pages);
+      const key = (await redis.client.keys('web_client;*'))[0]!;
+      expect(key).toMatch(/^web_client;[\d.]+,\d{3};sophia;\d+$/);
+      const ttl = await redis.client.ttl(key);
+      expect(ttl).toBeGreaterThan(86000);
+      expect(Number(key.split(';')[3]) % 900).toBe(0);
+    } finally {
+      await agent.stop();
+    }
+    // Started as shipped, it has nothing to warn about, whatever the machine's net.core.rmem_max.
+    expect(agent.proc.output()).not.toMatch(/ WARN /);
+    expect(agent.proc.output()).toMatch(/receive buffer \d+ bytes \(receive_buffer_bytes unset/);
+  });
+
+  it('the JS module config with postproc produces the same keys as the YAML config', async () => {
+    const yaml = await run('node', [AGENT_BIN, 'check', '--config', SAMPLE_YAML, FIXTURE_LOG]);
+    const mjs = await run('node', [AGENT_BIN, 'check', '--config', SAMPLE_MJS, FIXTURE_LOG]);
+    expect(yaml.code).toBe(0);
+    const rulesOf = (out: string) => out.split('\n').filter((l) => /^rule web_/.test(l));
+    expect(rulesOf(mjs.stdout)).toEqual(rulesOf(yaml.stdout));
+    expect(rulesOf(yaml.stdout)).toEqual([
+      'rule web_client: 3000 line(s) matched, 216 distinct key(s)',
+      'rule web_page: 3000 line(s) matched, 16 distinct key(s)',
+    ]);
+  });
+});
+
+describe('test mode and rule checking', () => {
+  it('--test prints the keys instead of writing; --print-lines echoes each line', async () => {
+    const port = await freePort();
+    const path = writeConfig(cfg(port));
+    const agent = await startAgent(path, ['--test', '--print-lines']);
+    try {
+      await sendLines(port, [LOG[1]!]);
+      expect(await waitFor(() => /web_client;10\.0\.3\.231,200;sophia;\d+/.test(agent.proc.output()))).toBe(true);
+      expect(agent.proc.output()).toContain(`line: ${LOG[1]}`);
+      expect(await redis.client.dbsize()).toBe(0);
+    } finally {
+      await agent.stop();
+    }
+  });
+
+  it('check reports per rule, reads stdin, and lists lines no rule matched', async () => {
+    const r = await run(
+      'node',
+      [AGENT_BIN, 'check', '--config', SAMPLE_YAML, '-'],
+      Buffer.concat([readFileSync(FIXTURE_LOG), Buffer.from('<13>Nov 22 21:00:00 web1 sshd[99]: accepted\n')]),
+    );
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/^3003 line\(s\) read$/m);
+    expect(r.stdout).toMatch(/^rule syslog_tags: 1 line\(s\) matched, 1 distinct key\(s\)\n\s+syslog_tags;sshd;sophia;\d+$/m);
+    expect(r.stdout).toMatch(/^no rule matched: 2 line\(s\)\n\s+this is not a log line\n\s+-- garbage \\x01\\x02\\xff --$/m);
+  });
+
+  it('config errors stop start-up naming the rule and the problem', async () => {
+    for (const [rules, message] of [
+      [[{ name: 'bad', matchex: '(' }], /rule bad: bad matchex/],
+      [[{ name: 'kp', matchex: 'x', keypattern: '{<a>' }], /rule kp: bad keypattern/],
+      [[{ name: 'np', matchex: 'x', port: null }], /rule np: no port/],
+      [[{ name: 'uf', matchex: 'x', colour: 1 }], /rule uf: unknown field 'colour'/],
+    ] as const) {
+      const path = writeConfig({ defaults: { ttl: 60, port: 1 }, rules });
+      const r = await run('node', [AGENT_BIN, '--config', path]);
+      expect(r.code).toBe(2);
+      expect(r.stderr).toMatch(message);
+    }
+  });
+});
+
+describe('syslog', () => {
+  it('logger (RFC 3164 over UDP) feeds the syslog_tags rule', async () => {
+    const port = await freePort();
+    const path = writeConfig(
+      cfg(port, {}, [
+        { name: 'syslog_tags', prefix: 'syslog_tags', matchex: '^(?:<\\d{1,3}>)?[A-Z][a-z]{2} [ \\d]\\d \\d\\d:\\d\\d:\\d\\d \\S+ ([^:\\[\\s]+)' },
+      ]),
+    );
+    const agent = await startAgent(path);
+    try {
+      for (let i = 0; i < 3; i++) await run('logger', ['--rfc3164', '-d', '-n', '127.0.0.1', '-P', String(port), '-t', 'backup', 'nightly run done']);
+      await run('logger', ['--rfc3164', '-d', '-n', '127.0.0.1', '-P', String(port), '-t', 'sshd', 'accepted']);
+      expect(await waitFor(async () => (await sumOf('syslog_tags;*')) === 4)).toBe(true);
+      expect(await totalsBy('syslog_tags')).toEqual(
+        new Map([
+          ['backup', 3],
+          ['sshd', 1],
+        ]),
+      );
+    } finally {
+      await agent.stop();
+    }
+  });
+});

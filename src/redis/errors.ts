@@ -8,6 +8,9 @@ const PLAIN: [RegExp, (m: RegExpExecArray) => string][] = [
   [/^Stream isn't writeable and enableOfflineQueue options is false$/, () => 'not connected to Redis (reconnecting)'],
   [/^Cluster isn't ready and enableOfflineQueue options is false$/, () => 'the cluster is not connected (reconnecting)'],
   [/^Connection is closed\.?$/, () => 'the connection to Redis is closed'],
+  // node:net's words for a connection the server ended or reset.
+  [/^(This socket has been ended by the other party|write EPIPE)$/, () => 'Redis closed the connection'],
+  [/^read ECONNRESET$/, () => 'Redis reset the connection'],
   [/^Command timed out$/, () => 'Redis did not reply in time'],
   [/^connect ECONNREFUSED (\S+)$/, (m) => `Redis refused the connection at ${m[1]} (not running there?)`],
   [/^connect ETIMEDOUT( \S+)?$/, (m) => `connecting to Redis${m[1] ?? ''} timed out`],

@@ -15,6 +15,7 @@
 import net from 'node:net';
 import tls from 'node:tls';
 import type { Logger } from '../common/log.js';
+import { plainRedisError } from './errors.js';
 import { CommandWriter, ReplyParser, RespError, commandHead, type RespReply } from './resp.js';
 
 export interface PipeTarget {
@@ -221,7 +222,7 @@ export class ReadPipe {
     sock.on('close', () => {
       if (this.socket !== sock) return;
       this.socket = null;
-      const why = failure?.message ?? 'closed by the server';
+      const why = failure ? plainRedisError(failure.message) : 'Redis closed the connection';
       this.failAll(new Error(`redis ${this.o.where}: connection lost (${why})`));
       if (this.state === 'closed') return;
       if (this.state === 'ready') this.o.log.warn(`redis ${this.o.where}: read connection lost (${why}); reconnecting`);

@@ -154,7 +154,7 @@ describe('ReadPipe', () => {
     );
     await eventually(async () => expect(Number((await redis.client.info('clients')).match(/blocked_clients:(\d+)/)?.[1])).toBe(1), 2000);
     await redis.client.call('CLIENT', 'KILL', 'ID', String(id));
-    expect(await waiting).toMatch(/^redis 127\.0\.0\.1:\d+: connection lost \(closed by the server\)$/);
+    expect(await waiting).toMatch(/^redis 127\.0\.0\.1:\d+: connection lost \(Redis closed the connection\)$/);
     expect(await eventually(() => p.send(GET, 'p4'))).toEqual(Buffer.from('value 4'));
     expect(lines.join('')).toMatch(/read connection lost \(.*\); reconnecting/);
     expect(lines.join('')).toMatch(/read connection made again/);

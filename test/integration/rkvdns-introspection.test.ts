@@ -77,7 +77,7 @@ describe('no credential leaves the process', () => {
       const errorText = txt(d).flat().join(' ');
       // In plain words, not the client library's.
       expect(errorText).toMatch(
-        /^Query failure: (redis [\d.:]+: not connected|not connected to Redis|Redis refused the connection|the connection to Redis is closed)/,
+        /^Query failure: (redis [\d.:]+: (not connected|connection lost \(Redis (closed|reset) the connection\))|not connected to Redis|Redis refused the connection|the connection to Redis is closed)/,
       );
       expect(errorText).not.toContain(PASSWORD);
     } finally {

@@ -10,7 +10,7 @@ export default {
   defaults: {
     address: '127.0.0.1',
     port: 3430,
-    source: 'sophia',
+    // source: unset, this machine's short host name (see config/agent.yaml)
     ttl: 86400,
     buckets: 96,
   },

@@ -14,10 +14,15 @@ import type { Logger } from '../common/log.js';
 import { Aggregator } from './aggregator.js';
 import { DEFAULT_RECEIVE_BUFFER, type AgentConfig } from './config.js';
 import { Engine } from './engine.js';
+import { LineReassembler } from './reassembly.js';
 import type { Rule } from './rules.js';
 import { agentFamilies } from './counters.js';
 import { AgentStats } from './stats.js';
+import { sourcesUsed } from './sources.js';
 import { connectAgentRedis, redisBatchWriter } from './writer.js';
+
+/** Senders with an unfinished line waiting, at most, per listener: beyond, the oldest is taken as it is. */
+const MAX_SENDERS_WITH_PARTIALS = 10_000;
 
 export interface AgentOptions {
   /** Print keys instead of writing them. */
@@ -59,6 +64,7 @@ export async function startAgent(cfg: AgentConfig, log: Logger, opts: AgentOptio
   const agg = aggregator;
   const engine = new Engine(stats, log, opts.test || !agg ? (key) => out(key) : (key, rule) => agg.add(key, rule.ttl));
   const echo = opts.printLines ? (line: string) => out(`line: ${line}`) : undefined;
+  log.info(`counting as source ${sourcesUsed(cfg.rules)}`);
 
   const groups = new Map<string, Rule[]>();
   for (const r of cfg.rules) {
@@ -67,6 +73,8 @@ export async function startAgent(cfg: AgentConfig, log: Logger, opts: AgentOptio
   }
   const sockets: dgram.Socket[] = [];
   const bindings: RunningAgent['bindings'] = [];
+  const listeners: { reassembler: LineReassembler; rules: Rule[] }[] = [];
+  const limits = { timeoutMs: cfg.partial_line_timeout_ms, maxBytes: cfg.partial_line_max_bytes, maxSenders: MAX_SENDERS_WITH_PARTIALS };
   for (const rules of groups.values()) {
     const { address, port } = rules[0]!;
     let sock: dgram.Socket;
@@ -90,21 +98,34 @@ export async function startAgent(cfg: AgentConfig, log: Logger, opts: AgentOptio
       );
     }
     const allowed = rules[0]!.allowFrom === null ? null : new AddressList(rules[0]!.allowFrom);
-    sock.on(
-      'message',
-      allowed
-        ? (msg, rinfo) => {
-            if (allowed.has(clientOf(rinfo.address, rinfo.port))) engine.datagram(msg, rules, echo);
-            else stats.dropped_not_allowed++;
-          }
-        : (msg) => engine.datagram(msg, rules, echo),
-    );
+    const reassembler = new LineReassembler(limits, stats);
+    listeners.push({ reassembler, rules });
+    const countLines = (text: Buffer) => engine.lines(text, rules, echo);
+    sock.on('message', (msg, rinfo) => {
+      if (allowed && !allowed.has(clientOf(rinfo.address, rinfo.port))) {
+        stats.dropped_not_allowed++;
+        return;
+      }
+      stats.datagrams++;
+      const text = reassembler.take(msg, () => `${rinfo.address}|${rinfo.port}`, countLines);
+      if (text) countLines(text);
+    });
     sock.on('error', (e) => log.error(`udp ${address}:${port}: ${e.message}`));
     sockets.push(sock);
     bindings.push({ address, port: sock.address().port, rules: rules.map((r) => r.name) });
   }
 
   const flushTimer = agg ? setInterval(() => void agg.flush(), cfg.flush_interval_ms) : undefined;
+  // Unfinished lines whose sender went quiet are taken as they are, a little after their timeout at most.
+  const expireTimer =
+    cfg.partial_line_timeout_ms > 0
+      ? setInterval(
+          () => {
+            for (const { reassembler, rules } of listeners) for (const line of reassembler.expire()) engine.lines(line, rules, echo);
+          },
+          Math.min(500, cfg.partial_line_timeout_ms / 2),
+        )
+      : undefined;
   const summary = () => stats.summary(agg?.pendingIncrements ?? 0, agg?.pendingKeys ?? 0);
   const statsTimer = cfg.stats > 0 ? setInterval(() => log.info(`stats ${summary()}`), cfg.stats * 1000) : undefined;
 
@@ -115,7 +136,11 @@ export async function startAgent(cfg: AgentConfig, log: Logger, opts: AgentOptio
     const down = await redis?.unreachable();
     return down ? [`${down}; counts are held until it answers`] : [];
   };
-  const pending = () => ({ pending_increments: agg?.pendingIncrements ?? 0, pending_keys: agg?.pendingKeys ?? 0 });
+  const pending = () => ({
+    pending_increments: agg?.pendingIncrements ?? 0,
+    pending_keys: agg?.pendingKeys ?? 0,
+    partial_lines_held: listeners.reduce((n, l) => n + l.reassembler.held, 0),
+  });
   return {
     bindings,
     stats,
@@ -124,7 +149,9 @@ export async function startAgent(cfg: AgentConfig, log: Logger, opts: AgentOptio
       stopping = true;
       clearInterval(flushTimer);
       clearInterval(statsTimer);
+      clearInterval(expireTimer);
       for (const s of sockets) s.close();
+      for (const { reassembler, rules } of listeners) for (const line of reassembler.drain()) engine.lines(line, rules, echo);
       if (agg) {
         // Give Redis a few seconds to take what is pending; what it does not take is counted as lost.
         const deadline = Date.now() + 5000;

@@ -9,8 +9,11 @@ import type { AgentConfig } from './config.js';
 import { Engine } from './engine.js';
 import { splitLines as splitLinesOf } from './lines.js';
 import { AgentStats } from './stats.js';
+import { sourcesUsed } from './sources.js';
 
 export interface CheckReport {
+  /** The source names counted under, and why (sourcesUsed). */
+  sources: string;
   lines: number;
   unmatched: number;
   unmatchedExamples: string[];
@@ -41,6 +44,7 @@ export async function checkRules(cfg: AgentConfig, input: Readable, nowSec = Mat
   for await (const chunk of input) feed(chunk as Buffer);
   if (pending.length) for (const line of splitLinesOf(pending)) engine.line(line, cfg.rules, nowSec);
   return {
+    sources: sourcesUsed(cfg.rules),
     lines: stats.lines,
     unmatched: stats.lines_unmatched,
     unmatchedExamples,
@@ -57,7 +61,7 @@ export function openInput(file: string | undefined): Readable {
 }
 
 export function formatReport(r: CheckReport): string {
-  const out: string[] = [`${r.lines} line(s) read`];
+  const out: string[] = [`source: ${r.sources}`, `${r.lines} line(s) read`];
   for (const rule of r.rules) {
     out.push(`rule ${rule.name}: ${rule.matched} line(s) matched, ${rule.keys} distinct key(s)`);
     for (const k of rule.examples) out.push(`    ${k}`);

@@ -31,6 +31,10 @@ export interface AgentConfig {
   receive_buffer_bytes: number | null;
   /** HOST:PORT of the /metrics, /healthz and /readyz listener, or null (off). */
   metrics: string | null;
+  /** How long a line cut by a datagram boundary waits for the rest from its sender (reassembly.ts); 0: off. */
+  partial_line_timeout_ms: number;
+  /** The longest line reassembled; longer ones are dropped and counted. */
+  partial_line_max_bytes: number;
   rules: Rule[];
 }
 
@@ -44,6 +48,8 @@ const TOP_FIELDS: Record<string, unknown> = {
   max_pending_keys: 100_000,
   workers: 1,
   receive_buffer_bytes: null,
+  partial_line_timeout_ms: 2000,
+  partial_line_max_bytes: 65_536,
   defaults: {},
   rules: [],
   allow_from: null,
@@ -116,6 +122,8 @@ export function buildAgentConfig(raw: unknown): AgentConfig {
     max_pending_keys: intField(r, 'max_pending_keys', 1, 100_000_000),
     workers: intField(r, 'workers', 1, 256),
     receive_buffer_bytes: r.receive_buffer_bytes == null ? null : intField(r, 'receive_buffer_bytes', 65_536, 1 << 30),
+    partial_line_timeout_ms: intField(r, 'partial_line_timeout_ms', 0, 60_000),
+    partial_line_max_bytes: intField(r, 'partial_line_max_bytes', 1024, 16 << 20),
     rules,
   };
 }

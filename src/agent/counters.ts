@@ -19,6 +19,8 @@ export const AGENT_FAMILIES = {
   increments_written_total: 'increments written to Redis',
   increments_dropped_total: 'increments lost, by reason: pending_full (max_pending_keys), wrongtype (the key holds no integer), at_shutdown',
   redis_errors_total: 'Redis writes that failed (their increments stay pending and are retried)',
+  partial_lines_total:
+    "lines a datagram boundary cut, by outcome: joined (finished by the sender's next datagram), expired (taken as they were after partial_line_timeout_ms), too_long (dropped past partial_line_max_bytes)",
 } as const;
 
 type Place = readonly [keyof typeof AGENT_FAMILIES, Labels] | null;
@@ -39,11 +41,15 @@ export const AGENT_COUNTERS = {
   dropped_wrongtype: ['increments_dropped_total', { reason: 'wrongtype' }],
   dropped_at_shutdown: ['increments_dropped_total', { reason: 'at_shutdown' }],
   redis_errors: ['redis_errors_total', {}],
+  partial_lines_joined: ['partial_lines_total', { outcome: 'joined' }],
+  partial_lines_expired: ['partial_lines_total', { outcome: 'expired' }],
+  dropped_partial_too_long: ['partial_lines_total', { outcome: 'too_long' }],
 } as const satisfies Record<AgentCounter, Place>;
 
 export const AGENT_GAUGES = {
   pending_increments: 'increments held for the next write to Redis',
   pending_keys: 'distinct keys held for the next write (at most max_pending_keys)',
+  partial_lines_held: 'senders with an unfinished line waiting for their next datagram',
 } as const;
 
 export function agentFamilies(stats: AgentStats, pending: () => Record<keyof typeof AGENT_GAUGES, number>): Family[] {

@@ -21,10 +21,10 @@ export class Engine {
     private readonly now: () => number = () => Date.now() / 1000,
   ) {}
 
-  datagram(buf: Buffer, rules: readonly Rule[], echo?: (line: string) => void): void {
-    this.stats.datagrams++;
+  /** The lines of `text` (whole lines: what reassembly gives), each tested against `rules`. */
+  lines(text: Buffer, rules: readonly Rule[], echo?: (line: string) => void): void {
     const nowSec = Math.floor(this.now());
-    for (const line of splitLines(buf)) this.line(line, rules, nowSec, echo);
+    for (const line of splitLines(text)) this.line(line, rules, nowSec, echo);
   }
 
   line(line: string, rules: readonly Rule[], nowSec: number, echo?: (line: string) => void): void {

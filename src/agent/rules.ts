@@ -65,6 +65,8 @@ export interface Rule {
   alignment: 'aligned' | 'first-event';
   /** Substitutions fixed by the configuration (prefix, source, extra values). */
   fixed: Record<string, string>;
+  /** Where the source came from: the config, or this machine's short host name (the default). */
+  sourceFrom: 'config' | 'host name';
   /** Turns a match into substitutions, or null to ignore the line. */
   extract(m: RegExpExecArray): Record<string, string | undefined> | null;
   /** Senders taken by this rule's listener, in canonical form (`a/n,b/m`); null: every sender. */
@@ -182,6 +184,7 @@ export function compileRule(spec: RuleSpec, index: number): Rule {
     bucketLength: buckets > 0 ? Math.floor(ttl / buckets) : ttl,
     alignment,
     fixed,
+    sourceFrom: spec.source !== undefined ? 'config' : 'host name',
     extract,
   };
 }

@@ -3,6 +3,8 @@
  *   lines      = lines_matched + lines_unmatched
  *   matches    = increments + ignored + dropped_missing_substitution
  *   increments = written + pending + dropped_pending_full + dropped_wrongtype + dropped_at_shutdown
+ * Lines cut by datagram boundaries (reassembly.ts) count once, when whole: joined, or taken as they are after
+ * waiting (expired); an over-long one is dropped and counted, not a line.
  */
 export class AgentStats {
   datagrams = 0;
@@ -20,6 +22,12 @@ export class AgentStats {
   redis_errors = 0;
   /** Datagrams from senders outside the listener's allow_from, dropped unread (not counted in datagrams). */
   dropped_not_allowed = 0;
+  /** Lines cut by a datagram boundary and finished by their sender's next datagram. */
+  partial_lines_joined = 0;
+  /** Unfinished lines taken as they were: their sender sent nothing more in time (or at shutdown). */
+  partial_lines_expired = 0;
+  /** Unfinished lines dropped for growing past partial_line_max_bytes. */
+  dropped_partial_too_long = 0;
   readonly perRule = new Map<string, number>();
 
   line(matchedAny: boolean): void {
@@ -39,7 +47,8 @@ export class AgentStats {
       `datagrams=${this.datagrams} lines=${this.lines} matched=${this.lines_matched} unmatched=${this.lines_unmatched} ` +
       `matches=${this.matches} ignored=${this.ignored} increments=${this.increments} written=${this.written} pending=${pending} pending_keys=${pendingKeys} ` +
       `dropped_pending_full=${this.dropped_pending_full} dropped_missing_substitution=${this.dropped_missing_substitution} ` +
-      `dropped_wrongtype=${this.dropped_wrongtype} dropped_at_shutdown=${this.dropped_at_shutdown} redis_errors=${this.redis_errors} dropped_not_allowed=${this.dropped_not_allowed}${rules ? ' ' + rules : ''}`
+      `dropped_wrongtype=${this.dropped_wrongtype} dropped_at_shutdown=${this.dropped_at_shutdown} redis_errors=${this.redis_errors} dropped_not_allowed=${this.dropped_not_allowed} ` +
+      `partial_lines_joined=${this.partial_lines_joined} partial_lines_expired=${this.partial_lines_expired} dropped_partial_too_long=${this.dropped_partial_too_long}${rules ? ' ' + rules : ''}`
     );
   }
 }

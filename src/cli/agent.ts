@@ -1,15 +1,18 @@
 #!/usr/bin/env node
 /** totalizer-agent: log lines over UDP → time-bucketed Redis counters. */
 import { VERSION } from '../common/version.js';
-import { Command } from 'commander';
+import { Command, Option } from 'commander';
 import { optionalHostPort } from '../common/hostport.js';
 import { pooledInstruments } from '../common/instrument-sources.js';
 import { ENDPOINTS, serveInstrumentsAt } from '../common/instruments.js';
-import { createLogger } from '../common/log.js';
+import { createLogger, LOG_LEVELS } from '../common/log.js';
 import { startAgent } from '../agent/app.js';
 import { checkRules, formatReport, openInput } from '../agent/check.js';
 import { loadAgentConfig, type AgentConfig } from '../agent/config.js';
 import { onSignals } from '../common/signals.js';
+import { formatHostPort } from '../common/hostport.js';
+import { follow } from '../agent/follow/run.js';
+import { followOptions, type FollowFlags } from '../agent/follow/options.js';
 import { parseRedisTarget } from '../redis/target.js';
 import { answerPrimary, forkWorkers, isWorker, tellPrimary, workerId } from '../common/workers.js';
 
@@ -53,7 +56,7 @@ const program = new Command('totalizer-agent')
   .version(VERSION, '-V, --version', 'print the version and exit')
   .description(
     'Listens on UDP for log lines, matches them against rules and keeps time-bucketed counters in Redis.\n' +
-      'Feed it with e.g.: tail -F /var/log/apache2/access.log | nc -u 127.0.0.1 3430',
+      'Feed it with: totalizer-agent follow /var/log/apache2/access.log --to 127.0.0.1:3430 (see follow --help)',
   )
   .showHelpAfterError('(totalizer-agent --help lists every option)')
   // Usage errors (an unknown option, a missing value) exit 2, as a bad config does.
@@ -145,6 +148,61 @@ program
       process.stderr.write(`totalizer-agent check: ${(e as Error).message}\n`);
       process.exit(1);
     }
+  });
+
+program
+  .command('follow')
+  .description(
+    'send log files to the agent line by line, as tail -F | nc -u would but never cutting a line: follows rename ' +
+      'rotation and copytruncate, and keeps its place in a state file so a restart neither resends nor skips a line. ' +
+      'UDP reports no delivery: lines sent while the agent is unreachable across a network are lost. To an agent on ' +
+      'this host a refused send is noticed, and lines are held until the agent listens again.',
+  )
+  .argument('<file...>', 'log files to follow; - reads stdin (an Apache piped log: CustomLog "|totalizer-agent follow - --to ..." combined)')
+  .option('--to <host:port>', 'the agent', '127.0.0.1:3430')
+  .option('--state <file>', 'where the position in each file is kept (default: /var/lib/totalizer/follow-….json as root, else under $XDG_STATE_HOME)')
+  .option('--from-start', 'read a file with no saved position from its start (default: its end, as tail -n0)')
+  .option('--datagram-bytes <n>', 'lines are packed into datagrams up to this size (default 16384 to a loopback agent, 1400 across a network)')
+  .option('--max-lines-per-second <n>', 'send at most this many lines a second; lines wait in the file, none is dropped (0: no limit)', '20000')
+  .option('--poll <duration>', 'how often the files are checked for new lines, rotation and truncation', '0.2s')
+  .option('--rotate-after <duration>', 'after a rotation, read the old file until it has been quiet this long, then the new one', '5s')
+  .addOption(new Option('--log-level <level>', 'log level').choices(LOG_LEVELS).default('info'))
+  .action(async (files: string[], o: FollowFlags) => {
+    const fail = (msg: string): never => {
+      process.stderr.write(`totalizer-agent follow: ${msg}\n(totalizer-agent follow --help lists every option)\n`);
+      process.exit(2);
+    };
+    const opts = followOptions(files, o, fail);
+    const log = createLogger(o.logLevel as AgentConfig['log_level'], 'totalizer-agent follow');
+    let following;
+    try {
+      following = await follow(opts, log);
+    } catch (e) {
+      log.error((e as Error).message);
+      process.exit(1);
+    }
+    const running = following;
+    const summary = () => {
+      const c = running.sender.counts;
+      return `sent ${c.lines} lines in ${c.datagrams} datagrams to ${formatHostPort(opts.to)}${c.linesTooLong ? `; ${c.linesTooLong} lines too long skipped` : ''}${c.refusals ? `; the agent refused ${c.refusals} time(s), lines held meanwhile` : ''}`;
+    };
+    onSignals((sig) => {
+      log.info(`${sig}: saving positions and stopping`);
+      void running.stop().then(() => {
+        log.info(summary());
+        process.exit(0);
+      });
+    });
+    running.done.then(
+      () => {
+        log.info(summary());
+        process.exit(0);
+      },
+      (e: Error) => {
+        log.error(e.message);
+        process.exit(1);
+      },
+    );
   });
 
 await program.parseAsync();

@@ -54,7 +54,7 @@ async function replay(port: number, file: string): Promise<{ lines: number; data
   let datagrams = 0;
   // Paced so the local socket buffer never overflows.
   for (let i = 0; i < lines.length; i += 20, datagrams++) {
-    await new Promise<void>((res) => sock.send(Buffer.from(lines.slice(i, i + 20).join('\n'), 'latin1'), port, '127.0.0.1', () => res()));
+    await new Promise<void>((res) => sock.send(Buffer.from(lines.slice(i, i + 20).join('\n') + '\n', 'latin1'), port, '127.0.0.1', () => res()));
     if (i % 400 === 0) await sleep(2);
   }
   sock.close();

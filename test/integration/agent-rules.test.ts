@@ -1,6 +1,8 @@
 /** totalizer-agent's rules: the shipped configs on the sample log, --test, check, config errors, syslog. */
 import { readFileSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { fileURLToPath } from 'node:url';
+import { parse as parseYaml } from 'yaml';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { AGENT_BIN, FIXTURE_LOG, sendLines, startAgent, waitFor, writeConfig } from '../helpers/agent.js';
 import { agentConfig, expectedFromLog as expectedIn, sumOf as sumOfIn, totalsBy as totalsByIn } from '../helpers/counters.js';
@@ -9,6 +11,7 @@ import { run } from '../helpers/process.js';
 import { startRedis, type TestRedis } from '../helpers/redis.js';
 
 const SAMPLE_YAML = fileURLToPath(new URL('../../config/agent.yaml', import.meta.url));
+const HOST = hostname().split('.')[0]!;
 const SAMPLE_MJS = fileURLToPath(new URL('../../config/agent.config.mjs', import.meta.url));
 const LOG = readFileSync(FIXTURE_LOG, 'latin1').split('\n').filter(Boolean);
 
@@ -46,7 +49,8 @@ describe('the shipped sample config', () => {
       expect(await waitFor(async () => (await sumOf('web_page;*')) === matching)).toBe(true);
       expect(await totalsBy('web_page')).toEqual(pages);
       const key = (await redis.client.keys('web_client;*'))[0]!;
-      expect(key).toMatch(/^web_client;[\d.]+,\d{3};sophia;\d+$/);
+      // source unset: this machine's short host name, so one file serves every web server.
+      expect(key.split(';')[2]).toBe(HOST);
       const ttl = await redis.client.ttl(key);
       expect(ttl).toBeGreaterThan(86000);
       expect(Number(key.split(';')[3]) % 900).toBe(0);
@@ -55,6 +59,7 @@ describe('the shipped sample config', () => {
     }
     // Started as shipped, it has nothing to warn about, whatever the machine's net.core.rmem_max.
     expect(agent.proc.output()).not.toMatch(/ WARN /);
+    expect(agent.proc.output()).toContain(`counting as source ${HOST} (this machine's short host name: source is unset)`);
     expect(agent.proc.output()).toMatch(/receive buffer \d+ bytes \(receive_buffer_bytes unset/);
   });
 
@@ -93,8 +98,9 @@ describe('test mode and rule checking', () => {
       Buffer.concat([readFileSync(FIXTURE_LOG), Buffer.from('<13>Nov 22 21:00:00 web1 sshd[99]: accepted\n')]),
     );
     expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(new RegExp(`^source: ${HOST} \\(this machine's short host name: source is unset\\)$`, 'm'));
     expect(r.stdout).toMatch(/^3003 line\(s\) read$/m);
-    expect(r.stdout).toMatch(/^rule syslog_tags: 1 line\(s\) matched, 1 distinct key\(s\)\n\s+syslog_tags;sshd;sophia;\d+$/m);
+    expect(r.stdout).toMatch(new RegExp(`^rule syslog_tags: 1 line\\(s\\) matched, 1 distinct key\\(s\\)\\n\\s+syslog_tags;sshd;${HOST};\\d+$`, 'm'));
     expect(r.stdout).toMatch(/^no rule matched: 2 line\(s\)\n\s+this is not a log line\n\s+-- garbage \\x01\\x02\\xff --$/m);
   });
 
@@ -114,22 +120,22 @@ describe('test mode and rule checking', () => {
 });
 
 describe('syslog', () => {
-  it('logger (RFC 3164 over UDP) feeds the syslog_tags rule', async () => {
+  it('logger feeds the shipped syslog_tags rule in both formats, RFC 5424 (its default) and RFC 3164', async () => {
     const port = await freePort();
-    const path = writeConfig(
-      cfg(port, {}, [
-        { name: 'syslog_tags', prefix: 'syslog_tags', matchex: '^(?:<\\d{1,3}>)?[A-Z][a-z]{2} [ \\d]\\d \\d\\d:\\d\\d:\\d\\d \\S+ ([^:\\[\\s]+)' },
-      ]),
-    );
-    const agent = await startAgent(path);
+    const shipped = (parseYaml(readFileSync(SAMPLE_YAML, 'utf8')) as { rules: { name: string }[] }).rules.find((r) => r.name === 'syslog_tags')!;
+    const agent = await startAgent(writeConfig(cfg(port, {}, [{ ...shipped, port }])));
+    const logger = (format: string[], tag: string, msg: string) => run('logger', [...format, '-d', '-n', '127.0.0.1', '-P', String(port), '-t', tag, msg]);
     try {
-      for (let i = 0; i < 3; i++) await run('logger', ['--rfc3164', '-d', '-n', '127.0.0.1', '-P', String(port), '-t', 'backup', 'nightly run done']);
-      await run('logger', ['--rfc3164', '-d', '-n', '127.0.0.1', '-P', String(port), '-t', 'sshd', 'accepted']);
-      expect(await waitFor(async () => (await sumOf('syslog_tags;*')) === 4)).toBe(true);
+      for (let i = 0; i < 3; i++) await logger([], 'backup', 'nightly run done');
+      await logger(['--rfc3164'], 'backup', 'weekly run done');
+      await logger(['--rfc3164'], 'sshd', 'accepted');
+      await logger(['--rfc5424'], 'cron', 'job started');
+      expect(await waitFor(async () => (await sumOf('syslog_tags;*')) === 6)).toBe(true);
       expect(await totalsBy('syslog_tags')).toEqual(
         new Map([
-          ['backup', 3],
+          ['backup', 4],
           ['sshd', 1],
+          ['cron', 1],
         ]),
       );
     } finally {

@@ -38,7 +38,7 @@ async function measure(prefix: string, port: number, sharded: boolean, expected:
   const t0 = performance.now();
   try {
     const r = await total([prefix, null], { zone: ZONE, window: 3600 * 2, nameservers: [`127.0.0.1:${port}`], sharded, now: NOW, timeoutMs: 5000 });
-    const sum = r.groups.reduce((a, g) => a + g.count, 0);
+    const sum = r.groups.reduce((a, g) => a + g.value, 0);
     return { queries: fmt.int(r.diagnostics.queries), 'wall ms': fmt.int(performance.now() - t0), total: sum === expected ? 'exact' : `${sum} ≠ ${expected}` };
   } catch (e) {
     return { queries: '–', 'wall ms': fmt.int(performance.now() - t0), total: `failed: ${(e as Error).message.split('\n')[0]!.slice(0, 80)}` };

@@ -69,7 +69,7 @@ for (const n of SIZES) {
     }
     const ms = performance.now() - t0;
     clearInterval(sampler);
-    const sum = r ? r.groups.reduce((a, g) => a + g.count, 0) : NaN;
+    const sum = r ? r.groups.reduce((a, g) => a + g.value, 0) : NaN;
     rows.push({
       'bucket keys': fmt.int(n),
       via,

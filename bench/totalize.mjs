@@ -46,7 +46,7 @@ for (const keys of [1_000, 10_000]) {
           error = e.message;
         }
         const ms = performance.now() - t0;
-        const sum = result ? result.groups.reduce((a, g) => a + g.count, 0) : NaN;
+        const sum = result ? result.groups.reduce((a, g) => a + g.value, 0) : NaN;
         rows.push({
           'bucket keys': fmt.int(keys),
           mode: sharded ? 'sharded (shget)' : 'keys + get',

@@ -20,6 +20,7 @@ export default {
       prefix: 'web_client',
       matchex: combined.source,
       postproc: (m) => ({ matched: `${m[1]},${m[4]}` }),
+      columns: ['ip', 'status'],
     },
     {
       name: 'web_page',
@@ -30,6 +31,17 @@ export default {
       postproc: (m) => {
         const page = m[3].split(';')[0].toLowerCase().slice(0, 32);
         return page ? { matched: page } : null;
+      },
+    },
+    {
+      name: 'web_bytes',
+      prefix: 'web_bytes',
+      // A measure: postproc returns the value too (the YAML rule's value: "{2}").
+      matchex: combined.source.replace('(\\d{3}) ', '(\\d{3}) (\\d+)'),
+      measure: 'sum',
+      postproc: (m) => {
+        const page = m[3].split(';')[0].toLowerCase().slice(0, 32);
+        return page ? { matched: page, value: m[5] } : null;
       },
     },
   ],

@@ -1,16 +1,30 @@
 /**
- * Pending increments, summed per key in memory and written per flush (INCRBY + EXPIRE per key). The writer
+ * Pending increments, folded per key in memory by the key's measure (counts and sums added, maxima and minima
+ * kept) and written per flush (one script: INCRBY, or the sum, max or min, and EXPIRE per key). The writer
  * applies every increment at most once: what it sent without hearing back is in doubt, and it retries that
  * as it was; what it did not send comes back here as unwritten and keeps accumulating. Memory grows with
  * distinct keys, not with events; while Redis is away the counts are held, bounded by max_pending_keys.
  */
 import { plainRedisError } from '../redis/errors.js';
 import type { Logger } from '../common/log.js';
+import type { Measure } from '../common/measure.js';
 import type { AgentStats } from './stats.js';
 
 export interface Pending {
+  measure: Measure;
+  /** Lines folded into this key (every measure). */
   n: number;
+  /** Units: their sum (sum), the largest (max) or smallest (min); 0 for a count. */
+  s: number;
   ttl: number;
+}
+
+/** `b` folded into `a`, by their measure. */
+export function fold(a: Pending, b: Pick<Pending, 'n' | 's'>): void {
+  if (a.measure === 'sum') a.s += b.s;
+  else if (a.measure === 'max') a.s = Math.max(a.s, b.s);
+  else if (a.measure === 'min') a.s = Math.min(a.s, b.s);
+  a.n += b.n;
 }
 
 /** What a write did with a batch, and with the shares of earlier batches that were in doubt. */
@@ -58,16 +72,18 @@ export class Aggregator {
     return this.pending.size;
   }
 
-  add(key: string, ttl: number): void {
+  /** One line's addition to `key`: a count, or `units` by `measure`. */
+  add(key: string, ttl: number, measure: Measure = 'count', units = 0): void {
     const p = this.pending.get(key);
     if (p) {
-      p.n++;
+      if (measure === 'count') p.n++;
+      else fold(p, { n: 1, s: units });
       p.ttl = ttl;
     } else if (this.pending.size >= this.maxKeys) {
       this.stats.dropped_pending_full++;
       return;
     } else {
-      this.pending.set(key, { n: 1, ttl });
+      this.pending.set(key, { measure, n: 1, s: units, ttl });
     }
     this.pendingCount++;
     this.stats.increments++;
@@ -88,7 +104,9 @@ export class Aggregator {
         this.stats.written += written;
         if (refused.length > 0) {
           this.stats.dropped_wrongtype += refusedIncrements;
-          this.log.error(`redis refused ${refused.length} key(s) (wrong type?), ${refusedIncrements} increment(s) dropped, e.g. ${refused[0]}`);
+          this.log.error(
+            `redis refused ${refused.length} key(s) (another type, or a value of another shape or out of range), ${refusedIncrements} increment(s) dropped, e.g. ${refused[0]}`,
+          );
         }
         if (error !== undefined) {
           this.stats.redis_errors++;
@@ -117,7 +135,7 @@ export class Aggregator {
       const p = batch.get(k)!;
       // Keys already pending again since the batch was taken keep accumulating on top.
       const cur = this.pending.get(k);
-      if (cur) cur.n += p.n;
+      if (cur) fold(cur, p);
       else this.pending.set(k, p);
       held += p.n;
     }

@@ -3,6 +3,7 @@
  * engine; increments go to the aggregator (or to stdout in test mode). Stats are logged periodically and at
  * shutdown, after a final flush.
  */
+import { formatUnits } from '../common/measure.js';
 import { plainRedisError } from '../redis/errors.js';
 import { redactedUrl } from '../redis/target.js';
 import dgram from 'node:dgram';
@@ -15,11 +16,17 @@ import { Aggregator } from './aggregator.js';
 import { DEFAULT_RECEIVE_BUFFER, type AgentConfig } from './config.js';
 import { Engine } from './engine.js';
 import { LineReassembler } from './reassembly.js';
+import { publishDescriptions } from './describe.js';
 import type { Rule } from './rules.js';
 import { agentFamilies } from './counters.js';
 import { AgentStats } from './stats.js';
 import { sourcesUsed } from './sources.js';
 import { connectAgentRedis, redisBatchWriter } from './writer.js';
+
+/** What --test prints for one match: the key, and for a measure other than count the value it adds. */
+function testLine(key: string, rule: Rule, units: number): string {
+  return rule.measure === 'count' ? key : `${key} ${rule.measure} ${formatUnits(units, rule.scale)}`;
+}
 
 /** Senders with an unfinished line waiting, at most, per listener: beyond, the oldest is taken as it is. */
 const MAX_SENDERS_WITH_PARTIALS = 10_000;
@@ -61,8 +68,13 @@ export async function startAgent(cfg: AgentConfig, log: Logger, opts: AgentOptio
       .catch((e: Error) => log.warn(`redis not reachable at ${redactedUrl(cfg.redis)} (${plainRedisError(e.message)}); counts are held until it is`));
     aggregator = new Aggregator(redisBatchWriter(redis), stats, log, cfg.max_pending_keys, cfg.flush_keys);
   }
+  const descriptions = redis ? publishDescriptions(redis, cfg.rules, log) : null;
   const agg = aggregator;
-  const engine = new Engine(stats, log, opts.test || !agg ? (key) => out(key) : (key, rule) => agg.add(key, rule.ttl));
+  const engine = new Engine(
+    stats,
+    log,
+    opts.test || !agg ? (key, rule, _, units) => out(testLine(key, rule, units)) : (key, rule, _, units) => agg.add(key, rule.ttl, rule.measure, units),
+  );
   const echo = opts.printLines ? (line: string) => out(`line: ${line}`) : undefined;
   log.info(`counting as source ${sourcesUsed(cfg.rules)}`);
 
@@ -150,6 +162,7 @@ export async function startAgent(cfg: AgentConfig, log: Logger, opts: AgentOptio
       clearInterval(flushTimer);
       clearInterval(statsTimer);
       clearInterval(expireTimer);
+      descriptions?.stop();
       for (const s of sockets) s.close();
       for (const { reassembler, rules } of listeners) for (const line of reassembler.drain()) engine.lines(line, rules, echo);
       if (agg) {

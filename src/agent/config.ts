@@ -6,6 +6,7 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parse as parseYaml } from 'yaml';
+import { descriptionsOf } from './describe.js';
 import { LOG_FORMATS, LOG_LEVELS, type LogFormat, type LogLevel } from '../common/log.js';
 import { parseRedisTarget } from '../redis/target.js';
 import { optionalHostPort } from '../common/hostport.js';
@@ -93,6 +94,11 @@ export function buildAgentConfig(raw: unknown): AgentConfig {
     if (first && first.allowFrom !== rule.allowFrom)
       throw new ConfigError(`rules ${first.name} and ${rule.name} listen on ${id} with different allow_from; give the listener's rules one list`);
     if (!first) listeners.set(id, rule);
+  }
+  try {
+    descriptionsOf(rules);
+  } catch (e) {
+    throw new ConfigError((e as Error).message);
   }
   const names = new Set<string>();
   for (const rule of rules) {

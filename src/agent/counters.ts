@@ -14,7 +14,8 @@ export const AGENT_FAMILIES = {
   lines_total: 'lines read, by outcome: matched (by at least one rule) or unmatched',
   matches_total: 'rule matches',
   rule_matches_total: 'rule matches, by rule',
-  matches_not_counted_total: 'matches that made no increment, by reason: ignored (the rule says so), missing_substitution',
+  matches_not_counted_total:
+    "matches that made no increment, by reason: ignored (the rule says so), missing_substitution, value_invalid (a sum, max or min rule's value was no number)",
   increments_total: 'counter increments made by matches',
   increments_written_total: 'increments written to Redis',
   increments_dropped_total: 'increments lost, by reason: pending_full (max_pending_keys), wrongtype (the key holds no integer), at_shutdown',
@@ -35,6 +36,7 @@ export const AGENT_COUNTERS = {
   matches: ['matches_total', {}],
   ignored: ['matches_not_counted_total', { reason: 'ignored' }],
   dropped_missing_substitution: ['matches_not_counted_total', { reason: 'missing_substitution' }],
+  value_invalid: ['matches_not_counted_total', { reason: 'value_invalid' }],
   increments: ['increments_total', {}],
   written: ['increments_written_total', {}],
   dropped_pending_full: ['increments_dropped_total', { reason: 'pending_full' }],

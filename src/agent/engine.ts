@@ -3,16 +3,19 @@
  * the address:port it arrived on; every matching rule yields one increment.
  */
 import type { Logger } from '../common/log.js';
+import { parseUnits } from '../common/measure.js';
 import { BucketClock } from './buckets.js';
 import { splitLines } from './lines.js';
 import { keyFor, type Rule } from './rules.js';
 import type { AgentStats } from './stats.js';
 
-export type Sink = (key: string, rule: Rule, line: string) => void;
+/** One match's addition: to `key`, by `rule`'s measure, `units` of its value (0 for a count). */
+export type Sink = (key: string, rule: Rule, line: string, units: number) => void;
 
 export class Engine {
   private readonly clock = new BucketClock();
   private readonly warnedMissing = new Set<string>();
+  private readonly warnedValue = new Set<string>();
 
   constructor(
     private readonly stats: AgentStats,
@@ -36,8 +39,10 @@ export class Engine {
       matchedAny = true;
       this.stats.match(rule.name);
       const r = keyFor(rule, m, this.clock.start(rule, nowSec));
-      if ('key' in r) this.sink(r.key, rule, line);
-      else if ('ignored' in r) this.stats.ignored++;
+      if ('key' in r) {
+        if (rule.measure === 'count') this.sink(r.key, rule, line, 0);
+        else this.measured(r.key, r.value, rule, line);
+      } else if ('ignored' in r) this.stats.ignored++;
       else {
         this.stats.dropped_missing_substitution++;
         const id = `${rule.name}/${r.missing}`;
@@ -49,5 +54,18 @@ export class Engine {
       }
     }
     this.stats.line(matchedAny);
+  }
+
+  /** A value that is no number (or none at all) is counted and the line not applied to this rule. */
+  private measured(key: string, value: string | undefined, rule: Rule, line: string): void {
+    const units = value === undefined ? null : parseUnits(value.trim(), rule.scale);
+    if (units !== null) return this.sink(key, rule, line, units);
+    this.stats.value_invalid++;
+    if (!this.warnedValue.has(rule.name)) {
+      this.warnedValue.add(rule.name);
+      this.log.warn(
+        `rule ${rule.name}: value ${value === undefined ? 'missing' : `'${value.slice(0, 40)}'`} is not a number with at most ${rule.scale} decimals, line skipped (counted as value_invalid), line: ${line.slice(0, 200)}`,
+      );
+    }
   }
 }

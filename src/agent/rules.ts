@@ -5,7 +5,9 @@
 import { hostname } from 'node:os';
 import { normalizeCidrs } from '../common/cidr.js';
 import { DURATION_HINT, parseDuration } from '../common/duration.js';
+import type { Measure } from '../common/measure.js';
 import { compileKeyPattern, KeyPatternError, renderKey, type KeyPattern } from './keypattern.js';
+import { compileMeasure } from './measure.js';
 
 export type PostProc = (match: RegExpExecArray) => Record<string, string | number | undefined> | null | undefined;
 
@@ -29,6 +31,12 @@ export interface RuleSpec {
   postproc?: PostProc;
   /** Senders whose datagrams this rule's listener takes (addresses or address/prefix); others are dropped. */
   allow_from?: string | string[] | null;
+  /** What each match adds (measure.ts): count (default), sum, max or min of `value`, kept at `scale` decimals. */
+  measure?: string;
+  value?: string;
+  scale?: number;
+  /** Names of the comma-separated parts of `matched` (`[ip, status]`), published so readers can group by them. */
+  columns?: string[];
 }
 
 const RULE_FIELDS = new Set([
@@ -49,6 +57,10 @@ const RULE_FIELDS = new Set([
   'cut_at',
   'postproc',
   'allow_from',
+  'measure',
+  'value',
+  'scale',
+  'columns',
 ]);
 export const DEFAULT_KEYPATTERN = '<prefix>;<matched>;<source>;<start_ts>';
 /** A DNS label holds at most 63 bytes, and a bucket key travels as one label. */
@@ -71,6 +83,13 @@ export interface Rule {
   extract(m: RegExpExecArray): Record<string, string | undefined> | null;
   /** Senders taken by this rule's listener, in canonical form (`a/n,b/m`); null: every sender. */
   allowFrom: string | null;
+  measure: Measure;
+  /** Decimal places values are kept at (units of 10^-scale). */
+  scale: number;
+  /** Names of the comma-separated parts of `matched`; null when not given. */
+  columns: string[] | null;
+  /** The value's text for a match (the measures other than count). */
+  valueOf(m: RegExpExecArray, extracted: Record<string, string | undefined>): string | undefined;
 }
 
 export class RuleError extends Error {
@@ -167,6 +186,12 @@ export function compileRule(spec: RuleSpec, index: number): Rule {
   } else {
     extract = declarative(spec, name);
   }
+  const measured = compileMeasure(spec, (problem) => {
+    throw new RuleError(name, problem);
+  });
+  if (spec.columns !== undefined && (!Array.isArray(spec.columns) || !spec.columns.every((c) => typeof c === 'string' && /^[A-Za-z_]\w*$/.test(c))))
+    throw new RuleError(name, `columns must be a list of names (letters, digits, _), one per comma-separated part of matched, e.g. [ip, status]`);
+  const template = measured.value;
   let allowFrom: string | null = null;
   if (spec.allow_from !== undefined && spec.allow_from !== null && !/^(none|null)$/i.test(String(spec.allow_from))) {
     const list = normalizeCidrs(Array.isArray(spec.allow_from) ? spec.allow_from.join(',') : String(spec.allow_from));
@@ -186,10 +211,15 @@ export function compileRule(spec: RuleSpec, index: number): Rule {
     fixed,
     sourceFrom: spec.source !== undefined ? 'config' : 'host name',
     extract,
+    measure: measured.measure,
+    scale: measured.scale,
+    columns: spec.columns ?? null,
+    valueOf: template ? (m) => template(m) : (_, extracted) => extracted.value,
   };
 }
 
-export type KeyResult = { key: string } | { missing: string } | { ignored: true };
+/** The key a match adds to, with the value's text for measures other than count. */
+export type KeyResult = { key: string; value?: string | undefined } | { missing: string } | { ignored: true };
 
 /**
  * The key one match increments. `matched` is shortened when the key would not fit one DNS label.
@@ -201,13 +231,14 @@ export function keyFor(rule: Rule, m: RegExpExecArray, startTs: number): KeyResu
   const start = String(startTs);
   // Extracted values win over configured ones; start_ts is generated.
   const get = (n: string) => (n === 'matched' ? matched : n === 'start_ts' ? start : Object.hasOwn(extracted, n) ? extracted[n] : rule.fixed[n]);
-  const r = renderKey(rule.keypattern, get);
+  let r = renderKey(rule.keypattern, get);
   if ('missing' in r) return r;
   // Keys are latin1 strings: one character per byte.
   const excess = r.key.length - MAX_KEY_BYTES;
   if (excess > 0 && matched && matched.length > excess) {
     matched = matched.slice(0, matched.length - excess);
-    return renderKey(rule.keypattern, get);
+    r = renderKey(rule.keypattern, get);
+    if ('missing' in r) return r;
   }
-  return r;
+  return rule.measure === 'count' ? r : { key: r.key, value: rule.valueOf(m, extracted) };
 }

@@ -1,7 +1,7 @@
 /**
  * Agent counters. Every line and every increment is accounted for:
  *   lines      = lines_matched + lines_unmatched
- *   matches    = increments + ignored + dropped_missing_substitution
+ *   matches    = increments + ignored + dropped_missing_substitution + value_invalid
  *   increments = written + pending + dropped_pending_full + dropped_wrongtype + dropped_at_shutdown
  * Lines cut by datagram boundaries (reassembly.ts) count once, when whole: joined, or taken as they are after
  * waiting (expired); an over-long one is dropped and counted, not a line.
@@ -17,6 +17,8 @@ export class AgentStats {
   written = 0;
   dropped_pending_full = 0;
   dropped_missing_substitution = 0;
+  /** Matches of a sum, max or min rule whose value was no number: not applied. */
+  value_invalid = 0;
   dropped_wrongtype = 0;
   dropped_at_shutdown = 0;
   redis_errors = 0;
@@ -46,7 +48,7 @@ export class AgentStats {
     return (
       `datagrams=${this.datagrams} lines=${this.lines} matched=${this.lines_matched} unmatched=${this.lines_unmatched} ` +
       `matches=${this.matches} ignored=${this.ignored} increments=${this.increments} written=${this.written} pending=${pending} pending_keys=${pendingKeys} ` +
-      `dropped_pending_full=${this.dropped_pending_full} dropped_missing_substitution=${this.dropped_missing_substitution} ` +
+      `dropped_pending_full=${this.dropped_pending_full} dropped_missing_substitution=${this.dropped_missing_substitution} value_invalid=${this.value_invalid} ` +
       `dropped_wrongtype=${this.dropped_wrongtype} dropped_at_shutdown=${this.dropped_at_shutdown} redis_errors=${this.redis_errors} dropped_not_allowed=${this.dropped_not_allowed} ` +
       `partial_lines_joined=${this.partial_lines_joined} partial_lines_expired=${this.partial_lines_expired} dropped_partial_too_long=${this.dropped_partial_too_long}${rules ? ' ' + rules : ''}`
     );

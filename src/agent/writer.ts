@@ -11,6 +11,7 @@ import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import calculateSlot from 'cluster-key-slot';
 import type { Logger } from '../common/log.js';
+import { MAX_UNITS } from '../common/measure.js';
 import { CLUSTER_SLOTS, connectRedis, type Connection } from '../redis/connection.js';
 import { AGENT_KEY_PREFIX } from '../redis/exposed.js';
 import type { BatchWriter, Pending, WriteResult } from './aggregator.js';
@@ -22,8 +23,11 @@ export const TOKEN_PREFIX = `${AGENT_KEY_PREFIX}applied:`;
 const TOKEN_TTL_S = 86_400;
 
 /**
- * KEYS[1]: the token; KEYS[2..]: counters. ARGV[1]: the share's sequence number; then count and TTL per
- * counter. Returns {0} when the share was applied before, else {1, indexes of keys Redis refused}.
+ * KEYS[1]: the token; KEYS[2..]: buckets. ARGV[1]: the share's sequence number; then per bucket its measure
+ * (c count, s sum, x max, m min), lines, units and TTL. Returns {0} when the share was applied before, else
+ * {1, indexes of buckets Redis refused}: another type, a value of another shape, or a sum past ±2^53.
+ * Sums and extremes are read and written as text of whole numbers (common/measure.ts), which Lua's doubles
+ * hold exactly up to 2^53. Nothing in it may raise an error: Redis would keep the writes made before it.
  */
 const APPLY_ONCE = `
 local last = tonumber(redis.call('GET', KEYS[1]) or '0')
@@ -31,12 +35,40 @@ local seq = tonumber(ARGV[1])
 if last >= seq then return {0} end
 local out = {1}
 for i = 2, #KEYS do
-  local r = redis.pcall('INCRBY', KEYS[i], ARGV[2 * i - 2])
-  if type(r) == 'table' and r.err then out[#out + 1] = i - 2 else redis.call('EXPIRE', KEYS[i], ARGV[2 * i - 1]) end
+  local a = 4 * i - 6
+  local kind, n, s = ARGV[a], tonumber(ARGV[a + 1]), tonumber(ARGV[a + 2])
+  local ok = true
+  if kind == 'c' then
+    local r = redis.pcall('INCRBY', KEYS[i], n)
+    ok = not (type(r) == 'table' and r.err)
+  else
+    local cur = redis.pcall('GET', KEYS[i])
+    if type(cur) == 'table' and cur.err then
+      ok = false
+    elseif kind == 's' then
+      local cs, cn = 0, 0
+      if cur then
+        local ms, mn = string.match(cur, '^(%-?%d+) (%d+)$')
+        cs, cn = tonumber(ms), tonumber(mn)
+      end
+      if cs == nil or math.abs(cs + s) > ${MAX_UNITS} then ok = false
+      else redis.call('SET', KEYS[i], string.format('%.0f %.0f', cs + s, cn + n)) end
+    else
+      local cv = nil
+      if cur then cv = tonumber(string.match(cur, '^%-?%d+$')) end
+      if cur and cv == nil then ok = false
+      elseif cv == nil or (kind == 'x' and s > cv) or (kind == 'm' and s < cv) then
+        redis.call('SET', KEYS[i], string.format('%.0f', s))
+      end
+    end
+  end
+  if ok then redis.call('EXPIRE', KEYS[i], ARGV[a + 3]) else out[#out + 1] = i - 2 end
 end
 redis.call('SET', KEYS[1], seq, 'EX', ${TOKEN_TTL_S})
 return out
 `;
+
+const MEASURE_CODE = { count: 'c', sum: 's', max: 'x', min: 'm' } as const;
 
 /** The agent's connection: shares in doubt are retried and pending counts held while Redis is away. */
 export function connectAgentRedis(url: string, log: Logger): Connection {
@@ -149,7 +181,7 @@ export function redisBatchWriter(conn: Connection): OnceWriter {
     const args: (string | number)[] = [token, ...keys, seq];
     for (const k of keys) {
       const p = batch.get(k)!;
-      args.push(p.n, p.ttl);
+      args.push(MEASURE_CODE[p.measure], p.n, p.s, p.ttl);
     }
     const out = await r.applyOnce(keys.length + 1, ...args);
     if (out[0] === 0) return null;

@@ -140,7 +140,7 @@ if (settings.WORKERS > 1 && !isWorker()) {
     else log.info(`serving zone ${settings.ZONE} on ${formatHostPort({ host, port })} (udp via ${server.listener.udpIo}, tcp), redis ${redisShown}`);
     if (settings.EXPOSE_KEYS === null && !isWorker())
       log.warn(
-        "EXPOSE_KEYS is not set: every key in the database (but the agent's totalizer-agent:* keys) can be listed and read through DNS. Set EXPOSE_KEYS to the globs you serve, e.g. 'web_* dns_*'.",
+        "EXPOSE_KEYS is not set: every key in the database (but the agent's totalizer-agent:* keys) can be listed and read through DNS. Set EXPOSE_KEYS to the globs you serve, e.g. 'web_* totalizers;*'.",
       );
     if (settings.CONTROL_KEY && !isWorker())
       log.warn(`CONTROL_KEY ${settings.CONTROL_KEY} is set: settings are overlaid per query from Redis. Never use this in production.`);

@@ -7,7 +7,8 @@ import { parse as parseYaml } from 'yaml';
 import { SpecError } from '../client/matchspec.js';
 import { buildSpec, parseWindow } from '../client/spec.js';
 import { renderCsv, renderJson, renderTable, type RenderOptions } from '../client/render.js';
-import { makeLookups, total, type TotalOptions } from '../client/total.js';
+import { makeLookups, total, totalizerDescription, type TotalOptions } from '../client/total.js';
+import { columnNames, groupingOf, regroupByParts } from '../client/grouping.js';
 import { totalsFamilies } from '../client/prometheus.js';
 import { registryOf } from '../common/metrics.js';
 import { ExporterConfigError, parseTotalizers, startExporter } from '../client/exporter.js';
@@ -25,7 +26,7 @@ interface Opts {
   window: string;
   zone?: string;
   server?: string[];
-  keypattern: string;
+  keypattern?: string;
   by?: string[];
   where?: string[];
   sharded?: boolean;
@@ -87,12 +88,12 @@ const program = new Command('totalize')
   .option('-w, --window <duration>', 'reporting window: seconds or 90s, 30m, 1h, 1d', '3600')
   .option('-z, --zone <zone>', 'the rkvdns zone (default from config/totalize.yaml or TOTALIZE_ZONE)')
   .option('-s, --server <server...>', 'nameserver(s) HOST[:PORT] to ask (default: the system resolver; or TOTALIZE_SERVER)')
-  .option('--keypattern <pattern>', 'key pattern naming the fields', '<prefix>;<matched>;<source>;<start_ts>')
-  .option('--by <field...>', 'group by these fields (default: matched)')
+  .option('--keypattern <pattern>', "key pattern naming the fields (default: the totalizer's description, else <prefix>;<matched>;<source>;<start_ts>)")
+  .option('--by <field...>', "group by these fields, or by parts of matched named in the totalizer's description (default: matched)")
   .option('--where <field=value...>', 'only keys whose field equals value (or matches abc*)')
   .option('--sharded', 'one shget query instead of keys + one get per bucket')
-  .option('--trend', 'add trend = last quarter of the window / (count × 0.25), capped at 9.99')
-  .option('--spark', 'add a sparkline of bucket counts over the window (newest right)')
+  .option('--trend', "add trend = last quarter of the window / (total × 0.25) (for max and min: the last quarter's / the window's), capped at 9.99")
+  .option('--spark', 'add a sparkline of the bucket values over the window, each over the time it covers (newest right)')
   .addOption(new Option('-f, --format <format>', 'output format').choices(['table', 'json', 'csv', 'prometheus']).default('table'))
   .option('--top <n>', 'only the N largest groups')
   .option('--columns <names>', 'column names for comma-joined values, e.g. ip,status')
@@ -176,20 +177,26 @@ async function main(): Promise<number> {
   const zone = o.zone ?? defaults.zone;
   if (!zone && !o.fanout) throw new UsageError('no zone: pass --zone (or --fanout), set zone in config/totalize.yaml, or TOTALIZE_ZONE');
   const window = parseWindow(o.window);
-  const { spec, breakNames } = buildSpec({
-    prefix,
-    tokens,
-    keypattern: o.keypattern,
-    delimiter: o.delimiter,
-    ...(o.by ? { by: o.by } : {}),
-    ...(o.where ? { where: o.where } : {}),
-  });
   const num = (v: string | undefined, name: string) => {
     if (v === undefined) return undefined;
     if (!/^\d+$/.test(v) || Number(v) <= 0) throw new UsageError(`--${name} '${v}' must be a positive integer`);
     return Number(v);
   };
   const debug = o.debug ? (l: string) => process.stderr.write(`debug: ${l}\n`) : undefined;
+  const timeoutMs = num(o.timeout, 'timeout')!;
+  const servers = o.server ?? defaults.server;
+  const lookups = makeLookups({ ...(servers ? { nameservers: servers } : {}), timeoutMs, ...(debug ? { debug } : {}) });
+  // The totalizer says how its keys are written (fields, parts of matched) and what it keeps.
+  const description = await totalizerDescription(prefix, { zone: zone ?? o.fanout!, ...(o.fanout ? { fanout: o.fanout } : {}) }, lookups);
+  const grouping = groupingOf(o, description);
+  const { spec, breakNames } = buildSpec({
+    prefix,
+    tokens,
+    keypattern: grouping.keypattern,
+    delimiter: o.delimiter,
+    ...(grouping.by ? { by: grouping.by } : {}),
+    ...(o.where ? { where: o.where } : {}),
+  });
   const base: TotalOptions = {
     zone: zone ?? o.fanout!,
     window,
@@ -199,23 +206,25 @@ async function main(): Promise<number> {
     trend: !!o.trend,
     ...(o.spark ? { sparkBins: 24 } : {}),
     ...(o.fanout ? { fanout: o.fanout } : {}),
-    timeoutMs: num(o.timeout, 'timeout')!,
+    timeoutMs,
+    description,
+    ...(grouping.parts ? { regroup: regroupByParts(breakNames, grouping.parts, o.delimiter) } : {}),
     ...(debug ? { debug } : {}),
   };
-  const servers = o.server ?? defaults.server;
-  const lookups = makeLookups({ ...(servers ? { nameservers: servers } : {}), timeoutMs: base.timeoutMs!, ...(debug ? { debug } : {}) });
+  const columns = o.columns ? o.columns.split(',') : columnNames(breakNames, grouping.parts, description);
   const render: RenderOptions = {
     breakNames,
     trend: !!o.trend,
     spark: !!o.spark,
     ...(o.top ? { top: num(o.top, 'top')! } : {}),
-    ...(o.columns ? { columns: o.columns.split(',') } : {}),
+    ...(columns ? { columns } : {}),
   };
   const once = async () => {
     const r = await total(spec, { ...base, lookups });
     const d = r.diagnostics;
     for (const s of d.keysSkipped.slice(0, 5)) process.stderr.write(`warning: key skipped: ${s.key} ${s.reason}\n`);
     for (const f of d.bucketsFailed.slice(0, 5)) process.stderr.write(`warning: bucket skipped: ${f.key}: ${f.reason}\n`);
+    for (const n of d.notes) process.stderr.write(`note: ${n}\n`);
     if (d.bucketsFailed.length > 5) process.stderr.write(`warning: ${d.bucketsFailed.length} buckets skipped in all\n`);
     debug?.(`zones ${d.zones.join(', ')}: ${d.keysListed} key(s) listed, ${d.queries} DNS queries, ${d.cacheHits} answered from cache`);
     if (o.format === 'json') return renderJson(r, render, { prefix, window, zones: d.zones });

@@ -10,8 +10,9 @@ import { familiesTable, registryOf, type Family } from '../common/metrics.js';
 import type { FieldSpec } from './matchspec.js';
 import type { Lookups } from './lookup.js';
 import { totalsFamilies, totalsFamilyRows, type TotalsEntry } from './prometheus.js';
-import { buildSpec, parseWindow } from './spec.js';
-import { total, type TotalOptions } from './total.js';
+import { buildSpec, DEFAULT_KEYPATTERN, parseWindow } from './spec.js';
+import { DescriptionCache } from './described.js';
+import { total, totalizerDescription, type TotalOptions } from './total.js';
 
 export interface ExportedTotalizer {
   name: string;
@@ -23,7 +24,6 @@ export interface ExportedTotalizer {
 export class ExporterConfigError extends Error {}
 
 const ENTRY_FIELDS = ['name', 'prefix', 'window', 'by', 'where', 'fields', 'keypattern', 'delimiter', 'zone', 'sharded', 'trend'] as const;
-const DEFAULT_KEYPATTERN = '<prefix>;<matched>;<source>;<start_ts>';
 
 const list = (v: unknown): string[] => (v === undefined || v === null ? [] : ([] as unknown[]).concat(v).map(String));
 
@@ -95,12 +95,15 @@ export async function startExporter(listen: string, totalizers: readonly Exporte
   let latest: TotalsEntry[] = [];
   const failures = new Map<string, string>();
   let round: Promise<void> | null = null;
+  const descriptions = new DescriptionCache();
   const refresh = () =>
     (round ??= (async () => {
       const results = await Promise.all(
         totalizers.map(async (t): Promise<TotalsEntry | null> => {
           try {
-            const result = await total(t.spec, { ...t.options, lookups });
+            const prefix = t.spec[0]?.kind === 'literal' ? t.spec[0].value : null;
+            const description = prefix === null ? null : await descriptions.get(t.name, () => totalizerDescription(prefix, t.options, lookups));
+            const result = await total(t.spec, { ...t.options, lookups, description });
             failures.delete(t.name);
             return { name: t.name, window: t.options.window, breakNames: t.breakNames, trend: !!t.options.trend, result };
           } catch (e) {

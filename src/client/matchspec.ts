@@ -54,8 +54,13 @@ export function keysGlob(spec: readonly FieldSpec[], delimiter: string): string 
 /**
  * SHGET pattern: like the glob, but every wildcard a single capturing `*` (rkvdns matches literal parts
  * literally), so each returned tuple rebuilds its key exactly. `**` never appears: grouping is decided here.
+ * `ending`, when given, lists only the buckets of one start time among keys of `fields` fields (timestamp excluded).
  */
-export function shgetPattern(spec: readonly FieldSpec[], delimiter: string): { pattern: string; captures: number; rebuild: (captures: string[]) => string } {
+export function shgetPattern(
+  spec: readonly FieldSpec[],
+  delimiter: string,
+  ending?: { start: string; fields: number },
+): { pattern: string; captures: number; rebuild: (captures: string[]) => string } {
   const literals: string[] = [''];
   for (let i = 0; i < spec.length; i++) {
     const f = spec[i]!;
@@ -65,8 +70,11 @@ export function shgetPattern(spec: readonly FieldSpec[], delimiter: string): { p
       literals.push(f.after + delimiter);
     } else literals.push(delimiter);
   }
-  // The rest of the key, timestamp included, is one trailing capture.
-  literals.push('');
+  if (ending) {
+    // A capture for each field past the spec, then the start time itself.
+    for (let i = spec.length; i < ending.fields; i++) literals.push(delimiter);
+    literals[literals.length - 1] += ending.start;
+  } else literals.push(''); // The rest of the key, timestamp included, is one trailing capture.
   const pattern = literals.join('*');
   return {
     pattern,

@@ -2,12 +2,15 @@
  * Totals as Prometheus gauges, for `totalize --format prometheus` (node_exporter's textfile collector) and for
  * `totalize exporter`. One series per group and measure:
  *   totalizer_value{totalizer="web_client",window_seconds="3600",measure="count",matched="10.0.0.1"} 42
+ *   totalizer_value{totalizer="web_bytes",window_seconds="3600",measure="sum",matched="/"} 5120000
+ * (a sum totalizer also gives measure="count" and measure="avg"; a max or min one measure="max" or "min"),
  * with the grouped fields as labels (named after the key pattern's fields, or after --columns), the trend beside
  * it when asked, and the keys listed and buckets that could not be read, so an alert can tell "no traffic" from
  * "no data". (A gauge named `..._count` would read as a histogram's count to Prometheus's tools.)
  */
 import { labelName, type Family, type Labels, type Sample } from '../common/metrics.js';
 import { fieldColumns, topGroups } from './render.js';
+import type { Measure } from '../common/measure.js';
 import type { GroupResult, TotalResult } from './total.js';
 
 /** One totalizer's latest totals, as the exporter or the CLI computed them. */
@@ -49,11 +52,19 @@ function labelledGroups(e: TotalsEntry): { group: GroupResult; fields: Labels }[
 }
 
 export const TOTALS_FAMILIES = {
-  totalizer_value: 'the total over the window, per measure (count) and group of the grouped fields',
-  totalizer_trend: 'last quarter of the window / (count × 0.25), capped at 9.99 (only for totalizers with trend)',
+  totalizer_value: "the total over the window per group of the grouped fields, by measure: count; sum, count and avg (a sum totalizer's); max; min",
+  totalizer_trend:
+    "counts and sums: the last quarter of the window / (total × 0.25); maxima and minima: the last quarter's / the window's; capped at 9.99 (only for totalizers with trend)",
   totalizer_keys_listed: 'bucket keys the listing returned',
   totalizer_buckets_failed: 'buckets in the window whose value could not be read (left out of the counts)',
 } as const;
+
+/** A group's values as series: the count; a sum with its count and mean; a maximum or a minimum. */
+export function seriesOf(g: GroupResult, measure: Measure): [string, number][] {
+  if (measure === 'count') return [['count', g.value]];
+  if (measure === 'sum') return [['sum', g.value], ['count', g.count ?? 0], ...(g.avg !== undefined ? ([['avg', g.avg]] as [string, number][]) : [])];
+  return [[measure, g.value]];
+}
 
 /** The families of the given totals; `entries` is read at scrape time, so the exporter can hand its latest. */
 export function totalsFamilies(entries: () => readonly TotalsEntry[]): Family[] {
@@ -65,7 +76,9 @@ export function totalsFamilies(entries: () => readonly TotalsEntry[]): Family[] 
   });
   return [
     family('totalizer_value', (e) =>
-      labelledGroups(e).map(({ group, fields }) => ({ labels: { ...ownLabels(e), measure: 'count', ...fields }, value: group.count })),
+      labelledGroups(e).flatMap(({ group, fields }) =>
+        seriesOf(group, e.result.measure).map(([measure, value]) => ({ labels: { ...ownLabels(e), measure, ...fields }, value })),
+      ),
     ),
     family('totalizer_trend', (e) =>
       e.trend ? labelledGroups(e).map(({ group, fields }) => ({ labels: { ...ownLabels(e), ...fields }, value: group.trend ?? 0 })) : [],

@@ -45,38 +45,59 @@ export function fieldColumns(groups: readonly Pick<GroupResult, 'fields'>[], bre
 /** The groups `--top` keeps. */
 export const topGroups = <G>(groups: readonly G[], top?: number): readonly G[] => (top ? groups.slice(0, top) : groups);
 
-function columnsOf(groups: readonly GroupResult[], o: RenderOptions): { header: string[]; rows: string[][] } {
+/** The measure's columns: a count; a sum with its count and mean; a maximum or a minimum. */
+function measureColumns(r: TotalResult): { names: string[]; cells: (g: GroupResult) => string[] } {
+  const dec = (v: number | undefined, places: number) => (v === undefined ? '' : v.toFixed(places));
+  switch (r.measure) {
+    case 'count':
+      return { names: ['count'], cells: (g) => [String(g.value)] };
+    case 'sum':
+      return { names: ['sum', 'count', 'avg'], cells: (g) => [dec(g.sum, r.scale), String(g.count ?? 0), dec(g.avg, r.scale + 2)] };
+    default:
+      return { names: [r.measure], cells: (g) => [dec(g.value, r.scale)] };
+  }
+}
+
+function columnsOf(r: TotalResult, groups: readonly GroupResult[], o: RenderOptions): { header: string[]; rows: string[][]; numeric: number } {
   const fields = fieldColumns(groups, o.breakNames, o.columns);
-  const header = [...fields.names, 'count'];
+  const measure = measureColumns(r);
+  const header = [...fields.names, ...measure.names];
   if (o.trend) header.push('trend');
   if (o.spark) header.push('buckets');
   const rows = groups.map((g) => {
-    const row = fields.values(g);
-    row.push(String(g.count));
+    const row = [...fields.values(g), ...measure.cells(g)];
     if (o.trend) row.push(g.trend!.toFixed(2));
     if (o.spark) row.push(sparkline(g.spark ?? []));
     return row;
   });
-  return { header, rows };
+  return { header, rows, numeric: fields.names.length };
+}
+
+/** How old the data may be: the open buckets come through listings, which caches keep DEFAULT_TTL at most. */
+export function freshnessLine(r: TotalResult): string {
+  return r.freshness.atMostSeconds === null
+    ? "as of ≤ rkvdns's DEFAULT_TTL (its introspection, config.<zone>, is not answered here)"
+    : `as of ≤ ${r.freshness.atMostSeconds} s`;
 }
 
 export function renderTable(r: TotalResult, o: RenderOptions): string {
   const groups = topGroups(r.groups, o.top);
-  if (groups.length === 0) return '(no counts in this window)';
-  const { header, rows } = columnsOf(groups, o);
-  const numeric = new Set(header.map((h, i) => (h === 'count' || h === 'trend' ? i : -1)));
+  if (groups.length === 0) return r.measure === 'count' ? '(no counts in this window)' : `(no values in this window)`;
+  const { header, rows, numeric } = columnsOf(r, groups, o);
   const width = header.map((h, i) => Math.max([...h].length, ...rows.map((row) => [...row[i]!].length)));
+  // The measure's columns and the trend are numbers, right-aligned; the sparkline is not.
+  const right = (i: number) => i >= numeric && header[i] !== 'buckets';
   const line = (cells: string[]) =>
     cells
-      .map((c, i) => (numeric.has(i) ? c.padStart(width[i]!) : c.padEnd(width[i]!)))
+      .map((c, i) => (right(i) ? c.padStart(width[i]!) : c.padEnd(width[i]!)))
       .join('  ')
       .trimEnd();
-  return [line(header), line(width.map((w) => '-'.repeat(w))), ...rows.map(line)].join('\n');
+  return [line(header), line(width.map((w) => '-'.repeat(w))), ...rows.map(line), freshnessLine(r)].join('\n');
 }
 
 export function renderCsv(r: TotalResult, o: RenderOptions): string {
   const groups = topGroups(r.groups, o.top);
-  const { header, rows } = columnsOf(groups, { ...o, spark: false });
+  const { header, rows } = columnsOf(r, groups, { ...o, spark: false });
   const esc = (c: string) => (/[",\n]/.test(c) ? `"${c.replace(/"/g, '""')}"` : c);
   return [header, ...rows].map((row) => row.map(esc).join(',')).join('\n');
 }
@@ -88,9 +109,13 @@ export function renderJson(r: TotalResult, o: RenderOptions, meta: object): stri
     group: g.group,
     fields: Object.fromEntries(o.breakNames.map((n, i) => [n, g.fields[i]])),
     ...(cols ? { columns: Object.fromEntries(cols.names.map((n, i) => [n, cols.values(g)[i]])) } : {}),
-    count: g.count,
+    ...(g.sum !== undefined ? { sum: g.sum } : {}),
+    ...(g.count !== undefined ? { count: g.count } : {}),
+    ...(g.avg !== undefined ? { avg: g.avg } : {}),
+    ...(g.max !== undefined ? { max: g.max } : {}),
+    ...(g.min !== undefined ? { min: g.min } : {}),
     ...(g.trend !== undefined ? { trend: g.trend } : {}),
     ...(g.spark ? { buckets: g.spark.map((v) => Math.round(v * 100) / 100) } : {}),
   }));
-  return JSON.stringify({ ...meta, groups, diagnostics: r.diagnostics }, null, 2);
+  return JSON.stringify({ ...meta, measure: r.measure, freshness: r.freshness, groups, diagnostics: r.diagnostics }, null, 2);
 }

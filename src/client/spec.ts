@@ -7,6 +7,9 @@
 import { DURATION_HINT, parseDuration } from '../common/duration.js';
 import { SpecError, parseFieldToken, type FieldSpec } from './matchspec.js';
 
+/** The key pattern of the original totalizer, and of every rule that sets none. */
+export const DEFAULT_KEYPATTERN = '<prefix>;<matched>;<source>;<start_ts>';
+
 /** Seconds from `3600`, `90s`, `30m`, `1h`, `1d`: a window of some length. */
 export function parseWindow(v: string): number {
   const seconds = parseDuration(v);

@@ -6,12 +6,15 @@
  */
 import { DnsClient, parseNameserver, systemNameservers } from '../dns/client.js';
 import { TotalError } from './errors.js';
-import { fetchListing } from './listing.js';
-import { Lookups, describe } from './lookup.js';
+import { Lookups } from './lookup.js';
 import { nameOf } from './names.js';
-import { pool } from './pool.js';
-import { fieldSpec, keysGlob, shgetPattern, validateSpec, type FieldSpec } from './matchspec.js';
-import { parseKeys, sumGroups, trendOf, walkBuckets, type ParsedKey, type WeightedBucket } from './totals.js';
+import { fieldSpec, validateSpec, type FieldSpec } from './matchspec.js';
+import type { Description } from '../common/description.js';
+import type { Measure } from '../common/measure.js';
+import { foldGroups, mergeFolded, primary, sparkOf, trendOf, type Folded } from './combine.js';
+import { defaultTtlOf, describedTotalizers, readDescription } from './described.js';
+import { parseKeys, walkBuckets } from './totals.js';
+import { fetchValues, listKeys, openBuckets } from './values.js';
 
 export { TotalError };
 
@@ -39,12 +42,27 @@ export interface TotalOptions {
   debug?: (line: string) => void;
   /** Cacheable one cache across calls (watch mode). */
   lookups?: Lookups;
+  /**
+   * The totalizer's description (measure, scale, bucket length); read from the first zone when not given, null
+   * for none (counts, as the original agent writes them).
+   */
+  description?: Description | null;
+  /** Maps a group to the group it is totalled under (grouping by parts of a field); identity when not given. */
+  regroup?: (group: string) => string;
 }
 
 export interface GroupResult {
   group: string;
   fields: string[];
-  count: number;
+  /** The measure's total: the count, the sum, the maximum or the minimum (decimal at the totalizer's scale). */
+  value: number;
+  /** Lines (count and sum). */
+  count?: number;
+  sum?: number;
+  /** sum / count. */
+  avg?: number;
+  max?: number;
+  min?: number;
   trend?: number;
   spark?: number[];
 }
@@ -56,129 +74,77 @@ export interface Diagnostics {
   keysListed: number;
   keysSkipped: { key: string; reason: string }[];
   bucketsFailed: { key: string; reason: string }[];
+  /** What the caller should be told besides the totals. */
+  notes: string[];
 }
 
 export interface TotalResult {
+  measure: Measure;
+  scale: number;
   groups: GroupResult[];
   diagnostics: Diagnostics;
+  /** How old the newest data may be: the open buckets come through listings, cached at most DEFAULT_TTL. */
+  freshness: { atMostSeconds: number | null };
+  description: Description | null;
 }
 
-type Options = TotalOptions & Required<Pick<TotalOptions, 'delimiter' | 'concurrency'>>;
-
-/** A zone's keys, and the values the listing already carried (shget) with the buckets whose value is unusable. */
-interface ListedKeys {
-  keys: string[];
-  /** Values per key when the listing carried them (shget); null when they must be fetched with GET. */
-  values: Map<string, number> | null;
-  bucketsFailed: Diagnostics['bucketsFailed'];
-}
+type Options = TotalOptions & Required<Pick<TotalOptions, 'delimiter' | 'concurrency'>> & { measure: Measure; bucket: number | null };
 
 interface ZonePart {
-  sums: Map<string, number>;
-  recent: Map<string, number>;
+  main: Map<string, Folded>;
+  recent: Map<string, Folded>;
   spark: Map<string, number[]>;
   keysListed: number;
   keysSkipped: Diagnostics['keysSkipped'];
   bucketsFailed: Diagnostics['bucketsFailed'];
 }
 
-function parseCount(v: Buffer | undefined): number | null {
-  const s = v?.toString('latin1') ?? '';
-  return /^-?\d+$/.test(s) ? Number(s) : null;
-}
-
-/** Step 1: the bucket keys of the totalizer in one zone (one listing, paged or split as the path needs). */
-async function listKeys(spec: readonly FieldSpec[], zone: string, o: Options, lookups: Lookups): Promise<ListedKeys> {
-  const glob = keysGlob(spec, o.delimiter);
-  const shget = shgetPattern(spec, o.delimiter);
-  const listing = await fetchListing(lookups, {
-    op: o.sharded ? 'shget' : 'keys',
-    pattern: o.sharded ? shget.pattern : glob,
-    glob,
-    zone,
-    concurrency: o.concurrency,
-    ...(o.debug ? { debug: o.debug } : {}),
-  });
-  if (listing.op === 'keys') return { keys: listing.records.map((rec) => rec[0]!.toString('latin1')), values: null, bucketsFailed: [] };
-  // A shget tuple is the key's captures followed by its value(s).
-  const keys: string[] = [];
-  const values = new Map<string, number>();
-  const bucketsFailed: Diagnostics['bucketsFailed'] = [];
-  for (const rec of listing.records) {
-    const key = shget.rebuild(rec.slice(0, shget.captures).map((b) => b.toString('latin1')));
-    const counts = rec.slice(shget.captures).map(parseCount);
-    keys.push(key);
-    if (counts.length > 0 && counts.every((n) => n !== null))
-      values.set(
-        key,
-        counts.reduce<number>((a, n) => a + (n ?? 0), 0),
-      );
-    else bucketsFailed.push({ key, reason: 'value is not an integer' });
-  }
-  return { keys, values, bucketsFailed };
-}
-
-/** Step 3: the buckets the window needs (the whole window, and its last quarter for the trend). */
-function selectBuckets(keys: readonly ParsedKey[], now: number, o: Options): { main: WeightedBucket[]; recent: WeightedBucket[] } {
-  return { main: walkBuckets(keys, now, o.window), recent: o.trend ? walkBuckets(keys, now, o.window / 4) : [] };
-}
-
-/** Step 4: the value of each needed key, one GET each, in parallel. */
-async function fetchValues(
-  keys: readonly string[],
-  zone: string,
-  o: Options,
-  lookups: Lookups,
-): Promise<{ values: Map<string, number>; bucketsFailed: Diagnostics['bucketsFailed'] }> {
-  const values = new Map<string, number>();
-  const bucketsFailed: Diagnostics['bucketsFailed'] = [];
-  await pool([...new Set(keys)], o.concurrency, async (key) => {
-    const name = nameOf([key, 'get'], zone);
-    const r = await lookups.txt(name.labels, name.display);
-    const n = r.kind === 'records' ? parseCount(r.records[0]?.[0]) : null;
-    if (n === null) bucketsFailed.push({ key, reason: r.kind === 'records' ? 'value is not an integer' : describe(r) });
-    else values.set(key, n);
-  });
-  return { values, bucketsFailed };
-}
-
-/** Per-group series of `bins` columns over the window, for sparklines. */
-function sparkOf(buckets: readonly WeightedBucket[], values: ReadonlyMap<string, number>, now: number, window: number, bins: number): Map<string, number[]> {
-  const spark = new Map<string, number[]>();
-  const floor = now - window;
-  const width = window / bins;
-  for (const b of buckets) {
-    const v = values.get(b.key.key);
-    if (v === undefined) continue;
-    const series = spark.get(b.key.group) ?? new Array<number>(bins).fill(0);
-    const bin = Math.min(bins - 1, Math.max(0, Math.floor((b.key.start - floor) / width)));
-    series[bin]! += v * b.weight;
-    spark.set(b.key.group, series);
-  }
-  return spark;
-}
-
-/** One zone: list → parse keys → select buckets → fetch values → sum. */
+/** One zone: list → parse keys → select buckets (the window, and its last quarter for the trend) → values → fold. */
 async function totalZone(spec: FieldSpec[], zone: string, o: Options, lookups: Lookups, now: number): Promise<ZonePart> {
-  const listed = await listKeys(spec, zone, o, lookups);
+  const vo = { measure: o.measure, delimiter: o.delimiter, concurrency: o.concurrency, sharded: !!o.sharded, ...(o.debug ? { debug: o.debug } : {}) };
+  const listed = await listKeys(spec, zone, vo, lookups);
   const parsed = parseKeys(listed.keys, spec, o.delimiter, o.fieldCount);
-  const buckets = selectBuckets(parsed.keys, now, o);
+  if (o.regroup) for (const k of parsed.keys) k.group = o.regroup(k.group);
+  const main = walkBuckets(parsed.keys, now, o.window);
+  const recent = o.trend ? walkBuckets(parsed.keys, now, o.window / 4) : [];
   const fetched = listed.values
     ? { values: listed.values, bucketsFailed: [] }
     : await fetchValues(
-        [...buckets.main, ...buckets.recent].map((b) => b.key.key),
+        [...main, ...recent].map((b) => b.key),
+        openBuckets(parsed.keys, now, o.bucket),
+        spec,
         zone,
-        o,
+        vo,
         lookups,
       );
   return {
-    sums: sumGroups(buckets.main, fetched.values),
-    recent: sumGroups(buckets.recent, fetched.values),
-    spark: o.sparkBins ? sparkOf(buckets.main, fetched.values, now, o.window, o.sparkBins) : new Map<string, number[]>(),
+    main: foldGroups(main, fetched.values, o.measure),
+    recent: foldGroups(recent, fetched.values, o.measure),
+    spark: o.sparkBins ? sparkOf(main, fetched.values, o.measure, now, o.window, o.sparkBins) : new Map<string, number[]>(),
     keysListed: listed.keys.length,
     keysSkipped: parsed.skipped,
     bucketsFailed: [...listed.bucketsFailed, ...fetched.bucketsFailed],
   };
+}
+
+const round = (x: number, places: number) => Math.round(x * 10 ** places) / 10 ** places;
+
+/** A group's folded buckets as the result shows them: decimals at the totalizer's scale. */
+function groupResult(group: string, f: Folded, o: Options, scale: number): GroupResult {
+  const unit = 10 ** -scale;
+  const fields = group.split(o.delimiter);
+  switch (o.measure) {
+    case 'count':
+      return { group, fields, value: Math.round(f.n), count: Math.round(f.n) };
+    case 'sum': {
+      const sum = round(Math.round(f.s) * unit, scale);
+      return { group, fields, value: sum, sum, count: Math.round(f.n), ...(f.n > 0 ? { avg: round((f.s / f.n) * unit, scale + 2) } : {}) };
+    }
+    default: {
+      const v = round(f.s * unit, scale);
+      return { group, fields, value: v, [o.measure]: v };
+    }
+  }
 }
 
 export function makeLookups(o: Pick<TotalOptions, 'nameservers' | 'timeoutMs' | 'tries' | 'debug'>): Lookups {
@@ -195,39 +161,58 @@ async function zonesOf(fanout: string, lookups: Lookups, debug?: (l: string) => 
   return [fanout];
 }
 
+/** The description of `prefix` in the zone (the first zone of a fanout) that total() will read. */
+export async function totalizerDescription(prefix: string, o: Pick<TotalOptions, 'zone' | 'fanout' | 'debug'>, lookups: Lookups): Promise<Description | null> {
+  const zones = o.fanout ? await zonesOf(o.fanout, lookups, o.debug) : [o.zone];
+  return readDescription(prefix, zones[0]!, lookups);
+}
+
 export async function total(specIn: ReadonlyArray<string | null | FieldSpec>, options: TotalOptions): Promise<TotalResult> {
   const spec = specIn.map(fieldSpec);
   validateSpec(spec);
   if (!(options.window > 0)) throw new TotalError(`window must be a positive number of seconds, got ${options.window}`);
-  const o = { delimiter: ';', concurrency: 64, ...options };
-  const lookups = o.lookups ?? makeLookups(o);
+  const lookups = options.lookups ?? makeLookups(options);
   const queriesBefore = lookups.queries;
   const hitsBefore = lookups.hits;
-  const now = o.now ?? Date.now() / 1000;
-  const zones = o.fanout ? await zonesOf(o.fanout, lookups, o.debug) : [o.zone];
+  const now = options.now ?? Date.now() / 1000;
+  const zones = options.fanout ? await zonesOf(options.fanout, lookups, options.debug) : [options.zone];
+  const prefix = spec[0]?.kind === 'literal' ? spec[0].value : null;
+  const description = options.description !== undefined ? options.description : prefix === null ? null : await readDescription(prefix, zones[0]!, lookups);
+  const measure = description?.measure ?? 'count';
+  const scale = description?.scale ?? 0;
+  const o: Options = { delimiter: ';', concurrency: 64, ...options, measure, bucket: description?.bucket || null };
   const parts = await Promise.all(zones.map((z) => totalZone(spec, z, o, lookups, now)));
-  const sums = new Map<string, number>();
-  const recent = new Map<string, number>();
+  // Only once the zones answered: where they do not, the listing's failure is the diagnosis, not this.
+  const defaultTtl = await defaultTtlOf(zones[0]!, lookups);
+  const notes = prefix !== null && description === null ? await unknownOrQuiet(prefix, parts, zones[0]!, lookups) : [];
+  const main = new Map<string, Folded>();
+  const recent = new Map<string, Folded>();
   const spark = new Map<string, number[]>();
   for (const p of parts) {
-    for (const [g, v] of p.sums) sums.set(g, (sums.get(g) ?? 0) + v);
-    for (const [g, v] of p.recent) recent.set(g, (recent.get(g) ?? 0) + v);
-    for (const [g, s] of p.spark)
-      spark.set(
-        g,
-        (spark.get(g) ?? new Array<number>(s.length).fill(0)).map((x, i) => x + s[i]!),
-      );
+    mergeFolded(main, p.main, measure);
+    mergeFolded(recent, p.recent, measure);
+    for (const [g, s] of p.spark) {
+      const cur = spark.get(g);
+      spark.set(g, cur ? cur.map((x, i) => (measure === 'count' || measure === 'sum' ? x + s[i]! : combineExtreme(measure, x, s[i]!))) : s);
+    }
   }
-  const groups: GroupResult[] = [...sums].map(([group, sum]) => ({
-    group,
-    fields: group.split(o.delimiter),
-    count: Math.round(sum),
-    ...(o.trend ? { trend: Math.round(trendOf(sum, recent.get(group) ?? 0) * 100) / 100 } : {}),
-    ...(o.sparkBins ? { spark: spark.get(group) ?? new Array<number>(o.sparkBins).fill(0) } : {}),
+  const unit = 10 ** -scale;
+  const groups: GroupResult[] = [...main].map(([group, f]) => ({
+    ...groupResult(group, f, o, scale),
+    ...(o.trend ? { trend: round(trendOf(measure, primary(f, measure), recent.has(group) ? primary(recent.get(group)!, measure) : undefined), 2) } : {}),
+    ...(o.sparkBins
+      ? { spark: (spark.get(group) ?? new Array<number>(o.sparkBins).fill(0)).map((v) => (Number.isNaN(v) ? 0 : measure === 'count' ? v : v * unit)) }
+      : {}),
   }));
-  groups.sort((a, b) => b.count - a.count || (a.group < b.group ? -1 : 1));
+  // Largest first; for minima the smallest first.
+  const sign = measure === 'min' ? -1 : 1;
+  groups.sort((a, b) => sign * (b.value - a.value) || (a.group < b.group ? -1 : 1));
   return {
+    measure,
+    scale,
     groups,
+    description,
+    freshness: { atMostSeconds: defaultTtl },
     diagnostics: {
       zones,
       queries: lookups.queries - queriesBefore,
@@ -235,6 +220,22 @@ export async function total(specIn: ReadonlyArray<string | null | FieldSpec>, op
       keysListed: parts.reduce((a, p) => a + p.keysListed, 0),
       keysSkipped: parts.flatMap((p) => p.keysSkipped),
       bucketsFailed: parts.flatMap((p) => p.bucketsFailed),
+      notes,
     },
   };
 }
+
+/**
+ * A totalizer with no description and no keys: unknown when others are described (an error that names them),
+ * else perhaps only quiet (keys written without descriptions, as the original agent writes them): a note.
+ */
+async function unknownOrQuiet(prefix: string, parts: readonly ZonePart[], zone: string, lookups: Lookups): Promise<string[]> {
+  if (parts.some((p) => p.keysListed > 0)) return [];
+  const known = await describedTotalizers(zone, lookups);
+  if (known.length > 0)
+    throw new TotalError(`no totalizer '${prefix}' in ${zone}: no key and no description under that name; the described ones are ${known.join(', ')}`);
+  return [`no totalizer is described in ${zone}, so '${prefix}' may be unknown or only quiet in this window`];
+}
+
+const combineExtreme = (measure: Measure, a: number, b: number) =>
+  Number.isNaN(a) ? b : Number.isNaN(b) ? a : measure === 'max' ? Math.max(a, b) : Math.min(a, b);

@@ -62,6 +62,8 @@ export interface WeightedBucket {
   key: ParsedKey;
   /** 1 for a bucket inside the window, the in-window share for the one that straddles the floor. */
   weight: number;
+  /** Where the bucket ends: the next newer bucket's start, or now. */
+  end: number;
 }
 
 /** The buckets a total over `window` seconds ending at `now` needs, with their weights. */
@@ -79,37 +81,14 @@ export function walkBuckets(keys: readonly ParsedKey[], now: number, window: num
     let end = now;
     for (const k of list) {
       if (k.start >= floor) {
-        out.push({ key: k, weight: 1 });
+        out.push({ key: k, weight: 1, end });
         end = k.start;
         continue;
       }
       const span = end - k.start;
-      if (span > 0 && end > floor) out.push({ key: k, weight: (end - floor) / span });
+      if (span > 0 && end > floor) out.push({ key: k, weight: (end - floor) / span, end });
       break;
     }
   }
   return out;
-}
-
-export interface GroupTotal {
-  group: string;
-  count: number;
-}
-
-/** Sums weighted values per group; unknown values (failed fetches) are skipped by the caller. */
-export function sumGroups(buckets: readonly WeightedBucket[], values: ReadonlyMap<string, number>): Map<string, number> {
-  const sums = new Map<string, number>();
-  for (const b of buckets) {
-    const v = values.get(b.key.key);
-    if (v === undefined) continue;
-    sums.set(b.key.group, (sums.get(b.key.group) ?? 0) + v * b.weight);
-  }
-  return sums;
-}
-
-/** trend = recent quarter / (count × 0.25), capped at 9.99; 9.99 when the base is 0. */
-export function trendOf(count: number, recent: number): number {
-  const base = count * 0.25;
-  if (base <= 0) return 9.99;
-  return Math.min(9.99, recent / base);
 }

@@ -145,7 +145,7 @@ export const SETTINGS: Readonly<Record<keyof Settings, Def>> = {
   EXPOSE_KEYS: {
     kind: { t: 'globs' },
     default: null,
-    doc: "key globs served, separated by spaces ('web_* dns_*'); other keys read as missing. None: every key but the agent's",
+    doc: "key globs served, separated by spaces ('web_* totalizers;*'); other keys read as missing. None: every key but the agent's",
   },
   RRL_RESPONSES_PER_SECOND: {
     kind: int(0, 1_000_000),

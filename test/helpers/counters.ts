@@ -1,5 +1,6 @@
 /** What the agent wrote, read straight from Redis, and what a log should give: for the agent's tests. */
 import { TOKEN_PREFIX } from '../../src/agent/writer.js';
+import { DESCRIPTION_PREFIX } from '../../src/common/description.js';
 import type { TestRedis } from './redis.js';
 
 /** The sample Apache log's rule: requests per client address and status. */
@@ -14,9 +15,9 @@ export const agentConfig = (redis: TestRedis, port: number, extra: object = {}, 
   ...extra,
 });
 
-/** The sum of the counters matching `pattern`; the agent's own token keys are not counters. */
+/** The sum of the counters matching `pattern`; the agent's own token and description keys are not counters. */
 export async function sumOf(redis: TestRedis, pattern: string): Promise<number> {
-  const keys = (await redis.client.keys(pattern)).filter((k) => !k.startsWith(TOKEN_PREFIX));
+  const keys = (await redis.client.keys(pattern)).filter((k) => !k.startsWith(TOKEN_PREFIX) && !k.startsWith(DESCRIPTION_PREFIX));
   if (keys.length === 0) return 0;
   return (await redis.client.mget(keys)).reduce((a, v) => a + Number(v), 0);
 }

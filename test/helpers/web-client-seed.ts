@@ -22,4 +22,4 @@ export async function seedWebClient(redis: TestRedis): Promise<void> {
   for (const [matched, source, age, value] of WEB_CLIENT) await redis.client.set(`web_client;${matched};${source};${NOW - age}`, String(value), 'EX', 86400);
 }
 
-export const countsOf = (groups: { group: string; count: number }[]) => Object.fromEntries(groups.map((g) => [g.group, g.count]));
+export const countsOf = (groups: { group: string; count?: number }[]) => Object.fromEntries(groups.map((g) => [g.group, g.count]));

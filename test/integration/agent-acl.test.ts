@@ -86,13 +86,22 @@ describe("the agent's Redis ACL line in docs/SECURITY.md", () => {
     const path = writeConfig({
       redis: `redis://totalizer-agent:${password}@127.0.0.1:${redis.port}`,
       stats: 0,
-      rules: [{ ...RULE, name: 'web', prefix: 'web_client', port }],
+      rules: [
+        { ...RULE, name: 'web', prefix: 'web_client', port },
+        { ...RULE, name: 'bytes', prefix: 'web_bytes', port, matchex: '^hit (\\S+) (\\d+)', measure: 'sum', value: '{2}' },
+      ],
     });
     const agent = await startAgent(path);
-    await sendFrom('127.0.0.1', port, 'hit x', 25);
+    await sendFrom('127.0.0.1', port, 'hit x 40', 25);
     await waitForTotal('web_client', 25);
+    // The sum rule's script reads and writes its bucket, and the agent publishes both descriptions.
+    const [bytes] = await redis.client.keys('web_bytes;*');
+    expect(await redis.client.get(bytes!)).toBe('1000 25');
+    expect(await redis.client.get('totalizers;web_client')).toMatch(/^v=1 measure=count /);
+    expect(await redis.client.get('totalizers;web_bytes')).toMatch(/^v=1 measure=sum /);
     await agent.stop();
-    expect(agent.proc.output()).toMatch(/final stats .* written=25 .* redis_errors=0/);
+    expect(agent.proc.output()).toMatch(/final stats .* written=50 .* redis_errors=0/);
+    expect(agent.proc.output()).not.toMatch(/descriptions not published/);
     // The same user can neither delete a counter nor touch another prefix.
     const limited = new Redis({ port: redis.port, host: '127.0.0.1', username: 'totalizer-agent', password, lazyConnect: true });
     try {

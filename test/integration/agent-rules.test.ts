@@ -48,6 +48,22 @@ describe('the shipped sample config', () => {
       const pages = expectedFromLog(/^\S+ \S+ \S+ \[[^\]]*\] "[A-Z]+ ([^ "?]+)/, (m) => m[1]!.split(';')[0]!.toLowerCase().slice(0, 32));
       expect(await waitFor(async () => (await sumOf('web_page;*')) === matching)).toBe(true);
       expect(await totalsBy('web_page')).toEqual(pages);
+      // The sum rule: per page, the bytes of its lines and how many there were, as "sum count".
+      const want = new Map<string, string>();
+      for (const l of LOG) {
+        const m = /"[A-Z]+ ([^ "?]+)[^"]*" \d{3} (\d+)/.exec(l);
+        if (!m) continue;
+        const page = m[1]!.split(';')[0]!.toLowerCase().slice(0, 32);
+        const [sum, n] = (want.get(page) ?? '0 0').split(' ').map(Number);
+        want.set(page, `${sum! + Number(m[2])} ${n! + 1}`);
+      }
+      const got = new Map<string, string>();
+      for (const k of await redis.client.keys('web_bytes;*')) {
+        const [sum, n] = (await redis.client.get(k))!.split(' ').map(Number);
+        const [s0, n0] = (got.get(k.split(';')[1]!) ?? '0 0').split(' ').map(Number);
+        got.set(k.split(';')[1]!, `${s0! + sum!} ${n0! + n!}`);
+      }
+      expect(got).toEqual(want);
       const key = (await redis.client.keys('web_client;*'))[0]!;
       // source unset: this machine's short host name, so one file serves every web server.
       expect(key.split(';')[2]).toBe(HOST);
@@ -63,15 +79,18 @@ describe('the shipped sample config', () => {
     expect(agent.proc.output()).toMatch(/receive buffer \d+ bytes \(receive_buffer_bytes unset/);
   });
 
-  it('the JS module config with postproc produces the same keys as the YAML config', async () => {
+  it('the JS module config with postproc produces the same keys and values as the YAML config', async () => {
     const yaml = await run('node', [AGENT_BIN, 'check', '--config', SAMPLE_YAML, FIXTURE_LOG]);
     const mjs = await run('node', [AGENT_BIN, 'check', '--config', SAMPLE_MJS, FIXTURE_LOG]);
     expect(yaml.code).toBe(0);
-    const rulesOf = (out: string) => out.split('\n').filter((l) => /^rule web_/.test(l));
+    // Each web_ rule's line and its example keys (with the values a sum keeps).
+    const rulesOf = (out: string) => [...out.matchAll(/^rule web_[^\n]*(?:\n {4}[^\n]*)*/gm)].map((m) => m[0]);
     expect(rulesOf(mjs.stdout)).toEqual(rulesOf(yaml.stdout));
-    expect(rulesOf(yaml.stdout)).toEqual([
+    const bytes = expectedFromLog(/"[A-Z]+ ([^ "?]+)[^"]*" \d{3} (\d+)/, (m) => m[1]!.split(';')[0]!.toLowerCase().slice(0, 32));
+    expect(rulesOf(yaml.stdout).map((r) => r.split('\n')[0])).toEqual([
       'rule web_client: 3000 line(s) matched, 216 distinct key(s)',
       'rule web_page: 3000 line(s) matched, 16 distinct key(s)',
+      `rule web_bytes: ${[...bytes.values()].reduce((a, b) => a + b, 0)} line(s) matched, ${bytes.size} distinct key(s)`,
     ]);
   });
 });

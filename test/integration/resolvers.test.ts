@@ -46,7 +46,7 @@ for (let g = 0; g < RESOURCES; g++)
 const totalizeVia = (resolver: TestResolver, prefix: string, ...args: string[]) =>
   run('node', [TOTALIZE, prefix, '--window', '1h', '--server', `127.0.0.1:${resolver.port}`, '--zone', ZONE, ...args], undefined, 60_000);
 
-const countsOf = (groups: { group: string; count: number }[]) => Object.fromEntries(groups.map((g) => [g.group, g.count]));
+const countsOf = (groups: { group: string; count?: number }[]) => Object.fromEntries(groups.map((g) => [g.group, g.count]));
 
 let redis: TestRedis;
 const servers: TestRkvdns[] = [];

@@ -25,13 +25,13 @@ afterAll(async () => {
 });
 
 describe('when the path to rkvdns is broken', () => {
-  it('rkvdns not running: one refused listing and one refused SOA, no retries, the cause named', async () => {
+  it('rkvdns not running: one refused description, listing and SOA each, no retries, the cause named', async () => {
     const closed = await freePort();
     const r = await run('node', [TOTALIZE, 'web_client', '--server', `127.0.0.1:${closed}`, '--zone', ZONE, '--debug']);
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/failed: nothing answers at 127\.0\.0\.1:\d+ \(connection refused\)\n[^]*likely causes: nothing listens there/);
     // Each asked once: a refused port is not asked again.
-    expect(r.stderr.match(/^debug: .* via 127\.0\.0\.1:\d+: nothing answers/gm)).toHaveLength(2);
+    expect(r.stderr.match(/^debug: .* via 127\.0\.0\.1:\d+: nothing answers/gm)).toHaveLength(3);
   });
 
   it('through unbound that will not ask a loopback address (its default), the resolver is named first', async () => {

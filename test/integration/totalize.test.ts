@@ -32,8 +32,10 @@ describe('total() library', () => {
       expect(countsOf(r.groups)).toEqual(expected);
       expect(r.diagnostics.keysListed).toBe(8);
       expect(r.diagnostics.bucketsFailed).toEqual([]);
-      // keys+get asks once for the list and once per needed bucket; sharded asks once.
-      expect(r.diagnostics.queries).toBe(sharded ? 1 : 1 + 7);
+      // Both modes ask for the description and for config (DEFAULT_TTL, for the freshness line). keys+get lists
+      // once, reads the 4 open buckets (each resource's newest; 4 distinct start times) through 4 shget listings
+      // and the 3 closed ones in the window with a GET each; sharded lists once with the values.
+      expect(r.diagnostics.queries).toBe(sharded ? 2 + 1 : 2 + 1 + 4 + 3);
     }
   });
 
@@ -83,8 +85,11 @@ describe('total() library', () => {
     const recent = 5 + 2 + 7 * (800 / 900);
     expect(g.trend).toBeCloseTo(Math.min(9.99, recent / ((5 + 7 + 3 + 6 + 2) * 0.25)), 2);
     expect(g.spark!.reduce((a, v) => a + v, 0)).toBeCloseTo(23, 6);
-    // 900-s columns, newest right: [3 + 10 × 0.6, 0, 7, 5 + 2].
-    expect(g.spark!.map((v) => Math.round(v * 1000) / 1000)).toEqual([9, 0, 7, 7]);
+    // 900-s columns, newest right; each bucket spread over the time it covers (its start to the next's):
+    //  10 over [-4000, -3000): 600 s in column 0 → 6;   3 over [-3000, -1000): 300, 900, 800 s in columns 0, 1, 2;
+    //  7 over [-1000, -100): 100 s in column 2, 800 in 3;   5 over [-100, 0) and flame's 2 over [-200, 0): column 3.
+    const columns = [6 + 3 * (300 / 2000), 3 * (900 / 2000), 3 * (800 / 2000) + 7 * (100 / 900), 7 * (800 / 900) + 5 + 2];
+    expect(g.spark!.map((v) => Math.round(v * 1000) / 1000)).toEqual(columns.map((v) => Math.round(v * 1000) / 1000));
   });
 
   it('a listing that fails is an error naming the query; an empty listing is an empty total', async () => {
@@ -110,7 +115,7 @@ describe('total() library', () => {
         if (l.includes('.keys.')) void redis.client.del(`gone;x;s;${NOW - 20}`);
       },
     });
-    expect(r.groups).toEqual([{ group: 'x', fields: ['x'], count: 3 }]);
+    expect(r.groups).toEqual([{ group: 'x', fields: ['x'], value: 3, count: 3 }]);
     expect(r.diagnostics.bucketsFailed).toEqual([{ key: `gone;x;s;${NOW - 20}`, reason: 'NXDOMAIN' }]);
   });
 
@@ -127,7 +132,8 @@ describe('total() library', () => {
     const second = await total(['wide', null], { zone: ZONE, window: 60, lookups, now: NOW, sharded: true });
     expect(second.groups).toEqual(first.groups);
     expect(second.diagnostics.queries).toBe(0);
-    expect(second.diagnostics.cacheHits).toBe(1);
+    // The description (none: a cached NXDOMAIN), the listing and config.
+    expect(second.diagnostics.cacheHits).toBe(3);
   });
 });
 
@@ -140,7 +146,8 @@ describe('totalize CLI', () => {
     const rows = r.stdout.trim().split('\n');
     expect(rows[0]).toMatch(/^ip\s+status\s+count\s+trend$/);
     expect(rows[2]).toMatch(/^10\.0\.0\.224\s+200\s+\d+\s+\d\.\d\d$/);
-    expect(rows.length).toBe(2 + 3);
+    expect(rows.length).toBe(2 + 3 + 1);
+    expect(rows[5]).toMatch(/^as of ≤ 30 s$/);
   });
 
   it('json and csv formats, --top, --where, --by source, upstream-style positional specs', async () => {
@@ -210,7 +217,8 @@ describe('totalize CLI', () => {
       timeoutMs: 8000,
     });
     expect(await p.stop('SIGINT')).toBe(0);
-    expect(p.output()).toMatch(/\d+ key\(s\) listed, 0 DNS queries, 8 answered from cache/);
+    // Each round (the description is read once): the listing, config, 4 open-bucket shgets, 3 closed GETs.
+    expect(p.output()).toMatch(/\d+ key\(s\) listed, 0 DNS queries, 9 answered from cache/);
   });
 
   it('--window accepts 30m, 1h, 1d', async () => {

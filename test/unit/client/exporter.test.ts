@@ -38,8 +38,12 @@ describe('totals as gauges', () => {
     breakNames,
     trend: false,
     result: {
-      groups: [{ group: fields.join(';'), fields, count: 5 }],
-      diagnostics: { zones: [], queries: 0, cacheHits: 0, keysListed: 1, keysSkipped: [], bucketsFailed: [] },
+      measure: 'count',
+      scale: 0,
+      freshness: { atMostSeconds: null },
+      description: null,
+      groups: [{ group: fields.join(';'), fields, value: 5, count: 5 }],
+      diagnostics: { zones: [], queries: 0, cacheHits: 0, keysListed: 1, keysSkipped: [], bucketsFailed: [], notes: [] },
     },
   });
   it('labels each group by its field names; names the families own get _field', () => {
@@ -51,8 +55,22 @@ describe('totals as gauges', () => {
 
   it('with --columns, labels the parts of a comma-joined field; with --top, only the first groups', () => {
     const e = entry(['matched'], ['10.0.0.1,200']);
-    const two = { ...e, result: { ...e.result, groups: [...e.result.groups, { group: '10.0.0.2,404', fields: ['10.0.0.2,404'], count: 3 }] } };
+    const two = { ...e, result: { ...e.result, groups: [...e.result.groups, { group: '10.0.0.2,404', fields: ['10.0.0.2,404'], value: 3, count: 3 }] } };
     const [value] = totalsFamilies(() => [{ ...two, columns: ['ip', 'status'], top: 1 }]);
     expect(value!.samples()).toEqual([{ labels: { totalizer: 't', window_seconds: '60', measure: 'count', ip: '10.0.0.1', status: '200' }, value: 5 }]);
+  });
+
+  it('a sum totalizer gives its sum, count and mean; a max totalizer its maximum', () => {
+    const e = entry(['matched'], ['/']);
+    const sum = { ...e, result: { ...e.result, measure: 'sum' as const, groups: [{ group: '/', fields: ['/'], value: 1200, sum: 1200, count: 3, avg: 400 }] } };
+    const [value] = totalsFamilies(() => [sum]);
+    const own = { totalizer: 't', window_seconds: '60' };
+    expect(value!.samples()).toEqual([
+      { labels: { ...own, measure: 'sum', matched: '/' }, value: 1200 },
+      { labels: { ...own, measure: 'count', matched: '/' }, value: 3 },
+      { labels: { ...own, measure: 'avg', matched: '/' }, value: 400 },
+    ]);
+    const max = { ...e, result: { ...e.result, measure: 'max' as const, groups: [{ group: '/', fields: ['/'], value: 0.25, max: 0.25 }] } };
+    expect(totalsFamilies(() => [max])[0]!.samples()).toEqual([{ labels: { ...own, measure: 'max', matched: '/' }, value: 0.25 }]);
   });
 });

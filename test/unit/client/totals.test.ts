@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { fieldSpec, groupOf, keysGlob, parseFieldToken, shgetPattern, validateSpec } from '../../../src/client/matchspec.js';
-import { parseKeys, sumGroups, trendOf, walkBuckets } from '../../../src/client/totals.js';
+import { parseKeys, walkBuckets } from '../../../src/client/totals.js';
+import { foldGroups, trendOf } from '../../../src/client/combine.js';
 import { sparkline } from '../../../src/client/render.js';
 import { compileShardPattern } from '../../../src/query/shards.js';
 
@@ -41,8 +42,10 @@ describe('match specs', () => {
 });
 
 const keys = (...ks: string[]) => parseKeys(ks, WEB, ';').keys;
-const total = (ks: string[], values: Record<string, number>, now: number, window: number) =>
-  Object.fromEntries(sumGroups(walkBuckets(keys(...ks), now, window), new Map(Object.entries(values))));
+const total = (ks: string[], values: Record<string, number>, now: number, window: number) => {
+  const counts = new Map(Object.entries(values).map(([k, n]) => [k, { n, s: 0 }]));
+  return Object.fromEntries([...foldGroups(walkBuckets(keys(...ks), now, window), counts, 'count')].map(([g, f]) => [g, f.n]));
+};
 
 describe('bucket walk (hand-computed)', () => {
   it('buckets inside the window count in full; the straddling one pro rata; older ones not at all', () => {
@@ -94,10 +97,10 @@ describe('bucket walk (hand-computed)', () => {
 
 describe('trend and sparkline', () => {
   it('trend = recent / (count × 0.25), capped at 9.99, 9.99 on a zero base', () => {
-    expect(trendOf(100, 25)).toBe(1);
-    expect(trendOf(100, 50)).toBe(2);
-    expect(trendOf(10, 100)).toBe(9.99);
-    expect(trendOf(0, 0)).toBe(9.99);
+    expect(trendOf('count', 100, 25)).toBe(1);
+    expect(trendOf('count', 100, 50)).toBe(2);
+    expect(trendOf('count', 10, 100)).toBe(9.99);
+    expect(trendOf('count', 0, 0)).toBe(9.99);
   });
   it('sparkline scales to the largest bin', () => {
     expect(sparkline([0, 1, 2, 4, 8])).toBe('▁▂▃▅█');

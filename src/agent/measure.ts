@@ -33,6 +33,12 @@ export function compileMeasure(
     fail(`measure ${measure} needs value: a capture reference such as "{3}" or "{bytes}" giving each line's number`);
   // "{3}" → ['', '3', '']: literals at even positions, references at odd ones, split once here.
   const parts = spec.value.split(/\{(\d+|[A-Za-z_]\w*)\}/);
+  // A lone reference (the usual "{3}"): the capture itself, no string built per line.
+  if (parts.length === 3 && parts[0] === '' && parts[2] === '') {
+    const ref = parts[1]!;
+    const only = /^\d+$/.test(ref) ? (m: RegExpExecArray) => m[Number(ref)] : (m: RegExpExecArray) => m.groups?.[ref];
+    return { measure, scale: scale as number, value: only };
+  }
   const value = (m: RegExpExecArray) => {
     let out = '';
     for (let i = 0; i < parts.length; i++) {

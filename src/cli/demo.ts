@@ -115,8 +115,9 @@ async function main(): Promise<void> {
 
   const common = ['--server', `127.0.0.1:${rkvdns.port}`, '--zone', ZONE];
   say('totals through DNS');
-  show(bin('totalize'), ['web_client', '--window', '1h', '--trend', '--columns', 'ip,status', '--top', '5', ...common]);
-  show(bin('totalize'), ['web_page', '--window', '1h', '--columns', 'page', ...common]);
+  show(bin('totalize'), ['web_client', '--window', '1h', '--trend', '--top', '5', ...common]);
+  show(bin('totalize'), ['web_client', '--by', 'status', '--window', '1h', ...common]);
+  show(bin('totalize'), ['web_bytes', '--window', '1h', '--top', '5', ...common]);
   show('dig', ['@127.0.0.1', '-p', String(rkvdns.port), '+short', `web_client\\;10\\.0\\.0\\.200*.klen.${ZONE}`, 'TXT']);
 }
 

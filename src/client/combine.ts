@@ -45,6 +45,20 @@ export function mergeFolded(into: Map<string, Folded>, from: ReadonlyMap<string,
   }
 }
 
+/** Sparkline columns of several zones together: counts and sums added, extremes compared (NaN: no bucket there). */
+export function mergeSparks(into: Map<string, number[]>, from: ReadonlyMap<string, number[]>, measure: Measure): void {
+  const additive = measure === 'count' || measure === 'sum';
+  for (const [g, s] of from) {
+    const cur = into.get(g);
+    if (!cur) into.set(g, [...s]);
+    else
+      cur.forEach((x, i) => {
+        const y = s[i]!;
+        cur[i] = additive ? x + y : Number.isNaN(x) ? y : Number.isNaN(y) ? x : measure === 'max' ? Math.max(x, y) : Math.min(x, y);
+      });
+  }
+}
+
 /** What a group's measure is: lines for a count, units for the others. */
 export const primary = (f: Folded, measure: Measure): number => (measure === 'count' ? f.n : f.s);
 

@@ -11,7 +11,7 @@ import { nameOf } from './names.js';
 import { fieldSpec, validateSpec, type FieldSpec } from './matchspec.js';
 import type { Description } from '../common/description.js';
 import type { Measure } from '../common/measure.js';
-import { foldGroups, mergeFolded, primary, sparkOf, trendOf, type Folded } from './combine.js';
+import { foldGroups, mergeFolded, mergeSparks, primary, sparkOf, trendOf, type Folded } from './combine.js';
 import { defaultTtlOf, describedTotalizers, readDescription } from './described.js';
 import { parseKeys, walkBuckets } from './totals.js';
 import { fetchValues, listKeys, openBuckets } from './values.js';
@@ -191,10 +191,7 @@ export async function total(specIn: ReadonlyArray<string | null | FieldSpec>, op
   for (const p of parts) {
     mergeFolded(main, p.main, measure);
     mergeFolded(recent, p.recent, measure);
-    for (const [g, s] of p.spark) {
-      const cur = spark.get(g);
-      spark.set(g, cur ? cur.map((x, i) => (measure === 'count' || measure === 'sum' ? x + s[i]! : combineExtreme(measure, x, s[i]!))) : s);
-    }
+    mergeSparks(spark, p.spark, measure);
   }
   const unit = 10 ** -scale;
   const groups: GroupResult[] = [...main].map(([group, f]) => ({
@@ -236,6 +233,3 @@ async function unknownOrQuiet(prefix: string, parts: readonly ZonePart[], zone: 
     throw new TotalError(`no totalizer '${prefix}' in ${zone}: no key and no description under that name; the described ones are ${known.join(', ')}`);
   return [`no totalizer is described in ${zone}, so '${prefix}' may be unknown or only quiet in this window`];
 }
-
-const combineExtreme = (measure: Measure, a: number, b: number) =>
-  Number.isNaN(a) ? b : Number.isNaN(b) ? a : measure === 'max' ? Math.max(a, b) : Math.min(a, b);

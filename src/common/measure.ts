@@ -18,12 +18,15 @@ export const MAX_SCALE = 9;
 export const MAX_UNITS = Number.MAX_SAFE_INTEGER;
 
 const DECIMAL = /^([+-]?)(\d+)(?:\.(\d*))?$/;
+/** Plain integers short enough to be exact as they are: the common case (bytes), taken without the general path. */
+const SHORT_INTEGER = /^\d{1,15}$/;
 
 /**
  * `text` as units of 10^-scale, exactly; more decimals than `scale` are rounded half away from zero. Null for
  * anything that is not a plain decimal number, or one too large to keep exactly.
  */
 export function parseUnits(text: string, scale: number): number | null {
+  if (scale === 0 && SHORT_INTEGER.test(text)) return Number(text);
   const m = DECIMAL.exec(text);
   if (!m) return null;
   const frac = m[3] ?? '';

@@ -156,14 +156,21 @@ describe('the demo', () => {
     // What the shipped rules count in the sample log: requests of 10.0.0.200 answered 200, and of the page /.
     const requests = LOG.map((l) => /^(\S+) \S+ \S+ \[[^\]]*\] "[A-Z]+ ([^ "?]+)[^"]*" (\d{3}) /.exec(l)).filter((m) => m !== null);
     const client200 = requests.filter((m) => m[1] === '10.0.0.200' && m[3] === '200').length;
-    const root = requests.filter((m) => m[2] === '/').length;
+    const status200 = requests.filter((m) => m[3] === '200').length;
+    const rootSizes = LOG.map((l) => /"[A-Z]+ \/[ ?][^"]*" \d{3} (\d+)/.exec(l)).filter((m) => m !== null);
+    const rootBytes = rootSizes.reduce((a, m) => a + Number(m[1]), 0);
     const r = await run('npm', ['run', '--silent', 'demo'], undefined, 60_000);
     expect(r.code).toBe(0);
     expect(r.stdout).toContain(`sent ${LOG.length} lines`);
     expect(r.stdout).toContain('replaying test/fixtures/access.log over UDP');
     expect(r.stdout).toMatch(/\$ totalize web_client --window 1h --trend[^\n]*\nip\s+status\s+count\s+trend\n/);
     expect(r.stdout).toMatch(new RegExp(`^10\\.0\\.0\\.200\\s+200\\s+${client200}\\s+\\d\\.\\d\\d$`, 'm'));
-    expect(r.stdout).toMatch(new RegExp(`\\$ totalize web_page --window 1h[^\\n]*\\npage\\s+count\\n[^]*^/\\s+${root}$`, 'm'));
+    expect(r.stdout).toMatch(new RegExp(`\\$ totalize web_client --by status[^\\n]*\\nstatus\\s+count\\n[^]*^200\\s+${status200}$`, 'm'));
+    // web_bytes sums the response sizes per page: the sum, the lines and their mean.
+    const avg = (rootBytes / rootSizes.length).toFixed(2);
+    expect(r.stdout).toMatch(
+      new RegExp(`\\$ totalize web_bytes[^\\n]*\\nmatched\\s+sum\\s+count\\s+avg\\n[^]*^/\\s+${rootBytes}\\s+${rootSizes.length}\\s+${avg}$`, 'm'),
+    );
     expect(r.stdout).toMatch(/\$ dig [^\n]*klen[^\n]*\n"\d+"/);
     const left = await run('pgrep', ['-f', 'rkvdns.demo.example|totalizer-demo-']);
     expect(left.stdout).toBe('');

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { BucketValue } from '../../../src/common/measure.js';
-import { foldGroups, sparkOf, trendOf } from '../../../src/client/combine.js';
+import { foldGroups, mergeSparks, sparkOf, trendOf } from '../../../src/client/combine.js';
 import { parseKeys, walkBuckets } from '../../../src/client/totals.js';
 
 /** Keys of one resource `r` with buckets starting at `starts`, and their values. */
@@ -66,5 +66,24 @@ describe('sparklines', () => {
     const spark = sparkOf(walkBuckets(parsed, 1200, 1200), values, 'max', 1200, 1200, 4).get('r')!;
     expect(spark.slice(0, 2).every(Number.isNaN)).toBe(true);
     expect(spark.slice(2)).toEqual([5, 9]);
+  });
+
+  it('columns of several zones: counts added, extremes compared, a column without a bucket left to the other zone', () => {
+    const counts = new Map([['g', [1, 2, 0]]]);
+    mergeSparks(
+      counts,
+      new Map([
+        ['g', [3, 0, 4]],
+        ['h', [1, 1, 1]],
+      ]),
+      'count',
+    );
+    expect(Object.fromEntries(counts)).toEqual({ g: [4, 2, 4], h: [1, 1, 1] });
+    const maxima = new Map([['g', [NaN, 5, 2]]]);
+    mergeSparks(maxima, new Map([['g', [7, NaN, 3]]]), 'max');
+    expect(maxima.get('g')).toEqual([7, 5, 3]);
+    const minima = new Map([['g', [NaN, 5, 2]]]);
+    mergeSparks(minima, new Map([['g', [7, NaN, 3]]]), 'min');
+    expect(minima.get('g')).toEqual([7, 5, 2]);
   });
 });

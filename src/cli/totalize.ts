@@ -5,13 +5,14 @@ import { VERSION } from '../common/version.js';
 import { Command, Option } from 'commander';
 import { parse as parseYaml } from 'yaml';
 import { SpecError } from '../client/matchspec.js';
-import { buildSpec, parseWindow } from '../client/spec.js';
-import { renderCsv, renderJson, renderTable, type RenderOptions } from '../client/render.js';
+import { parseWindow } from '../client/spec.js';
+import { planTotal } from '../client/plan.js';
+import { renderCsv, renderJson, renderTable } from '../client/render.js';
 import { makeLookups, total, totalizerDescription, type TotalOptions } from '../client/total.js';
-import { columnNames, groupingOf, regroupByParts } from '../client/grouping.js';
 import { totalsFamilies } from '../client/prometheus.js';
 import { registryOf } from '../common/metrics.js';
 import { ExporterConfigError, parseTotalizers, startExporter } from '../client/exporter.js';
+import { dashboardRoutes } from '../client/serve/routes.js';
 import { ENDPOINTS } from '../common/instruments.js';
 import { createLogger, LOG_LEVELS, type LogLevel } from '../common/log.js';
 import { formatHostPort, parseHostPort } from '../common/hostport.js';
@@ -47,7 +48,8 @@ interface Opts {
 interface Defaults {
   zone?: string;
   server?: string[];
-  /** The exporter's section, as written (checked by `totalize exporter`). */
+  /** The served totalizers' section, as written (checked by `totalize serve`); `exporter` is its older name. */
+  serve?: Record<string, unknown>;
   exporter?: Record<string, unknown>;
   file?: string;
 }
@@ -64,12 +66,14 @@ function loadDefaults(path: string | undefined): Defaults {
     }
     const d = (doc ?? {}) as Record<string, unknown>;
     for (const k of Object.keys(d))
-      if (k !== 'zone' && k !== 'server' && k !== 'exporter') throw new UsageError(`${file}: unknown key '${k}' (known: zone, server, exporter)`);
+      if (!['zone', 'server', 'serve', 'exporter'].includes(k)) throw new UsageError(`${file}: unknown key '${k}' (known: zone, server, serve, exporter)`);
     if (typeof d.zone === 'string') out.zone = d.zone;
-    if (d.exporter !== undefined) {
-      if (typeof d.exporter !== 'object' || d.exporter === null) throw new UsageError(`${file}: exporter must be a mapping (listen, totalizers)`);
-      out.exporter = d.exporter as Record<string, unknown>;
-    }
+    if (d.serve !== undefined && d.exporter !== undefined) throw new UsageError(`${file}: both serve and exporter sections; keep one (serve)`);
+    for (const section of ['serve', 'exporter'] as const)
+      if (d[section] !== undefined) {
+        if (typeof d[section] !== 'object' || d[section] === null) throw new UsageError(`${file}: ${section} must be a mapping (listen, totalizers)`);
+        out[section] = d[section] as Record<string, unknown>;
+      }
     if (d.server) out.server = ([] as string[]).concat(d.server as string[]).map(String);
   }
   if (process.env.TOTALIZE_ZONE) out.zone = process.env.TOTALIZE_ZONE;
@@ -107,7 +111,7 @@ const program = new Command('totalize')
   .addHelpText(
     'after',
     "\n--format prometheus writes gauges for node_exporter's textfile collector (totalizer_value{totalizer,window_seconds,measure,<fields>}).\n" +
-      'totalize exporter [--listen HOST:PORT]: serve the totalizers of config/totalize.yaml on /metrics, /healthz and /readyz (totalize exporter --help).\n' +
+      'totalize serve [--listen HOST:PORT]: the totalizers of config/totalize.yaml as a dashboard (/), JSON (/api/totals/<name>) and gauges (/metrics) (totalize serve --help; totalize exporter is the same).\n' +
       '\nExit codes: 0 ok (also an empty total), 1 DNS or server error, 2 usage error.',
   )
   .showHelpAfterError('(totalize --help lists every option)')
@@ -115,13 +119,17 @@ const program = new Command('totalize')
 
 const DEFAULT_EXPORTER_LISTEN = '127.0.0.1:9198';
 
-const exporterCommand = new Command('totalize exporter')
+const serveCommand = new Command('totalize serve')
   .description(
-    'Serves the totalizers listed under exporter.totalizers in config/totalize.yaml as Prometheus gauges.\n' +
-      `Endpoints: ${ENDPOINTS}.\n` +
-      'Each scrape totals them through DNS, reusing every answer until its TTL runs out.',
+    'Serves the totalizers listed under serve.totalizers (or exporter.totalizers) in config/totalize.yaml:\n' +
+      '  /                     a dashboard: a chart and a table per totalizer, refreshed as the DNS TTLs allow\n' +
+      '  /api/totalizers       what is served, as JSON\n' +
+      '  /api/totals/<name>    its totals as totalize --format json gives them, with series (?window=1h&by=status&where=source=web1&top=10&format=graphite)\n' +
+      `  ${ENDPOINTS}.\n` +
+      'Every page and scrape shares one DNS cache: answers are reused until their TTL runs out. It listens on loopback\n' +
+      'unless --listen says otherwise (docs/SECURITY.md). `totalize exporter` is the same command.',
   )
-  .option('--listen <host:port>', `HTTP address (default exporter.listen, else ${DEFAULT_EXPORTER_LISTEN})`)
+  .option('--listen <host:port>', `HTTP address (default serve.listen or exporter.listen, else ${DEFAULT_EXPORTER_LISTEN})`)
   .option('--config <file>', 'the config file (default: config/totalize.yaml, or TOTALIZE_CONFIG)')
   .option('-z, --zone <zone>', 'the zone of totalizers that name none (default: zone in the config file)')
   .option('-s, --server <server...>', 'nameserver(s) HOST[:PORT] (default: server in the config file, else the system resolver)')
@@ -130,17 +138,19 @@ const exporterCommand = new Command('totalize exporter')
   .showHelpAfterError('(totalize --help lists every option)')
   .exitOverride((err) => process.exit(err.exitCode === 0 ? 0 : USAGE));
 
-/** `totalize exporter`: runs until SIGTERM/SIGINT. */
-async function exporter(): Promise<number> {
-  exporterCommand.parse(process.argv.slice(3), { from: 'user' });
-  const o = exporterCommand.opts<{ listen?: string; config?: string; zone?: string; server?: string[]; timeout: string; logLevel: LogLevel }>();
+/** `totalize serve` (and its alias `totalize exporter`): runs until SIGTERM/SIGINT. */
+async function serve(command: string): Promise<number> {
+  serveCommand.name(`totalize ${command}`);
+  serveCommand.parse(process.argv.slice(3), { from: 'user' });
+  const o = serveCommand.opts<{ listen?: string; config?: string; zone?: string; server?: string[]; timeout: string; logLevel: LogLevel }>();
   const defaults = loadDefaults(o.config);
-  const section = defaults.exporter ?? {};
+  const sectionName = defaults.serve ? 'serve' : 'exporter';
+  const section = defaults.serve ?? defaults.exporter ?? {};
   for (const k of Object.keys(section))
-    if (k !== 'listen' && k !== 'totalizers') throw new UsageError(`exporter: unknown key '${k}' (known: listen, totalizers)`);
-  if (!defaults.exporter)
+    if (k !== 'listen' && k !== 'totalizers') throw new UsageError(`${sectionName}: unknown key '${k}' (known: listen, totalizers)`);
+  if (!defaults.serve && !defaults.exporter)
     throw new UsageError(
-      `no exporter section in ${defaults.file ?? 'config/totalize.yaml (not found)'}: list the totalizers to serve under exporter.totalizers`,
+      `no serve section in ${defaults.file ?? 'config/totalize.yaml (not found)'}: list the totalizers to serve under serve.totalizers`,
     );
   const listen = o.listen ?? (typeof section.listen === 'string' ? section.listen : DEFAULT_EXPORTER_LISTEN);
   // Checked here for a usage error's exit code; the listener parses it again.
@@ -150,15 +160,16 @@ async function exporter(): Promise<number> {
   if (!Number.isInteger(timeoutMs) || timeoutMs <= 0) throw new UsageError(`--timeout '${o.timeout}' must be a positive integer`);
   let totalizers;
   try {
-    totalizers = parseTotalizers(section.totalizers, o.zone ?? defaults.zone, timeoutMs);
+    totalizers = parseTotalizers(section.totalizers, o.zone ?? defaults.zone, timeoutMs, sectionName);
   } catch (e) {
     throw new UsageError(`${defaults.file}: ${(e as Error).message}`);
   }
-  const log = createLogger(o.logLevel, 'totalize exporter');
+  const log = createLogger(o.logLevel, `totalize ${command}`);
   const servers = o.server ?? defaults.server;
   const lookups = makeLookups({ ...(servers ? { nameservers: servers } : {}), timeoutMs });
-  const running = await startExporter(listen, totalizers, lookups, log);
-  log.info(`serving ${totalizers.map((t) => t.name).join(', ')} on http://${formatHostPort(running.listener)}/metrics`);
+  const running = await startExporter(listen, totalizers, lookups, log, dashboardRoutes(totalizers, lookups, log));
+  const url = `http://${formatHostPort(running.listener)}`;
+  log.info(`serving ${totalizers.map((t) => t.name).join(', ')}: the dashboard on ${url}/, gauges on ${url}/metrics`);
   await new Promise<void>((done) =>
     onSignals((sig) => {
       log.info(`${sig}: stopping`);
@@ -169,7 +180,7 @@ async function exporter(): Promise<number> {
 }
 
 async function main(): Promise<number> {
-  if (process.argv[2] === 'exporter') return exporter();
+  if (process.argv[2] === 'serve' || process.argv[2] === 'exporter') return serve(process.argv[2]);
   program.parse();
   const [prefix, tokens] = program.processedArgs as [string, string[]];
   const o = program.opts<Opts>();
@@ -188,36 +199,31 @@ async function main(): Promise<number> {
   const lookups = makeLookups({ ...(servers ? { nameservers: servers } : {}), timeoutMs, ...(debug ? { debug } : {}) });
   // The totalizer says how its keys are written (fields, parts of matched) and what it keeps.
   const description = await totalizerDescription(prefix, { zone: zone ?? o.fanout!, ...(o.fanout ? { fanout: o.fanout } : {}) }, lookups);
-  const grouping = groupingOf(o, description);
-  const { spec, breakNames } = buildSpec({
-    prefix,
-    tokens,
-    keypattern: grouping.keypattern,
-    delimiter: o.delimiter,
-    ...(grouping.by ? { by: grouping.by } : {}),
-    ...(o.where ? { where: o.where } : {}),
-  });
+  const plan = planTotal(
+    {
+      prefix,
+      tokens,
+      ...(o.keypattern ? { keypattern: o.keypattern } : {}),
+      ...(o.by ? { by: o.by } : {}),
+      ...(o.where ? { where: o.where } : {}),
+      delimiter: o.delimiter,
+      ...(o.columns ? { columns: o.columns.split(',') } : {}),
+      trend: !!o.trend,
+      ...(o.spark ? { sparkBins: 24 } : {}),
+      ...(o.top ? { top: num(o.top, 'top')! } : {}),
+    },
+    description,
+  );
+  const { spec, breakNames, render } = plan;
   const base: TotalOptions = {
+    ...plan.options,
     zone: zone ?? o.fanout!,
     window,
-    delimiter: o.delimiter,
     ...(o.fields ? { fieldCount: num(o.fields, 'fields')! } : {}),
     sharded: !!o.sharded,
-    trend: !!o.trend,
-    ...(o.spark ? { sparkBins: 24 } : {}),
     ...(o.fanout ? { fanout: o.fanout } : {}),
     timeoutMs,
-    description,
-    ...(grouping.parts ? { regroup: regroupByParts(breakNames, grouping.parts, o.delimiter) } : {}),
     ...(debug ? { debug } : {}),
-  };
-  const columns = o.columns ? o.columns.split(',') : columnNames(breakNames, grouping.parts, description);
-  const render: RenderOptions = {
-    breakNames,
-    trend: !!o.trend,
-    spark: !!o.spark,
-    ...(o.top ? { top: num(o.top, 'top')! } : {}),
-    ...(columns ? { columns } : {}),
   };
   const once = async () => {
     const r = await total(spec, { ...base, lookups });

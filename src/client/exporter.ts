@@ -4,7 +4,7 @@
  * Prometheus scraping every 15 s asks the DNS again only for what has expired, not for everything each time.
  * Concurrent scrapes share one round of totals.
  */
-import { serveInstrumentsAt, type InstrumentsListener } from '../common/instruments.js';
+import { serveInstrumentsAt, type ExtraRoutes, type InstrumentsListener } from '../common/instruments.js';
 import type { Logger } from '../common/log.js';
 import { familiesTable, registryOf, type Family } from '../common/metrics.js';
 import type { FieldSpec } from './matchspec.js';
@@ -19,6 +19,8 @@ export interface ExportedTotalizer {
   spec: FieldSpec[];
   breakNames: string[];
   options: Omit<TotalOptions, 'lookups' | 'now'>;
+  /** What the config asked for, for totals of other windows and groupings (the dashboard's). */
+  request: { prefix: string; tokens: string[]; keypattern?: string; by: string[]; where: string[]; delimiter: string };
 }
 
 export class ExporterConfigError extends Error {}
@@ -28,12 +30,12 @@ const ENTRY_FIELDS = ['name', 'prefix', 'window', 'by', 'where', 'fields', 'keyp
 const list = (v: unknown): string[] => (v === undefined || v === null ? [] : ([] as unknown[]).concat(v).map(String));
 
 /** The `exporter.totalizers` list of config/totalize.yaml; `zone` is the file's (or the command line's) default. */
-export function parseTotalizers(raw: unknown, zone: string | undefined, timeoutMs: number): ExportedTotalizer[] {
+export function parseTotalizers(raw: unknown, zone: string | undefined, timeoutMs: number, section = 'exporter'): ExportedTotalizer[] {
   if (!Array.isArray(raw) || raw.length === 0)
-    throw new ExporterConfigError('exporter.totalizers must be a non-empty list of totalizers (prefix, window, and by, where or fields)');
+    throw new ExporterConfigError(`${section}.totalizers must be a non-empty list of totalizers (prefix, window, and by, where or fields)`);
   const names = new Set<string>();
   return raw.map((item: unknown, i) => {
-    const where = `exporter.totalizers[${i}]`;
+    const where = `${section}.totalizers[${i}]`;
     if (typeof item !== 'object' || item === null || Array.isArray(item)) throw new ExporterConfigError(`${where} must be a mapping with at least a prefix`);
     const e = item as Record<string, unknown>;
     for (const k of Object.keys(e))
@@ -55,10 +57,19 @@ export function parseTotalizers(raw: unknown, zone: string | undefined, timeoutM
       by: list(e.by),
       where: list(e.where),
     });
+    const request = {
+      prefix: e.prefix,
+      tokens: list(e.fields),
+      ...(typeof e.keypattern === 'string' ? { keypattern: e.keypattern } : {}),
+      by: list(e.by),
+      where: list(e.where),
+      delimiter,
+    };
     return {
       name,
       spec,
       breakNames,
+      request,
       options: { zone: z, window: parseWindow(String(window)), delimiter, sharded: e.sharded === true, trend: e.trend === true, timeoutMs },
     };
   });
@@ -91,7 +102,13 @@ export interface Exporter {
 }
 
 /** Serves the totalizers at `listen` (HOST:PORT); a failure to bind names --listen. */
-export async function startExporter(listen: string, totalizers: readonly ExportedTotalizer[], lookups: Lookups, log: Logger): Promise<Exporter> {
+export async function startExporter(
+  listen: string,
+  totalizers: readonly ExportedTotalizer[],
+  lookups: Lookups,
+  log: Logger,
+  routes?: ExtraRoutes,
+): Promise<Exporter> {
   let latest: TotalsEntry[] = [];
   const failures = new Map<string, string>();
   let round: Promise<void> | null = null;
@@ -133,6 +150,7 @@ export async function startExporter(listen: string, totalizers: readonly Exporte
       unready: () => Promise.resolve([...failures].map(([name, why]) => `totalizer ${name}: ${why}`)),
     },
     log,
+    routes,
   );
   return { listener };
 }

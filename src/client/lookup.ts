@@ -26,6 +26,8 @@ export function answered(l: Lookup): boolean {
 
 export class Lookups {
   private readonly cache = new LRUCache<string, Lookup>({ max: 200_000 });
+  /** Lookups on their way: a second asker of the same name waits for the first one's answer (dashboard viewers). */
+  private readonly inflight = new Map<string, Promise<Lookup>>();
   hits = 0;
 
   constructor(private readonly client: DnsClient) {}
@@ -79,6 +81,27 @@ export class Lookups {
       this.hits++;
       return cached;
     }
+    const pending = cache ? this.inflight.get(id) : undefined;
+    if (pending) {
+      this.hits++;
+      return pending;
+    }
+    if (!cache) return this.ask(id, labels, qtype, display, parse, tcp, tries, cache);
+    const asked = this.ask(id, labels, qtype, display, parse, tcp, tries, cache).finally(() => this.inflight.delete(id));
+    this.inflight.set(id, asked);
+    return asked;
+  }
+
+  private async ask(
+    id: string,
+    labels: readonly Buffer[],
+    qtype: number,
+    display: string,
+    parse: (rdata: Buffer, msg: Buffer, off: number) => Buffer[],
+    tcp: boolean,
+    tries: number | undefined,
+    cache: boolean,
+  ): Promise<Lookup> {
     let result: Lookup;
     let ttl = 0;
     try {

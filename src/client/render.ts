@@ -103,6 +103,11 @@ export function renderCsv(r: TotalResult, o: RenderOptions): string {
 }
 
 export function renderJson(r: TotalResult, o: RenderOptions, meta: object): string {
+  return JSON.stringify(jsonOf(r, o, meta), null, 2);
+}
+
+/** The JSON document `--format json` prints (and the dashboard's API serves), as an object. */
+export function jsonOf(r: TotalResult, o: RenderOptions, meta: object) {
   const kept = topGroups(r.groups, o.top);
   const cols = o.columns ? fieldColumns(kept, o.breakNames, o.columns) : null;
   const groups = kept.map((g) => ({
@@ -117,5 +122,5 @@ export function renderJson(r: TotalResult, o: RenderOptions, meta: object): stri
     ...(g.trend !== undefined ? { trend: g.trend } : {}),
     ...(g.spark ? { buckets: g.spark.map((v) => Math.round(v * 100) / 100) } : {}),
   }));
-  return JSON.stringify({ ...meta, measure: r.measure, freshness: r.freshness, groups, diagnostics: r.diagnostics }, null, 2);
+  return { ...meta, measure: r.measure, freshness: r.freshness, groups, diagnostics: r.diagnostics };
 }

@@ -18,6 +18,12 @@ export interface InstrumentSource {
   unready(): Promise<string[]>;
 }
 
+/**
+ * More paths on the same listener (the dashboard): handles the request and returns true, or returns false to
+ * leave it to the instruments (and their 404).
+ */
+export type ExtraRoutes = (req: http.IncomingMessage, res: http.ServerResponse, url: URL) => boolean;
+
 export interface InstrumentsListener extends HostPort {
   close(): Promise<void>;
 }
@@ -29,9 +35,10 @@ function reply(res: http.ServerResponse, head: boolean, status: number, body: st
   res.end(head ? undefined : body);
 }
 
-export function serveInstruments(at: HostPort, source: InstrumentSource, log: Logger): Promise<InstrumentsListener> {
+export function serveInstruments(at: HostPort, source: InstrumentSource, log: Logger, routes?: ExtraRoutes): Promise<InstrumentsListener> {
   const server = http.createServer((req, res) => {
     const head = req.method === 'HEAD';
+    if (routes && (req.method === 'GET' || head) && routes(req, res, new URL(req.url ?? '/', 'http://local'))) return;
     if (req.method !== 'GET' && !head) {
       res.setHeader('allow', 'GET, HEAD');
       return reply(res, false, 405, 'only GET and HEAD\n');
@@ -82,10 +89,16 @@ export function serveInstruments(at: HostPort, source: InstrumentSource, log: Lo
 }
 
 /** Serves the instruments at a HOST:PORT the program's `setting` gave, logging where; a failure names the setting. */
-export async function serveInstrumentsAt(address: string, setting: string, source: InstrumentSource, log: Logger): Promise<InstrumentsListener> {
+export async function serveInstrumentsAt(
+  address: string,
+  setting: string,
+  source: InstrumentSource,
+  log: Logger,
+  routes?: ExtraRoutes,
+): Promise<InstrumentsListener> {
   const at = parseHostPort(address);
   if ('error' in at) throw new Error(`${setting}: ${at.error}`);
-  const l = await serveInstruments(at, source, log).catch((e: NodeJS.ErrnoException) => {
+  const l = await serveInstruments(at, source, log, routes).catch((e: NodeJS.ErrnoException) => {
     throw new Error(`cannot serve ${setting} on ${address}: ${e.code === 'EADDRINUSE' ? 'address in use; choose another port' : e.message}`, { cause: e });
   });
   log.info(`metrics and health on http://${formatHostPort(l)} (/metrics, /healthz, /readyz)`);

@@ -12,7 +12,7 @@ import { SpecError } from '../matchspec.js';
 import { planTotal, type PlanRequest } from '../plan.js';
 import { jsonOf } from '../render.js';
 import { fieldNames, parseWindow } from '../spec.js';
-import { total, totalizerDescription, TotalError, type TotalOptions, type TotalResult } from '../total.js';
+import { total, totalizerDescription, type TotalOptions, type TotalResult } from '../total.js';
 
 export class ApiError extends Error {
   constructor(
@@ -151,8 +151,9 @@ export async function totalsOf(t: ExportedTotalizer, q: TotalsRequest, ctx: Tota
   }
   const now = ctx.now?.() ?? Date.now() / 1000;
   const options = { ...t.options, ...plan.options, window: q.window, lookups: ctx.lookups, now };
+  // Whatever stops a total comes from the DNS path or the keys it lists: the gateway's failure, in totalize's words.
   const r = await total(plan.spec, options).catch((e: Error) => {
-    throw e instanceof TotalError ? new ApiError(502, e.message) : e;
+    throw new ApiError(502, e.message);
   });
   const step = q.window / points;
   const from = now - q.window;

@@ -51,9 +51,11 @@ export function dashboardRoutes(totalizers: readonly ExportedTotalizer[], lookup
   /** Requests being answered, by totalizer and canonical query: the same request asked again waits for it. */
   const inflight = new Map<string, Promise<unknown>>();
 
+  let sharedCount = 0;
   const shared = (key: string, work: () => Promise<unknown>) => {
     let p = inflight.get(key);
-    if (!p) {
+    if (p) sharedCount++;
+    else {
       p = work().finally(() => inflight.delete(key));
       inflight.set(key, p);
     }
@@ -71,6 +73,11 @@ export function dashboardRoutes(totalizers: readonly ExportedTotalizer[], lookup
     const file = files.get(url.pathname);
     if (file) {
       send(res, head, 200, file.type, file.body, url.pathname === '/' ? 'no-store' : 'max-age=300');
+      return true;
+    }
+    if (url.pathname === '/api/stats') {
+      // What the DNS has cost so far, read without starting a round (a /metrics scrape totals everything first).
+      sendJson(res, head, 200, { dnsQueries: lookups.queries, answeredFromCache: lookups.hits, requestsShared: sharedCount });
       return true;
     }
     if (url.pathname === '/api/totalizers') {

@@ -149,9 +149,7 @@ async function serve(command: string): Promise<number> {
   for (const k of Object.keys(section))
     if (k !== 'listen' && k !== 'totalizers') throw new UsageError(`${sectionName}: unknown key '${k}' (known: listen, totalizers)`);
   if (!defaults.serve && !defaults.exporter)
-    throw new UsageError(
-      `no serve section in ${defaults.file ?? 'config/totalize.yaml (not found)'}: list the totalizers to serve under serve.totalizers`,
-    );
+    throw new UsageError(`no serve section in ${defaults.file ?? 'config/totalize.yaml (not found)'}: list the totalizers to serve under serve.totalizers`);
   const listen = o.listen ?? (typeof section.listen === 'string' ? section.listen : DEFAULT_EXPORTER_LISTEN);
   // Checked here for a usage error's exit code; the listener parses it again.
   const at = parseHostPort(listen);

@@ -55,7 +55,8 @@ function el<K extends keyof HTMLElementTagNameMap>(tag: K, attrs: Record<string,
   return e;
 }
 
-const format = (v: number | undefined) => (v === undefined ? '' : Number.isInteger(v) ? v.toLocaleString('en') : v.toLocaleString('en', { maximumFractionDigits: 3 }));
+const format = (v: number | undefined) =>
+  v === undefined ? '' : Number.isInteger(v) ? v.toLocaleString('en') : v.toLocaleString('en', { maximumFractionDigits: 3 });
 
 const compact = (v: number) => v.toLocaleString('en', { notation: 'compact', maximumFractionDigits: 1 });
 

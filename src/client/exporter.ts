@@ -138,7 +138,10 @@ export async function startExporter(
     { ...EXPORTER_FAMILIES.totalizer_exporter_dns_cache_hits_total, samples: () => [{ value: lookups.hits }] },
   ];
   const registry = registryOf([...totalsFamilies(() => latest), ...own], true);
-  await refresh();
+  // The first round starts with the listener, not before it: a page asked for at once shares its lookups rather
+  // than finding them all answered already. Not ready until it has ended.
+  let started = false;
+  void refresh().finally(() => (started = true));
   const listener = await serveInstrumentsAt(
     listen,
     '--listen',
@@ -147,7 +150,11 @@ export async function startExporter(
         await refresh();
         return registry.metrics();
       },
-      unready: () => Promise.resolve([...failures].map(([name, why]) => `totalizer ${name}: ${why}`)),
+      unready: () =>
+        Promise.resolve([
+          ...(started ? [] : ['the first round of totals is still running']),
+          ...[...failures].map(([name, why]) => `totalizer ${name}: ${why}`),
+        ]),
     },
     log,
     routes,

@@ -259,9 +259,10 @@ describe('totalize exporter', () => {
       /serving/,
     );
     try {
+      // Unready from the start: first while the first round runs, then for the totalizer that failed.
       const r = await get(port, '/readyz');
       expect(r.status).toBe(503);
-      expect(r.body).toMatch(/^not ready: totalizer exp_hits: /);
+      expect(await waitFor(async () => /^not ready: totalizer exp_hits: /.test((await get(port, '/readyz')).body))).toBe(true);
       expect((await scrape(port)).get('totalizer_up{totalizer="exp_hits"}')).toBe(0);
     } finally {
       await p.stop();

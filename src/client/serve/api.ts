@@ -9,7 +9,7 @@ import { DescriptionCache } from '../described.js';
 import type { ExportedTotalizer } from '../exporter.js';
 import type { Lookups } from '../lookup.js';
 import { SpecError } from '../matchspec.js';
-import { planTotal, type PlanRequest } from '../plan.js';
+import { planTotal, type Plan, type PlanRequest } from '../plan.js';
 import { jsonOf } from '../render.js';
 import { fieldNames, parseWindow } from '../spec.js';
 import { total, totalizerDescription, type TotalOptions, type TotalResult } from '../total.js';
@@ -126,8 +126,21 @@ export interface TotalsContext {
   now?: () => number;
 }
 
-/** Totals of `t` for request `q`: TotalErrors (DNS, rkvdns) become 502s with totalize's diagnosis. */
-export async function totalsOf(t: ExportedTotalizer, q: TotalsRequest, ctx: TotalsContext): Promise<object> {
+/** What a request's totals are before they are cut to its top and put in its format: shared by such requests. */
+export interface Computed {
+  result: TotalResult;
+  render: Plan['render'];
+  sources: Map<string, Record<string, number>> | null;
+  points: number;
+  now: number;
+  window: number;
+}
+
+/** The part of a request that decides what is computed (not its top, not its format). */
+export const computedKey = (name: string, q: TotalsRequest) => JSON.stringify([name, q.window, q.by ?? null, q.where]);
+
+/** Totals of `t` for request `q`: whatever stops a total (the DNS path, the keys it lists) is a 502 in totalize's words. */
+export async function computeTotals(t: ExportedTotalizer, q: TotalsRequest, ctx: TotalsContext): Promise<Computed> {
   const d = await describedOf(t, ctx.descriptions, ctx.lookups);
   if (d && q.window > d.ttl) throw new ApiError(413, `window ${q.window} s is longer than ${t.name} keeps its buckets (${d.ttl} s)`);
   const points = pointsOf(q.window, d);
@@ -140,7 +153,6 @@ export async function totalsOf(t: ExportedTotalizer, q: TotalsRequest, ctx: Tota
     delimiter: t.request.delimiter,
     trend: true,
     sparkBins: points,
-    top: q.top,
   };
   let plan;
   try {
@@ -151,12 +163,18 @@ export async function totalsOf(t: ExportedTotalizer, q: TotalsRequest, ctx: Tota
   }
   const now = ctx.now?.() ?? Date.now() / 1000;
   const options = { ...t.options, ...plan.options, window: q.window, lookups: ctx.lookups, now };
-  // Whatever stops a total comes from the DNS path or the keys it lists: the gateway's failure, in totalize's words.
-  const r = await total(plan.spec, options).catch((e: Error) => {
+  const result = await total(plan.spec, options).catch((e: Error) => {
     throw new ApiError(502, e.message);
   });
-  const step = q.window / points;
-  const from = now - q.window;
+  const sources = await sourcesOf(t, base, d, options, q.by).catch(() => null);
+  return { result, render: plan.render, sources, points, now, window: q.window };
+}
+
+/** The answer to request `q` from what was computed for it: its top groups, in its format. */
+export function renderTotals(t: ExportedTotalizer, q: TotalsRequest, c: Computed): object {
+  const { result: r, points, now } = c;
+  const step = c.window / points;
+  const from = now - c.window;
   if (q.format === 'graphite') {
     const datapoints = (values: number[]) => values.map((v, i) => [Math.round(v * 100) / 100, Math.round(from + i * step)]);
     return [
@@ -164,11 +182,10 @@ export async function totalsOf(t: ExportedTotalizer, q: TotalsRequest, ctx: Tota
       { target: `${t.name}.total`, datapoints: datapoints(totalSeries(r, points)) },
     ];
   }
-  const json = jsonOf(r, plan.render, { name: t.name, prefix: t.request.prefix, window: q.window, zones: r.diagnostics.zones });
-  const sources = await sourcesOf(t, base, d, options, q.by).catch(() => null);
+  const json = jsonOf(r, { ...c.render, top: q.top }, { name: t.name, prefix: t.request.prefix, window: c.window, zones: r.diagnostics.zones });
   return {
     ...json,
-    groups: json.groups.map((g) => (sources ? { ...g, sources: sources.get(g.group) ?? {} } : g)),
+    groups: json.groups.map((g) => (c.sources ? { ...g, sources: c.sources.get(g.group) ?? {} } : g)),
     series: { from: Math.round(from), step, points, total: totalSeries(r, points) },
     refreshAfterSeconds: Math.max(5, r.freshness.atMostSeconds ?? 30),
     asOf: Math.round(now),
@@ -188,7 +205,7 @@ async function sourcesOf(
 ): Promise<Map<string, Record<string, number>> | null> {
   const grouped = by ?? ['matched'];
   if (t.request.tokens.length > 0 || grouped.includes('source')) return null;
-  const plan = planTotal({ ...base, by: [...grouped, 'source'], trend: false, top: undefined }, d);
+  const plan = planTotal({ ...base, by: [...grouped, 'source'], trend: false }, d);
   const at = plan.breakNames.indexOf('source');
   if (at < 0) return null;
   const r = await total(plan.spec, { ...options, ...plan.options, regroup: plan.options.regroup, sparkBins: undefined, trend: false });

@@ -11,7 +11,7 @@ import type { Logger } from '../../common/log.js';
 import { DescriptionCache } from '../described.js';
 import type { ExportedTotalizer } from '../exporter.js';
 import type { Lookups } from '../lookup.js';
-import { ApiError, parseTotalsQuery, totalizersList, totalsOf } from './api.js';
+import { ApiError, computedKey, computeTotals, parseTotalsQuery, renderTotals, totalizersList, type Computed } from './api.js';
 import { PAGE, STYLE } from './page.js';
 
 const require = createRequire(import.meta.url);
@@ -95,8 +95,11 @@ export function dashboardRoutes(totalizers: readonly ExportedTotalizer[], lookup
     }
     try {
       const q = parseTotalsQuery(url.searchParams, t);
-      const key = `${name}\0${JSON.stringify(q)}`;
-      void shared(key, () => totalsOf(t, q, { lookups, descriptions })).then((body) => sendJson(res, head, 200, body), fail(res, head));
+      // Requests that differ only in top or format share one computation.
+      void shared(computedKey(name, q), () => computeTotals(t, q, { lookups, descriptions })).then(
+        (c) => sendJson(res, head, 200, renderTotals(t, q, c as Computed)),
+        fail(res, head),
+      );
     } catch (e) {
       fail(res, head)(e as Error);
     }

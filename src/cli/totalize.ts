@@ -13,7 +13,6 @@ import { totalsFamilies } from '../client/prometheus.js';
 import { registryOf } from '../common/metrics.js';
 import { ExporterConfigError, parseTotalizers, startExporter } from '../client/exporter.js';
 import { dashboardRoutes } from '../client/serve/routes.js';
-import { ENDPOINTS } from '../common/instruments.js';
 import { createLogger, LOG_LEVELS, type LogLevel } from '../common/log.js';
 import { formatHostPort, parseHostPort } from '../common/hostport.js';
 import { onSignals } from '../common/signals.js';
@@ -121,13 +120,14 @@ const DEFAULT_EXPORTER_LISTEN = '127.0.0.1:9198';
 
 const serveCommand = new Command('totalize serve')
   .description(
-    'Serves the totalizers listed under serve.totalizers (or exporter.totalizers) in config/totalize.yaml:\n' +
-      '  /                     a dashboard: a chart and a table per totalizer, refreshed as the DNS TTLs allow\n' +
-      '  /api/totalizers       what is served, as JSON\n' +
-      '  /api/totals/<name>    its totals as totalize --format json gives them, with series (?window=1h&by=status&where=source=web1&top=10&format=graphite)\n' +
-      `  ${ENDPOINTS}.\n` +
-      'Every page and scrape shares one DNS cache: answers are reused until their TTL runs out. It listens on loopback\n' +
-      'unless --listen says otherwise (docs/SECURITY.md). `totalize exporter` is the same command.',
+    'Serves the totalizers under serve.totalizers in config/totalize.yaml:\n' +
+      '  /                    a dashboard, refreshed as the DNS TTLs allow\n' +
+      '  /api/totalizers      what is served (JSON)\n' +
+      '  /api/totals/<name>   totals as --format json, with series;\n' +
+      '                       ?window=1h&by=status&where=source=web1&top=10&format=graphite\n' +
+      '  /metrics, /healthz, /readyz\n' +
+      'All pages and scrapes share one DNS cache. Loopback unless --listen says\n' +
+      'otherwise (docs/SECURITY.md). `totalize exporter` is the same command.',
   )
   .option('--listen <host:port>', `HTTP address (default serve.listen or exporter.listen, else ${DEFAULT_EXPORTER_LISTEN})`)
   .option('--config <file>', 'the config file (default: config/totalize.yaml, or TOTALIZE_CONFIG)')

@@ -46,6 +46,8 @@ export interface BatchWriter {
   write(batch: Map<string, Pending>): Promise<WriteResult>;
   /** Increments sent whose outcome is not known yet. */
   readonly inDoubt: number;
+  /** Distinct keys of those. */
+  readonly keysInDoubt: number;
   /** Forgets what is in doubt (at shutdown); returns its increments. */
   abandon(): number;
 }
@@ -54,6 +56,8 @@ export class Aggregator {
   private pending = new Map<string, Pending>();
   private pendingCount = 0;
   private flushing: Promise<void> | null = null;
+  /** Keys of the batch being written: held too, until the write says which came back. */
+  private inFlight = 0;
 
   constructor(
     private readonly writer: BatchWriter,
@@ -79,7 +83,8 @@ export class Aggregator {
       if (measure === 'count') p.n++;
       else fold(p, { n: 1, s: units });
       p.ttl = ttl;
-    } else if (this.pending.size >= this.maxKeys) {
+    } else if (this.pending.size + this.inFlight + this.writer.keysInDoubt >= this.maxKeys) {
+      // Every distinct key held counts: pending, being written, or sent and in doubt while Redis is away.
       this.stats.dropped_pending_full++;
       return;
     } else {
@@ -97,6 +102,7 @@ export class Aggregator {
     const batch = this.pending;
     this.pending = new Map();
     this.pendingCount = 0;
+    this.inFlight = batch.size;
     this.flushing = this.writer
       .write(batch)
       .then(({ written, refused, refusedIncrements, unwritten, inDoubt, error }) => {
@@ -124,6 +130,7 @@ export class Aggregator {
       })
       .finally(() => {
         this.flushing = null;
+        this.inFlight = 0;
       });
     return this.flushing;
   }

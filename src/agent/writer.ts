@@ -106,6 +106,12 @@ export class OnceWriter implements BatchWriter {
     return n;
   }
 
+  get keysInDoubt(): number {
+    let n = 0;
+    for (const s of this.doubtful.values()) n += s.keys.length;
+    return n;
+  }
+
   /** Forgets the shares in doubt (at shutdown); returns their increments. */
   abandon(): number {
     const n = this.inDoubt;

@@ -193,6 +193,7 @@ describe('outages and overload', () => {
       await redis.client.connect().catch(() => undefined);
       await waitFor(() => redis.client.status === 'ready');
     }
+    // At most 50 distinct keys are held in all: pending, being written, or sent without a reply.
     expect(await waitFor(async () => (await sumOf('web_client;*')) === 50, 10_000)).toBe(true);
     await agent.stop();
     expect(agent.proc.output()).toMatch(/final stats .*increments=50 written=50 pending=0 pending_keys=0 dropped_pending_full=250 /);

@@ -52,12 +52,17 @@ export interface BatchWriter {
   abandon(): number;
 }
 
+/** While writes keep failing the same way, the warning is repeated this often. */
+const WARN_EVERY_MS = 10_000;
+
 export class Aggregator {
   private pending = new Map<string, Pending>();
   private pendingCount = 0;
   private flushing: Promise<void> | null = null;
-  /** Keys of the batch being written: held too, until the write says which came back. */
+  /** Keys and increments of the batch being written: held too, until the write says which came back. */
   private inFlight = 0;
+  private inFlightIncrements = 0;
+  private lastWarning: { error: string; at: number } | null = null;
 
   constructor(
     private readonly writer: BatchWriter,
@@ -67,9 +72,9 @@ export class Aggregator {
     private readonly flushKeys: number,
   ) {}
 
-  /** Increments not known to be written: pending here, or sent and in doubt. */
+  /** Increments not known to be written: pending here, being written, or sent and in doubt. */
   get pendingIncrements(): number {
-    return this.pendingCount + this.writer.inDoubt;
+    return this.pendingCount + this.inFlightIncrements + this.writer.inDoubt;
   }
 
   get pendingKeys(): number {
@@ -101,11 +106,13 @@ export class Aggregator {
     if (this.pending.size === 0 && this.writer.inDoubt === 0) return Promise.resolve();
     const batch = this.pending;
     this.pending = new Map();
+    this.inFlightIncrements = this.pendingCount;
     this.pendingCount = 0;
     this.inFlight = batch.size;
     this.flushing = this.writer
       .write(batch)
       .then(({ written, refused, refusedIncrements, unwritten, inDoubt, error }) => {
+        this.landed();
         const held = this.holdAgain(batch, unwritten);
         this.stats.written += written;
         if (refused.length > 0) {
@@ -114,8 +121,13 @@ export class Aggregator {
             `redis refused ${refused.length} key(s) (another type, or a value of another shape or out of range), ${refusedIncrements} increment(s) dropped, e.g. ${refused[0]}`,
           );
         }
-        if (error !== undefined) {
+        if (error === undefined) this.lastWarning = null;
+        else {
           this.stats.redis_errors++;
+          // Once per cause, and again every WARN_EVERY_MS while it lasts: not at every flush of an outage.
+          const now = Date.now();
+          if (this.lastWarning?.error === error && now - this.lastWarning.at < WARN_EVERY_MS) return;
+          this.lastWarning = { error, at: now };
           this.log.warn(
             `redis write failed (${plainRedisError(error)}); ${this.writer.inDoubt} increment(s) sent without a reply will be retried as sent and applied at most once${inDoubt > 0 ? ` (${inDoubt} of them just now)` : ''}; holding ${held} increment(s) on ${unwritten.length} key(s)`,
           );
@@ -124,15 +136,21 @@ export class Aggregator {
       .catch((e: Error) => {
         // The writer settles its own failures; this is a fault in the agent itself. Nothing of the batch
         // was left in doubt, so it is held whole.
+        this.landed();
         this.stats.redis_errors++;
         this.log.error(`write failed unexpectedly (${e.message}); holding ${batch.size} key(s) to retry`);
         this.holdAgain(batch, batch.keys());
       })
       .finally(() => {
         this.flushing = null;
-        this.inFlight = 0;
       });
     return this.flushing;
+  }
+
+  /** The batch being written is back: written, in doubt, or held again. */
+  private landed(): void {
+    this.inFlight = 0;
+    this.inFlightIncrements = 0;
   }
 
   /** Puts keys of a failed write back into pending; returns how many increments that was. */

@@ -66,7 +66,8 @@ export async function startAgent(cfg: AgentConfig, log: Logger, opts: AgentOptio
     await redis
       .connect()
       .catch((e: Error) => log.warn(`redis not reachable at ${redactedUrl(cfg.redis)} (${plainRedisError(e.message)}); counts are held until it is`));
-    aggregator = new Aggregator(redisBatchWriter(redis), stats, log, cfg.max_pending_keys, cfg.flush_keys);
+    const confirm = { replicas: cfg.wait_replicas, timeoutMs: cfg.wait_timeout_ms };
+    aggregator = new Aggregator(redisBatchWriter(redis, stats, confirm), stats, log, cfg.max_pending_keys, cfg.flush_keys);
   }
   const descriptions = redis ? publishDescriptions(redis, cfg.rules, log) : null;
   const agg = aggregator;

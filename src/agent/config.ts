@@ -36,6 +36,13 @@ export interface AgentConfig {
   partial_line_timeout_ms: number;
   /** The longest line reassembled; longer ones are dropped and counted. */
   partial_line_max_bytes: number;
+  /**
+   * Replicas that must confirm a write (Redis WAIT) before it counts as written; 0: the master's reply is enough.
+   * Default: 1 behind Sentinel (a failover must not lose what was acknowledged), else 0.
+   */
+  wait_replicas: number;
+  /** How long a write waits for that confirmation before it is kept in doubt and sent again. */
+  wait_timeout_ms: number;
   rules: Rule[];
 }
 
@@ -51,6 +58,8 @@ const TOP_FIELDS: Record<string, unknown> = {
   receive_buffer_bytes: null,
   partial_line_timeout_ms: 2000,
   partial_line_max_bytes: 65_536,
+  wait_replicas: null,
+  wait_timeout_ms: 1000,
   defaults: {},
   rules: [],
   allow_from: null,
@@ -110,11 +119,15 @@ export function buildAgentConfig(raw: unknown): AgentConfig {
   const logFormat = (r.log_format ?? TOP_FIELDS.log_format) as LogFormat;
   if (!LOG_FORMATS.includes(logFormat)) throw new ConfigError(`log_format must be one of ${LOG_FORMATS.join(', ')}`);
   const redis = String(r.redis ?? TOP_FIELDS.redis);
+  let target;
   try {
-    parseRedisTarget(redis, 'redis');
+    target = parseRedisTarget(redis, 'redis');
   } catch (e) {
     throw new ConfigError((e as Error).message);
   }
+  const waitReplicas = r.wait_replicas == null ? (target.kind === 'sentinel' ? 1 : 0) : intField(r, 'wait_replicas', 0, 16);
+  if (waitReplicas > 0 && target.kind === 'cluster')
+    throw new ConfigError('wait_replicas: not for a cluster (each slot has its own master); set 0, and see docs/DEPLOYING.md on persistence');
   const metrics = optionalHostPort(r.metrics);
   if (metrics !== null && typeof metrics !== 'string') throw new ConfigError(`metrics: ${metrics.error}`);
   return {
@@ -130,6 +143,8 @@ export function buildAgentConfig(raw: unknown): AgentConfig {
     receive_buffer_bytes: r.receive_buffer_bytes == null ? null : intField(r, 'receive_buffer_bytes', 65_536, 1 << 30),
     partial_line_timeout_ms: intField(r, 'partial_line_timeout_ms', 0, 60_000),
     partial_line_max_bytes: intField(r, 'partial_line_max_bytes', 1024, 16 << 20),
+    wait_replicas: waitReplicas,
+    wait_timeout_ms: intField(r, 'wait_timeout_ms', 10, 60_000),
     rules,
   };
 }

@@ -20,6 +20,8 @@ export const AGENT_FAMILIES = {
   increments_written_total: 'increments written to Redis',
   increments_dropped_total: 'increments lost, by reason: pending_full (max_pending_keys), wrongtype (the key holds no integer), at_shutdown',
   redis_errors_total: 'Redis writes that failed (their increments stay pending and are retried)',
+  write_batches_total:
+    'writes to Redis, by outcome: confirmed (by wait_replicas replicas), master_only (fewer replicas were connected), unconfirmed (not confirmed in wait_timeout_ms: sent again), resent',
   partial_lines_total:
     "lines a datagram boundary cut, by outcome: joined (finished by the sender's next datagram), expired (taken as they were after partial_line_timeout_ms), too_long (dropped past partial_line_max_bytes)",
 } as const;
@@ -46,6 +48,10 @@ export const AGENT_COUNTERS = {
   partial_lines_joined: ['partial_lines_total', { outcome: 'joined' }],
   partial_lines_expired: ['partial_lines_total', { outcome: 'expired' }],
   dropped_partial_too_long: ['partial_lines_total', { outcome: 'too_long' }],
+  batches_confirmed: ['write_batches_total', { outcome: 'confirmed' }],
+  batches_master_only: ['write_batches_total', { outcome: 'master_only' }],
+  batches_unconfirmed: ['write_batches_total', { outcome: 'unconfirmed' }],
+  batches_resent: ['write_batches_total', { outcome: 'resent' }],
 } as const satisfies Record<AgentCounter, Place>;
 
 export const AGENT_GAUGES = {

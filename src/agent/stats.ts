@@ -30,6 +30,14 @@ export class AgentStats {
   partial_lines_expired = 0;
   /** Unfinished lines dropped for growing past partial_line_max_bytes. */
   dropped_partial_too_long = 0;
+  /** Writes (shares) the replicas confirmed (WAIT, wait_replicas). */
+  batches_confirmed = 0;
+  /** Writes confirmed on the master alone: it had fewer replicas connected than wait_replicas. */
+  batches_master_only = 0;
+  /** Writes the replicas did not confirm within wait_timeout_ms: kept in doubt and sent again. */
+  batches_unconfirmed = 0;
+  /** Writes sent again, exactly as before, after no reply or no confirmation. */
+  batches_resent = 0;
   readonly perRule = new Map<string, number>();
 
   line(matchedAny: boolean): void {
@@ -50,7 +58,8 @@ export class AgentStats {
       `matches=${this.matches} ignored=${this.ignored} increments=${this.increments} written=${this.written} pending=${pending} pending_keys=${pendingKeys} ` +
       `dropped_pending_full=${this.dropped_pending_full} dropped_missing_substitution=${this.dropped_missing_substitution} value_invalid=${this.value_invalid} ` +
       `dropped_wrongtype=${this.dropped_wrongtype} dropped_at_shutdown=${this.dropped_at_shutdown} redis_errors=${this.redis_errors} dropped_not_allowed=${this.dropped_not_allowed} ` +
-      `partial_lines_joined=${this.partial_lines_joined} partial_lines_expired=${this.partial_lines_expired} dropped_partial_too_long=${this.dropped_partial_too_long}${rules ? ' ' + rules : ''}`
+      `partial_lines_joined=${this.partial_lines_joined} partial_lines_expired=${this.partial_lines_expired} dropped_partial_too_long=${this.dropped_partial_too_long} ` +
+      `batches_confirmed=${this.batches_confirmed} batches_master_only=${this.batches_master_only} batches_unconfirmed=${this.batches_unconfirmed} batches_resent=${this.batches_resent}${rules ? ' ' + rules : ''}`
     );
   }
 }

@@ -14,7 +14,9 @@ import type { Logger } from '../common/log.js';
 import { MAX_UNITS } from '../common/measure.js';
 import { CLUSTER_SLOTS, connectRedis, type Connection } from '../redis/connection.js';
 import { AGENT_KEY_PREFIX } from '../redis/exposed.js';
+import type { Redis } from 'ioredis';
 import type { BatchWriter, Pending, WriteResult } from './aggregator.js';
+import type { AgentStats } from './stats.js';
 
 const TIMEOUT_MS = 5000;
 /** Token keys start with this; they hold sequence numbers, not counts. */
@@ -97,6 +99,8 @@ export class OnceWriter implements BatchWriter {
   constructor(
     private readonly apply: ApplyShare,
     private readonly groupOf: (key: string) => number,
+    /** Called for each share sent again (after no reply, or no confirmation). */
+    private readonly onResend: () => void = () => undefined,
   ) {}
 
   /** Increments sent whose outcome is not known yet. */
@@ -135,7 +139,12 @@ export class OnceWriter implements BatchWriter {
       }
     };
     // Earlier shares in doubt first, each exactly as it was sent.
-    await Promise.all([...this.doubtful].map(([group, share]) => settle(group, share)));
+    await Promise.all(
+      [...this.doubtful].map(([group, share]) => {
+        this.onResend();
+        return settle(group, share);
+      }),
+    );
     const groups = new Map<number, string[]>();
     for (const key of batch.keys()) {
       const group = this.groupOf(key);
@@ -177,11 +186,59 @@ function tagForSlot(slot: number): string {
   return slotTags[slot]!;
 }
 
-export function redisBatchWriter(conn: Connection): OnceWriter {
+/** Replicas that must confirm each write (WAIT), and how long to wait. */
+export interface Confirmation {
+  replicas: number;
+  timeoutMs: number;
+}
+
+/** Thrown when the replicas did not confirm a write in time: the share stays in doubt and is sent again. */
+export class UnconfirmedError extends Error {}
+
+/** How often the master is asked (ROLE) how many replicas it has connected. */
+const ROLE_EVERY_MS = 1000;
+
+/**
+ * Whether the write just applied (or found applied) reached the replicas: WAIT on the same connection (it waits
+ * for every write this connection made) for `c.replicas` of them, or for as many as the master has connected
+ * (ROLE, asked at most once a second) when that is fewer. With none connected, the master alone confirms it, and
+ * that is counted; a write the replicas do not confirm in time is kept in doubt and sent again.
+ */
+function confirmer(redis: Redis, c: Confirmation, stats: AgentStats): () => Promise<void> {
+  let known: { connected: number; at: number } | null = null;
+  const connectedReplicas = async () => {
+    if (!known || Date.now() - known.at > ROLE_EVERY_MS) {
+      const role = await redis.role();
+      known = { connected: role[0] === 'master' && Array.isArray(role[2]) ? role[2].length : 0, at: Date.now() };
+    }
+    return known.connected;
+  };
+  return async () => {
+    const want = Math.min(c.replicas, await connectedReplicas());
+    if (want === 0) {
+      stats.batches_master_only++;
+      return;
+    }
+    const acked = Number(await redis.wait(want, c.timeoutMs));
+    if (acked >= want) {
+      if (want < c.replicas) stats.batches_master_only++;
+      else stats.batches_confirmed++;
+      return;
+    }
+    known = null;
+    stats.batches_unconfirmed++;
+    throw new UnconfirmedError(
+      `written to the master, confirmed by ${acked} of its ${want} connected replica(s) within ${c.timeoutMs} ms (wait_replicas ${c.replicas}); kept to send again`,
+    );
+  };
+}
+
+export function redisBatchWriter(conn: Connection, stats: AgentStats, confirmation?: Confirmation): OnceWriter {
   const r = conn.client as unknown as WithApplyOnce;
   const cluster = conn.isCluster;
   // One token per agent process (and per slot on a cluster): workers and restarts never share one.
   const instance = `${hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`;
+  const confirm = confirmation && confirmation.replicas > 0 ? confirmer(conn.client as Redis, confirmation, stats) : null;
   const apply: ApplyShare = async (group, keys, batch, seq) => {
     const token = cluster ? `${TOKEN_PREFIX}{${tagForSlot(group)}}:${instance}` : `${TOKEN_PREFIX}${instance}`;
     const args: (string | number)[] = [token, ...keys, seq];
@@ -190,8 +247,14 @@ export function redisBatchWriter(conn: Connection): OnceWriter {
       args.push(MEASURE_CODE[p.measure], p.n, p.s, p.ttl);
     }
     const out = await r.applyOnce(keys.length + 1, ...args);
+    // Applied now or before: either way it counts once the replicas have it (the token replicates with it).
+    if (confirm) await confirm();
     if (out[0] === 0) return null;
     return out.slice(1).map((i) => keys[i]!);
   };
-  return new OnceWriter(apply, (key) => conn.slotOf(key));
+  return new OnceWriter(
+    apply,
+    (key) => conn.slotOf(key),
+    () => stats.batches_resent++,
+  );
 }

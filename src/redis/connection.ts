@@ -14,7 +14,7 @@ import { Cluster, Redis, type ClusterOptions, type RedisOptions } from 'ioredis'
 import type { Logger } from '../common/log.js';
 import { ReadPipe, pipeTarget, reconnectDelay } from './pipe.js';
 import { plainRedisError } from './errors.js';
-import { describeTarget, parseRedisTarget, type ClusterTarget, type RedisTarget } from './target.js';
+import { describeTarget, parseRedisTarget, type ClusterTarget, type RedisTarget, type SentinelTarget } from './target.js';
 
 /** Hash slots of a Redis Cluster. */
 export const CLUSTER_SLOTS = 16384;
@@ -31,6 +31,8 @@ export interface ConnectionOptions {
   pipelinedReads?: boolean;
   /** What the program does while Redis is away, appended to the "connection lost" line. */
   whileDown?: string;
+  /** Behind Sentinel: read from the master (default) or from one of its replicas (rkvdns's READ_FROM). */
+  readFrom?: 'master' | 'replica';
 }
 
 export interface Connection {
@@ -48,6 +50,8 @@ export interface Connection {
   queued(): number;
   /** Why Redis cannot serve now (a PING to the server, or to every master of a cluster, failed), or null. */
   unreachable(): Promise<string | null>;
+  /** Behind Sentinel, the server the sentinels named last (`host:port`) and the role read from; else null. */
+  sentinelServer(): { at: string; role: 'master' | 'replica' } | null;
   /** Resolves when connected; rejects (and keeps retrying) when Redis is not reachable. */
   connect(): Promise<void>;
   disconnect(): void;
@@ -122,11 +126,48 @@ function slotOwners(cluster: Cluster): Redis[] {
   return [...owners.values()];
 }
 
+function sentinelOptions(target: SentinelTarget, o: ConnectionOptions): RedisOptions {
+  return {
+    sentinels: target.sentinels,
+    name: target.name,
+    role: o.readFrom === 'replica' ? 'slave' : 'master',
+    db: target.db,
+    ...(target.username !== undefined ? { username: target.username } : {}),
+    ...(target.password !== undefined ? { password: target.password } : {}),
+    ...(target.sentinelPassword !== undefined ? { sentinelPassword: target.sentinelPassword } : {}),
+    ...(target.tls ? { tls: {}, sentinelTLS: {}, enableTLSForSentinelMode: true } : {}),
+    // Told of a failover by the sentinels (+switch-master) rather than finding out from a failed command.
+    failoverDetector: true,
+    sentinelRetryStrategy: reconnectDelay,
+    sentinelCommandTimeout: Math.max(o.timeoutMs, 1000),
+    ...commandOptions(o.timeoutMs),
+    enableAutoPipelining: o.autoPipelining ?? false,
+    retryStrategy: reconnectDelay,
+  };
+}
+
+/**
+ * Behind Sentinel, the server a connection reached: logged once when it changes (a failover followed), with
+ * its role, for the operator who wants to know where the counts now go.
+ */
+function watchServer(redis: Redis, target: SentinelTarget, o: ConnectionOptions, onServer: (at: string) => void): void {
+  let last: string | null = null;
+  redis.on('ready', () => {
+    const at = `${redis.stream?.remoteAddress ?? '?'}:${redis.stream?.remotePort ?? '?'}`;
+    const role = o.readFrom === 'replica' ? 'a replica' : 'the master';
+    if (last === null) o.log.info(`redis: sentinels name ${at} as ${role} of ${target.name}`);
+    else if (last !== at) o.log.warn(`redis: failover followed: ${role} of ${target.name} is now ${at} (was ${last})`);
+    last = at;
+    onServer(at);
+  });
+}
+
 export function connectRedis(url: string, o: ConnectionOptions): Connection {
   const target = parseRedisTarget(url, o.setting);
   let client: Redis | Cluster;
   let shape: Pick<Connection, 'isCluster' | 'slotOf' | 'scanNodes' | 'queued'>;
   let reads: ReadPipe | null = null;
+  let server: string | null = null;
   if (target.kind === 'cluster') {
     const cluster = new Cluster(target.seeds, clusterOptions(target, o.timeoutMs, o.autoPipelining ?? false));
     client = cluster;
@@ -136,6 +177,11 @@ export function connectRedis(url: string, o: ConnectionOptions): Connection {
       scanNodes: () => slotOwners(cluster),
       queued: () => cluster.nodes().reduce((n, r) => n + queuedOn(r), 0),
     };
+  } else if (target.kind === 'sentinel') {
+    const redis = new Redis(sentinelOptions(target, o));
+    client = redis;
+    watchServer(redis, target, o, (at) => (server = at));
+    shape = { isCluster: false, slotOf: () => 0, scanNodes: () => [redis], queued: () => queuedOn(redis) };
   } else {
     const redis = new Redis(target.url, { ...commandOptions(o.timeoutMs), enableAutoPipelining: o.autoPipelining ?? false, retryStrategy: reconnectDelay });
     client = redis;
@@ -165,6 +211,7 @@ export function connectRedis(url: string, o: ConnectionOptions): Connection {
     client: c,
     reads,
     unreachable,
+    sentinelServer: () => (server === null ? null : { at: server, role: o.readFrom === 'replica' ? 'replica' : 'master' }),
     // Both connections start trying at once; the pipe keeps trying on its own when the first attempt fails.
     connect: () => Promise.all([c.connect(), reads?.connect()]).then(() => undefined),
     disconnect: () => {

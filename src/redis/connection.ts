@@ -212,8 +212,16 @@ export function connectRedis(url: string, o: ConnectionOptions): Connection {
     reads,
     unreachable,
     sentinelServer: () => (server === null ? null : { at: server, role: o.readFrom === 'replica' ? 'replica' : 'master' }),
-    // Both connections start trying at once; the pipe keeps trying on its own when the first attempt fails.
-    connect: () => Promise.all([c.connect(), reads?.connect()]).then(() => undefined),
+    // Both connections start trying at once; the pipe keeps trying on its own when the first attempt fails. The
+    // wait is bounded: behind Sentinel the first attempt does not end while no sentinel answers.
+    connect: () => {
+      const attempt = Promise.all([c.connect(), reads?.connect()]).then(() => undefined);
+      const limit = 3000;
+      return Promise.race([
+        attempt,
+        new Promise<void>((_, reject) => setTimeout(() => reject(new Error(`not connected within ${limit} ms (still trying)`)), limit).unref()),
+      ]);
+    },
     disconnect: () => {
       c.disconnect();
       reads?.disconnect();

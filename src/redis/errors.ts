@@ -16,6 +16,7 @@ const PLAIN: [RegExp, (m: RegExpExecArray) => string][] = [
   [/^connect ETIMEDOUT( \S+)?$/, (m) => `connecting to Redis${m[1] ?? ''} timed out`],
   [/^getaddrinfo ENOTFOUND (\S+)$/, (m) => `the Redis host ${m[1]} is not known (DNS)`],
   [/^None of startup nodes is available$/, () => 'no cluster node answers'],
+  [/^All sentinels are unreachable\./, () => 'no sentinel answers (are they running at those addresses?); still trying'],
   [/^Cluster is disconnect(ed|ing)\.$/, () => 'the cluster is disconnected'],
   [/^WRONGPASS (.*)$/, () => 'Redis refused the user name or password (WRONGPASS)'],
   [/^NOAUTH (.*)$/, () => 'Redis wants a password and none was given (NOAUTH)'],

@@ -15,6 +15,7 @@ export interface Settings {
   INTERFACE: string;
   PORT: number;
   REDIS_SERVER: string;
+  READ_FROM: 'master' | 'replica';
   REDIS_TIMEOUT_MS: number;
   MAX_PENDING: number;
   MAX_KEYS: number;
@@ -82,7 +83,12 @@ export const SETTINGS: Readonly<Record<keyof Settings, Def>> = {
   REDIS_SERVER: {
     kind: { t: 'redis' },
     default: 'redis://127.0.0.1:6379',
-    doc: 'Redis URL (redis://[user:pass@]host:port[/db]), or a cluster: redis+cluster://[user:pass@]host:port,host:port',
+    doc: 'Redis URL (redis://[user:pass@]host:port[/db]), a cluster: redis+cluster://[user:pass@]host:port,host:port, or a master watched by Sentinel: redis+sentinel://[user:pass@]host:port,host:port/<master name>[?sentinelPassword=...]',
+  },
+  READ_FROM: {
+    kind: { t: 'enum', values: ['master', 'replica'] },
+    default: 'master',
+    doc: 'behind Sentinel: read from the master or from a replica the sentinels name (a replica may lag the master by the replication delay)',
   },
   REDIS_TIMEOUT_MS: { kind: int(10, 60_000), default: 1000, doc: 'a Redis command not answered in this time fails (SERVFAIL)' },
   MAX_PENDING: { kind: int(1, 1_000_000), default: 2000, doc: 'queries waiting on Redis; beyond it UDP queries are dropped' },
@@ -215,6 +221,7 @@ export function loadSettingsFile(path: string): Record<string, unknown> {
 const NOT_OVERLAID = new Set<string>([
   'ZONE',
   'REDIS_SERVER',
+  'READ_FROM',
   'CONTROL_KEY',
   'METRICS',
   'UDP_IO',

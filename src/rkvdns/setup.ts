@@ -14,7 +14,7 @@ import { exposedKeys, exposedReader } from '../redis/exposed.js';
 import { redisReader, type KeyReader } from '../redis/reader.js';
 import { KeySnapshots, SNAPSHOT_MS } from '../redis/snapshots.js';
 import { plainRedisError } from '../redis/errors.js';
-import { describeTarget } from '../redis/target.js';
+import { describeTarget, parseRedisTarget } from '../redis/target.js';
 import { allowQueryLink } from './acl.js';
 import { ResponseRateLimiter, rrlLink } from './rrl.js';
 import { admission } from './admission.js';
@@ -147,6 +147,7 @@ export function buildRequestPath(
       key_snapshots: snapshots.size,
       ...(rrl ? { rrl_accounts: rrl.size } : {}),
       redis_commands_queued: live.redisQueued(),
+      redis_reads_from_replica: s.READ_FROM === 'replica' ? 1 : 0,
       udp_batched: udp.batched ? 1 : 0,
       udp_oversize_dropped: udp.oversize,
       udp_send_dropped: udp.send,
@@ -176,11 +177,16 @@ export function buildRequestPath(
 }
 
 export async function startRkvdns(s: Settings, log: Logger): Promise<Rkvdns> {
+  if (s.READ_FROM === 'replica' && parseRedisTarget(s.REDIS_SERVER).kind !== 'sentinel')
+    throw new Error(
+      'READ_FROM replica needs a REDIS_SERVER behind Sentinel (redis+sentinel://host:port,.../<master name>): only the sentinels say which servers are replicas',
+    );
   const conn: Connection = connectRedis(s.REDIS_SERVER, {
     timeoutMs: s.REDIS_TIMEOUT_MS,
     setting: 'REDIS_SERVER',
     autoPipelining: true,
     pipelinedReads: true,
+    readFrom: s.READ_FROM,
     log,
   });
   // Wait briefly so the first queries do not fail just because the connection is still being made;
@@ -226,6 +232,8 @@ export async function startRkvdns(s: Settings, log: Logger): Promise<Rkvdns> {
     if (closing) return ['shutting down'];
     const redis = await conn.unreachable();
     const udp = listener.udpFailure();
+    // Behind Sentinel, nothing to read from until the sentinels name a server.
+    if (!redis && conn.target.kind === 'sentinel' && !conn.sentinelServer()) return [`the sentinels of ${conn.target.name} have named no server yet`];
     return [...(redis ? [redis] : []), ...(udp ? [udp] : [])];
   };
   return {

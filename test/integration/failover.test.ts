@@ -90,7 +90,7 @@ describe('failover behind Sentinel', () => {
     const s = set!;
     const first = sendLines(port, lines(10_000, 0), 5, 4000);
     await until('some lines written', async () => (await counted(s.master.port)) > 2000, 10_000);
-    process.kill(s.replica.proc.pid!, 'SIGSTOP');
+    process.kill(s.replica.proc.pid, 'SIGSTOP');
     // The master takes 32 MB the stalled replica will not have.
     const junk = 'x'.repeat(16_384);
     for (let i = 0; i < 2048; i += 256) {
@@ -106,7 +106,7 @@ describe('failover behind Sentinel', () => {
     );
     const killedAt = Date.now();
     await s.master.proc.stop('SIGKILL');
-    process.kill(s.replica.proc.pid!, 'SIGCONT');
+    process.kill(s.replica.proc.pid, 'SIGCONT');
     await first;
     await sendLines(port, lines(10_000, 10_000), 5, 4000);
     // rkvdns answers from the promoted replica.
@@ -133,4 +133,54 @@ describe('failover behind Sentinel', () => {
     await new Promise((r) => setTimeout(r, 1000));
     expect(await counted(s.replica.port)).toBe(20_000);
   }, 90_000);
+
+  it('a failover with no stall, the old master back as a replica, and rkvdns reading from a replica', async () => {
+    const { port, metrics } = await stack();
+    const s = set!;
+    const fromReplica = await startRkvdns(s.url, { RKVDNS_FQDN: 'ns.rkvdns.test', SOA_CONTACT: 'hm.rkvdns.test', READ_FROM: 'replica' });
+    try {
+      await sendLines(port, lines(2000, 0), 5, 4000);
+      await until('the first lines on the replica', async () => (await counted(s.replica.port)) === 2000);
+      const r = await ask(fromReplica.port, `hits;*.klen.${ZONE}`, 'TXT');
+      expect(Number(txt(r)[0]?.[0])).toBe(500);
+      expect(fromReplica.proc.output()).toContain(`sentinels name 127.0.0.1:${s.replica.port} as a replica of ${s.name}`);
+      const restart = await s.master.kill();
+      await sendLines(port, lines(2000, 2000), 5, 4000);
+      await until(
+        'every line on the promoted replica',
+        async () => (await counted(s.replica.port)) === 4000,
+        30_000,
+        async () => `${await counted(s.replica.port)}`,
+      );
+      expect(agent!.proc.output()).toMatch(new RegExp(`failover followed: the master of ${s.name} is now 127\\.0\\.0\\.1:${s.replica.port}`));
+      // The old master returns empty; the sentinels make it a replica of the new one, which confirms writes again.
+      await restart();
+      await until('the old master to be a replica', async () => (await s.master.client.role().catch(() => ['']))[0] === 'slave', 30_000);
+      await until('the new master to list it', async () => ((await s.replica.client.role())[2] as unknown[]).length === 1, 30_000);
+      const confirmedBefore = (await scrape(metrics)).get('totalizer_agent_write_batches_total{outcome="confirmed"}') ?? 0;
+      await sendLines(port, lines(1000, 4000), 5, 500);
+      await until(
+        'writes confirmed by the returned replica',
+        async () => ((await scrape(metrics)).get('totalizer_agent_write_batches_total{outcome="confirmed"}') ?? 0) > confirmedBefore,
+        15_000,
+      );
+      await until('every line on both', async () => (await counted(s.replica.port)) === 5000 && (await counted(s.master.port)) === 5000, 15_000);
+    } finally {
+      await fromReplica.stop();
+    }
+  }, 90_000);
+
+  it('no sentinel reachable at start: the agent says so in plain words, listens, and keeps trying', async () => {
+    const [a, b, port] = [await freePort(), await freePort(), await freePort()];
+    agent = await startAgent(
+      writeConfig({
+        redis: `redis+sentinel://127.0.0.1:${a},127.0.0.1:${b}/totals`,
+        stats: 0,
+        defaults: { port, ttl: 3600, source: 'web1' },
+        rules: [{ name: 'hits', prefix: 'hits', matchex: '^(\\S+)' }],
+      }),
+    );
+    expect(agent.proc.output()).toMatch(/no sentinel answers \(are they running at those addresses\?\); still trying/);
+    expect(agent.proc.output()).toMatch(/listening on udp 127\.0\.0\.1:\d+ for rule\(s\) hits/);
+  });
 });

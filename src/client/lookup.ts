@@ -10,6 +10,8 @@ import { readName, txtStrings } from '../dns/response.js';
 export type Lookup = ({ kind: 'records'; records: Buffer[][] } | { kind: 'nxdomain' } | { kind: 'empty' } | { kind: 'failed'; reason: string }) & {
   /** The answer came through a recursive resolver (RA=1) rather than from rkvdns itself. */
   viaResolver?: boolean;
+  /** The resolver said it served the answer past its TTL (EDE 3 or 19: it could not refresh it). */
+  stale?: boolean;
 };
 
 /** A failed or empty lookup in a few words, for error texts. */
@@ -24,11 +26,17 @@ export function answered(l: Lookup): boolean {
   return l.kind !== 'failed' || RCODE_NAMES.has(l.reason) || l.reason.startsWith('rcode ');
 }
 
+/** RFC 8914's Stale Answer and Stale NXDOMAIN Answer. */
+const EDE_STALE_ANSWER = 3;
+const EDE_STALE_NXDOMAIN = 19;
+
 export class Lookups {
   private readonly cache = new LRUCache<string, Lookup>({ max: 200_000 });
   /** Lookups on their way: a second asker of the same name waits for the first one's answer (dashboard viewers). */
   private readonly inflight = new Map<string, Promise<Lookup>>();
   hits = 0;
+  /** Answers the resolver said were stale (served past their TTL). */
+  staleAnswers = 0;
 
   constructor(private readonly client: DnsClient) {}
 
@@ -117,6 +125,10 @@ export class Lookups {
         result = { kind: 'failed', reason: RCODE_NAME[r.rcode] ?? `rcode ${r.rcode}` };
       }
       if (r.ra) result.viaResolver = true;
+      if (r.ede.includes(EDE_STALE_ANSWER) || r.ede.includes(EDE_STALE_NXDOMAIN)) {
+        result.stale = true;
+        this.staleAnswers++;
+      }
     } catch (e) {
       result = { kind: 'failed', reason: (e as Error).message };
     }

@@ -75,6 +75,9 @@ function columnsOf(r: TotalResult, groups: readonly GroupResult[], o: RenderOpti
 
 /** How old the data may be: the open buckets come through listings, which caches keep DEFAULT_TTL at most. */
 export function freshnessLine(r: TotalResult): string {
+  const stale = r.freshness.staleAnswers;
+  if (stale > 0)
+    return `stale: the resolver served ${stale} answer(s) past their TTL (it could not reach rkvdns); these totals are as of its last good answers`;
   return r.freshness.atMostSeconds === null
     ? "as of ≤ rkvdns's DEFAULT_TTL (its introspection, config.<zone>, is not answered here)"
     : `as of ≤ ${r.freshness.atMostSeconds} s`;

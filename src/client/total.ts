@@ -83,8 +83,11 @@ export interface TotalResult {
   scale: number;
   groups: GroupResult[];
   diagnostics: Diagnostics;
-  /** How old the newest data may be: the open buckets come through listings, cached at most DEFAULT_TTL. */
-  freshness: { atMostSeconds: number | null };
+  /**
+   * How old the newest data may be: the open buckets come through listings, cached at most DEFAULT_TTL; unless the
+   * resolver served some answers stale (past their TTL, because it could not reach rkvdns), which it says (EDE).
+   */
+  freshness: { atMostSeconds: number | null; staleAnswers: number };
   description: Description | null;
 }
 
@@ -174,6 +177,7 @@ export async function total(specIn: ReadonlyArray<string | null | FieldSpec>, op
   const lookups = options.lookups ?? makeLookups(options);
   const queriesBefore = lookups.queries;
   const hitsBefore = lookups.hits;
+  const staleBefore = lookups.staleAnswers;
   const now = options.now ?? Date.now() / 1000;
   const zones = options.fanout ? await zonesOf(options.fanout, lookups, options.debug) : [options.zone];
   const prefix = spec[0]?.kind === 'literal' ? spec[0].value : null;
@@ -209,7 +213,7 @@ export async function total(specIn: ReadonlyArray<string | null | FieldSpec>, op
     scale,
     groups,
     description,
-    freshness: { atMostSeconds: defaultTtl },
+    freshness: { atMostSeconds: defaultTtl, staleAnswers: lookups.staleAnswers - staleBefore },
     diagnostics: {
       zones,
       queries: lookups.queries - queriesBefore,

@@ -22,6 +22,8 @@ export interface Response {
   /** Minimum field of an SOA in the authority section: how long a negative answer may be cached. */
   negativeTtl: number | null;
   message: Buffer;
+  /** Extended DNS Error codes in the OPT record (RFC 8914): 3 and 19 say a resolver served a stale answer. */
+  ede: number[];
 }
 
 export class MalformedResponse extends Error {}
@@ -54,6 +56,7 @@ export function decodeResponse(msg: Buffer): Response {
   const qd = msg.readUInt16BE(4);
   const an = msg.readUInt16BE(6);
   const ns = msg.readUInt16BE(8);
+  const ar = msg.readUInt16BE(10);
   let off = HEADER_LEN;
   for (let i = 0; i < qd; i++) off = readName(msg, off).end + 4;
   const answers: DnsRecord[] = [];
@@ -71,7 +74,40 @@ export function decodeResponse(msg: Buffer): Response {
     else if (type === QTYPE.SOA && rdlen >= 20) negativeTtl = Math.min(ttl, rdata.readUInt32BE(rdlen - 4));
     off = rdataOffset + rdlen;
   }
-  return { id: msg.readUInt16BE(0), rcode: flags & 0xf, tc: (flags & 0x0200) !== 0, ra: (flags & 0x0080) !== 0, answers, negativeTtl, message: msg };
+  return {
+    id: msg.readUInt16BE(0),
+    rcode: flags & 0xf,
+    tc: (flags & 0x0200) !== 0,
+    ra: (flags & 0x0080) !== 0,
+    answers,
+    negativeTtl,
+    message: msg,
+    ede: extendedErrors(msg, off, ar),
+  };
+}
+
+/** The info codes of the EDE options (code 15) of the OPT record among the `count` additional records at `off`. */
+function extendedErrors(msg: Buffer, off: number, count: number): number[] {
+  const codes: number[] = [];
+  try {
+    for (let i = 0; i < count; i++) {
+      off = readName(msg, off).end;
+      if (off + 10 > msg.length) break;
+      const type = msg.readUInt16BE(off);
+      const rdlen = msg.readUInt16BE(off + 8);
+      const end = off + 10 + rdlen;
+      if (type === QTYPE.OPT)
+        for (let o = off + 10; o + 4 <= end; ) {
+          const [code, len] = [msg.readUInt16BE(o), msg.readUInt16BE(o + 2)];
+          if (code === 15 && len >= 2) codes.push(msg.readUInt16BE(o + 4));
+          o += 4 + len;
+        }
+      off = end;
+    }
+  } catch {
+    // A malformed additional section says nothing about the answer.
+  }
+  return codes;
 }
 
 /** TXT rdata → its character-strings. */

@@ -40,7 +40,7 @@ describe('totals as gauges', () => {
     result: {
       measure: 'count',
       scale: 0,
-      freshness: { atMostSeconds: null },
+      freshness: { atMostSeconds: null, staleAnswers: 0 },
       description: null,
       groups: [{ group: fields.join(';'), fields, value: 5, count: 5 }],
       diagnostics: { zones: [], queries: 0, cacheHits: 0, keysListed: 1, keysSkipped: [], bucketsFailed: [], notes: [] },

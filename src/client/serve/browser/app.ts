@@ -38,7 +38,7 @@ interface Totals {
   series: { from: number; step: number; points: number; total: number[] };
   refreshAfterSeconds: number;
   asOf: number;
-  freshness: { atMostSeconds: number | null };
+  freshness: { atMostSeconds: number | null; staleAnswers: number };
 }
 
 const SERIES_SHOWN = 5;
@@ -128,7 +128,8 @@ class Panel {
 
   private show(r: Totals): void {
     const fresh = r.freshness.atMostSeconds;
-    $('.asof', this.root).textContent = `as of ${new Date(r.asOf * 1000).toLocaleTimeString()}${fresh === null ? '' : `, ≤ ${fresh} s old`}`;
+    const age = r.freshness.staleAnswers > 0 ? ', stale: the resolver cannot reach rkvdns' : fresh === null ? '' : `, ≤ ${fresh} s old`;
+    $('.asof', this.root).textContent = `as of ${new Date(r.asOf * 1000).toLocaleTimeString()}${age}`;
     this.draw(r);
     this.table(r);
   }

@@ -17,11 +17,12 @@ export interface LocalInstruments extends InstrumentSource {
   share(): Promise<WorkerInstruments>;
 }
 
-export function localInstruments(families: readonly Family[], unready: () => Promise<string[]>): LocalInstruments {
+export function localInstruments(families: readonly Family[], unready: () => Promise<string[]>, readyDetail?: () => string | null): LocalInstruments {
   const registry = registryOf(families, true);
   return {
     metrics: () => registry.metrics(),
     unready,
+    ...(readyDetail ? { readyDetail } : {}),
     share: async () => ({ families: await registry.getMetricsAsJSON(), unready: await unready() }),
   };
 }

@@ -16,6 +16,8 @@ export interface InstrumentSource {
   metrics(): Promise<string>;
   /** Why the program cannot do its work now; empty when it can. */
   unready(): Promise<string[]>;
+  /** Said after `ready` when there is something to say (where rkvdns reads from behind Sentinel). */
+  readyDetail?(): string | null;
 }
 
 /**
@@ -54,12 +56,11 @@ export function serveInstruments(at: HostPort, source: InstrumentSource, log: Lo
       case '/healthz':
         return reply(res, head, 200, 'ok\n');
       case '/readyz':
-        return void source
-          .unready()
-          .then(
-            (reasons) => (reasons.length ? reply(res, head, 503, `not ready: ${reasons.join('; ')}\n`) : reply(res, head, 200, 'ready\n')),
-            failed('readiness'),
-          );
+        return void source.unready().then((reasons) => {
+          if (reasons.length) return reply(res, head, 503, `not ready: ${reasons.join('; ')}\n`);
+          const detail = source.readyDetail?.();
+          reply(res, head, 200, detail ? `ready (${detail})\n` : 'ready\n');
+        }, failed('readiness'));
       case '/':
         return reply(res, head, 200, `${ENDPOINTS}\n`);
       default:

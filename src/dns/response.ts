@@ -97,7 +97,7 @@ function extendedErrors(msg: Buffer, off: number, count: number): number[] {
       const rdlen = msg.readUInt16BE(off + 8);
       const end = off + 10 + rdlen;
       if (type === QTYPE.OPT)
-        for (let o = off + 10; o + 4 <= end; ) {
+        for (let o = off + 10; o + 4 <= end;) {
           const [code, len] = [msg.readUInt16BE(o), msg.readUInt16BE(o + 2)];
           if (code === 15 && len >= 2) codes.push(msg.readUInt16BE(o + 4));
           o += 4 + len;

@@ -243,6 +243,10 @@ export async function startRkvdns(s: Settings, log: Logger): Promise<Rkvdns> {
       (instruments ??= localInstruments(
         rkvdnsFamilies(stats, gauges, () => listener.udpCounts().sojourn),
         unready,
+        () => {
+          const at = conn.sentinelServer();
+          return at && conn.target.kind === 'sentinel' ? `reading from the ${at.role} ${at.at} of ${conn.target.name}` : null;
+        },
       )),
     async close() {
       closing = true;

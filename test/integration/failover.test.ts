@@ -13,7 +13,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { startSentinels, type SentinelSet } from '../../src/harness/sentinel.js';
 import { sendLines, startAgent, writeConfig, type TestAgent } from '../helpers/agent.js';
 import { ask, txt } from '../helpers/dns.js';
-import { scrape } from '../helpers/metrics.js';
+import { get, scrape } from '../helpers/metrics.js';
 import { freePort } from '../helpers/ports.js';
 import { startRkvdns, ZONE, type TestRkvdns } from '../helpers/rkvdns.js';
 import { until } from '../helpers/wait.js';
@@ -137,13 +137,21 @@ describe('failover behind Sentinel', () => {
   it('a failover with no stall, the old master back as a replica, and rkvdns reading from a replica', async () => {
     const { port, metrics } = await stack();
     const s = set!;
-    const fromReplica = await startRkvdns(s.url, { RKVDNS_FQDN: 'ns.rkvdns.test', SOA_CONTACT: 'hm.rkvdns.test', READ_FROM: 'replica' });
+    const http = await freePort();
+    const fromReplica = await startRkvdns(s.url, {
+      RKVDNS_FQDN: 'ns.rkvdns.test',
+      SOA_CONTACT: 'hm.rkvdns.test',
+      READ_FROM: 'replica',
+      METRICS: `127.0.0.1:${http}`,
+    });
     try {
       await sendLines(port, lines(2000, 0), 5, 4000);
       await until('the first lines on the replica', async () => (await counted(s.replica.port)) === 2000);
       const r = await ask(fromReplica.port, `hits;*.klen.${ZONE}`, 'TXT');
       expect(Number(txt(r)[0]?.[0])).toBe(500);
       expect(fromReplica.proc.output()).toContain(`sentinels name 127.0.0.1:${s.replica.port} as a replica of ${s.name}`);
+      expect((await get(http, '/readyz')).body).toBe(`ready (reading from the replica 127.0.0.1:${s.replica.port} of ${s.name})\n`);
+      expect((await scrape(http)).get('rkvdns_redis_reads_from_replica')).toBe(1);
       const restart = await s.master.kill();
       await sendLines(port, lines(2000, 2000), 5, 4000);
       await until(

@@ -23,11 +23,11 @@ function add(f: Folded, v: BucketValue, weight: number, measure: Measure): void 
   } else if (weight > 0) f.s = measure === 'max' ? Math.max(f.s, v.s) : Math.min(f.s, v.s);
 }
 
-/** Per group, its buckets folded; buckets without a value (failed reads) are left out by the caller's map. */
-export function foldGroups(buckets: readonly WeightedBucket[], values: ReadonlyMap<string, BucketValue>, measure: Measure): Map<string, Folded> {
+/** Per group, its buckets folded; buckets without a value (failed reads) are left out. */
+export function foldGroups(buckets: readonly WeightedBucket[], measure: Measure): Map<string, Folded> {
   const groups = new Map<string, Folded>();
   for (const b of buckets) {
-    const v = values.get(b.key.key);
+    const v = b.key.value;
     if (v === undefined) continue;
     let f = groups.get(b.key.group);
     if (!f) groups.set(b.key.group, (f = start(measure)));
@@ -79,20 +79,13 @@ export function trendOf(measure: Measure, whole: number, recent: number | undefi
  * Per group, `bins` columns over the window, each bucket spread over the time it covers ([start, end), the part
  * inside the window): counts and sums in proportion to the overlap, extremes in every column they touch.
  */
-export function sparkOf(
-  buckets: readonly WeightedBucket[],
-  values: ReadonlyMap<string, BucketValue>,
-  measure: Measure,
-  now: number,
-  window: number,
-  bins: number,
-): Map<string, number[]> {
+export function sparkOf(buckets: readonly WeightedBucket[], measure: Measure, now: number, window: number, bins: number): Map<string, number[]> {
   const spark = new Map<string, number[]>();
   const floor = now - window;
   const width = window / bins;
   const additive = measure === 'count' || measure === 'sum';
   for (const b of buckets) {
-    const v = values.get(b.key.key);
+    const v = b.key.value;
     if (v === undefined) continue;
     const value = measure === 'count' ? v.n : v.s;
     const [from, to, span] = [Math.max(b.key.start, floor), Math.min(b.end, now), b.end - b.key.start];

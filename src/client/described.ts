@@ -13,7 +13,7 @@ export async function readDescription(prefix: string, zone: string, lookups: Loo
   const name = nameOf([DESCRIPTION_PREFIX + prefix, 'get'], zone);
   const r = await lookups.txt(name.labels, name.display);
   if (r.kind !== 'records' || r.records.length === 0) return null;
-  return parseDescription(Buffer.concat(r.records[0]!).toString('latin1'));
+  return parseDescription(r.records[0]!.join(''));
 }
 
 /** Every described totalizer's prefix in the zone, sorted; empty when none is (or the listing fails). */
@@ -21,7 +21,7 @@ export async function describedTotalizers(zone: string, lookups: Lookups, concur
   const glob = `${DESCRIPTION_PREFIX}*`;
   try {
     const listing = await fetchListing(lookups, { op: 'keys', pattern: glob, glob, zone, concurrency });
-    return listing.records.map((rec) => rec[0]!.toString('latin1').slice(DESCRIPTION_PREFIX.length)).sort();
+    return listing.records.map((rec) => rec[0]!.slice(DESCRIPTION_PREFIX.length)).sort();
   } catch {
     return [];
   }
@@ -34,7 +34,7 @@ export async function defaultTtlOf(zone: string, lookups: Lookups): Promise<numb
   const r = await lookups.txt(name.labels, name.display, true);
   if (r.kind !== 'records') return null;
   for (const rec of r.records) {
-    const m = /^DEFAULT_TTL:(\d+)$/.exec(Buffer.concat(rec).toString('latin1'));
+    const m = /^DEFAULT_TTL:(\d+)$/.exec(rec.join(''));
     if (m) return Number(m[1]);
   }
   return null;

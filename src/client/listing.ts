@@ -16,7 +16,7 @@ import { isGlobMeta } from '../query/glob.js';
 import { MAX_PARTITIONS, partitionLabel, splitPartition, type Partition } from '../query/partition.js';
 import { listingFailure, type FailedListing } from './diagnose.js';
 import { limiter, pool } from './pool.js';
-import { answered, describe, type Lookup, type Lookups } from './lookup.js';
+import { answered, describe, type Answer, type Lookup, type Lookups } from './lookup.js';
 import { latin1, nameOf } from './names.js';
 
 /** Keys aimed at per page from rkvdns itself: about 50 bytes a record keeps a page well under 60,000 bytes. */
@@ -41,19 +41,33 @@ export interface ListingRequest {
   zone: string;
   concurrency: number;
   debug?: (line: string) => void;
+  /**
+   * Takes the records of the listing's op as they come, page by page, instead of the Listing holding them all: a
+   * page's records can then be folded and dropped while the next pages are asked. A listing that falls back to
+   * `keys` returns those in the Listing as usual.
+   */
+  sink?: (page: PageRecords) => void;
 }
 
+/** A page's records, and the answer they are in when they came in one (a reader may decode it its own way). */
+export interface PageRecords {
+  readonly records: string[][];
+  answer?: Answer;
+}
+
+const NO_RECORDS: PageRecords = { records: [] };
+
 /** `op` is 'keys' when a shget listing had to fall back to a split keys listing. */
-export type Listing = { op: 'keys' | 'shget'; records: Buffer[][] };
+export type Listing = { op: 'keys' | 'shget'; records: string[][] };
 
 /** Only SERVFAIL can mean "too large"; a timeout or a refusal is not made better by asking more. */
 function splittable(l: Lookup): boolean {
   return l.kind === 'failed' && l.reason === 'SERVFAIL';
 }
 
-function recordsOf(r: Lookup): Buffer[][] | null {
-  if (r.kind === 'records') return r.records;
-  if (r.kind === 'empty') return [];
+function recordsOf(r: Lookup): PageRecords | null {
+  if (r.kind === 'records') return r;
+  if (r.kind === 'empty') return NO_RECORDS;
   return null;
 }
 
@@ -88,7 +102,7 @@ class Walk {
     return nameOf([this.req.pattern, this.req.op], this.req.zone).display;
   }
 
-  async ask(labels: string[], tcp = false): Promise<{ r: Lookup; got: Buffer[][] | null; display: string }> {
+  async ask(labels: string[], tcp = false): Promise<{ r: Lookup; got: PageRecords | null; display: string }> {
     const { labels: name, display } = nameOf(labels, this.req.zone);
     const r = await this.l.txt(name, display, tcp);
     if (r.viaResolver) this.viaResolver = true;
@@ -121,7 +135,7 @@ class Walk {
    * when that gets no answer at all either, nothing answers on this path, and the walk ends at once (one
    * timeout, where the listing's own tries and a probe would take several) with the likely causes.
    */
-  async first(): Promise<{ r: Lookup; got: Buffer[][] | null; display: string }> {
+  async first(): Promise<{ r: Lookup; got: PageRecords | null; display: string }> {
     const whole = this.ask([this.req.pattern, this.req.op]);
     let timer: NodeJS.Timeout | undefined;
     const silent = new Promise<Lookup>((resolve) => {
@@ -136,7 +150,7 @@ class Walk {
 
 const about = (keys: number) => (keys >= 10 ? String(Math.round(keys)) : keys.toFixed(1));
 
-type Page = { records: Buffer[][] } | { refused: Lookup; keys: number; step: string; display: string };
+type Page = { records: PageRecords } | { refused: Lookup; keys: number; step: string; display: string };
 
 /**
  * Asks one page over TCP. A refusal comes back with the page's estimated size; one that smaller pages cannot
@@ -153,7 +167,7 @@ async function askPage(w: Walk, count: number, p: Partition): Promise<Page> {
 }
 
 /** Asks pages of the first partition, smaller while refused, until one passes; returns its size and records. */
-async function firstPage(w: Walk, count: number): Promise<{ n: number; records: Buffer[][] }> {
+async function firstPage(w: Walk, count: number): Promise<{ n: number; records: PageRecords }> {
   let target = PAGE_KEYS;
   for (;;) {
     const n = partitionsFor(count, target);
@@ -167,12 +181,14 @@ async function firstPage(w: Walk, count: number): Promise<{ n: number; records: 
   }
 }
 
-async function byPartitions(w: Walk, count: number): Promise<Buffer[][]> {
+async function byPartitions(w: Walk, count: number): Promise<string[][]> {
   const req = w.req;
   req.debug?.(`${req.pattern}.${req.op}: ${count} keys, too many for one answer; paging in ${partitionsFor(count, PAGE_KEYS)} partitions`);
   const first = await firstPage(w, count);
   const n = first.n;
-  const records = [...first.records];
+  const records: string[][] = [];
+  const take = req.sink ?? ((page: PageRecords) => void records.push(...page.records));
+  take(first.records);
   let failed = 0;
   let answered = 1;
   const maxFailed = Math.max(8, n);
@@ -180,7 +196,7 @@ async function byPartitions(w: Walk, count: number): Promise<Buffer[][]> {
     const got = await askPage(w, count, p);
     if ('records' in got) {
       answered++;
-      for (const rec of got.records) records.push(rec);
+      take(got.records);
       return;
     }
     // Pages near the size that passed are often a little over it and pass as halves; more failures than
@@ -221,12 +237,12 @@ export function splitGlob(glob: Buffer): Buffer[] | null {
 /** A split listing that needs more queries than this is given up: a SERVFAIL storm, not a big listing. */
 const MAX_SPLIT_QUERIES = 50_000;
 
-async function bySplitting(w: Walk): Promise<Buffer[][]> {
+async function bySplitting(w: Walk): Promise<string[][]> {
   const req = w.req;
-  const keys = new Map<string, Buffer[]>();
+  const keys = new Map<string, string[]>();
   const limit = limiter(req.concurrency);
   let queries = 0;
-  const ask = async (glob: Buffer): Promise<{ glob: Buffer; r: Lookup; got: Buffer[][] | null; display: string }> => {
+  const ask = async (glob: Buffer): Promise<{ glob: Buffer; r: Lookup; got: PageRecords | null; display: string }> => {
     if (++queries > MAX_SPLIT_QUERIES)
       w.fail(`splitting by the next character: more than ${MAX_SPLIT_QUERIES} queries`, {
         reason: 'SERVFAIL',
@@ -234,7 +250,7 @@ async function bySplitting(w: Walk): Promise<Buffer[][]> {
       });
     const a = await limit(() => w.ask([glob.toString('latin1'), 'keys']));
     // `PS` and `P<c>*S` can match the same key; each key is kept once.
-    if (a.got) for (const rec of a.got) keys.set(rec[0]!.toString('latin1'), rec);
+    if (a.got) for (const rec of a.got.records) keys.set(rec[0]!, rec);
     return { glob, ...a };
   };
   /** Lists what a failed glob matches through its narrower globs, and theirs where they fail too. */
@@ -255,21 +271,28 @@ async function bySplitting(w: Walk): Promise<Buffer[][]> {
   return [...keys.values()];
 }
 
+/** The listing of the request's op, its records given to the sink when there is one. */
+function sunk(req: ListingRequest, page: PageRecords): Listing {
+  if (!req.sink) return { op: req.op, records: page.records };
+  req.sink(page);
+  return { op: req.op, records: [] };
+}
+
 export async function fetchListing(l: Lookups, req: ListingRequest): Promise<Listing> {
   const w = new Walk(l, req);
   const whole = await w.first();
-  if (whole.got) return { op: req.op, records: whole.got };
+  if (whole.got) return sunk(req, whole.got);
   w.tried.push(`the whole listing: ${describe(whole.r)}`);
   // Nothing answered the listing: unless something answers for the zone at all, asking more is waiting more.
   if (!answered(whole.r) && !answered(await w.zoneAnswer())) w.fail(`the zone's SOA: no answer`, { reason: describe(whole.r) });
   // Too large, or too slow to list whole (a timeout): a server that pages listings answers the probe.
   const probe = await w.ask(['0of1', req.glob, 'klen']);
-  const count = probe.r.kind === 'records' ? probe.r.records[0]?.[0]?.toString('latin1') : undefined;
+  const count = probe.r.kind === 'records' ? probe.r.records[0]?.[0] : undefined;
   const overMax = count === undefined ? null : /^>(\d+)$/.exec(count);
   if (overMax) w.fail(`the count ${probe.display}: more than MAX_KEYS (${overMax[1]})`, { reason: describe(whole.r), overMaxKeys: Number(overMax[1]) });
   if (count !== undefined && /^\d+$/.test(count)) {
     w.tried.push(`the count ${probe.display}: ${count} keys`);
-    return { op: req.op, records: await byPartitions(w, Number(count)) };
+    return sunk(req, { records: await byPartitions(w, Number(count)) });
   }
   // From rkvdns itself, a server without paging answers the count FORMERR; SERVFAIL is a server that pages
   // but cannot count now (Redis). Through a resolver both are SERVFAIL, so only splitting can tell.

@@ -5,9 +5,21 @@
 import { LRUCache } from 'lru-cache';
 import { QTYPE, RCODE, RCODE_NAME } from '../dns/constants.js';
 import type { DnsClient } from '../dns/client.js';
-import { readName, txtStrings } from '../dns/response.js';
+import { decodeResponse, readName, txtTexts, type DnsRecord, type Response } from '../dns/response.js';
 
-export type Lookup = ({ kind: 'records'; records: Buffer[][] } | { kind: 'nxdomain' } | { kind: 'empty' } | { kind: 'failed'; reason: string }) & {
+/** The records of an answer in place: the message and where each record is. */
+export interface Answer {
+  message: Buffer;
+  records: DnsRecord[];
+}
+
+/**
+ * Records as latin1 text (one character per byte, so any bytes pass intact): each a list of strings, decoded when
+ * first asked for. `answer` is the answer itself, for readers that decode a large one their own way (listing pages).
+ */
+export type Lookup = (
+  { kind: 'records'; readonly records: string[][]; answer?: Answer } | { kind: 'nxdomain' } | { kind: 'empty' } | { kind: 'failed'; reason: string }
+) & {
   /** The answer came through a recursive resolver (RA=1) rather than from rkvdns itself. */
   viaResolver?: boolean;
   /** The resolver said it served the answer past its TTL (EDE 3 or 19: it could not refresh it). */
@@ -30,8 +42,42 @@ export function answered(l: Lookup): boolean {
 const EDE_STALE_ANSWER = 3;
 const EDE_STALE_NXDOMAIN = 19;
 
+type Parse = (msg: Buffer, off: number, length: number) => string[];
+
+/**
+ * A cached lookup. Records are kept as the answer's bytes and read again on each hit: a million-key listing is
+ * 45 MB of answers outside the JavaScript heap, where as strings it would be millions of objects for the garbage
+ * collector to walk for as long as they are cached.
+ */
+type Cached = { lookup: Lookup } | { answer: Buffer; qtype: number; parse: Parse; flags: Pick<Lookup, 'viaResolver' | 'stale'> };
+
+/** The records of `qtype` in a response, decoded by `parse` when first asked for; null when there are none. */
+function found(
+  r: Response,
+  qtype: number,
+  parse: Parse,
+  flags: Pick<Lookup, 'viaResolver' | 'stale'>,
+): (Extract<Lookup, { kind: 'records' }> & { answer: Answer }) | null {
+  const answer = { message: r.message, records: r.answers.filter((a) => a.type === qtype) };
+  if (answer.records.length === 0) return null;
+  let records: string[][] | undefined;
+  return {
+    kind: 'records',
+    get records() {
+      return (records ??= answer.records.map((a) => parse(answer.message, a.rdataOffset, a.rdataLength)));
+    },
+    answer,
+    ...flags,
+  };
+}
+
+function fromCache(c: Cached): Lookup {
+  if ('lookup' in c) return c.lookup;
+  return found(decodeResponse(c.answer), c.qtype, c.parse, c.flags)!;
+}
+
 export class Lookups {
-  private readonly cache = new LRUCache<string, Lookup>({ max: 200_000 });
+  private readonly cache = new LRUCache<string, Cached>({ max: 200_000 });
   /** Lookups on their way: a second asker of the same name waits for the first one's answer (dashboard viewers). */
   private readonly inflight = new Map<string, Promise<Lookup>>();
   hits = 0;
@@ -54,40 +100,29 @@ export class Lookups {
    * it from its settings alone (SERVFAIL without RKVDNS_FQDN), so an answer says nothing of Redis.
    */
   async zoneAnswer(zone: readonly Buffer[], display: string): Promise<Lookup> {
-    return this.lookup(zone, QTYPE.SOA, display, (rdata) => [rdata], false, 1, false);
+    return this.lookup(zone, QTYPE.SOA, display, () => [], false, 1, false);
   }
 
   /** `tcp`: for answers known to be large, skip the UDP attempt that would only come back truncated. */
   async txt(labels: readonly Buffer[], display: string, tcp = false): Promise<Lookup> {
-    return this.lookup(labels, QTYPE.TXT, display, (rdata) => txtStrings(rdata), tcp);
+    return this.lookup(labels, QTYPE.TXT, display, txtTexts, tcp);
   }
 
   /** PTR targets, as dotted names. */
   async ptr(labels: readonly Buffer[], display: string): Promise<Lookup> {
-    return this.lookup(labels, QTYPE.PTR, display, (_rdata, msg, off) => [
-      Buffer.from(
-        readName(msg, off)
-          .labels.map((l) => l.toString('latin1'))
-          .join('.'),
-        'latin1',
-      ),
+    return this.lookup(labels, QTYPE.PTR, display, (msg, off) => [
+      readName(msg, off)
+        .labels.map((l) => l.toString('latin1'))
+        .join('.'),
     ]);
   }
 
-  private async lookup(
-    labels: readonly Buffer[],
-    qtype: number,
-    display: string,
-    parse: (rdata: Buffer, msg: Buffer, off: number) => Buffer[],
-    tcp = false,
-    tries?: number,
-    cache = true,
-  ): Promise<Lookup> {
+  private async lookup(labels: readonly Buffer[], qtype: number, display: string, parse: Parse, tcp = false, tries?: number, cache = true): Promise<Lookup> {
     const id = `${qtype}\0${labels.map((l) => l.toString('latin1')).join('\0')}`;
     const cached = cache ? this.cache.get(id) : undefined;
     if (cached) {
       this.hits++;
-      return cached;
+      return fromCache(cached);
     }
     const pending = cache ? this.inflight.get(id) : undefined;
     if (pending) {
@@ -105,19 +140,24 @@ export class Lookups {
     labels: readonly Buffer[],
     qtype: number,
     display: string,
-    parse: (rdata: Buffer, msg: Buffer, off: number) => Buffer[],
+    parse: Parse,
     tcp: boolean,
     tries: number | undefined,
     cache: boolean,
   ): Promise<Lookup> {
     let result: Lookup;
     let ttl = 0;
+    let answer: Buffer | undefined;
     try {
       const r = await this.client.query(labels, qtype, display, tcp, tries);
       if (r.rcode === RCODE.NOERROR) {
-        const recs = r.answers.filter((a) => a.type === qtype);
-        result = recs.length ? { kind: 'records', records: recs.map((a) => parse(a.rdata, r.message, a.rdataOffset)) } : { kind: 'empty' };
-        ttl = recs.length ? Math.min(...recs.map((a) => a.ttl)) : (r.negativeTtl ?? 0);
+        const records = found(r, qtype, parse, {});
+        result = records ?? { kind: 'empty' };
+        ttl = r.negativeTtl ?? 0;
+        if (records) {
+          ttl = Math.min(...records.answer.records.map((a) => a.ttl));
+          answer = r.message;
+        }
       } else if (r.rcode === RCODE.NXDOMAIN) {
         result = { kind: 'nxdomain' };
         ttl = r.negativeTtl ?? 0;
@@ -132,7 +172,11 @@ export class Lookups {
     } catch (e) {
       result = { kind: 'failed', reason: (e as Error).message };
     }
-    if (ttl > 0 && cache) this.cache.set(id, result, { ttl: ttl * 1000 });
+    if (ttl > 0 && cache) {
+      const flags = { ...(result.viaResolver ? { viaResolver: true } : {}), ...(result.stale ? { stale: true } : {}) };
+      // A copy: the answer may be a view into a larger buffer that the cache would otherwise keep alive.
+      this.cache.set(id, answer ? { answer: Buffer.from(answer), qtype, parse, flags } : { lookup: result }, { ttl: ttl * 1000 });
+    }
     return result;
   }
 }

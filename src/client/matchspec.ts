@@ -60,7 +60,7 @@ export function shgetPattern(
   spec: readonly FieldSpec[],
   delimiter: string,
   ending?: { start: string; fields: number },
-): { pattern: string; captures: number; rebuild: (captures: string[]) => string } {
+): { pattern: string; captures: number; rebuild: (captures: readonly string[]) => string; restCaptured: boolean } {
   const literals: string[] = [''];
   for (let i = 0; i < spec.length; i++) {
     const f = spec[i]!;
@@ -79,9 +79,11 @@ export function shgetPattern(
   return {
     pattern,
     captures: literals.length - 1,
-    rebuild(captures) {
+    restCaptured: !ending,
+    /** The key of a tuple: its first `captures` strings (a shget record's values follow them). */
+    rebuild(tuple) {
       let key = literals[0]!;
-      for (let i = 0; i < captures.length; i++) key += captures[i]! + literals[i + 1]!;
+      for (let i = 0; i < literals.length - 1; i++) key += tuple[i]! + literals[i + 1]!;
       return key;
     },
   };

@@ -13,7 +13,7 @@ import type { Description } from '../common/description.js';
 import type { Measure } from '../common/measure.js';
 import { foldGroups, mergeFolded, mergeSparks, primary, sparkOf, trendOf, type Folded } from './combine.js';
 import { defaultTtlOf, describedTotalizers, readDescription } from './described.js';
-import { parseKeys, walkBuckets } from './totals.js';
+import { walkBuckets } from './totals.js';
 import { fetchValues, listKeys, openBuckets } from './values.js';
 
 export { TotalError };
@@ -106,27 +106,24 @@ interface ZonePart {
 async function totalZone(spec: FieldSpec[], zone: string, o: Options, lookups: Lookups, now: number): Promise<ZonePart> {
   const vo = { measure: o.measure, delimiter: o.delimiter, concurrency: o.concurrency, sharded: !!o.sharded, ...(o.debug ? { debug: o.debug } : {}) };
   const listed = await listKeys(spec, zone, vo, lookups);
-  const parsed = parseKeys(listed.keys, spec, o.delimiter, o.fieldCount);
-  if (o.regroup) for (const k of parsed.keys) k.group = o.regroup(k.group);
+  const parsed = listed.parse(o.fieldCount);
+  if (o.regroup) for (const r of parsed.resources) r.group = o.regroup(r.group);
   const main = walkBuckets(parsed.keys, now, o.window);
   const recent = o.trend ? walkBuckets(parsed.keys, now, o.window / 4) : [];
-  const fetched = listed.values
-    ? { values: listed.values, bucketsFailed: [] }
-    : await fetchValues(
-        [...main, ...recent].map((b) => b.key),
-        openBuckets(parsed.keys, now, o.bucket),
-        spec,
-        zone,
-        vo,
-        lookups,
-      );
+  let bucketsFailed = listed.bucketsFailed;
+  if (!listed.carriesValues) {
+    const needed = [...main, ...recent].map((b) => b.key);
+    const fetched = await fetchValues(needed, openBuckets(parsed.keys, now, o.bucket), spec, zone, vo, lookups);
+    for (const k of needed) k.value = fetched.values.get(k.key);
+    bucketsFailed = fetched.bucketsFailed;
+  }
   return {
-    main: foldGroups(main, fetched.values, o.measure),
-    recent: foldGroups(recent, fetched.values, o.measure),
-    spark: o.sparkBins ? sparkOf(main, fetched.values, o.measure, now, o.window, o.sparkBins) : new Map<string, number[]>(),
-    keysListed: listed.keys.length,
+    main: foldGroups(main, o.measure),
+    recent: foldGroups(recent, o.measure),
+    spark: o.sparkBins ? sparkOf(main, o.measure, now, o.window, o.sparkBins) : new Map<string, number[]>(),
+    keysListed: listed.count,
     keysSkipped: parsed.skipped,
-    bucketsFailed: [...listed.bucketsFailed, ...fetched.bucketsFailed],
+    bucketsFailed,
   };
 }
 
@@ -157,7 +154,7 @@ export function makeLookups(o: Pick<TotalOptions, 'nameservers' | 'timeoutMs' | 
 
 async function zonesOf(fanout: string, lookups: Lookups, debug?: (l: string) => void): Promise<string[]> {
   const r = await lookups.ptr(nameOf([], fanout).labels, `${fanout} PTR`);
-  if (r.kind === 'records') return r.records.map((rec) => rec[0]!.toString('latin1')).sort();
+  if (r.kind === 'records') return r.records.map((rec) => rec[0]!).sort();
   // No PTR records: the name is a zone itself. An rkvdns apex answers PTR with FORMERR (CONFORMANCE off),
   // which a resolver turns into SERVFAIL, so a failed lookup means the same; the listing reports real trouble.
   if (r.kind === 'failed') debug?.(`${fanout} PTR: ${r.reason}; using ${fanout} as the zone`);
@@ -189,22 +186,27 @@ export async function total(specIn: ReadonlyArray<string | null | FieldSpec>, op
   // Only once the zones answered: where they do not, the listing's failure is the diagnosis, not this.
   const defaultTtl = await defaultTtlOf(zones[0]!, lookups);
   const notes = prefix !== null && description === null ? await unknownOrQuiet(prefix, parts, zones[0]!, lookups) : [];
-  const main = new Map<string, Folded>();
-  const recent = new Map<string, Folded>();
-  const spark = new Map<string, number[]>();
-  for (const p of parts) {
-    mergeFolded(main, p.main, measure);
-    mergeFolded(recent, p.recent, measure);
-    mergeSparks(spark, p.spark, measure);
-  }
+  // One zone's groups are the totals as they are; several zones' are merged into fresh maps.
+  const only = parts.length === 1 ? parts[0]! : undefined;
+  const main = only?.main ?? new Map<string, Folded>();
+  const recent = only?.recent ?? new Map<string, Folded>();
+  const spark = only?.spark ?? new Map<string, number[]>();
+  if (!only)
+    for (const p of parts) {
+      mergeFolded(main, p.main, measure);
+      mergeFolded(recent, p.recent, measure);
+      mergeSparks(spark, p.spark, measure);
+    }
   const unit = 10 ** -scale;
-  const groups: GroupResult[] = [...main].map(([group, f]) => ({
-    ...groupResult(group, f, o, scale),
-    ...(o.trend ? { trend: round(trendOf(measure, primary(f, measure), recent.has(group) ? primary(recent.get(group)!, measure) : undefined), 2) } : {}),
-    ...(o.sparkBins
-      ? { spark: (spark.get(group) ?? new Array<number>(o.sparkBins).fill(0)).map((v) => (Number.isNaN(v) ? 0 : measure === 'count' ? v : v * unit)) }
-      : {}),
-  }));
+  // Set on the group's own object, not spread into new ones: a big totalizer has hundreds of thousands of groups.
+  const groups: GroupResult[] = [];
+  for (const [group, f] of main) {
+    const g = groupResult(group, f, o, scale);
+    if (o.trend) g.trend = round(trendOf(measure, primary(f, measure), recent.has(group) ? primary(recent.get(group)!, measure) : undefined), 2);
+    if (o.sparkBins)
+      g.spark = (spark.get(group) ?? new Array<number>(o.sparkBins).fill(0)).map((v) => (Number.isNaN(v) ? 0 : measure === 'count' ? v : v * unit));
+    groups.push(g);
+  }
   // Largest first; for minima the smallest first.
   const sign = measure === 'min' ? -1 : 1;
   groups.sort((a, b) => sign * (b.value - a.value) || (a.group < b.group ? -1 : 1));

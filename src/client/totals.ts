@@ -5,57 +5,164 @@
  * (the share of [start, end) inside the window, `end` being the next newer bucket's start, or now) and the
  * walk stops. Fractions are kept until the end and the group totals rounded.
  */
+import type { BucketValue } from '../common/measure.js';
 import { groupOf, type FieldSpec } from './matchspec.js';
 
-export interface ParsedKey {
-  key: string;
-  fields: string[];
+/** A resource (a key without its timestamp) as every bucket of it shares it: split and grouped once. */
+export interface Resource {
+  fields: readonly string[];
   resource: string;
-  start: number;
-  group: string;
+  /** What comes before a bucket's timestamp in its key: the resource and the delimiter ('' for a bare timestamp). */
+  prefix: string;
+  /** Null when the spec does not select it. */
+  group: string | null;
+}
+
+/** A bucket key: a million keys are a few hundred thousand resources, so the resource is shared, not copied. */
+export class ParsedKey {
+  constructor(
+    readonly res: Resource & { group: string },
+    /** The timestamp as the key has it; null when that is String(start). */
+    private readonly tsText: string | null,
+    readonly start: number,
+    /** The bucket's value, once read (from a shget listing, or a GET). */
+    public value?: BucketValue,
+  ) {}
+
+  /** The key, made when asked: a shget listing gives its parts, and most keys are never named. */
+  get key(): string {
+    return this.res.prefix + (this.tsText ?? String(this.start));
+  }
+
+  get fields(): readonly string[] {
+    return this.res.fields;
+  }
+
+  get resource(): string {
+    return this.res.resource;
+  }
+
+  get group(): string {
+    return this.res.group;
+  }
 }
 
 export interface KeyParse {
   keys: ParsedKey[];
   skipped: { key: string; reason: string }[];
   fieldCount: number | null;
+  /** The selected resources, each once: regroup them here, not key by key. */
+  resources: (Resource & { group: string })[];
+}
+
+export function isDigits(s: string): boolean {
+  if (s.length === 0) return false;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 48 || c > 57) return false;
+  }
+  return true;
+}
+
+/** Resources by their text, each made once. */
+export class Resources {
+  private readonly byText = new Map<string, Resource>();
+  /** A key without a delimiter is a timestamp alone: no fields. */
+  readonly bare: Resource;
+
+  constructor(
+    private readonly spec: readonly FieldSpec[],
+    private readonly delimiter: string,
+  ) {
+    this.bare = { fields: [], resource: '', prefix: '', group: groupOf([], spec, delimiter) };
+  }
+
+  get all(): Resource[] {
+    return [...this.byText.values(), this.bare];
+  }
+
+  /** A bucket by its key: split at the last delimiter into resource and timestamp. */
+  addKey(b: BucketColumns, key: string): void {
+    const cut = key.lastIndexOf(this.delimiter);
+    const ts = key.slice(cut + 1);
+    b.res.push(cut < 0 ? this.bare : this.of(key.slice(0, cut)));
+    b.ts.push(ts);
+    b.start.push(isDigits(ts) ? Number(ts) : NaN);
+  }
+
+  /** The resource of its text, made (split and grouped) the first time. */
+  of(resource: string): Resource {
+    let r = this.byText.get(resource);
+    if (!r) {
+      const fields = resource.split(this.delimiter);
+      this.byText.set(resource, (r = { fields, resource, prefix: resource + this.delimiter, group: groupOf(fields, this.spec, this.delimiter) }));
+    }
+    return r;
+  }
+}
+
+/** Buckets as they are read, before the spec and field count select them: column by column. */
+export interface BucketColumns {
+  res: Resource[];
+  /** The timestamp as the key has it; null where that is String(start[i]). */
+  ts: (string | null)[];
+  /** NaN where the timestamp is not one. */
+  start: number[];
+  /** Each bucket's value, when the listing carried them. */
+  values?: (BucketValue | null)[];
 }
 
 /**
- * Splits and filters keys. `fieldCount` counts every field including the timestamp; when not given it is
- * inferred from the keys, and keys of mixed counts are an error that names them.
+ * The buckets of the spec. `fieldCount` counts every field including the timestamp; when not given it is
+ * inferred, and keys of mixed counts are an error that names them.
  */
-export function parseKeys(keys: readonly string[], spec: readonly FieldSpec[], delimiter: string, fieldCount?: number): KeyParse {
-  const split = keys.map((k) => ({ key: k, fields: k.split(delimiter) }));
+export function selectBuckets(b: BucketColumns, all: Resource[], fieldCount: number | undefined): KeyParse {
+  const { res, ts, start, values } = b;
+  const keyOf = (i: number) => res[i]!.prefix + (ts[i] ?? String(start[i]));
   let count = fieldCount ?? null;
-  if (count === null && split.length > 0) {
+  if (count === null && res.length > 0) {
+    const first = new Map<Resource, number>();
+    res.forEach((r, i) => first.has(r) || first.set(r, i));
     const counts = new Map<number, string>();
-    for (const s of split) if (!counts.has(s.fields.length)) counts.set(s.fields.length, s.key);
+    for (const [r, i] of first) if (!counts.has(r.fields.length + 1)) counts.set(r.fields.length + 1, keyOf(i));
     if (counts.size > 1) {
       throw new Error(
         `keys have different numbers of fields: ${[...counts].map(([n, k]) => `${n} (e.g. ${k})`).join(', ')}; give the field count (--fields N) or a narrower spec`,
       );
     }
-    count = split[0]!.fields.length;
+    count = counts.keys().next().value!;
   }
   const out: ParsedKey[] = [];
   const skipped: KeyParse['skipped'] = [];
-  for (const { key, fields } of split) {
-    if (fields.length !== count) {
-      skipped.push({ key, reason: `has ${fields.length} fields, expected ${count}` });
+  for (let i = 0; i < res.length; i++) {
+    const r = res[i]!;
+    if (r.fields.length + 1 !== count) {
+      skipped.push({ key: keyOf(i), reason: `has ${r.fields.length + 1} fields, expected ${count}` });
       continue;
     }
-    const ts = fields[fields.length - 1]!;
-    if (!/^\d+$/.test(ts)) {
-      skipped.push({ key, reason: `last field '${ts}' is not a timestamp` });
+    if (Number.isNaN(start[i])) {
+      skipped.push({ key: keyOf(i), reason: `last field '${ts[i]}' is not a timestamp` });
       continue;
     }
-    const body = fields.slice(0, -1);
-    const group = groupOf(body, spec, delimiter);
-    if (group === null) continue;
-    out.push({ key, fields: body, resource: body.join(delimiter), start: Number(ts), group });
+    if (r.group === null) continue;
+    out.push(new ParsedKey(r as Resource & { group: string }, ts[i]!, start[i]!, values?.[i] ?? undefined));
   }
-  return { keys: out, skipped, fieldCount: count };
+  const resources = all.filter((r): r is Resource & { group: string } => r.group !== null && r.fields.length + 1 === count);
+  return { keys: out, skipped, fieldCount: count, resources };
+}
+
+/** Splits and filters keys (see selectBuckets). */
+export function parseKeys(
+  keys: readonly string[],
+  spec: readonly FieldSpec[],
+  delimiter: string,
+  fieldCount?: number,
+  values?: readonly (BucketValue | null)[],
+): KeyParse {
+  const resources = new Resources(spec, delimiter);
+  const b: BucketColumns = { res: [], ts: [], start: [], ...(values ? { values: [...values] } : {}) };
+  for (const key of keys) resources.addKey(b, key);
+  return selectBuckets(b, resources.all, fieldCount);
 }
 
 export interface WeightedBucket {
@@ -69,11 +176,12 @@ export interface WeightedBucket {
 /** The buckets a total over `window` seconds ending at `now` needs, with their weights. */
 export function walkBuckets(keys: readonly ParsedKey[], now: number, window: number): WeightedBucket[] {
   const floor = now - window;
-  const byResource = new Map<string, ParsedKey[]>();
+  // Keys of one resource share its object, so they are gathered by identity: no string is hashed again.
+  const byResource = new Map<Resource, ParsedKey[]>();
   for (const k of keys) {
-    const list = byResource.get(k.resource);
+    const list = byResource.get(k.res);
     if (list) list.push(k);
-    else byResource.set(k.resource, [k]);
+    else byResource.set(k.res, [k]);
   }
   const out: WeightedBucket[] = [];
   for (const list of byResource.values()) {

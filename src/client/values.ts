@@ -11,7 +11,8 @@ import { describe, type Lookups } from './lookup.js';
 import { keysGlob, shgetPattern, type FieldSpec } from './matchspec.js';
 import { nameOf } from './names.js';
 import { pool } from './pool.js';
-import type { ParsedKey } from './totals.js';
+import { parseKeys, type KeyParse, type ParsedKey } from './totals.js';
+import { notShaped, TupleParser } from './tuples.js';
 
 export type Failed = { key: string; reason: string }[];
 
@@ -23,16 +24,20 @@ export interface ValueOptions {
   debug?: (line: string) => void;
 }
 
-/** A zone's keys, and the values a shget listing carried (null: they must be fetched). */
+/** A zone's listed buckets, and the values a shget listing carried, bucket by bucket (null: they must be fetched). */
 export interface ListedKeys {
-  keys: string[];
-  values: Map<string, BucketValue> | null;
+  count: number;
+  /** The buckets for the spec (see totals.ts), with their values when the listing carried them. */
+  parse(fieldCount?: number): KeyParse;
+  carriesValues: boolean;
   bucketsFailed: Failed;
 }
 
-const notShaped = (measure: Measure) => (measure === 'sum' ? 'value is not "sum count"' : 'value is not an integer');
+function listedKeys(keys: string[], spec: readonly FieldSpec[], delimiter: string): ListedKeys {
+  return { count: keys.length, parse: (fieldCount) => parseKeys(keys, spec, delimiter, fieldCount), carriesValues: false, bucketsFailed: [] };
+}
 
-/** The values a shget listing carried, keyed by the keys it rebuilds. */
+/** The buckets and values a shget listing carried, as its tuples give them. */
 async function shgetValues(
   spec: readonly FieldSpec[],
   zone: string,
@@ -41,6 +46,8 @@ async function shgetValues(
   ending?: { start: string; fields: number },
 ): Promise<ListedKeys> {
   const shget = shgetPattern(spec, o.delimiter, ending);
+  // Each page is read into buckets as it comes, and dropped.
+  const buckets = new TupleParser(shget, spec, o.delimiter, o.measure);
   const listing = await fetchListing(lookups, {
     op: 'shget',
     pattern: shget.pattern,
@@ -50,21 +57,16 @@ async function shgetValues(
       : keysGlob(spec, o.delimiter),
     zone,
     concurrency: o.concurrency,
+    sink: (page) => buckets.addPage(page),
     ...(o.debug ? { debug: o.debug } : {}),
   });
-  if (listing.op === 'keys') return { keys: listing.records.map((rec) => rec[0]!.toString('latin1')), values: null, bucketsFailed: [] };
-  const keys: string[] = [];
-  const values = new Map<string, BucketValue>();
-  const bucketsFailed: Failed = [];
-  for (const rec of listing.records) {
-    const key = shget.rebuild(rec.slice(0, shget.captures).map((b) => b.toString('latin1')));
-    // One value per key (a tuple of several would be several keys' values: not ours).
-    const v = rec.length === shget.captures + 1 ? decodeBucket(o.measure, rec[shget.captures]!.toString('latin1')) : null;
-    keys.push(key);
-    if (v) values.set(key, v);
-    else bucketsFailed.push({ key, reason: notShaped(o.measure) });
-  }
-  return { keys, values, bucketsFailed };
+  if (listing.op === 'keys')
+    return listedKeys(
+      listing.records.map((rec) => rec[0]!),
+      spec,
+      o.delimiter,
+    );
+  return { count: buckets.count, parse: (fieldCount) => buckets.finish(fieldCount), carriesValues: true, bucketsFailed: buckets.bucketsFailed };
 }
 
 /** Step 1: the bucket keys of the totalizer in one zone (one listing, paged or split as the path needs). */
@@ -72,7 +74,11 @@ export async function listKeys(spec: readonly FieldSpec[], zone: string, o: Valu
   if (o.sharded) return shgetValues(spec, zone, o, lookups);
   const glob = keysGlob(spec, o.delimiter);
   const listing = await fetchListing(lookups, { op: 'keys', pattern: glob, glob, zone, concurrency: o.concurrency, ...(o.debug ? { debug: o.debug } : {}) });
-  return { keys: listing.records.map((rec) => rec[0]!.toString('latin1')), values: null, bucketsFailed: [] };
+  return listedKeys(
+    listing.records.map((rec) => rec[0]!),
+    spec,
+    o.delimiter,
+  );
 }
 
 /** Each resource's newest bucket, when it may still be written (`bucket` seconds long, if known). */
@@ -102,14 +108,14 @@ export async function fetchValues(
     endings.length > OPEN_STARTS ? [shgetValues(spec, zone, o, lookups)] : endings.map((e) => shgetValues(spec, zone, o, lookups, e)),
   );
   for (const l of listed) {
-    for (const [k, v] of l.values ?? []) if (openKeys.has(k)) values.set(k, v);
+    if (l.carriesValues) for (const k of l.parse().keys) if (k.value && openKeys.has(k.key)) values.set(k.key, k.value);
     bucketsFailed.push(...l.bucketsFailed.filter((f) => openKeys.has(f.key)));
   }
   const rest = [...new Set(needed.map((k) => k.key))].filter((k) => !values.has(k) && !bucketsFailed.some((f) => f.key === k));
   await pool(rest, o.concurrency, async (key) => {
     const name = nameOf([key, 'get'], zone);
     const r = await lookups.txt(name.labels, name.display);
-    const v = r.kind === 'records' ? decodeBucket(o.measure, Buffer.concat(r.records[0] ?? []).toString('latin1')) : null;
+    const v = r.kind === 'records' ? decodeBucket(o.measure, (r.records[0] ?? []).join('')) : null;
     if (v === null) bucketsFailed.push({ key, reason: r.kind === 'records' ? notShaped(o.measure) : describe(r) });
     else values.set(key, v);
   });

@@ -8,11 +8,10 @@ import { readFileSync } from 'node:fs';
 import { CLASS_IN, QTYPE } from './constants.js';
 import { encodeName } from './message.js';
 import { decodeResponse, type Response } from './response.js';
+import { DnsRefused, DnsTimeout, type Nameserver } from './client-errors.js';
+import { TcpChannels } from './tcp-channels.js';
 
-export interface Nameserver {
-  host: string;
-  port: number;
-}
+export { DnsRefused, DnsTimeout, type Nameserver };
 
 export interface ClientOptions {
   servers: Nameserver[];
@@ -21,11 +20,6 @@ export interface ClientOptions {
   /** Called with each query and what came of it (for --debug). */
   trace?: (line: string) => void;
 }
-
-export class DnsTimeout extends Error {}
-
-/** Nothing listens at the address (an ICMP port unreachable): asking again there cannot help. */
-export class DnsRefused extends Error {}
 
 const EDNS_SIZE = 1232;
 
@@ -133,41 +127,10 @@ async function udpExchange(sockets: UdpSockets, ns: Nameserver, query: Buffer, i
   });
 }
 
-function tcpExchange(ns: Nameserver, query: Buffer, timeoutMs: number): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const sock = net.connect(ns.port, ns.host);
-    let buf = Buffer.alloc(0);
-    const timer = setTimeout(() => {
-      sock.destroy();
-      reject(new DnsTimeout(`no TCP answer from ${ns.host}:${ns.port} in ${timeoutMs} ms`));
-    }, timeoutMs);
-    sock.on('connect', () => {
-      const len = Buffer.alloc(2);
-      len.writeUInt16BE(query.length);
-      sock.write(Buffer.concat([len, query]));
-    });
-    sock.on('data', (d) => {
-      buf = Buffer.concat([buf, d]);
-      if (buf.length >= 2 && buf.length >= 2 + buf.readUInt16BE(0)) {
-        clearTimeout(timer);
-        sock.destroy();
-        resolve(buf.subarray(2, 2 + buf.readUInt16BE(0)));
-      }
-    });
-    sock.on('error', (e: NodeJS.ErrnoException) => {
-      clearTimeout(timer);
-      reject(e.code === 'ECONNREFUSED' ? new DnsRefused(`nothing answers at ${ns.host}:${ns.port} over TCP (connection refused)`) : e);
-    });
-    sock.on('close', () => {
-      clearTimeout(timer);
-      reject(new Error(`TCP connection to ${ns.host}:${ns.port} closed without an answer`));
-    });
-  });
-}
-
 export class DnsClient {
   private next = 0;
   private readonly sockets = new UdpSockets();
+  private readonly tcp = new TcpChannels();
   queries = 0;
 
   constructor(private readonly o: ClientOptions) {
@@ -196,7 +159,7 @@ export class DnsClient {
       try {
         this.queries++;
         if (tcp) {
-          const r = decodeResponse(await tcpExchange(ns, buildQuery(id, labels, qtype, false), this.o.timeoutMs * 2));
+          const r = decodeResponse(await this.tcp.exchange(ns, buildQuery(id, labels, qtype, false), this.o.timeoutMs * 2));
           this.o.trace?.(`${display} via ${ns.host}:${ns.port} tcp: rcode ${r.rcode}, ${r.answers.length} answer(s)`);
           return r;
         }
@@ -204,7 +167,7 @@ export class DnsClient {
         if (r.tc) {
           this.o.trace?.(`${display} via ${ns.host}:${ns.port} udp: truncated, retrying over TCP`);
           this.queries++;
-          r = decodeResponse(await tcpExchange(ns, buildQuery(id, labels, qtype, false), this.o.timeoutMs * 2));
+          r = decodeResponse(await this.tcp.exchange(ns, buildQuery(id, labels, qtype, false), this.o.timeoutMs * 2));
         }
         this.o.trace?.(`${display} via ${ns.host}:${ns.port}: rcode ${r.rcode}, ${r.answers.length} answer(s)`);
         return r;

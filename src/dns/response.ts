@@ -4,12 +4,13 @@
  */
 import { HEADER_LEN, QTYPE } from './constants.js';
 
+/** A record of the answer section, read in place: no Buffer is made for it (a listing page holds a thousand). */
 export interface DnsRecord {
   type: number;
   ttl: number;
-  rdata: Buffer;
-  /** Offset of rdata in the message, to decompress names inside it (PTR, CNAME). */
+  /** Where the rdata starts in the message (names inside it may point elsewhere in the message). */
   rdataOffset: number;
+  rdataLength: number;
 }
 
 export interface Response {
@@ -50,6 +51,22 @@ export function readName(msg: Buffer, off: number): { labels: Buffer[]; end: num
   throw new MalformedResponse('too many compression pointers');
 }
 
+/** The offset after a possibly compressed name, checked as readName checks it but making nothing. */
+export function skipName(msg: Buffer, off: number): number {
+  for (;;) {
+    if (off >= msg.length) throw new MalformedResponse('name runs past the end');
+    const len = msg[off]!;
+    if (len === 0) return off + 1;
+    // A pointer ends the name here; where it points was checked when the name was first read (the question).
+    if ((len & 0xc0) === 0xc0) {
+      if (off + 1 >= msg.length) throw new MalformedResponse('truncated pointer');
+      return off + 2;
+    }
+    if (len > 63 || off + 1 + len > msg.length) throw new MalformedResponse('bad label');
+    off += 1 + len;
+  }
+}
+
 export function decodeResponse(msg: Buffer): Response {
   if (msg.length < HEADER_LEN) throw new MalformedResponse('short answer');
   const flags = msg.readUInt16BE(2);
@@ -59,19 +76,19 @@ export function decodeResponse(msg: Buffer): Response {
   const ar = msg.readUInt16BE(10);
   let off = HEADER_LEN;
   for (let i = 0; i < qd; i++) off = readName(msg, off).end + 4;
+  // Owner names are skipped, not read: an answer's records all point back at the question's name.
   const answers: DnsRecord[] = [];
   let negativeTtl: number | null = null;
   for (let i = 0; i < an + ns; i++) {
-    off = readName(msg, off).end;
+    off = skipName(msg, off);
     if (off + 10 > msg.length) throw new MalformedResponse('truncated record');
     const type = msg.readUInt16BE(off);
     const ttl = msg.readUInt32BE(off + 4);
     const rdlen = msg.readUInt16BE(off + 8);
     const rdataOffset = off + 10;
     if (rdataOffset + rdlen > msg.length) throw new MalformedResponse('truncated rdata');
-    const rdata = msg.subarray(rdataOffset, rdataOffset + rdlen);
-    if (i < an) answers.push({ type, ttl, rdata, rdataOffset });
-    else if (type === QTYPE.SOA && rdlen >= 20) negativeTtl = Math.min(ttl, rdata.readUInt32BE(rdlen - 4));
+    if (i < an) answers.push({ type, ttl, rdataOffset, rdataLength: rdlen });
+    else if (type === QTYPE.SOA && rdlen >= 20) negativeTtl = Math.min(ttl, msg.readUInt32BE(rdataOffset + rdlen - 4));
     off = rdataOffset + rdlen;
   }
   return {
@@ -91,7 +108,7 @@ function extendedErrors(msg: Buffer, off: number, count: number): number[] {
   const codes: number[] = [];
   try {
     for (let i = 0; i < count; i++) {
-      off = readName(msg, off).end;
+      off = skipName(msg, off);
       if (off + 10 > msg.length) break;
       const type = msg.readUInt16BE(off);
       const rdlen = msg.readUInt16BE(off + 8);
@@ -110,14 +127,18 @@ function extendedErrors(msg: Buffer, off: number, count: number): number[] {
   return codes;
 }
 
-/** TXT rdata → its character-strings. */
-export function txtStrings(rdata: Buffer): Buffer[] {
-  const out: Buffer[] = [];
-  for (let o = 0; o < rdata.length;) {
-    const len = rdata[o]!;
-    if (o + 1 + len > rdata.length) throw new MalformedResponse('bad TXT string');
-    out.push(rdata.subarray(o + 1, o + 1 + len));
-    o += 1 + len;
+/**
+ * A TXT record's character-strings, read from the message in place, as latin1 text: one character per byte, so any
+ * bytes pass intact, and a string costs less than a Buffer view (a million-key listing has millions).
+ */
+export function txtTexts(msg: Buffer, off: number, length: number): string[] {
+  const out: string[] = [];
+  const end = off + length;
+  while (off < end) {
+    const len = msg[off]!;
+    if (off + 1 + len > end) throw new MalformedResponse('bad TXT string');
+    out.push(msg.toString('latin1', off + 1, off + 1 + len));
+    off += 1 + len;
   }
   return out;
 }

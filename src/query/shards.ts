@@ -10,6 +10,8 @@ export interface ShardPattern {
   /** The captured parts as latin1 strings (one char per byte), or null when the key does not match. */
   matchText(key: Buffer): string[] | null;
   captures: number;
+  /** No non-capturing wildcard: every key is a tuple of its own, so a listing has as many records as keys. */
+  tuplePerKey: boolean;
 }
 
 import { escapeGlob } from './glob.js';
@@ -24,13 +26,17 @@ export function compileShardPattern(pattern: Buffer): ShardPattern | null {
   let regex = '^';
   const glob: Buffer[] = [];
   let captures = 0;
+  let tuplePerKey = true;
   for (const part of parts) {
     if (part.length === 0) continue;
     if (part[0] === '*') {
       if (part.length === 1) {
         regex += '([\\s\\S]*)';
         captures++;
-      } else regex += '[\\s\\S]*';
+      } else {
+        regex += '[\\s\\S]*';
+        tuplePerKey = false;
+      }
       glob.push(Buffer.from('*'));
     } else {
       regex += part.replace(REGEX_META, '\\$&');
@@ -42,6 +48,7 @@ export function compileShardPattern(pattern: Buffer): ShardPattern | null {
   return {
     glob: Buffer.concat(glob),
     captures,
+    tuplePerKey,
     matchText(key) {
       const m = re.exec(key.toString('latin1'));
       return m ? m.slice(1).map((s) => s ?? '') : null;

@@ -7,7 +7,7 @@ import { plainRedisError } from './errors.js';
 import type { RedisPlan } from '../query/operators.js';
 import type { Partition } from '../query/partition.js';
 import type { ShardPattern } from '../query/shards.js';
-import type { KeySnapshots } from './snapshots.js';
+import { ScanOutgrewAnswer, type KeySnapshots } from './snapshots.js';
 import { TooManyKeysError, type KeyReader } from './reader.js';
 
 export type Reply =
@@ -38,7 +38,20 @@ const oneOrNil = (v: Buffer | null): Buffer[][] | null => (v === null ? null : o
  * Keys grouped by their captures, in first-seen order; capture Buffers are made once per group. Stops as
  * soon as there are more groups than one answer can hold: a million keys are refused in milliseconds.
  */
-function groupKeys(src: KeySource, keys: Buffer[], pattern: ShardPattern): Map<string, { captures: Buffer[]; keys: Buffer[] }> {
+function groupKeys(src: KeySource, keys: Buffer[], pattern: ShardPattern): Iterable<{ captures: Buffer[]; keys: Buffer[] }> {
+  // Where every key is a tuple of its own, there is nothing to group: no id is made, no map kept.
+  if (pattern.tuplePerKey) {
+    const tuples: { captures: Buffer[]; keys: Buffer[] }[] = [];
+    for (const k of keys) {
+      const captures = pattern.matchText(k);
+      if (!captures) continue;
+      const bufs = new Array<Buffer>(captures.length);
+      for (let c = 0; c < captures.length; c++) bufs[c] = Buffer.from(captures[c]!, 'latin1');
+      tuples.push({ captures: bufs, keys: [k] });
+    }
+    checkFits(src, tuples.length);
+    return tuples;
+  }
   const groups = new Map<string, { captures: Buffer[]; keys: Buffer[] }>();
   for (const k of keys) {
     const captures = pattern.matchText(k);
@@ -51,13 +64,14 @@ function groupKeys(src: KeySource, keys: Buffer[], pattern: ShardPattern): Map<s
     }
     g.keys.push(k);
   }
-  return groups;
+  return groups.values();
 }
 
 async function shget(src: KeySource, keys: Buffer[], pattern: ShardPattern): Promise<Reply> {
   const reader = src.reader;
-  const groups = groupKeys(src, keys, pattern);
-  const all = [...groups.values()].flatMap((g) => g.keys);
+  const groups = [...groupKeys(src, keys, pattern)];
+  const all: Buffer[] = [];
+  for (const g of groups) for (const k of g.keys) all.push(k);
   const values = await reader.mget(all);
   // MGET answers nil for a key of another type; tell that apart from a key that expired meanwhile.
   const nilKeys = all.filter((_, i) => values[i] === null);
@@ -68,10 +82,12 @@ async function shget(src: KeySource, keys: Buffer[], pattern: ShardPattern): Pro
   }
   const records: Buffer[][] = [];
   let i = 0;
-  for (const g of groups.values()) {
-    const vals: Buffer[] = [];
-    for (let j = 0; j < g.keys.length; j++, i++) if (values[i] !== null) vals.push(values[i]!);
-    if (vals.length > 0) records.push([...g.captures, ...vals]);
+  for (const g of groups) {
+    // The captures' array becomes the record: the values are appended to it.
+    const record = g.captures;
+    const captured = record.length;
+    for (let j = 0; j < g.keys.length; j++, i++) if (values[i] !== null) record.push(values[i]!);
+    if (record.length > captured) records.push(record);
   }
   return { kind: 'values', records, ttl: null };
 }
@@ -100,8 +116,10 @@ function fits<T>(src: KeySource, records: T[]): T[] {
   return records;
 }
 
-function listKeys(src: KeySource, glob: Buffer, part: Partition | undefined): Promise<Buffer[]> {
-  return part ? src.snapshots.partition(src.reader, glob, src.maxKeys, part) : src.snapshots.fresh(src.reader, glob, src.maxKeys);
+/** `recordPerKey`: each key is a record of the answer, so a scan past maxRecords keys refuses it at once. */
+function listKeys(src: KeySource, glob: Buffer, part: Partition | undefined, recordPerKey: boolean): Promise<Buffer[]> {
+  if (part) return src.snapshots.partition(src.reader, glob, src.maxKeys, part);
+  return src.snapshots.fresh(src.reader, glob, src.maxKeys, recordPerKey && src.maxRecords !== null ? src.maxRecords : undefined);
 }
 
 async function countKeys(src: KeySource, glob: Buffer, part: Partition | undefined): Promise<number> {
@@ -151,24 +169,24 @@ function run(src: KeySource, plan: RedisPlan): Promise<Reply> {
 async function listing(src: KeySource, plan: Exclude<RedisPlan, { key: Buffer }>): Promise<Reply> {
   switch (plan.op) {
     case 'keys':
-      return { kind: 'values', records: each(fits(src, await listKeys(src, plan.glob, plan.part))), ttl: null };
+      return { kind: 'values', records: each(fits(src, await listKeys(src, plan.glob, plan.part, true))), ttl: null };
     case 'klen':
     case 'kplen':
       return { kind: 'values', records: await countRecords(src, plan.glob, plan.part), ttl: null };
     case 'shards':
       return {
         kind: 'values',
-        records: [...groupKeys(src, await listKeys(src, plan.pattern.glob, plan.part), plan.pattern).values()].map((g) => g.captures),
+        records: [...groupKeys(src, await listKeys(src, plan.pattern.glob, plan.part, plan.pattern.tuplePerKey), plan.pattern)].map((g) => g.captures),
         ttl: null,
       };
     case 'shget':
-      return shget(src, await listKeys(src, plan.pattern.glob, plan.part), plan.pattern);
+      return shget(src, await listKeys(src, plan.pattern.glob, plan.part, plan.pattern.tuplePerKey), plan.pattern);
   }
 }
 
 const failed = (e: unknown): Reply => {
   if (e instanceof TooManyKeysError) return { kind: 'error', error: 'toomany', message: e.message };
-  if (e instanceof TooLargeError) return { kind: 'error', error: 'toolarge', message: e.message };
+  if (e instanceof TooLargeError || e instanceof ScanOutgrewAnswer) return { kind: 'error', error: 'toolarge', message: e.message };
   return { kind: 'error', error: 'redis', message: plainRedisError((e as Error).message) };
 };
 

@@ -55,7 +55,7 @@ export function exposedReader(reader: KeyReader, isExposed: (key: Buffer) => boo
     withTtl: (read, k, ...args) => (isExposed(k) ? reader.withTtl(read, k, ...args) : readThenTtl(shown, read, k, ...args)),
     type: (k) => (exposed(k) ? reader.type(k) : Promise.resolve('none')),
     hashText: (k) => reader.hashText(k),
-    scan: (glob, maxKeys) => reader.scan(glob, maxKeys, listed),
+    scan: (glob, maxKeys, keep, progress) => reader.scan(glob, maxKeys, keep ? (k) => listed(k) && keep(k) : listed, progress),
     // MGET is only asked for keys a scan returned, which are served ones already.
     mget: (keys) => reader.mget(keys),
   };

@@ -110,6 +110,24 @@ export class ReadPipe {
   }
 
   /**
+   * One command of a name and any number of arguments (MGET of a page of keys). `now`: written at once with what
+   * this turn queued before it, not at the end of the turn (a SCAN asked before its caller works through the last
+   * reply, so that Redis scans on meanwhile).
+   */
+  sendAll(name: string, args: readonly Buffer[], now = false): Promise<RespReply> {
+    const refused = this.refused();
+    if (refused) return refused;
+    this.writer.addAll(commandHead(name, 1 + args.length), args);
+    this.noteWrite();
+    const reply = new Promise<RespReply>((resolve, reject) => {
+      this.resolves.push(resolve);
+      this.rejects.push(reject);
+    });
+    if (now) this.flush();
+    return reply;
+  }
+
+  /**
    * A read of one key and that key's TTL, written together: one promise for the pair, settled by the second
    * reply (or rejected by the first error reply), where two sends and Promise.all would make four.
    */
@@ -153,6 +171,10 @@ export class ReadPipe {
   /** Adds a command to this turn's write, noting when, for the late-reply watchdog. */
   private write(head: Buffer, a: Buffer | string, b?: Buffer | string, c?: Buffer | string): void {
     this.writer.add(head, a, b, c);
+    this.noteWrite();
+  }
+
+  private noteWrite(): void {
     this.sentAt.push(performance.now());
     if (!this.flushQueued) {
       this.flushQueued = true;

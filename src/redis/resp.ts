@@ -38,6 +38,12 @@ export class CommandWriter {
     if (c !== undefined) this.bulk(c);
   }
 
+  /** A command of any number of arguments (MGET), its head from commandHead(name, 1 + args.length). */
+  addAll(head: Buffer, args: readonly Buffer[]): void {
+    this.raw(head);
+    for (const a of args) this.bulk(a);
+  }
+
   /** The bytes written since the last take; the writer starts a fresh Buffer, since the socket keeps this one. */
   take(): Buffer {
     const out = this.buf.subarray(0, this.at);
@@ -155,8 +161,10 @@ export class ReplyParser {
   /** One element from this.pos: a value, an opened array, or MORE with `need` set (relative to b). */
   private element(b: Buffer): RespReply | typeof MORE | typeof OPENED {
     const start = this.pos;
-    const eol = b.indexOf(CR, start + 1);
-    if (eol < 0 || eol + 1 >= b.length) {
+    // A loop, not b.indexOf: the line is a few bytes (`$30`), and a native call per element costs more than the look.
+    let eol = start + 1;
+    while (eol < b.length && b[eol] !== CR) eol++;
+    if (eol + 1 >= b.length) {
       this.need = b.length + 1;
       return MORE;
     }

@@ -33,26 +33,32 @@ interface Snapshot {
 function pack(keys: readonly Buffer[]): Snapshot {
   const buckets = new Uint32Array(keys.length);
   const bucketStart = new Uint32Array(BUCKETS + 1);
-  let bytes = 0;
+  // Bytes per bucket first, so that each key can then be copied straight to its place, the keys read in the order
+  // the scan gave them: read in bucket order, a million Buffers scattered over the heap cost a cache miss each.
+  const bucketBytes = new Float64Array(BUCKETS + 1);
   for (let i = 0; i < keys.length; i++) {
     const b = bucketOf(keys[i]!);
     buckets[i] = b;
     bucketStart[b + 1]!++;
-    bytes += keys[i]!.length;
+    bucketBytes[b + 1]! += keys[i]!.length;
   }
-  for (let b = 0; b < BUCKETS; b++) bucketStart[b + 1]! += bucketStart[b]!;
+  for (let b = 0; b < BUCKETS; b++) {
+    bucketStart[b + 1]! += bucketStart[b]!;
+    bucketBytes[b + 1]! += bucketBytes[b]!;
+  }
+  const bytes = bucketBytes[BUCKETS]!;
   const place = bucketStart.slice(0, BUCKETS);
-  const order = new Uint32Array(keys.length);
-  for (let i = 0; i < keys.length; i++) order[place[buckets[i]!]!++] = i;
   const data = Buffer.allocUnsafe(bytes);
   const offsets = bytes < 2 ** 32 ? new Uint32Array(keys.length + 1) : new Float64Array(keys.length + 1);
-  let at = 0;
-  for (let j = 0; j < order.length; j++) {
-    const k = keys[order[j]!]!;
-    k.copy(data, at);
-    at += k.length;
-    offsets[j + 1] = at;
+  for (let i = 0; i < keys.length; i++) {
+    const k = keys[i]!;
+    const b = buckets[i]!;
+    const at = bucketBytes[b]!;
+    data.set(k, at);
+    offsets[place[b]!++] = at;
+    bucketBytes[b] = at + k.length;
   }
+  offsets[keys.length] = bytes;
   return { data, offsets, bucketStart };
 }
 
@@ -60,7 +66,15 @@ interface Held {
   /** Packed as soon as the scan ends: the scan's own Buffers (a million objects) are not kept. */
   packed: Promise<Snapshot>;
   expires: number;
+  /** The scan's keys; resolves once whether to hold them is decided. */
+  keys: Promise<Buffer[]>;
+  /** Keys the scan has found so far, and who wants to know as the count grows. */
+  found: number;
+  watchers: Set<(found: number) => void>;
 }
+
+/** A whole listing refused while its scan still ran: more keys than one answer could hold had turned up. */
+export class ScanOutgrewAnswer extends Error {}
 
 export class KeySnapshots {
   private readonly held = new Map<string, Held>();
@@ -76,11 +90,26 @@ export class KeySnapshots {
   }
 
   /**
-   * A fresh scan, for a whole listing (answers stay as fresh as upstream's). It is kept as the pattern's
-   * snapshot, so when the whole answer turns out too large, the probe and pages that follow need no scan.
+   * A fresh scan, for a whole listing (answers stay as fresh as upstream's; one already running for the pattern
+   * is joined). It is kept as the pattern's snapshot, so when the whole answer turns out too large, the probe and
+   * pages that follow need no scan. With `fitsAnswer`, the listing fails with ScanOutgrewAnswer as soon as more
+   * keys than that have turned up, while the scan goes on for the pages: a million-key pattern is refused in
+   * milliseconds, not after seconds of scanning (past a client's timeout, whose retries would each scan again).
    */
-  fresh(reader: KeyReader, glob: Buffer, maxKeys: number): Promise<Buffer[]> {
-    return this.start(reader, glob, maxKeys, HOLD_MIN_KEYS).keys;
+  fresh(reader: KeyReader, glob: Buffer, maxKeys: number, fitsAnswer?: number): Promise<Buffer[]> {
+    const h = this.held.get(idOf(glob, maxKeys));
+    const entry = h && h.expires === Infinity ? h : this.start(reader, glob, maxKeys, HOLD_MIN_KEYS);
+    if (fitsAnswer === undefined) return entry.keys;
+    return new Promise((resolve, reject) => {
+      const watch = (found: number) => {
+        if (found <= fitsAnswer) return;
+        entry.watchers.delete(watch);
+        reject(new ScanOutgrewAnswer(`more than ${fitsAnswer} keys cannot fit one answer`));
+      };
+      entry.watchers.add(watch);
+      watch(entry.found);
+      entry.keys.then(resolve, reject).finally(() => entry.watchers.delete(watch));
+    });
   }
 
   /** The keys matching `glob` that fall in partition `part`. */
@@ -109,6 +138,7 @@ export class KeySnapshots {
     if (h && h.expires > this.now()) return h.packed;
     const started = this.start(reader, glob, maxKeys, 0);
     started.keys.catch(() => undefined);
+    // Nobody may wait for the keys themselves; a failed scan is told through `packed`.
     return started.packed;
   }
 
@@ -116,15 +146,20 @@ export class KeySnapshots {
    * Scans afresh and holds the result packed (when it has at least `holdMin` keys). `keys` resolves once
    * that is decided, so a small listing never holds a slot past its answer.
    */
-  private start(reader: KeyReader, glob: Buffer, maxKeys: number, holdMin: number): { keys: Promise<Buffer[]>; packed: Promise<Snapshot> } {
+  private start(reader: KeyReader, glob: Buffer, maxKeys: number, holdMin: number): Held {
     const t = this.now();
     const id = idOf(glob, maxKeys);
     this.prune(t);
     this.held.delete(id);
     while (this.held.size >= this.maxSnapshots) this.held.delete(this.held.keys().next().value!);
     // Held while the scan runs, and for its lifetime after it ends (a million keys take seconds to scan).
-    const keys = reader.scan(glob, maxKeys);
-    const entry: Held = { packed: keys.then(pack), expires: Infinity };
+    const watchers = new Set<(found: number) => void>();
+    const progress = (found: number) => {
+      entry.found = found;
+      for (const w of watchers) w(found);
+    };
+    const keys = reader.scan(glob, maxKeys, undefined, progress);
+    const entry: Held = { packed: keys.then(pack), expires: Infinity, keys, found: 0, watchers };
     this.held.set(id, entry);
     const settled = entry.packed.then(
       (snapshot) => {
@@ -136,7 +171,8 @@ export class KeySnapshots {
         if (this.held.get(id) === entry) this.held.delete(id);
       },
     );
-    return { keys: settled.then(() => keys), packed: entry.packed };
+    entry.keys = settled.then(() => keys);
+    return entry;
   }
 }
 

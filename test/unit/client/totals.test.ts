@@ -43,8 +43,9 @@ describe('match specs', () => {
 
 const keys = (...ks: string[]) => parseKeys(ks, WEB, ';').keys;
 const total = (ks: string[], values: Record<string, number>, now: number, window: number) => {
-  const counts = new Map(Object.entries(values).map(([k, n]) => [k, { n, s: 0 }]));
-  return Object.fromEntries([...foldGroups(walkBuckets(keys(...ks), now, window), counts, 'count')].map(([g, f]) => [g, f.n]));
+  const parsed = keys(...ks);
+  for (const k of parsed) if (values[k.key] !== undefined) k.value = { n: values[k.key]!, s: 0 };
+  return Object.fromEntries([...foldGroups(walkBuckets(parsed, now, window), 'count')].map(([g, f]) => [g, f.n]));
 };
 
 describe('bucket walk (hand-computed)', () => {

@@ -16,6 +16,8 @@ import { dashboardRoutes } from '../client/serve/routes.js';
 import { createLogger, LOG_LEVELS, type LogLevel } from '../common/log.js';
 import { formatHostPort, parseHostPort } from '../common/hostport.js';
 import { onSignals } from '../common/signals.js';
+import type { Progress } from '../client/progress.js';
+import { progressLine } from './progress-line.js';
 
 const USAGE = 2;
 const DNS_ERROR = 1;
@@ -223,8 +225,8 @@ async function main(): Promise<number> {
     timeoutMs,
     ...(debug ? { debug } : {}),
   };
-  const once = async () => {
-    const r = await total(spec, { ...base, lookups });
+  const once = async (progress?: Progress) => {
+    const r = await total(spec, { ...base, lookups, ...(progress ? { progress } : {}) });
     const d = r.diagnostics;
     for (const s of d.keysSkipped.slice(0, 5)) process.stderr.write(`warning: key skipped: ${s.key} ${s.reason}\n`);
     for (const f of d.bucketsFailed.slice(0, 5)) process.stderr.write(`warning: bucket skipped: ${f.key}: ${f.reason}\n`);
@@ -252,7 +254,10 @@ async function main(): Promise<number> {
     return renderTable(r, render);
   };
   if (!o.watch) {
-    process.stdout.write((await once()) + '\n');
+    // Progress on a terminal only: not into a pipe or a file, where it would be noise in the output.
+    const line = process.stderr.isTTY && process.stdout.isTTY ? progressLine(process.stderr) : null;
+    const out = await once(line?.progress).finally(() => line?.end());
+    process.stdout.write(out + '\n');
     return 0;
   }
   const every = num(o.watch, 'watch')!;

@@ -13,6 +13,7 @@ import { totalsFamilies, totalsFamilyRows, type TotalsEntry } from './prometheus
 import { buildSpec, DEFAULT_KEYPATTERN, parseWindow } from './spec.js';
 import { DescriptionCache } from './described.js';
 import { total, totalizerDescription, type TotalOptions } from './total.js';
+import { timedRound } from './round-log.js';
 
 export interface ExportedTotalizer {
   name: string;
@@ -114,7 +115,7 @@ export async function startExporter(
   let round: Promise<void> | null = null;
   const descriptions = new DescriptionCache();
   const refresh = () =>
-    (round ??= (async () => {
+    (round ??= timedRound(log, `round of totals (${totalizers.map((t) => t.name).join(', ')})`, lookups, async () => {
       const results = await Promise.all(
         totalizers.map(async (t): Promise<TotalsEntry | null> => {
           try {
@@ -131,7 +132,7 @@ export async function startExporter(
         }),
       );
       latest = results.filter((r): r is TotalsEntry => r !== null);
-    })().finally(() => (round = null)));
+    }).finally(() => (round = null)));
   const own: Family[] = [
     { ...EXPORTER_FAMILIES.totalizer_up, samples: () => totalizers.map((t) => ({ labels: { totalizer: t.name }, value: failures.has(t.name) ? 0 : 1 })) },
     { ...EXPORTER_FAMILIES.totalizer_exporter_dns_queries_total, samples: () => [{ value: lookups.queries }] },

@@ -18,6 +18,7 @@ import { listingFailure, type FailedListing } from './diagnose.js';
 import { limiter, pool } from './pool.js';
 import { answered, describe, type Answer, type Lookup, type Lookups } from './lookup.js';
 import { latin1, nameOf } from './names.js';
+import type { Progress } from './progress.js';
 
 /** Keys aimed at per page from rkvdns itself: about 50 bytes a record keeps a page well under 60,000 bytes. */
 export const PAGE_KEYS = 800;
@@ -47,6 +48,7 @@ export interface ListingRequest {
    * `keys` returns those in the Listing as usual.
    */
   sink?: (page: PageRecords) => void;
+  progress?: Progress;
 }
 
 /** A page's records, and the answer they are in when they came in one (a reader may decode it its own way). */
@@ -187,10 +189,18 @@ async function byPartitions(w: Walk, count: number): Promise<string[][]> {
   const first = await firstPage(w, count);
   const n = first.n;
   const records: string[][] = [];
-  const take = req.sink ?? ((page: PageRecords) => void records.push(...page.records));
-  take(first.records);
+  const sink = req.sink ?? ((page: PageRecords) => void records.push(...page.records));
+  let keys = 0;
   let failed = 0;
   let answered = 1;
+  const take = (page: PageRecords) => {
+    sink(page);
+    // Counted from the answer when there is one: the records themselves may never be decoded as text.
+    keys += page.answer?.records.length ?? page.records.length;
+    // A page split in two halves is two answers for one page.
+    req.progress?.pages?.(`${req.pattern}.${req.op}`, Math.min(answered, n), n, keys);
+  };
+  take(first.records);
   const maxFailed = Math.max(8, n);
   const page = async (p: Partition): Promise<void> => {
     const got = await askPage(w, count, p);
@@ -286,6 +296,7 @@ export async function fetchListing(l: Lookups, req: ListingRequest): Promise<Lis
   // Nothing answered the listing: unless something answers for the zone at all, asking more is waiting more.
   if (!answered(whole.r) && !answered(await w.zoneAnswer())) w.fail(`the zone's SOA: no answer`, { reason: describe(whole.r) });
   // Too large, or too slow to list whole (a timeout): a server that pages listings answers the probe.
+  req.progress?.pages?.(`${req.pattern}.${req.op}`, 0, 0, 0);
   const probe = await w.ask(['0of1', req.glob, 'klen']);
   const count = probe.r.kind === 'records' ? probe.r.records[0]?.[0] : undefined;
   const overMax = count === undefined ? null : /^>(\d+)$/.exec(count);

@@ -15,6 +15,7 @@ import { foldGroups, mergeFolded, mergeSparks, primary, sparkOf, trendOf, type F
 import { defaultTtlOf, describedTotalizers, readDescription } from './described.js';
 import { walkBuckets } from './totals.js';
 import { fetchValues, listKeys, openBuckets } from './values.js';
+import type { Progress } from './progress.js';
 
 export { TotalError };
 
@@ -40,6 +41,8 @@ export interface TotalOptions {
   /** Unix seconds; default now. */
   now?: number;
   debug?: (line: string) => void;
+  /** Told how paged listings and value reads advance (totalize's progress line). */
+  progress?: Progress;
   /** Cacheable one cache across calls (watch mode). */
   lookups?: Lookups;
   /**
@@ -104,8 +107,16 @@ interface ZonePart {
 
 /** One zone: list → parse keys → select buckets (the window, and its last quarter for the trend) → values → fold. */
 async function totalZone(spec: FieldSpec[], zone: string, o: Options, lookups: Lookups, now: number): Promise<ZonePart> {
-  const vo = { measure: o.measure, delimiter: o.delimiter, concurrency: o.concurrency, sharded: !!o.sharded, ...(o.debug ? { debug: o.debug } : {}) };
+  const vo = {
+    measure: o.measure,
+    delimiter: o.delimiter,
+    concurrency: o.concurrency,
+    sharded: !!o.sharded,
+    ...(o.debug ? { debug: o.debug } : {}),
+    ...(o.progress ? { progress: o.progress } : {}),
+  };
   const listed = await listKeys(spec, zone, vo, lookups);
+  o.progress?.totalling?.(listed.count);
   const parsed = listed.parse(o.fieldCount);
   if (o.regroup) for (const r of parsed.resources) r.group = o.regroup(r.group);
   const main = walkBuckets(parsed.keys, now, o.window);

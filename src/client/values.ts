@@ -13,6 +13,7 @@ import { nameOf } from './names.js';
 import { pool } from './pool.js';
 import { parseKeys, type KeyParse, type ParsedKey } from './totals.js';
 import { notShaped, TupleParser } from './tuples.js';
+import type { Progress } from './progress.js';
 
 export type Failed = { key: string; reason: string }[];
 
@@ -22,6 +23,7 @@ export interface ValueOptions {
   concurrency: number;
   sharded: boolean;
   debug?: (line: string) => void;
+  progress?: Progress;
 }
 
 /** A zone's listed buckets, and the values a shget listing carried, bucket by bucket (null: they must be fetched). */
@@ -59,6 +61,7 @@ async function shgetValues(
     concurrency: o.concurrency,
     sink: (page) => buckets.addPage(page),
     ...(o.debug ? { debug: o.debug } : {}),
+    ...(o.progress ? { progress: o.progress } : {}),
   });
   if (listing.op === 'keys')
     return listedKeys(
@@ -73,7 +76,15 @@ async function shgetValues(
 export async function listKeys(spec: readonly FieldSpec[], zone: string, o: ValueOptions, lookups: Lookups): Promise<ListedKeys> {
   if (o.sharded) return shgetValues(spec, zone, o, lookups);
   const glob = keysGlob(spec, o.delimiter);
-  const listing = await fetchListing(lookups, { op: 'keys', pattern: glob, glob, zone, concurrency: o.concurrency, ...(o.debug ? { debug: o.debug } : {}) });
+  const listing = await fetchListing(lookups, {
+    op: 'keys',
+    pattern: glob,
+    glob,
+    zone,
+    concurrency: o.concurrency,
+    ...(o.debug ? { debug: o.debug } : {}),
+    ...(o.progress ? { progress: o.progress } : {}),
+  });
   return listedKeys(
     listing.records.map((rec) => rec[0]!),
     spec,
@@ -112,12 +123,14 @@ export async function fetchValues(
     bucketsFailed.push(...l.bucketsFailed.filter((f) => openKeys.has(f.key)));
   }
   const rest = [...new Set(needed.map((k) => k.key))].filter((k) => !values.has(k) && !bucketsFailed.some((f) => f.key === k));
+  let read = 0;
   await pool(rest, o.concurrency, async (key) => {
     const name = nameOf([key, 'get'], zone);
     const r = await lookups.txt(name.labels, name.display);
     const v = r.kind === 'records' ? decodeBucket(o.measure, (r.records[0] ?? []).join('')) : null;
     if (v === null) bucketsFailed.push({ key, reason: r.kind === 'records' ? notShaped(o.measure) : describe(r) });
     else values.set(key, v);
+    o.progress?.values?.(++read, rest.length);
   });
   return { values, bucketsFailed };
 }

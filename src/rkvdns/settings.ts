@@ -92,7 +92,7 @@ export const SETTINGS: Readonly<Record<keyof Settings, Def>> = {
   },
   REDIS_TIMEOUT_MS: { kind: int(10, 60_000), default: 1000, doc: 'a Redis command not answered in this time fails (SERVFAIL)' },
   MAX_PENDING: { kind: int(1, 1_000_000), default: 2000, doc: 'queries waiting on Redis; beyond it UDP queries are dropped' },
-  MAX_KEYS: { kind: int(1, 100_000_000), default: 100_000, doc: 'keys a pattern may enumerate before the answer is an error' },
+  MAX_KEYS: { kind: int(1, 100_000_000), default: 2_000_000, doc: 'keys a pattern may enumerate before the answer is an error' },
   PARTITIONED_LISTINGS: { kind: bool, default: true, doc: 'answer <i>of<n>.<pattern>.<op> listing pages (keys, klen, kplen, shards, shget)' },
   MAX_UDP_PAYLOAD: { kind: int(512, 65_535), default: 1200, doc: 'largest UDP answer offered to EDNS clients' },
   MAX_TCP_PAYLOAD: { kind: int(512, 65_535), default: 60_000, doc: 'largest TCP answer' },

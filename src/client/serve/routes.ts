@@ -8,6 +8,7 @@ import type http from 'node:http';
 import { createRequire } from 'node:module';
 import type { ExtraRoutes } from '../../common/instruments.js';
 import type { Logger } from '../../common/log.js';
+import { timedRound } from '../round-log.js';
 import { DescriptionCache } from '../described.js';
 import type { ExportedTotalizer } from '../exporter.js';
 import type { Lookups } from '../lookup.js';
@@ -96,7 +97,8 @@ export function dashboardRoutes(totalizers: readonly ExportedTotalizer[], lookup
     try {
       const q = parseTotalsQuery(url.searchParams, t);
       // Requests that differ only in top or format share one computation.
-      void shared(computedKey(name, q), () => computeTotals(t, q, { lookups, descriptions })).then(
+      const what = `totals of ${name} over ${q.window} s${q.by ? ` by ${String(q.by)}` : ''}${q.where.length ? ` where ${q.where.join(' ')}` : ''}`;
+      void shared(computedKey(name, q), () => timedRound(log, what, lookups, () => computeTotals(t, q, { lookups, descriptions }))).then(
         (c) => sendJson(res, head, 200, renderTotals(t, q, c as Computed)),
         fail(res, head),
       );

@@ -1,34 +1,117 @@
 #!/usr/bin/env node
 /**
- * Where the limits are as a totalizer grows: Redis memory per bucket key, the time rkvdns needs to
- * enumerate a pattern (SCAN), its memory while a big listing is paged, and totalize over 10k, 100k and
- * 1M bucket keys (sharded, paged) through rkvdns directly and through unbound.
- *   npm run bench:scaling
+ * Big totalizers against reading Redis directly. For 100,000 and 1,000,000 bucket keys (a quarter as many groups:
+ * each client address and status seen on two servers in two buckets), in one run:
+ *   - the direct read a script would do: SCAN COUNT 1000 + MGET, summing per group, with redis-py (when Python has
+ *     it; as root it is installed) and with ioredis in Node;
+ *   - totalize --sharded cold, straight to rkvdns (a fresh rkvdns: no snapshot);
+ *   - the same through unbound, cold (fresh unbound and rkvdns), then warm (again, within the TTL);
+ * each total checked against what was written, totalize's peak memory (a process of its own) and rkvdns's, and the
+ * ratios to the direct reads. Also Redis memory per bucket key, and the time of one whole-pattern count (a SCAN).
+ *   npm run bench:scaling          (BENCH_SIZES=100000 for the smaller size alone)
  */
-import { total } from '../dist/index.js';
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { fmt, need, serverStats, startRedis, startRkvdns, startUnbound, table, usage } from './lib.mjs';
 
 need({ 'redis-server': 'redis-server', unbound: 'unbound', dig: 'bind9-dnsutils' });
 const ZONE = 'bench.test';
 const NOW = Math.floor(Date.now() / 1000);
-const SIZES = [10_000, 100_000, 1_000_000];
+const SIZES = (process.env.BENCH_SIZES ?? '100000,1000000').split(',').map(Number);
+// Long enough that the warm run through unbound comes within the TTL of every page the cold run fetched.
+const DEFAULT_TTL = 300;
+const CLIENT = fileURLToPath(new URL('scaling-client.mjs', import.meta.url));
+
+/** redis-py, when Python has it: as root, installed (python3-redis); otherwise its column says how. */
+function havePython() {
+  const ok = () => spawnSync('/usr/bin/python3', ['-c', 'import redis'], { stdio: 'ignore' }).status === 0;
+  if (ok()) return true;
+  if (process.getuid?.() === 0) {
+    console.error('bench: installing python3-redis');
+    spawnSync('sh', ['-c', 'apt-get install -y -qq python3-redis >/dev/null 2>&1 || (apt-get update -qq && apt-get install -y -qq python3-redis >/dev/null)'], {
+      stdio: 'inherit',
+    });
+  }
+  return ok();
+}
+const python = havePython();
 
 const redis = await startRedis();
 const usedMemory = async () => Number(/used_memory:(\d+)/.exec(await redis.client.info('memory'))[1]);
 
 /**
- * n distinct keys `<prefix>;10.0.<a>.<b>,200;web<s>;<ts>`: 400 addresses × 5 sources = 2,000 resources,
- * each with one bucket per 60 s going back in time; value 1 + i % 7.
+ * n keys `<prefix>;10.<a>.<b>.<c>,<status>;web<s>;<ts>`: n/4 groups (address and status), each on two servers with
+ * two buckets 60 s apart; value 1 + i % 7. Returns the expected total.
  */
 async function seed(prefix, n) {
-  const lua = `for i = tonumber(ARGV[2]), tonumber(ARGV[3]) do
-    local r = i % 400
-    redis.call('SET', ARGV[1] .. ';10.0.' .. math.floor(r / 200) .. '.' .. (r % 200) .. ',200;web' .. (math.floor(i / 400) % 5) .. ';' .. (tonumber(ARGV[4]) - 60 * math.floor(i / 2000)), 1 + i % 7, 'EX', 86400)
+  const groups = n / 4;
+  const lua = `local groups = tonumber(ARGV[5])
+  for i = tonumber(ARGV[2]), tonumber(ARGV[3]) do
+    local r = i % groups
+    local a = math.floor(r / 4)
+    redis.call('SET', ARGV[1] .. ';10.' .. math.floor(a / 65536) .. '.' .. (math.floor(a / 256) % 256) .. '.' .. (a % 256) .. ',' .. (200 + r % 4) ..
+      ';web' .. (math.floor(i / groups) % 2) .. ';' .. (tonumber(ARGV[4]) - 60 * math.floor(i / (2 * groups))), 1 + i % 7, 'EX', 86400)
   end return 1`;
-  for (let from = 0; from < n; from += 100_000) await redis.client.eval(lua, 0, prefix, from, Math.min(n, from + 100_000) - 1, NOW);
+  for (let from = 0; from < n; from += 100_000) await redis.client.eval(lua, 0, prefix, from, Math.min(n, from + 100_000) - 1, NOW, groups);
   let expected = 0;
   for (let i = 0; i < n; i++) expected += 1 + (i % 7);
   return expected;
+}
+
+/** The direct read with redis-py: seconds, groups and total. */
+function directPython(prefix) {
+  const script = `
+import redis, sys, time
+r = redis.Redis(port=int(sys.argv[1]))
+t = time.time(); groups = {}; cur = 0
+while True:
+    cur, keys = r.scan(cur, match=sys.argv[2].encode() + b';*', count=1000)
+    if keys:
+        for k, v in zip(keys, r.mget(keys)):
+            if v is not None:
+                g = k.split(b';')[1]
+                groups[g] = groups.get(g, 0) + int(v)
+    if cur == 0:
+        break
+print(time.time() - t, len(groups), sum(groups.values()))`;
+  const out = spawnSync('/usr/bin/python3', ['-c', script, String(redis.port), prefix], { encoding: 'utf8' });
+  const [s, groups, sum] = out.stdout.trim().split(' ').map(Number);
+  return { ms: s * 1000, groups, sum };
+}
+
+/** The same read with ioredis, in this process. */
+async function directNode(prefix) {
+  const t0 = performance.now();
+  const groups = new Map();
+  let cursor = '0';
+  do {
+    const [next, keys] = await redis.client.scan(cursor, 'MATCH', `${prefix};*`, 'COUNT', 1000);
+    cursor = next;
+    if (keys.length === 0) continue;
+    const values = await redis.client.mget(keys);
+    keys.forEach((k, i) => {
+      if (values[i] === null) return;
+      const g = k.split(';')[1];
+      groups.set(g, (groups.get(g) ?? 0) + Number(values[i]));
+    });
+  } while (cursor !== '0');
+  let sum = 0;
+  for (const v of groups.values()) sum += v;
+  return { ms: performance.now() - t0, groups: groups.size, sum };
+}
+
+/** totalize in a process of its own (its memory is its own), while rkvdns's memory is sampled. */
+function totalize(prefix, port, rkvdnsPid) {
+  let peak = usage(rkvdnsPid).rssMb;
+  const sampler = setInterval(() => (peak = Math.max(peak, usage(rkvdnsPid).rssMb)), 100);
+  return new Promise((resolve) => {
+    import('node:child_process').then(({ execFile }) =>
+      execFile('node', [CLIENT, prefix, `127.0.0.1:${port}`, ZONE, String(NOW)], { maxBuffer: 1 << 20 }, (err, stdout, stderr) => {
+        clearInterval(sampler);
+        resolve(err ? { error: (stderr || err.message).trim().slice(0, 160), rkvdnsMb: peak } : { ...JSON.parse(stdout), rkvdnsMb: peak });
+      }),
+    );
+  });
 }
 
 const memory = [];
@@ -37,67 +120,73 @@ for (const n of SIZES) {
   const before = await usedMemory();
   expected.set(n, await seed(`t${n}`, n));
   const bytes = (await usedMemory()) - before;
-  if ((await redis.client.dbsize()) < SIZES.slice(0, SIZES.indexOf(n) + 1).reduce((a, b) => a + b)) throw new Error('seeded keys collide');
   memory.push({ 'bucket keys': fmt.int(n), 'Redis used_memory': `${fmt.int(bytes / 2 ** 20)} MB`, 'bytes per key': fmt.int(bytes / n) });
 }
-
-// DEFAULT_TTL 10: key snapshots live 10 s, so a pause of 11 s between runs makes each start cold.
-const server = await startRkvdns(redis.url, ZONE, { MAX_KEYS: 2_000_000, DEFAULT_TTL: 10 });
-const unbound = await startUnbound(ZONE, server.port);
-const unboundPort = unbound.port;
+if ((await redis.client.dbsize()) !== SIZES.reduce((a, b) => a + b)) throw new Error('seeded keys collide');
 
 const rows = [];
+const ratios = [];
 for (const n of SIZES) {
-  for (const [via, port] of [
-    ['rkvdns', server.port],
-    ['unbound', unboundPort],
-  ]) {
-    // Each run starts cold at rkvdns: the key snapshot of the previous run has expired.
-    if (rows.length > 0) await new Promise((r) => setTimeout(r, 11_000));
-    const rssBefore = usage(server.proc.pid).rssMb;
-    let peak = rssBefore;
-    const sampler = setInterval(() => {
-      peak = Math.max(peak, usage(server.proc.pid).rssMb);
-    }, 100);
-    const t0 = performance.now();
-    let r;
-    let error = '';
-    try {
-      r = await total([`t${n}`, null], { zone: ZONE, window: 86400 * 30, nameservers: [`127.0.0.1:${port}`], sharded: true, now: NOW, timeoutMs: 4000 });
-    } catch (e) {
-      error = e.message;
-    }
-    const ms = performance.now() - t0;
-    clearInterval(sampler);
-    const sum = r ? r.groups.reduce((a, g) => a + g.value, 0) : NaN;
+  const prefix = `t${n}`;
+  const want = expected.get(n);
+  const py = python ? directPython(prefix) : null;
+  const node = await directNode(prefix);
+  const runs = [];
+  // Cold, straight to a fresh rkvdns (with the shipped MAX_KEYS).
+  {
+    const server = await startRkvdns(redis.url, ZONE, { DEFAULT_TTL });
+    runs.push({ via: 'rkvdns, cold', ...(await totalize(prefix, server.port, server.proc.pid)) });
+    await server.proc.stop();
+  }
+  // Through unbound: both fresh (cold), then the same again (warm: unbound answers every page from its cache).
+  {
+    const server = await startRkvdns(redis.url, ZONE, { DEFAULT_TTL });
+    const unbound = await startUnbound(ZONE, server.port);
+    runs.push({ via: 'unbound, cold', ...(await totalize(prefix, unbound.port, server.proc.pid)) });
+    runs.push({ via: 'unbound, warm', ...(await totalize(prefix, unbound.port, server.proc.pid)) });
+    await unbound.stop();
+    await server.proc.stop();
+  }
+  const exact = (sum) => (sum === want ? 'exact' : `WRONG (${sum} of ${want})`);
+  if (py) rows.push({ 'bucket keys': fmt.int(n), via: 'redis-py, SCAN + MGET', 'wall s': (py.ms / 1000).toFixed(2), total: exact(py.sum) });
+  rows.push({ 'bucket keys': fmt.int(n), via: 'ioredis, SCAN + MGET', 'wall s': (node.ms / 1000).toFixed(2), total: exact(node.sum) });
+  for (const r of runs)
     rows.push({
       'bucket keys': fmt.int(n),
-      via,
-      queries: r ? fmt.int(r.diagnostics.queries) : '–',
-      'wall s': (ms / 1000).toFixed(1),
-      'keys/s': fmt.int((r ? n : NaN) / (ms / 1000)),
-      'rkvdns RSS peak': `${fmt.int(peak)} MB`,
-      total: error ? `FAIL: ${error.slice(0, 140)}` : sum === expected.get(n) ? 'exact' : `WRONG (${sum})`,
+      via: `totalize --sharded, ${r.via}`,
+      'wall s': r.error ? '–' : (r.ms / 1000).toFixed(2),
+      'DNS queries': r.error ? '–' : fmt.int(r.queries),
+      'totalize peak': r.error ? '–' : `${fmt.int(r.peakMb)} MB`,
+      'rkvdns peak': `${fmt.int(r.rkvdnsMb)} MB`,
+      total: r.error ? `FAIL: ${r.error}` : exact(r.sum),
     });
-  }
+  const ratio = (r, base) => (r.error || !base ? '–' : (r.ms / base.ms).toFixed(2));
+  ratios.push({
+    'bucket keys': fmt.int(n),
+    'cold via rkvdns / redis-py': ratio(runs[0], py),
+    'cold via unbound / redis-py': ratio(runs[1], py),
+    'warm via unbound / redis-py': ratio(runs[2], py),
+    'cold via rkvdns / ioredis': ratio(runs[0], node),
+    'warm via unbound / ioredis': ratio(runs[2], node),
+  });
 }
 
 // SCAN cost on its own: a fresh whole-pattern count of the largest totalizer.
+const server = await startRkvdns(redis.url, ZONE, { DEFAULT_TTL });
 const t0 = performance.now();
-const klen = await import('node:child_process').then(({ spawnSync }) =>
-  spawnSync('dig', ['@127.0.0.1', '-p', String(server.port), '+short', '+time=60', '+tries=1', `t${SIZES.at(-1)};*.klen.${ZONE}`, 'TXT'], {
-    encoding: 'utf8',
-  }).stdout.trim(),
-);
+const klen = spawnSync('dig', ['@127.0.0.1', '-p', String(server.port), '+short', '+time=60', '+tries=1', `t${SIZES.at(-1)};*.klen.${ZONE}`, 'TXT'], {
+  encoding: 'utf8',
+}).stdout.trim();
 const scanMs = performance.now() - t0;
 const stats = await serverStats(server.port, ZONE);
+await server.proc.stop();
 
 console.log('');
 table('Redis memory per bucket key', memory);
-table('totalize, sharded, paged (one totalizer per row)', rows);
+table('a total over every bucket key: read directly from Redis, and through DNS', rows);
+table('time against the direct read (goal: cold ≤ 1.0 of redis-py; warm through unbound ≤ 0.3)', ratios);
+if (!python) console.log('redis-py: not installed here (apt-get install python3-redis); the ioredis read stands in for it');
 console.log(`whole-pattern klen over ${fmt.int(SIZES.at(-1))} keys (one SCAN of the keyspace): ${klen} in ${fmt.int(scanMs)} ms`);
-console.log(`rkvdns counters: error_toolarge ${stats.error_toolarge ?? 0}, partial_tcp ${stats.partial_tcp ?? 0}, tcp_queries ${stats.tcp_queries ?? 0}`);
+console.log(`rkvdns counters (last server): error_toolarge ${stats.error_toolarge ?? 0}, partial_tcp ${stats.partial_tcp ?? 0}`);
 
-await unbound.stop();
-await server.proc.stop();
 await redis.stop();

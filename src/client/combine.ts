@@ -4,7 +4,7 @@
  * not: every bucket the window touches takes part whole, since a share of an extreme means nothing. Fractions
  * are kept until the caller rounds the totals.
  */
-import type { BucketValue, Measure } from '../common/measure.js';
+import type { Measure } from '../common/measure.js';
 import type { WeightedBucket } from './totals.js';
 
 /** A group so far: weighted lines and units (count, sum), or the extreme's units (max, min). */
@@ -15,23 +15,23 @@ export interface Folded {
 
 const start = (measure: Measure): Folded => ({ n: 0, s: measure === 'max' ? -Infinity : measure === 'min' ? Infinity : 0 });
 
-/** Folds a value into a group by the measure, with the bucket's weight. */
-function add(f: Folded, v: BucketValue, weight: number, measure: Measure): void {
+/** Folds a value (`n` lines, `s` units) into a group by the measure, with the bucket's weight. */
+function add(f: Folded, n: number, s: number, weight: number, measure: Measure): void {
   if (measure === 'count' || measure === 'sum') {
-    f.n += v.n * weight;
-    f.s += v.s * weight;
-  } else if (weight > 0) f.s = measure === 'max' ? Math.max(f.s, v.s) : Math.min(f.s, v.s);
+    f.n += n * weight;
+    f.s += s * weight;
+  } else if (weight > 0) f.s = measure === 'max' ? Math.max(f.s, s) : Math.min(f.s, s);
 }
 
 /** Per group, its buckets folded; buckets without a value (failed reads) are left out. */
 export function foldGroups(buckets: readonly WeightedBucket[], measure: Measure): Map<string, Folded> {
   const groups = new Map<string, Folded>();
   for (const b of buckets) {
-    const v = b.key.value;
-    if (v === undefined) continue;
-    let f = groups.get(b.key.group);
-    if (!f) groups.set(b.key.group, (f = start(measure)));
-    add(f, v, b.weight, measure);
+    const k = b.key;
+    if (!k.valued) continue;
+    let f = groups.get(k.group);
+    if (!f) groups.set(k.group, (f = start(measure)));
+    add(f, k.n, k.s, b.weight, measure);
   }
   return groups;
 }
@@ -41,7 +41,7 @@ export function mergeFolded(into: Map<string, Folded>, from: ReadonlyMap<string,
   for (const [g, f] of from) {
     const cur = into.get(g);
     if (!cur) into.set(g, { ...f });
-    else add(cur, { n: f.n, s: f.s }, 1, measure);
+    else add(cur, f.n, f.s, 1, measure);
   }
 }
 
@@ -85,9 +85,8 @@ export function sparkOf(buckets: readonly WeightedBucket[], measure: Measure, no
   const width = window / bins;
   const additive = measure === 'count' || measure === 'sum';
   for (const b of buckets) {
-    const v = b.key.value;
-    if (v === undefined) continue;
-    const value = measure === 'count' ? v.n : v.s;
+    if (!b.key.valued) continue;
+    const value = measure === 'count' ? b.key.n : b.key.s;
     const [from, to, span] = [Math.max(b.key.start, floor), Math.min(b.end, now), b.end - b.key.start];
     if (span <= 0 || to <= from) continue;
     let series = spark.get(b.key.group);

@@ -6,7 +6,7 @@
  * no object but its ParsedKey; a resource's text is made once. Tuples of any other shape take the text path,
  * which rebuilds the key and splits it as parseKeys does; both give the same buckets.
  */
-import { decodeBucket, type BucketValue, type Measure } from '../common/measure.js';
+import { decodeBucket, type Measure } from '../common/measure.js';
 import { txtTexts } from '../dns/response.js';
 import type { Answer } from './lookup.js';
 import type { FieldSpec } from './matchspec.js';
@@ -110,7 +110,7 @@ function hashOf(msg: Buffer, from: number, to: number): number {
 export class TupleParser {
   readonly bucketsFailed: { key: string; reason: string }[] = [];
   private readonly resources: Resources;
-  private readonly columns: BucketColumns & { values: (BucketValue | null)[] } = { res: [], ts: [], start: [], values: [] };
+  private readonly columns: BucketColumns & { n: number[]; s: number[] } = { res: [], ts: [], start: [], n: [], s: [] };
   private readonly table = new CaptureTable();
   private readonly captures: number;
   private readonly rebuild: (tuple: readonly string[]) => string;
@@ -170,8 +170,7 @@ export class TupleParser {
     if (at !== to) return false;
     const start = integerAt(msg, tsAt + 1, valueAt, false);
     if (Number.isNaN(start)) return false;
-    const value = this.valueAt(msg, valueAt + 1, to);
-    if (!value) return false;
+    if (!this.valueAt(msg, valueAt + 1, to)) return false;
     // The captures before the timestamp, length bytes included: one id for the tuple's resource.
     const hash = hashOf(msg, from, tsAt);
     let res = this.table.find(msg, from, tsAt, hash);
@@ -185,21 +184,28 @@ export class TupleParser {
     this.columns.res.push(res);
     this.columns.ts.push(null);
     this.columns.start.push(start);
-    this.columns.values.push(value);
+    this.columns.n.push(this.n);
+    this.columns.s.push(this.s);
     return true;
   }
 
-  /** The bucket value in msg[from, to) by the measure; null when it is not plain digits (the text path decides). */
-  private valueAt(msg: Buffer, from: number, to: number): BucketValue | null {
+  /** The value just read by valueAt: lines and units. */
+  private n = 0;
+  private s = 0;
+
+  /** Reads the bucket value in msg[from, to) by the measure; false when it is not plain digits (the text path decides). */
+  private valueAt(msg: Buffer, from: number, to: number): boolean {
     if (this.measure !== 'sum') {
       const v = integerAt(msg, from, to, true);
-      return Number.isNaN(v) ? null : this.measure === 'count' ? { s: 0, n: v } : { s: v, n: 0 };
+      this.n = this.measure === 'count' ? v : 0;
+      this.s = this.measure === 'count' ? 0 : v;
+      return !Number.isNaN(v);
     }
     const space = msg.indexOf(32, from);
-    if (space < 0 || space >= to) return null;
-    const s = integerAt(msg, from, space, true);
-    const n = integerAt(msg, space + 1, to, false);
-    return Number.isNaN(s) || Number.isNaN(n) ? null : { s, n };
+    if (space < 0 || space >= to) return false;
+    this.s = integerAt(msg, from, space, true);
+    this.n = integerAt(msg, space + 1, to, false);
+    return !Number.isNaN(this.s) && !Number.isNaN(this.n);
   }
 
   private addTuple(t: readonly string[]): void {
@@ -208,6 +214,7 @@ export class TupleParser {
     const key = this.rebuild(t);
     if (!value) this.bucketsFailed.push({ key, reason: notShaped(this.measure) });
     this.resources.addKey(this.columns, key);
-    this.columns.values.push(value);
+    this.columns.n.push(value ? value.n : NaN);
+    this.columns.s.push(value ? value.s : 0);
   }
 }

@@ -49,6 +49,19 @@ const total = (ks: string[], values: Record<string, number>, now: number, window
 };
 
 describe('bucket walk (hand-computed)', () => {
+  it('no keys, no buckets; keys of two parses are walked per resource all the same', () => {
+    expect(walkBuckets([], 10_000, 3000)).toEqual([]);
+    // Resources made far apart (many parses between) are gathered by identity instead of by their numbers.
+    const early = keys('web_client;a;s;9000', 'web_client;a;s;8000');
+    for (let i = 0; i < 50; i++) keys('web_client;x;s;1');
+    const late = keys('web_client;b;s;9500');
+    expect(walkBuckets([...early, ...late], 10_000, 3000).map((b) => [b.key.key, b.weight])).toEqual([
+      ['web_client;a;s;9000', 1],
+      ['web_client;a;s;8000', 1],
+      ['web_client;b;s;9500', 1],
+    ]);
+  });
+
   it('buckets inside the window count in full; the straddling one pro rata; older ones not at all', () => {
     // now 10000, window 3000 → floor 7000. Buckets of one resource start 9000, 8000, 6000, 5000.
     // 9000 and 8000 count fully (5 + 7); 6000 spans [6000, 8000) of which 1000 s lie inside: 10 × 0.5 = 5.

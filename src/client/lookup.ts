@@ -46,7 +46,7 @@ type Parse = (msg: Buffer, off: number, length: number) => string[];
 
 /**
  * A cached lookup. Records are kept as the answer's bytes and read again on each hit: a million-key listing is
- * 45 MB of answers outside the JavaScript heap, where as strings it would be millions of objects for the garbage
+ * about 50 MB of answers outside the JavaScript heap, where as strings it would be millions of objects for the garbage
  * collector to walk for as long as they are cached.
  */
 type Cached = { lookup: Lookup } | { answer: Buffer; qtype: number; parse: Parse; flags: Pick<Lookup, 'viaResolver' | 'stale'> };

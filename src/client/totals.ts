@@ -10,10 +10,11 @@ import { groupOf, type FieldSpec } from './matchspec.js';
 
 /** A resource (a key without its timestamp) as every bucket of it shares it: split and grouped once. */
 export interface Resource {
-  fields: readonly string[];
   resource: string;
-  /** What comes before a bucket's timestamp in its key: the resource and the delimiter ('' for a bare timestamp). */
-  prefix: string;
+  /** What joins the resource and a bucket's timestamp in its key: the delimiter ('' for a bare timestamp). */
+  sep: string;
+  /** Fields before the timestamp: a count, not the fields (a million keys are hundreds of thousands of resources). */
+  fieldCount: number;
   /** Null when the spec does not select it. */
   group: string | null;
   /** A number of its own, in the order resources are made: buckets are gathered by it without a map. */
@@ -50,11 +51,11 @@ export class ParsedKey {
 
   /** The key, made when asked: a shget listing gives its parts, and most keys are never named. */
   get key(): string {
-    return this.res.prefix + (this.tsText ?? String(this.start));
+    return this.res.resource + this.res.sep + (this.tsText ?? String(this.start));
   }
 
-  get fields(): readonly string[] {
-    return this.res.fields;
+  get fieldCount(): number {
+    return this.res.fieldCount;
   }
 
   get resource(): string {
@@ -93,7 +94,7 @@ export class Resources {
     private readonly spec: readonly FieldSpec[],
     private readonly delimiter: string,
   ) {
-    this.bare = { fields: [], resource: '', prefix: '', group: groupOf([], spec, delimiter), id: resourcesMade++ };
+    this.bare = { resource: '', sep: '', fieldCount: 0, group: groupOf([], spec, delimiter), id: resourcesMade++ };
   }
 
   get all(): Resource[] {
@@ -115,7 +116,7 @@ export class Resources {
     if (!r) {
       const fields = resource.split(this.delimiter);
       const group = groupOf(fields, this.spec, this.delimiter);
-      this.byText.set(resource, (r = { fields, resource, prefix: resource + this.delimiter, group, id: resourcesMade++ }));
+      this.byText.set(resource, (r = { resource, sep: this.delimiter, fieldCount: fields.length, group, id: resourcesMade++ }));
     }
     return r;
   }
@@ -139,13 +140,13 @@ export interface BucketColumns {
  */
 export function selectBuckets(b: BucketColumns, all: Resource[], fieldCount: number | undefined): KeyParse {
   const { res, ts, start, n: lines, s: units } = b;
-  const keyOf = (i: number) => res[i]!.prefix + (ts[i] ?? String(start[i]));
+  const keyOf = (i: number) => res[i]!.resource + res[i]!.sep + (ts[i] ?? String(start[i]));
   let count = fieldCount ?? null;
   if (count === null && res.length > 0) {
     const first = new Map<Resource, number>();
     res.forEach((r, i) => first.has(r) || first.set(r, i));
     const counts = new Map<number, string>();
-    for (const [r, i] of first) if (!counts.has(r.fields.length + 1)) counts.set(r.fields.length + 1, keyOf(i));
+    for (const [r, i] of first) if (!counts.has(r.fieldCount + 1)) counts.set(r.fieldCount + 1, keyOf(i));
     if (counts.size > 1) {
       throw new Error(
         `keys have different numbers of fields: ${[...counts].map(([n, k]) => `${n} (e.g. ${k})`).join(', ')}; give the field count (--fields N) or a narrower spec`,
@@ -157,8 +158,8 @@ export function selectBuckets(b: BucketColumns, all: Resource[], fieldCount: num
   const skipped: KeyParse['skipped'] = [];
   for (let i = 0; i < res.length; i++) {
     const r = res[i]!;
-    if (r.fields.length + 1 !== count) {
-      skipped.push({ key: keyOf(i), reason: `has ${r.fields.length + 1} fields, expected ${count}` });
+    if (r.fieldCount + 1 !== count) {
+      skipped.push({ key: keyOf(i), reason: `has ${r.fieldCount + 1} fields, expected ${count}` });
       continue;
     }
     if (Number.isNaN(start[i])) {
@@ -168,7 +169,7 @@ export function selectBuckets(b: BucketColumns, all: Resource[], fieldCount: num
     if (r.group === null) continue;
     out.push(new ParsedKey(r as Resource & { group: string }, ts[i]!, start[i]!, lines?.[i] ?? NaN, units?.[i] ?? 0));
   }
-  const resources = all.filter((r): r is Resource & { group: string } => r.group !== null && r.fields.length + 1 === count);
+  const resources = all.filter((r): r is Resource & { group: string } => r.group !== null && r.fieldCount + 1 === count);
   return { keys: out, skipped, fieldCount: count, resources };
 }
 

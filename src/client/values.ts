@@ -113,7 +113,7 @@ export async function fetchValues(
 ): Promise<{ values: Map<string, BucketValue>; bucketsFailed: Failed }> {
   const values = new Map<string, BucketValue>();
   const bucketsFailed: Failed = [];
-  const endings = [...new Map(open.map((k) => [`${k.start}/${k.fields.length}`, { start: String(k.start), fields: k.fields.length }])).values()];
+  const endings = [...new Map(open.map((k) => [`${k.start}/${k.fieldCount}`, { start: String(k.start), fields: k.fieldCount }])).values()];
   const openKeys = new Set(open.map((k) => k.key));
   const listed = await Promise.all(
     endings.length > OPEN_STARTS ? [shgetValues(spec, zone, o, lookups)] : endings.map((e) => shgetValues(spec, zone, o, lookups, e)),

@@ -5,7 +5,7 @@
  * are kept until the caller rounds the totals.
  */
 import type { Measure } from '../common/measure.js';
-import type { WeightedBucket } from './totals.js';
+import type { ParsedKey, WeightedBucket } from './totals.js';
 
 /** A group so far: weighted lines and units (count, sum), or the extreme's units (max, min). */
 export interface Folded {
@@ -23,17 +23,25 @@ function add(f: Folded, n: number, s: number, weight: number, measure: Measure):
   } else if (weight > 0) f.s = measure === 'max' ? Math.max(f.s, s) : Math.min(f.s, s);
 }
 
-/** Per group, its buckets folded; buckets without a value (failed reads) are left out. */
-export function foldGroups(buckets: readonly WeightedBucket[], measure: Measure): Map<string, Folded> {
-  const groups = new Map<string, Folded>();
-  for (const b of buckets) {
-    const k = b.key;
-    if (!k.valued) continue;
-    let f = groups.get(k.group);
-    if (!f) groups.set(k.group, (f = start(measure)));
-    add(f, k.n, k.s, b.weight, measure);
+/** Buckets folded into their groups one by one, as a walk finds them; buckets without a value (failed reads) are left out. */
+export class GroupFold {
+  readonly groups = new Map<string, Folded>();
+
+  constructor(private readonly measure: Measure) {}
+
+  add(k: ParsedKey, weight: number): void {
+    if (!k.valued) return;
+    let f = this.groups.get(k.group);
+    if (!f) this.groups.set(k.group, (f = start(this.measure)));
+    add(f, k.n, k.s, weight, this.measure);
   }
-  return groups;
+}
+
+/** Per group, its buckets folded. */
+export function foldGroups(buckets: readonly WeightedBucket[], measure: Measure): Map<string, Folded> {
+  const fold = new GroupFold(measure);
+  for (const b of buckets) fold.add(b.key, b.weight);
+  return fold.groups;
 }
 
 /** Folded groups of several zones together: counts and sums added, extremes compared. */
@@ -77,26 +85,47 @@ export function trendOf(measure: Measure, whole: number, recent: number | undefi
 
 /**
  * Per group, `bins` columns over the window, each bucket spread over the time it covers ([start, end), the part
- * inside the window): counts and sums in proportion to the overlap, extremes in every column they touch.
+ * inside the window): counts and sums in proportion to the overlap, extremes in every column they touch. Buckets
+ * are added one by one, as a walk finds them.
  */
-export function sparkOf(buckets: readonly WeightedBucket[], measure: Measure, now: number, window: number, bins: number): Map<string, number[]> {
-  const spark = new Map<string, number[]>();
-  const floor = now - window;
-  const width = window / bins;
-  const additive = measure === 'count' || measure === 'sum';
-  for (const b of buckets) {
-    if (!b.key.valued) continue;
-    const value = measure === 'count' ? b.key.n : b.key.s;
-    const [from, to, span] = [Math.max(b.key.start, floor), Math.min(b.end, now), b.end - b.key.start];
-    if (span <= 0 || to <= from) continue;
-    let series = spark.get(b.key.group);
-    if (!series) spark.set(b.key.group, (series = new Array<number>(bins).fill(additive ? 0 : NaN)));
+export class SparkFold {
+  readonly spark = new Map<string, number[]>();
+  private readonly floor: number;
+  private readonly width: number;
+  private readonly additive: boolean;
+
+  constructor(
+    private readonly measure: Measure,
+    private readonly now: number,
+    window: number,
+    private readonly bins: number,
+  ) {
+    this.floor = now - window;
+    this.width = window / bins;
+    this.additive = measure === 'count' || measure === 'sum';
+  }
+
+  add(k: ParsedKey, end: number): void {
+    if (!k.valued) return;
+    const { floor, width, bins, measure } = this;
+    const value = measure === 'count' ? k.n : k.s;
+    const from = Math.max(k.start, floor);
+    const to = Math.min(end, this.now);
+    const span = end - k.start;
+    if (span <= 0 || to <= from) return;
+    let series = this.spark.get(k.group);
+    if (!series) this.spark.set(k.group, (series = new Array<number>(bins).fill(this.additive ? 0 : NaN)));
     for (let i = Math.max(0, Math.floor((from - floor) / width)); i < bins && floor + i * width < to; i++) {
       const overlap = Math.min(floor + (i + 1) * width, to) - Math.max(floor + i * width, from);
       if (overlap <= 0) continue;
-      if (additive) series[i]! += (value * overlap) / span;
+      if (this.additive) series[i]! += (value * overlap) / span;
       else series[i] = Number.isNaN(series[i]!) ? value : measure === 'max' ? Math.max(series[i]!, value) : Math.min(series[i]!, value);
     }
   }
-  return spark;
+}
+
+export function sparkOf(buckets: readonly WeightedBucket[], measure: Measure, now: number, window: number, bins: number): Map<string, number[]> {
+  const fold = new SparkFold(measure, now, window, bins);
+  for (const b of buckets) fold.add(b.key, b.end);
+  return fold.spark;
 }

@@ -11,9 +11,9 @@ import { nameOf } from './names.js';
 import { fieldSpec, validateSpec, type FieldSpec } from './matchspec.js';
 import type { Description } from '../common/description.js';
 import type { Measure } from '../common/measure.js';
-import { foldGroups, mergeFolded, mergeSparks, primary, sparkOf, trendOf, type Folded } from './combine.js';
+import { GroupFold, mergeFolded, mergeSparks, primary, SparkFold, trendOf, type Folded } from './combine.js';
 import { defaultTtlOf, describedTotalizers, readDescription } from './described.js';
-import { walkBuckets } from './totals.js';
+import { byResource, walkEach, type ParsedKey } from './totals.js';
 import { fetchValues, listKeys, openBuckets } from './values.js';
 import type { Progress } from './progress.js';
 
@@ -119,19 +119,29 @@ async function totalZone(spec: FieldSpec[], zone: string, o: Options, lookups: L
   o.progress?.totalling?.(listed.count);
   const parsed = listed.parse(o.fieldCount);
   if (o.regroup) for (const r of parsed.resources) r.group = o.regroup(r.group);
-  const main = walkBuckets(parsed.keys, now, o.window);
-  const recent = o.trend ? walkBuckets(parsed.keys, now, o.window / 4) : [];
+  // Each resource's buckets, newest first; walked for the window (and its last quarter), folded as they are found.
+  const lists = byResource(parsed.keys);
   let bucketsFailed = listed.bucketsFailed;
   if (!listed.carriesValues) {
-    const needed = [...main, ...recent].map((b) => b.key);
+    const needed: ParsedKey[] = [];
+    // The last quarter's buckets are among the window's.
+    walkEach(lists, now, o.window, (k) => needed.push(k));
     const fetched = await fetchValues(needed, openBuckets(parsed.keys, now, o.bucket), spec, zone, vo, lookups);
     for (const k of needed) k.value = fetched.values.get(k.key);
     bucketsFailed = fetched.bucketsFailed;
   }
+  const main = new GroupFold(o.measure);
+  const recent = new GroupFold(o.measure);
+  const spark = o.sparkBins ? new SparkFold(o.measure, now, o.window, o.sparkBins) : null;
+  walkEach(lists, now, o.window, (k, weight, end) => {
+    main.add(k, weight);
+    spark?.add(k, end);
+  });
+  if (o.trend) walkEach(lists, now, o.window / 4, (k, weight) => recent.add(k, weight));
   return {
-    main: foldGroups(main, o.measure),
-    recent: foldGroups(recent, o.measure),
-    spark: o.sparkBins ? sparkOf(main, o.measure, now, o.window, o.sparkBins) : new Map<string, number[]>(),
+    main: main.groups,
+    recent: recent.groups,
+    spark: spark?.spark ?? new Map<string, number[]>(),
     keysListed: listed.count,
     keysSkipped: parsed.skipped,
     bucketsFailed,

@@ -204,7 +204,7 @@ export interface WeightedBucket {
  * Each resource's buckets, newest first. Keys of one resource share its object and its id, so they are gathered by a
  * counting sort on the ids (made in a row by one parse): no map, no string hashed again.
  */
-function byResource(keys: readonly ParsedKey[]): ParsedKey[][] {
+export function byResource(keys: readonly ParsedKey[]): ParsedKey[][] {
   if (keys.length === 0) return [];
   let [min, max] = [Infinity, -Infinity];
   for (const k of keys) {
@@ -253,20 +253,25 @@ function byResource(keys: readonly ParsedKey[]): ParsedKey[][] {
 
 /** The buckets a total over `window` seconds ending at `now` needs, with their weights. */
 export function walkBuckets(keys: readonly ParsedKey[], now: number, window: number): WeightedBucket[] {
-  const floor = now - window;
   const out: WeightedBucket[] = [];
-  for (const list of byResource(keys)) {
+  walkEach(byResource(keys), now, window, (key, weight, end) => out.push({ key, weight, end }));
+  return out;
+}
+
+/** The same walk over resources' buckets (byResource), each bucket given to `visit` as found: no bucket object made. */
+export function walkEach(lists: readonly ParsedKey[][], now: number, window: number, visit: (k: ParsedKey, weight: number, end: number) => void): void {
+  const floor = now - window;
+  for (const list of lists) {
     let end = now;
     for (const k of list) {
       if (k.start >= floor) {
-        out.push({ key: k, weight: 1, end });
+        visit(k, 1, end);
         end = k.start;
         continue;
       }
       const span = end - k.start;
-      if (span > 0 && end > floor) out.push({ key: k, weight: (end - floor) / span, end });
+      if (span > 0 && end > floor) visit(k, (end - floor) / span, end);
       break;
     }
   }
-  return out;
 }

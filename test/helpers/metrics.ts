@@ -1,8 +1,18 @@
 /** Reading the HTTP instruments of our programs: a GET, and the exposition text as a map of series to values. */
 
 export async function get(port: number, path: string, method = 'GET'): Promise<{ status: number; body: string; type: string | null }> {
-  const res = await fetch(`http://127.0.0.1:${port}${path}`, { method });
-  return { status: res.status, body: await res.text(), type: res.headers.get('content-type') };
+  const once = async () => {
+    const res = await fetch(`http://127.0.0.1:${port}${path}`, { method });
+    return { status: res.status, body: await res.text(), type: res.headers.get('content-type') };
+  };
+  try {
+    return await once();
+  } catch (e) {
+    // fetch reuses an idle keep-alive connection; when the server closed it just then, the request never reached
+    // the server ("other side closed"), and asking again, as any HTTP client does for a GET, is the remedy.
+    if ((e as { cause?: { code?: string } }).cause?.code !== 'UND_ERR_SOCKET') throw e;
+    return once();
+  }
 }
 
 /** `name{labels}` (as written) → value, for every sample line of /metrics. */

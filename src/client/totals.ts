@@ -75,7 +75,7 @@ export interface KeyParse {
   resources: (Resource & { group: string })[];
 }
 
-export function isDigits(s: string): boolean {
+function isDigits(s: string): boolean {
   if (s.length === 0) return false;
   for (let i = 0; i < s.length; i++) {
     const c = s.charCodeAt(i);
@@ -174,20 +174,9 @@ export function selectBuckets(b: BucketColumns, all: Resource[], fieldCount: num
 }
 
 /** Splits and filters keys (see selectBuckets). */
-export function parseKeys(
-  keys: readonly string[],
-  spec: readonly FieldSpec[],
-  delimiter: string,
-  fieldCount?: number,
-  values?: readonly (BucketValue | null)[],
-): KeyParse {
+export function parseKeys(keys: readonly string[], spec: readonly FieldSpec[], delimiter: string, fieldCount?: number): KeyParse {
   const resources = new Resources(spec, delimiter);
-  const b: BucketColumns = {
-    res: [],
-    ts: [],
-    start: [],
-    ...(values ? { n: values.map((v) => v?.n ?? NaN), s: values.map((v) => v?.s ?? 0) } : {}),
-  };
+  const b: BucketColumns = { res: [], ts: [], start: [] };
   for (const key of keys) resources.addKey(b, key);
   return selectBuckets(b, resources.all, fieldCount);
 }
@@ -232,20 +221,7 @@ export function byResource(keys: readonly ParsedKey[]): ParsedKey[][] {
   for (let i = 0; i < span; i++) {
     if (start[i] === start[i + 1]) continue;
     const list = sorted.slice(start[i], start[i + 1]);
-    if (list.length > 16) {
-      lists.push(list.sort((x, y) => y.start - x.start));
-      continue;
-    }
-    // Most resources have a few buckets: insertion sort, newest first.
-    for (let a = 1; a < list.length; a++) {
-      const k = list[a]!;
-      let b = a - 1;
-      while (b >= 0 && list[b]!.start < k.start) {
-        list[b + 1] = list[b]!;
-        b--;
-      }
-      list[b + 1] = k;
-    }
+    list.sort((x, y) => y.start - x.start);
     lists.push(list);
   }
   return lists;

@@ -67,9 +67,10 @@ const ioredisScan =
 const pipedScan =
   (p: ReadPipe): ScanStep =>
   (cursor, glob) =>
-    p.sendAll('SCAN', [Buffer.from(cursor), SCAN_MATCH, glob, SCAN_COUNT_ARG, Buffer.from(String(SCAN_COUNT))], true) as Promise<[Buffer, Buffer[]]>;
+    p.sendAll('SCAN', [Buffer.from(cursor), SCAN_MATCH, glob, SCAN_COUNT_ARG, SCAN_COUNT_VALUE], true) as Promise<[Buffer, Buffer[]]>;
 const SCAN_MATCH = Buffer.from('MATCH');
 const SCAN_COUNT_ARG = Buffer.from('COUNT');
+const SCAN_COUNT_VALUE = Buffer.from(String(SCAN_COUNT));
 
 /** SCAN one node to the end, adding the keys not seen before to `seen`. */
 async function scanNode(

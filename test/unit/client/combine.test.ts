@@ -6,7 +6,8 @@ import { parseKeys, walkBuckets } from '../../../src/client/totals.js';
 /** Keys of one resource `r` with buckets starting at `starts`, and their values. */
 function setup(starts: number[], values: BucketValue[]) {
   const keys = starts.map((s) => `p;r;src;${s}`);
-  const parsed = parseKeys(keys, [{ kind: 'literal', value: 'p' }, { kind: 'break' }], ';', undefined, values).keys;
+  const parsed = parseKeys(keys, [{ kind: 'literal', value: 'p' }, { kind: 'break' }], ';').keys;
+  parsed.forEach((k, i) => (k.value = values[i]));
   return { parsed };
 }
 

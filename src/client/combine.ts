@@ -5,66 +5,77 @@
  * are kept until the caller rounds the totals.
  */
 import type { Measure } from '../common/measure.js';
-import type { ParsedKey, WeightedBucket } from './totals.js';
+import type { BucketSet } from './bucket-set.js';
+import { walkBuckets, type BucketOrder } from './totals.js';
 
-/** A group so far: weighted lines and units (count, sum), or the extreme's units (max, min). */
+/** A group's folded buckets: weighted lines and units (count, sum), or the extreme's units (max, min). */
 export interface Folded {
   n: number;
   s: number;
 }
 
-const start = (measure: Measure): Folded => ({ n: 0, s: measure === 'max' ? -Infinity : measure === 'min' ? Infinity : 0 });
-
-/** Folds a value (`n` lines, `s` units) into a group by the measure, with the bucket's weight. */
-function add(f: Folded, n: number, s: number, weight: number, measure: Measure): void {
-  if (measure === 'count' || measure === 'sum') {
-    f.n += n * weight;
-    f.s += s * weight;
-  } else if (weight > 0) f.s = measure === 'max' ? Math.max(f.s, s) : Math.min(f.s, s);
+function grown(a: Float64Array<ArrayBuffer>, need: number, fill: number): Float64Array<ArrayBuffer> {
+  if (need <= a.length) return a;
+  const bigger = new Float64Array(Math.max(need, a.length * 2)).fill(fill);
+  bigger.set(a);
+  return bigger;
 }
 
-/** Buckets folded into their groups one by one, as a walk finds them; buckets without a value (failed reads) are left out. */
-export class GroupFold {
-  readonly groups = new Map<string, Folded>();
+/**
+ * Per group (by its number), the buckets folded so far, as a walk finds them; buckets without a value (failed
+ * reads, NaN lines) are left out, and a group none of whose buckets had one is not `seen`.
+ */
+export class GroupTotals {
+  n = new Float64Array(0);
+  s = new Float64Array(0);
+  seen = new Uint8Array(0);
+  private readonly s0: number;
 
-  constructor(private readonly measure: Measure) {}
+  constructor(
+    private readonly measure: Measure,
+    size = 0,
+  ) {
+    this.s0 = measure === 'max' ? -Infinity : measure === 'min' ? Infinity : 0;
+    this.fit(size);
+  }
 
-  add(k: ParsedKey, weight: number): void {
-    if (!k.valued) return;
-    let f = this.groups.get(k.group);
-    if (!f) this.groups.set(k.group, (f = start(this.measure)));
-    add(f, k.n, k.s, weight, this.measure);
+  add(g: number, n: number, s: number, weight: number): void {
+    if (Number.isNaN(n)) return;
+    if (g >= this.seen.length) this.fit(g + 1);
+    this.seen[g] = 1;
+    if (this.measure === 'count' || this.measure === 'sum') {
+      this.n[g]! += n * weight;
+      this.s[g]! += s * weight;
+    } else if (weight > 0) this.s[g] = this.measure === 'max' ? Math.max(this.s[g]!, s) : Math.min(this.s[g]!, s);
+  }
+
+  get(g: number): Folded | undefined {
+    return this.seen[g] ? { n: this.n[g]!, s: this.s[g]! } : undefined;
+  }
+
+  /** Another zone's groups, renumbered by `to`: counts and sums added, extremes compared. */
+  merge(from: GroupTotals, to: ArrayLike<number>): void {
+    for (let g = 0; g < from.seen.length; g++) if (from.seen[g]) this.add(to[g]!, from.n[g]!, from.s[g]!, 1);
+  }
+
+  private fit(size: number): void {
+    if (size <= this.seen.length) return;
+    const seen = new Uint8Array(Math.max(size, this.seen.length * 2));
+    seen.set(this.seen);
+    this.seen = seen;
+    this.n = grown(this.n, seen.length, 0);
+    this.s = grown(this.s, seen.length, this.s0);
   }
 }
 
-/** Per group, its buckets folded. */
-export function foldGroups(buckets: readonly WeightedBucket[], measure: Measure): Map<string, Folded> {
-  const fold = new GroupFold(measure);
-  for (const b of buckets) fold.add(b.key, b.weight);
-  return fold.groups;
-}
-
-/** Folded groups of several zones together: counts and sums added, extremes compared. */
-export function mergeFolded(into: Map<string, Folded>, from: ReadonlyMap<string, Folded>, measure: Measure): void {
-  for (const [g, f] of from) {
-    const cur = into.get(g);
-    if (!cur) into.set(g, { ...f });
-    else add(cur, f.n, f.s, 1, measure);
-  }
-}
-
-/** Sparkline columns of several zones together: counts and sums added, extremes compared (NaN: no bucket there). */
-export function mergeSparks(into: Map<string, number[]>, from: ReadonlyMap<string, number[]>, measure: Measure): void {
-  const additive = measure === 'count' || measure === 'sum';
-  for (const [g, s] of from) {
-    const cur = into.get(g);
-    if (!cur) into.set(g, [...s]);
-    else
-      cur.forEach((x, i) => {
-        const y = s[i]!;
-        cur[i] = additive ? x + y : Number.isNaN(x) ? y : Number.isNaN(y) ? x : measure === 'max' ? Math.max(x, y) : Math.min(x, y);
-      });
-  }
+/** The buckets of a window over `set` (ordered, see orderBuckets) folded into their groups' totals, and sparkline columns. */
+export function foldWindow(set: BucketSet, order: BucketOrder, now: number, window: number, totals: GroupTotals, spark?: SparkTotals | null): void {
+  const { res, resGroup, n, s, start } = set;
+  walkBuckets(set, order, now, window, (i, weight, end) => {
+    const g = resGroup[res[i]!]!;
+    totals.add(g, n[i]!, s[i]!, weight);
+    spark?.add(g, n[i]!, s[i]!, start[i]!, end);
+  });
 }
 
 /** What a group's measure is: lines for a count, units for the others. */
@@ -85,11 +96,12 @@ export function trendOf(measure: Measure, whole: number, recent: number | undefi
 
 /**
  * Per group, `bins` columns over the window, each bucket spread over the time it covers ([start, end), the part
- * inside the window): counts and sums in proportion to the overlap, extremes in every column they touch. Buckets
- * are added one by one, as a walk finds them.
+ * inside the window): counts and sums in proportion to the overlap, extremes in every column they touch (NaN in a
+ * column no bucket touches). Buckets are added one by one, as a walk finds them.
  */
-export class SparkFold {
-  readonly spark = new Map<string, number[]>();
+export class SparkTotals {
+  /** Group g's columns are cells[g × bins, (g + 1) × bins). */
+  cells = new Float64Array(0);
   private readonly floor: number;
   private readonly width: number;
   private readonly additive: boolean;
@@ -98,34 +110,71 @@ export class SparkFold {
     private readonly measure: Measure,
     private readonly now: number,
     window: number,
-    private readonly bins: number,
+    readonly bins: number,
+    size = 0,
   ) {
     this.floor = now - window;
     this.width = window / bins;
     this.additive = measure === 'count' || measure === 'sum';
+    this.fit(size);
   }
 
-  add(k: ParsedKey, end: number): void {
-    if (!k.valued) return;
+  /** A bucket of group g from `start` to `end` with its lines `n` and units `s`. */
+  add(g: number, n: number, s: number, start: number, end: number): void {
+    if (Number.isNaN(n)) return;
     const { floor, width, bins, measure } = this;
-    const value = measure === 'count' ? k.n : k.s;
-    const from = Math.max(k.start, floor);
+    const value = measure === 'count' ? n : s;
+    const from = Math.max(start, floor);
     const to = Math.min(end, this.now);
-    const span = end - k.start;
+    const span = end - start;
     if (span <= 0 || to <= from) return;
-    let series = this.spark.get(k.group);
-    if (!series) this.spark.set(k.group, (series = new Array<number>(bins).fill(this.additive ? 0 : NaN)));
+    this.fit(g + 1);
+    const cells = this.cells;
+    const row = g * bins;
     for (let i = Math.max(0, Math.floor((from - floor) / width)); i < bins && floor + i * width < to; i++) {
       const overlap = Math.min(floor + (i + 1) * width, to) - Math.max(floor + i * width, from);
       if (overlap <= 0) continue;
-      if (this.additive) series[i]! += (value * overlap) / span;
-      else series[i] = Number.isNaN(series[i]!) ? value : measure === 'max' ? Math.max(series[i]!, value) : Math.min(series[i]!, value);
+      const c = row + i;
+      if (this.additive) cells[c]! += (value * overlap) / span;
+      else cells[c] = Number.isNaN(cells[c]!) ? value : measure === 'max' ? Math.max(cells[c]!, value) : Math.min(cells[c]!, value);
     }
   }
-}
 
-export function sparkOf(buckets: readonly WeightedBucket[], measure: Measure, now: number, window: number, bins: number): Map<string, number[]> {
-  const fold = new SparkFold(measure, now, window, bins);
-  for (const b of buckets) fold.add(b.key, b.end);
-  return fold.spark;
+  /** Group g's columns: NaN (no bucket) shown as 0. */
+  row(g: number): number[] {
+    const out = new Array<number>(this.bins);
+    for (let i = 0; i < this.bins; i++) {
+      const v = (g + 1) * this.bins <= this.cells.length ? this.cells[g * this.bins + i]! : NaN;
+      out[i] = Number.isNaN(v) ? 0 : v;
+    }
+    return out;
+  }
+
+  /** Another zone's columns, renumbered by `to`: counts and sums added, extremes compared, NaN left to the other. */
+  merge(from: SparkTotals, to: ArrayLike<number>): void {
+    const bins = this.bins;
+    for (let g = 0; g * bins < from.cells.length; g++) {
+      const into = to[g]!;
+      this.fit(into + 1);
+      for (let i = 0; i < bins; i++) {
+        const [x, y] = [this.cells[into * bins + i]!, from.cells[g * bins + i]!];
+        this.cells[into * bins + i] = this.additive
+          ? x + y
+          : Number.isNaN(x)
+            ? y
+            : Number.isNaN(y)
+              ? x
+              : this.measure === 'max'
+                ? Math.max(x, y)
+                : Math.min(x, y);
+      }
+    }
+  }
+
+  private fit(groups: number): void {
+    if (groups * this.bins <= this.cells.length) return;
+    const cells = new Float64Array(Math.max(groups, (2 * this.cells.length) / this.bins) * this.bins).fill(this.additive ? 0 : NaN);
+    cells.set(this.cells);
+    this.cells = cells;
+  }
 }

@@ -60,7 +60,7 @@ export function shgetPattern(
   spec: readonly FieldSpec[],
   delimiter: string,
   ending?: { start: string; fields: number },
-): { pattern: string; captures: number; rebuild: (captures: readonly string[]) => string; restCaptured: boolean } {
+): { pattern: string; captures: number; literals: readonly string[]; rebuild: (captures: readonly string[]) => string; restCaptured: boolean } {
   const literals: string[] = [''];
   for (let i = 0; i < spec.length; i++) {
     const f = spec[i]!;
@@ -79,6 +79,8 @@ export function shgetPattern(
   return {
     pattern,
     captures: literals.length - 1,
+    /** The text between captures (and before the first, after the last): a key is literals[0] + c[0] + literals[1] + …. */
+    literals,
     restCaptured: !ending,
     /** The key of a tuple: its first `captures` strings (a shget record's values follow them). */
     rebuild(tuple) {
@@ -112,4 +114,78 @@ export function groupOf(fields: readonly string[], spec: readonly FieldSpec[], d
     }
   }
   return group.join(delimiter);
+}
+
+/** Whether every character of s is one byte (as TXT strings are read: latin1). */
+export function isLatin1(s: string): boolean {
+  for (let i = 0; i < s.length; i++) if (s.charCodeAt(i) > 255) return false;
+  return true;
+}
+
+/**
+ * groupOf over a resource's bytes (one byte per character, as TXT strings are read): no string per field, the
+ * group's text made from its bytes. For a one-byte delimiter and a spec whose texts are all one byte per character.
+ */
+export class GroupOfBytes {
+  /** The field count of the resource last grouped. */
+  fields = 0;
+  private scratch = Buffer.allocUnsafe(256);
+  private readonly texts: { before: Buffer; after: Buffer }[];
+
+  private constructor(
+    private readonly spec: readonly FieldSpec[],
+    private readonly delimiter: number,
+  ) {
+    this.texts = spec.map((f) =>
+      f.kind === 'literal'
+        ? { before: Buffer.from(f.value, 'latin1'), after: Buffer.alloc(0) }
+        : f.kind === 'partial'
+          ? { before: Buffer.from(f.before, 'latin1'), after: Buffer.from(f.after, 'latin1') }
+          : { before: Buffer.alloc(0), after: Buffer.alloc(0) },
+    );
+  }
+
+  /** Null when the delimiter or a text of the spec is not one byte per character. */
+  static of(spec: readonly FieldSpec[], delimiter: string): GroupOfBytes | null {
+    const texts = spec.flatMap((f) => (f.kind === 'literal' ? [f.value] : f.kind === 'partial' ? [f.before, f.after] : []));
+    if (delimiter.length !== 1 || !isLatin1(delimiter) || !texts.every(isLatin1)) return null;
+    return new GroupOfBytes(spec, delimiter.charCodeAt(0));
+  }
+
+  /** The group's bytes, of the last resource grouped: bytes[0, the length group() gave). */
+  get bytes(): Buffer {
+    return this.scratch;
+  }
+
+  /** The group of the resource b[from, to) into `bytes`: its length, or -1 when the spec does not select it; the field count in `fields`. */
+  group(b: Buffer, from: number, to: number): number {
+    const d = this.delimiter;
+    let fields = 1;
+    for (let i = from; i < to; i++) if (b[i] === d) fields++;
+    this.fields = fields;
+    if (this.scratch.length < to - from) this.scratch = Buffer.allocUnsafe(2 * (to - from));
+    const out = this.scratch;
+    let used = 0;
+    let grouped = 0;
+    let at = from;
+    for (let f = 0; f < this.spec.length; f++) {
+      if (at > to) return -1;
+      let end = at;
+      while (end < to && b[end] !== d) end++;
+      const kind = this.spec[f]!.kind;
+      const { before, after } = this.texts[f]!;
+      if (kind === 'literal' || kind === 'partial') {
+        const len = end - at;
+        if (kind === 'literal' ? len !== before.length : len < before.length + after.length) return -1;
+        for (let i = 0; i < before.length; i++) if (b[at + i] !== before[i]) return -1;
+        for (let i = 0; i < after.length; i++) if (b[end - after.length + i] !== after[i]) return -1;
+      }
+      if (kind === 'break' || (kind === 'partial' && (this.spec[f] as { group: boolean }).group)) {
+        if (grouped++ > 0) out[used++] = d;
+        for (let i = at; i < end; i++) out[used++] = b[i]!;
+      }
+      at = end + 1;
+    }
+    return used;
+  }
 }

@@ -11,9 +11,10 @@ import { nameOf } from './names.js';
 import { fieldSpec, validateSpec, type FieldSpec } from './matchspec.js';
 import type { Description } from '../common/description.js';
 import type { Measure } from '../common/measure.js';
-import { GroupFold, mergeFolded, mergeSparks, primary, SparkFold, trendOf, type Folded } from './combine.js';
+import { selectBuckets } from './bucket-set.js';
+import { foldWindow, GroupTotals, primary, SparkTotals, trendOf, type Folded } from './combine.js';
 import { defaultTtlOf, describedTotalizers, readDescription } from './described.js';
-import { byResource, walkEach, type ParsedKey } from './totals.js';
+import { orderBuckets, walkBuckets } from './totals.js';
 import { fetchValues, listKeys, openBuckets } from './values.js';
 import type { Progress } from './progress.js';
 
@@ -97,15 +98,17 @@ export interface TotalResult {
 type Options = TotalOptions & Required<Pick<TotalOptions, 'delimiter' | 'concurrency'>> & { measure: Measure; bucket: number | null };
 
 interface ZonePart {
-  main: Map<string, Folded>;
-  recent: Map<string, Folded>;
-  spark: Map<string, number[]>;
+  /** Group names by number, and per number the window's totals, its last quarter's, and the sparkline columns. */
+  groups: readonly string[];
+  main: GroupTotals;
+  recent: GroupTotals;
+  spark: SparkTotals | null;
   keysListed: number;
   keysSkipped: Diagnostics['keysSkipped'];
   bucketsFailed: Diagnostics['bucketsFailed'];
 }
 
-/** One zone: list → parse keys → select buckets (the window, and its last quarter for the trend) → values → fold. */
+/** One zone: list → select buckets (the window, and its last quarter for the trend) → values → fold by group. */
 async function totalZone(spec: FieldSpec[], zone: string, o: Options, lookups: Lookups, now: number): Promise<ZonePart> {
   const vo = {
     measure: o.measure,
@@ -116,36 +119,28 @@ async function totalZone(spec: FieldSpec[], zone: string, o: Options, lookups: L
     ...(o.progress ? { progress: o.progress } : {}),
   };
   const listed = await listKeys(spec, zone, vo, lookups);
-  o.progress?.totalling?.(listed.count);
-  const parsed = listed.parse(o.fieldCount);
-  if (o.regroup) for (const r of parsed.resources) r.group = o.regroup(r.group);
+  const set = listed.buckets;
+  o.progress?.totalling?.(set.count);
+  const { skipped } = selectBuckets(set, o.fieldCount);
+  if (o.regroup) set.regroup(o.regroup);
   // Each resource's buckets, newest first; walked for the window (and its last quarter), folded as they are found.
-  const lists = byResource(parsed.keys);
+  const order = orderBuckets(set);
   let bucketsFailed = listed.bucketsFailed;
   if (!listed.carriesValues) {
-    const needed: ParsedKey[] = [];
+    const needed: number[] = [];
     // The last quarter's buckets are among the window's.
-    walkEach(lists, now, o.window, (k) => needed.push(k));
-    const fetched = await fetchValues(needed, openBuckets(parsed.keys, now, o.bucket), spec, zone, vo, lookups);
-    for (const k of needed) k.value = fetched.values.get(k.key);
+    walkBuckets(set, order, now, o.window, (i) => needed.push(i));
+    const fetched = await fetchValues(set, needed, openBuckets(set, order, now, o.bucket), spec, zone, vo, lookups);
+    for (const i of needed) set.setValue(i, fetched.values.get(set.keyOf(i)));
     bucketsFailed = fetched.bucketsFailed;
   }
-  const main = new GroupFold(o.measure);
-  const recent = new GroupFold(o.measure);
-  const spark = o.sparkBins ? new SparkFold(o.measure, now, o.window, o.sparkBins) : null;
-  walkEach(lists, now, o.window, (k, weight, end) => {
-    main.add(k, weight);
-    spark?.add(k, end);
-  });
-  if (o.trend) walkEach(lists, now, o.window / 4, (k, weight) => recent.add(k, weight));
-  return {
-    main: main.groups,
-    recent: recent.groups,
-    spark: spark?.spark ?? new Map<string, number[]>(),
-    keysListed: listed.count,
-    keysSkipped: parsed.skipped,
-    bucketsFailed,
-  };
+  const size = set.groups.length;
+  const main = new GroupTotals(o.measure, size);
+  const recent = new GroupTotals(o.measure, size);
+  const spark = o.sparkBins ? new SparkTotals(o.measure, now, o.window, o.sparkBins, size) : null;
+  foldWindow(set, order, now, o.window, main, spark);
+  if (o.trend) foldWindow(set, order, now, o.window / 4, recent);
+  return { groups: set.groups, main, recent, spark, keysListed: set.count, keysSkipped: skipped, bucketsFailed };
 }
 
 const round = (x: number, places: number) => Math.round(x * 10 ** places) / 10 ** places;
@@ -166,6 +161,22 @@ function groupResult(group: string, f: Folded, o: Options, scale: number): Group
       return { group, fields, value: v, [o.measure]: v };
     }
   }
+}
+
+/** Several zones' groups as one: numbered anew by name, counts and sums added, extremes compared. */
+function mergeZones(parts: readonly ZonePart[], o: Options, now: number): ZonePart {
+  const ids = new Map<string, number>();
+  const groups: string[] = [];
+  const main = new GroupTotals(o.measure);
+  const recent = new GroupTotals(o.measure);
+  const spark = o.sparkBins ? new SparkTotals(o.measure, now, o.window, o.sparkBins) : null;
+  for (const p of parts) {
+    const to = p.groups.map((g) => ids.get(g) ?? (ids.set(g, groups.length), groups.push(g) - 1));
+    main.merge(p.main, to);
+    recent.merge(p.recent, to);
+    if (spark && p.spark) spark.merge(p.spark, to);
+  }
+  return { ...parts[0]!, groups, main, recent, spark };
 }
 
 export function makeLookups(o: Pick<TotalOptions, 'nameservers' | 'timeoutMs' | 'tries' | 'debug'>): Lookups {
@@ -207,25 +218,19 @@ export async function total(specIn: ReadonlyArray<string | null | FieldSpec>, op
   // Only once the zones answered: where they do not, the listing's failure is the diagnosis, not this.
   const defaultTtl = await defaultTtlOf(zones[0]!, lookups);
   const notes = prefix !== null && description === null ? await unknownOrQuiet(prefix, parts, zones[0]!, lookups) : [];
-  // One zone's groups are the totals as they are; several zones' are merged into fresh maps.
-  const only = parts.length === 1 ? parts[0]! : undefined;
-  const main = only?.main ?? new Map<string, Folded>();
-  const recent = only?.recent ?? new Map<string, Folded>();
-  const spark = only?.spark ?? new Map<string, number[]>();
-  if (!only)
-    for (const p of parts) {
-      mergeFolded(main, p.main, measure);
-      mergeFolded(recent, p.recent, measure);
-      mergeSparks(spark, p.spark, measure);
-    }
+  // One zone's groups are the totals as they are; several zones' are merged by name.
+  const all = parts.length === 1 ? parts[0]! : mergeZones(parts, o, now);
   const unit = 10 ** -scale;
-  // Set on the group's own object, not spread into new ones: a big totalizer has hundreds of thousands of groups.
   const groups: GroupResult[] = [];
-  for (const [group, f] of main) {
-    const g = groupResult(group, f, o, scale);
-    if (o.trend) g.trend = round(trendOf(measure, primary(f, measure), recent.has(group) ? primary(recent.get(group)!, measure) : undefined), 2);
-    if (o.sparkBins)
-      g.spark = (spark.get(group) ?? new Array<number>(o.sparkBins).fill(0)).map((v) => (Number.isNaN(v) ? 0 : measure === 'count' ? v : v * unit));
+  for (let id = 0; id < all.groups.length; id++) {
+    const f = all.main.get(id);
+    if (!f) continue;
+    const g = groupResult(all.groups[id]!, f, o, scale);
+    if (o.trend) {
+      const recent = all.recent.get(id);
+      g.trend = round(trendOf(measure, primary(f, measure), recent ? primary(recent, measure) : undefined), 2);
+    }
+    if (all.spark) g.spark = all.spark.row(id).map((v) => (measure === 'count' ? v : v * unit));
     groups.push(g);
   }
   // Largest first; for minima the smallest first.

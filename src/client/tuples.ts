@@ -1,16 +1,18 @@
 /**
- * The buckets of a shget listing, page by page. A tuple's captures rebuild its key (`rebuild`); when the last
- * capture is the timestamp (it holds no delimiter, as rkvdns's greedy captures give it), the captures before it
- * stand for the resource. A page that came as an answer is read in place: the bytes of those captures are looked
- * up in a table of their own, and the timestamp and the value are read as digits, so a bucket costs no string and
- * no object but its ParsedKey; a resource's text is made once. Tuples of any other shape take the text path,
- * which rebuilds the key and splits it as parseKeys does; both give the same buckets.
+ * The buckets of a shget listing, page by page, into a BucketSet. A tuple's captures rebuild its key (`rebuild`);
+ * when the last capture is the timestamp (it holds no delimiter, as rkvdns's greedy captures give it), the captures
+ * before it stand for the resource. A page that came as an answer is read in place: the bytes of those captures
+ * are looked up in a table of their own, the timestamp and the value are read as digits, and a new resource is
+ * grouped from its bytes, so a bucket costs no string and no object. Tuples of any other shape take the text path,
+ * which rebuilds the key and splits it as parseKeys does; both give the same buckets, and the same resource for
+ * the same captures.
  */
 import { decodeBucket, type Measure } from '../common/measure.js';
 import { txtTexts } from '../dns/response.js';
+import { BucketSet } from './bucket-set.js';
 import type { Answer } from './lookup.js';
-import type { FieldSpec } from './matchspec.js';
-import { Resources, selectBuckets, type BucketColumns, type KeyParse, type Resource } from './totals.js';
+import { GroupOfBytes, isLatin1, type FieldSpec } from './matchspec.js';
+import { ResourcesByText } from './totals.js';
 
 export const notShaped = (measure: Measure) => (measure === 'sum' ? 'value is not "sum count"' : 'value is not an integer');
 
@@ -38,103 +40,137 @@ function integerAt(msg: Buffer, from: number, to: number, signed: boolean): numb
   return sign * n;
 }
 
-/** Resources by the bytes of the captures before the timestamp: an open-addressing table of FNV-1a hashes. */
-class CaptureTable {
-  private bytes = Buffer.allocUnsafe(64 * 1024);
+/**
+ * Numbers by byte strings (a resource's captures, a group's text): an open-addressing table of FNV-1a hashes, each
+ * slot holding the hash beside the entry, so a lookup that misses touches one place.
+ */
+class ByteTable {
+  bytes = Buffer.allocUnsafe(256 * 1024);
   private used = 0;
-  private from: number[] = [];
-  private hashes: number[] = [];
-  private readonly resources: Resource[] = [];
-  /** Slot → index + 1; 0 is empty. */
-  private slots = new Uint32Array(1024);
+  private from = new Int32Array(16 * 1024);
+  private values = new Int32Array(16 * 1024);
+  private entries = 0;
+  /** Pairs of slots: the hash, then the entry + 1 (0: empty). */
+  private slots = new Int32Array(2 * 32 * 1024);
 
-  find(msg: Buffer, from: number, to: number, hash: number): Resource | undefined {
-    const mask = this.slots.length - 1;
-    for (let i = hash & mask, at = this.slots[i]!; at !== 0; i = (i + 1) & mask, at = this.slots[i]!) {
-      const k = at - 1;
-      if (this.hashes[k] === hash && this.length(k) === to - from && this.same(k, msg, from, to)) return this.resources[k];
+  /** The number stored for msg[from, to), or -1. */
+  find(msg: Buffer, from: number, to: number, hash: number): number {
+    const slots = this.slots;
+    const mask = slots.length / 2 - 1;
+    for (let i = hash & mask; ; i = (i + 1) & mask) {
+      const at = slots[2 * i + 1]!;
+      if (at === 0) return -1;
+      if (slots[2 * i] === hash && this.same(at - 1, msg, from, to)) return this.values[at - 1]!;
     }
-    return undefined;
   }
 
-  add(msg: Buffer, from: number, to: number, hash: number, r: Resource): void {
+  /** Stores `value` for msg[from, to) (not there yet); returns its entry. */
+  add(msg: Buffer, from: number, to: number, hash: number, value: number): number {
     const len = to - from;
     if (this.used + len > this.bytes.length) {
       const bigger = Buffer.allocUnsafe(Math.max(this.bytes.length * 2, this.used + len));
       this.bytes.copy(bigger, 0, 0, this.used);
       this.bytes = bigger;
     }
-    msg.copy(this.bytes, this.used, from, to);
-    this.from.push(this.used);
+    // A loop: cheaper than a native copy for a few bytes.
+    const bytes = this.bytes;
+    for (let i = from, j = this.used; i < to; i++, j++) bytes[j] = msg[i]!;
+    const k = this.entries++;
+    if (k + 1 >= this.from.length) {
+      for (const name of ['from', 'values'] as const) {
+        const bigger = new Int32Array(k * 2 + 2);
+        bigger.set(this[name]);
+        this[name] = bigger;
+      }
+    }
+    this.from[k] = this.used;
     this.used += len;
-    this.hashes.push(hash);
-    this.resources.push(r);
-    if (this.resources.length * 2 > this.slots.length) this.rehash();
-    else this.place(this.resources.length - 1);
+    this.from[k + 1] = this.used;
+    this.values[k] = value;
+    if (this.entries * 2 > this.slots.length / 2) this.rehash();
+    this.place(k, hash);
+    return k;
   }
 
-  /** Whether entry k's bytes are msg[from, to) (of the same length): a loop, cheaper than a native call for a few bytes. */
+  /** Entry k's bytes are bytes[start(k), start(k + 1)). */
+  start(k: number): number {
+    return this.from[k]!;
+  }
+
+  /** Whether entry k's bytes are msg[from, to). */
   private same(k: number, msg: Buffer, from: number, to: number): boolean {
+    const j0 = this.from[k]!;
+    if (this.from[k + 1]! - j0 !== to - from) return false;
     const bytes = this.bytes;
-    for (let i = from, j = this.from[k]!; i < to; i++, j++) if (msg[i] !== bytes[j]) return false;
+    for (let i = from, j = j0; i < to; i++, j++) if (msg[i] !== bytes[j]) return false;
     return true;
   }
 
-  private length(k: number): number {
-    return (k + 1 < this.from.length ? this.from[k + 1]! : this.used) - this.from[k]!;
-  }
-
-  private place(k: number): void {
-    const mask = this.slots.length - 1;
-    let i = this.hashes[k]! & mask;
-    while (this.slots[i] !== 0) i = (i + 1) & mask;
-    this.slots[i] = k + 1;
+  private place(k: number, hash: number): void {
+    const mask = this.slots.length / 2 - 1;
+    let i = hash & mask;
+    while (this.slots[2 * i + 1] !== 0) i = (i + 1) & mask;
+    this.slots[2 * i] = hash;
+    this.slots[2 * i + 1] = k + 1;
   }
 
   private rehash(): void {
-    this.slots = new Uint32Array(this.slots.length * 2);
-    for (let k = 0; k < this.resources.length; k++) this.place(k);
+    const old = this.slots;
+    this.slots = new Int32Array(old.length * 2);
+    for (let i = 0; i < old.length; i += 2) if (old[i + 1] !== 0) this.place(old[i + 1]! - 1, old[i]!);
   }
 }
 
-/** FNV-1a of msg[from, to), as fnv1a32 computes it, without a view of its own. */
+/** FNV-1a of msg[from, to), as fnv1a32 computes it (as a signed 32-bit number), without a view of its own. */
 function hashOf(msg: Buffer, from: number, to: number): number {
   let h = 0x811c9dc5;
   for (let i = from; i < to; i++) {
     h ^= msg[i]!;
     h = Math.imul(h, 0x01000193);
   }
-  return h >>> 0;
+  return h | 0;
 }
 
 export class TupleParser {
   readonly bucketsFailed: { key: string; reason: string }[] = [];
-  private readonly resources: Resources;
-  private readonly columns: BucketColumns & { n: number[]; s: number[] } = { res: [], ts: [], start: [], n: [], s: [] };
-  private readonly table = new CaptureTable();
+  readonly set: BucketSet;
+  private readonly byText: ResourcesByText;
+  private readonly table = new ByteTable();
+  /** Group numbers by the group's bytes. */
+  private readonly groupTable = new ByteTable();
+  /** Per resource, its entry in the table + 1; 0 for one made from its text (whose text the set keeps). */
+  private entryOf = new Int32Array(1024);
+  private readonly grouper: GroupOfBytes | null;
+  private readonly literals: Buffer[];
   private readonly captures: number;
   private readonly rebuild: (tuple: readonly string[]) => string;
+  /** A resource's bytes as its key has them, assembled from the literals and its captures. */
+  private scratch = Buffer.allocUnsafe(1024);
   /**
    * Whether answers may be read in place: the last capture is the rest of the key (so, with no delimiter in it, the
-   * timestamp), and the delimiter is one byte that cannot be part of a timestamp or a value.
+   * timestamp), the delimiter is one byte that cannot be part of a timestamp or a value, and the spec's texts are
+   * one byte per character.
    */
   private readonly inPlace: boolean;
 
   /** `shget` from shgetPattern: `restCaptured` when its last capture is the rest of the key, timestamp included. */
   constructor(
-    shget: { captures: number; rebuild: (tuple: readonly string[]) => string; restCaptured: boolean },
+    shget: { captures: number; literals: readonly string[]; rebuild: (tuple: readonly string[]) => string; restCaptured: boolean },
     spec: readonly FieldSpec[],
     private readonly delimiter: string,
     private readonly measure: Measure,
   ) {
     this.captures = shget.captures;
     this.rebuild = shget.rebuild;
-    this.resources = new Resources(spec, delimiter);
-    this.inPlace = shget.restCaptured && this.captures >= 2 && delimiter.length === 1 && !/[0-9 -]/.test(delimiter) && delimiter.charCodeAt(0) < 256;
+    this.set = new BucketSet(delimiter, (r) => this.textOf(r));
+    this.byText = new ResourcesByText(this.set, spec, (g) => this.groupOfText(g));
+    this.grouper = GroupOfBytes.of(spec, delimiter);
+    this.literals = shget.literals.map((l) => Buffer.from(l, 'latin1'));
+    this.inPlace = shget.restCaptured && this.captures >= 2 && this.grouper !== null && !/[0-9 -]/.test(delimiter) && shget.literals.every(isLatin1);
   }
 
   get count(): number {
-    return this.columns.res.length;
+    return this.set.count;
   }
 
   /** One page of tuples: read in place from its answer when it has one, else from its records' text. */
@@ -148,8 +184,9 @@ export class TupleParser {
       if (!this.addInPlace(message, r.rdataOffset, r.rdataOffset + r.rdataLength)) this.addTuple(txtTexts(message, r.rdataOffset, r.rdataLength));
   }
 
-  finish(fieldCount?: number): KeyParse {
-    return selectBuckets(this.columns, this.resources.all, fieldCount);
+  /** The buckets (select them with selectBuckets). */
+  finish(): BucketSet {
+    return this.set;
   }
 
   /**
@@ -171,22 +208,67 @@ export class TupleParser {
     const start = integerAt(msg, tsAt + 1, valueAt, false);
     if (Number.isNaN(start)) return false;
     if (!this.valueAt(msg, valueAt + 1, to)) return false;
-    // The captures before the timestamp, length bytes included: one id for the tuple's resource.
-    const hash = hashOf(msg, from, tsAt);
-    let res = this.table.find(msg, from, tsAt, hash);
-    if (!res) {
-      const tuple = txtTexts(msg, from, to - from);
-      const key = this.rebuild(tuple);
-      const stamp = tuple[this.captures - 1]!;
-      res = this.resources.of(key.slice(0, key.length - stamp.length - this.delimiter.length));
-      this.table.add(msg, from, tsAt, hash, res);
-    }
-    this.columns.res.push(res);
-    this.columns.ts.push(null);
-    this.columns.start.push(start);
-    this.columns.n.push(this.n);
-    this.columns.s.push(this.s);
+    this.set.addBucket(this.resourceOf(msg, from, tsAt), start, this.n, this.s);
     return true;
+  }
+
+  /** The resource of the captures msg[from, to) (length bytes included), made the first time. */
+  private resourceOf(msg: Buffer, from: number, to: number): number {
+    const hash = hashOf(msg, from, to);
+    let r = this.table.find(msg, from, to, hash);
+    if (r < 0) {
+      const grouper = this.grouper!;
+      const len = grouper.group(this.scratch, 0, this.assemble(msg, from, to));
+      r = this.set.addResource(len < 0 ? -1 : this.groupOf(grouper.bytes, len), grouper.fields);
+      if (r >= this.entryOf.length) {
+        const bigger = new Int32Array(Math.max(r + 1, this.entryOf.length * 2));
+        bigger.set(this.entryOf);
+        this.entryOf = bigger;
+      }
+      this.entryOf[r] = this.table.add(msg, from, to, hash, r) + 1;
+    }
+    return r;
+  }
+
+  /** The number of the group bytes[0, len): from the table, or made (and named) the first time. */
+  private groupOf(bytes: Buffer, len: number): number {
+    const hash = hashOf(bytes, 0, len);
+    let g = this.groupTable.find(bytes, 0, len, hash);
+    if (g < 0) this.groupTable.add(bytes, 0, len, hash, (g = this.set.newGroup(bytes.toString('latin1', 0, len))));
+    return g;
+  }
+
+  /** The number of a group found by the text path: by its bytes, as in place, when it has one byte per character. */
+  private groupOfText(group: string | null): number {
+    if (group === null || !isLatin1(group)) return this.set.groupId(group);
+    const bytes = Buffer.from(group, 'latin1');
+    return this.groupOf(bytes, bytes.length);
+  }
+
+  /** Writes the resource of captures src[from, to) into scratch: literals[0] + c[0] + literals[1] + … without the last delimiter. */
+  private assemble(src: Buffer, from: number, to: number): number {
+    // The captures are at most `to - from` bytes; the literals are fixed.
+    const need = to - from + this.literals.reduce((a, l) => a + l.length, 0);
+    if (need > this.scratch.length) this.scratch = Buffer.allocUnsafe(2 * need);
+    const out = this.scratch;
+    let used = 0;
+    let c = 0;
+    for (let at = from; ; c++) {
+      const lit = this.literals[c]!;
+      for (let i = 0; i < lit.length; i++) out[used++] = lit[i]!;
+      if (at >= to) break;
+      const len = src[at]!;
+      for (let i = at + 1; i <= at + len; i++) out[used++] = src[i]!;
+      at += 1 + len;
+    }
+    return used - 1;
+  }
+
+  /** The text of resource r made in place (texts of the others are kept as they were made). */
+  private textOf(r: number): string {
+    const k = this.entryOf[r]! - 1;
+    const len = this.assemble(this.table.bytes, this.table.start(k), this.table.start(k + 1));
+    return this.scratch.toString('latin1', 0, len);
   }
 
   /** The value just read by valueAt: lines and units. */
@@ -213,8 +295,35 @@ export class TupleParser {
     const value = t.length === this.captures + 1 ? decodeBucket(this.measure, t[this.captures]!) : null;
     const key = this.rebuild(t);
     if (!value) this.bucketsFailed.push({ key, reason: notShaped(this.measure) });
-    this.resources.addKey(this.columns, key);
-    this.columns.n.push(value ? value.n : NaN);
-    this.columns.s.push(value ? value.s : 0);
+    const [n, s] = value ? [value.n, value.s] : [NaN, 0];
+    // Captures as an answer carries them: the same resource as when read in place.
+    const captured = this.inPlace && t.length >= this.captures ? this.capturesOf(t) : -1;
+    if (captured < 0) return this.byText.addKey(key, n, s);
+    const ts = t[this.captures - 1]!;
+    const start = /^\d+$/.test(ts) ? Number(ts) : NaN;
+    this.set.addBucket(this.resourceOf(this.encoded, 0, captured), start, n, s, String(start) === ts ? undefined : ts);
+  }
+
+  private encoded = Buffer.allocUnsafe(1024);
+
+  /**
+   * The captures before the timestamp of tuple t as an answer has them (length byte, then the bytes), in `encoded`:
+   * their length, or -1 when the timestamp holds the delimiter or a capture is not such a string.
+   */
+  private capturesOf(t: readonly string[]): number {
+    if (t[this.captures - 1]!.includes(this.delimiter)) return -1;
+    let used = 0;
+    for (let c = 0; c < this.captures - 1; c++) {
+      const text = t[c]!;
+      if (text.length > 255 || !isLatin1(text)) return -1;
+      if (used + 1 + text.length > this.encoded.length) {
+        const bigger = Buffer.allocUnsafe(2 * (used + 1 + text.length));
+        this.encoded.copy(bigger, 0, 0, used);
+        this.encoded = bigger;
+      }
+      this.encoded[used++] = text.length;
+      used += this.encoded.write(text, used, 'latin1');
+    }
+    return used;
   }
 }

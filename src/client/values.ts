@@ -11,7 +11,8 @@ import { describe, type Lookups } from './lookup.js';
 import { keysGlob, shgetPattern, type FieldSpec } from './matchspec.js';
 import { nameOf } from './names.js';
 import { pool } from './pool.js';
-import { parseKeys, type KeyParse, type ParsedKey } from './totals.js';
+import { BucketSet } from './bucket-set.js';
+import { parseKeys, type BucketOrder } from './totals.js';
 import { notShaped, TupleParser } from './tuples.js';
 import type { Progress } from './progress.js';
 
@@ -26,17 +27,15 @@ export interface ValueOptions {
   progress?: Progress;
 }
 
-/** A zone's listed buckets, and the values a shget listing carried, bucket by bucket (null: they must be fetched). */
+/** A zone's listed buckets, with their values when the listing carried them (else they must be fetched). */
 export interface ListedKeys {
-  count: number;
-  /** The buckets for the spec (see totals.ts), with their values when the listing carried them. */
-  parse(fieldCount?: number): KeyParse;
+  buckets: BucketSet;
   carriesValues: boolean;
   bucketsFailed: Failed;
 }
 
 function listedKeys(keys: string[], spec: readonly FieldSpec[], delimiter: string): ListedKeys {
-  return { count: keys.length, parse: (fieldCount) => parseKeys(keys, spec, delimiter, fieldCount), carriesValues: false, bucketsFailed: [] };
+  return { buckets: parseKeys(keys, spec, delimiter), carriesValues: false, bucketsFailed: [] };
 }
 
 /** The buckets and values a shget listing carried, as its tuples give them. */
@@ -69,7 +68,7 @@ async function shgetValues(
       spec,
       o.delimiter,
     );
-  return { count: buckets.count, parse: (fieldCount) => buckets.finish(fieldCount), carriesValues: true, bucketsFailed: buckets.bucketsFailed };
+  return { buckets: buckets.finish(), carriesValues: true, bucketsFailed: buckets.bucketsFailed };
 }
 
 /** Step 1: the bucket keys of the totalizer in one zone (one listing, paged or split as the path needs). */
@@ -92,20 +91,25 @@ export async function listKeys(spec: readonly FieldSpec[], zone: string, o: Valu
   );
 }
 
-/** Each resource's newest bucket, when it may still be written (`bucket` seconds long, if known). */
-export function openBuckets(keys: readonly ParsedKey[], now: number, bucket: number | null): ParsedKey[] {
-  const newest = new Map<string, ParsedKey>();
-  for (const k of keys) if ((newest.get(k.resource)?.start ?? -Infinity) < k.start) newest.set(k.resource, k);
-  return [...newest.values()].filter((k) => bucket === null || k.start + bucket > now);
+/** Each resource's newest bucket (ordered, see orderBuckets), when it may still be written (`bucket` seconds long, if known). */
+export function openBuckets(set: BucketSet, order: BucketOrder, now: number, bucket: number | null): number[] {
+  const open: number[] = [];
+  for (let r = 0; r < set.resources; r++) {
+    if (order.from[r] === order.from[r + 1]) continue;
+    const i = order.at[order.from[r]!]!;
+    if (bucket === null || set.start[i]! + bucket > now) open.push(i);
+  }
+  return open;
 }
 
 /** Distinct start times of open buckets read each through their own shget; more than this, the whole listing. */
 const OPEN_STARTS = 4;
 
-/** Step 4: the values of the needed keys: the open ones through shget listings, the closed ones one GET each. */
+/** Step 4: the values of the needed buckets (of `set`): the open ones through shget listings, the closed ones one GET each. */
 export async function fetchValues(
-  needed: readonly ParsedKey[],
-  open: readonly ParsedKey[],
+  set: BucketSet,
+  needed: readonly number[],
+  open: readonly number[],
   spec: readonly FieldSpec[],
   zone: string,
   o: ValueOptions,
@@ -113,16 +117,22 @@ export async function fetchValues(
 ): Promise<{ values: Map<string, BucketValue>; bucketsFailed: Failed }> {
   const values = new Map<string, BucketValue>();
   const bucketsFailed: Failed = [];
-  const endings = [...new Map(open.map((k) => [`${k.start}/${k.fieldCount}`, { start: String(k.start), fields: k.fieldCount }])).values()];
-  const openKeys = new Set(open.map((k) => k.key));
+  const fieldsOf = (i: number) => set.resFields[set.res[i]!]!;
+  const endings = [...new Map(open.map((i) => [`${set.start[i]}/${fieldsOf(i)}`, { start: String(set.start[i]), fields: fieldsOf(i) }])).values()];
+  const openKeys = new Set(open.map((i) => set.keyOf(i)));
   const listed = await Promise.all(
     endings.length > OPEN_STARTS ? [shgetValues(spec, zone, o, lookups)] : endings.map((e) => shgetValues(spec, zone, o, lookups, e)),
   );
   for (const l of listed) {
-    if (l.carriesValues) for (const k of l.parse().keys) if (k.value && openKeys.has(k.key)) values.set(k.key, k.value);
+    const b = l.buckets;
+    if (l.carriesValues)
+      for (let i = 0; i < b.count; i++) {
+        const v = b.valueOf(i);
+        if (v && openKeys.has(b.keyOf(i))) values.set(b.keyOf(i), v);
+      }
     bucketsFailed.push(...l.bucketsFailed.filter((f) => openKeys.has(f.key)));
   }
-  const rest = [...new Set(needed.map((k) => k.key))].filter((k) => !values.has(k) && !bucketsFailed.some((f) => f.key === k));
+  const rest = [...new Set(needed.map((i) => set.keyOf(i)))].filter((k) => !values.has(k) && !bucketsFailed.some((f) => f.key === k));
   let read = 0;
   await pool(rest, o.concurrency, async (key) => {
     const name = nameOf([key, 'get'], zone);

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { fieldSpec, groupOf, keysGlob, parseFieldToken, shgetPattern, validateSpec } from '../../../src/client/matchspec.js';
-import { parseKeys, walkBuckets } from '../../../src/client/totals.js';
-import { foldGroups, trendOf } from '../../../src/client/combine.js';
+import { fieldSpec, GroupOfBytes, groupOf, keysGlob, parseFieldToken, shgetPattern, validateSpec } from '../../../src/client/matchspec.js';
+import { orderBuckets, parseKeys, walkBuckets } from '../../../src/client/totals.js';
+import { selectBuckets } from '../../../src/client/bucket-set.js';
+import { foldWindow, GroupTotals, trendOf } from '../../../src/client/combine.js';
 import { sparkline } from '../../../src/client/render.js';
 import { compileShardPattern } from '../../../src/query/shards.js';
 
@@ -20,6 +21,31 @@ describe('match specs', () => {
     expect(groupOf(['p', 'abc', 'any', 'xyz', 'b'], spec, ';')).toBe('abc;b');
     expect(groupOf(['p', 'zzz', 'any', 'xyz', 'b'], spec, ';')).toBeNull();
     expect(groupOf(['p', 'abc', 'any', 'yyy', 'b'], spec, ';')).toBeNull();
+  });
+
+  it('grouping a resource by its bytes gives what groupOf gives its fields, field count included', () => {
+    const spec = ['p', 'ab*', 'ignore', 'x**', null].map((t) => (t === null ? fieldSpec(null) : parseFieldToken(t)));
+    const bytes = GroupOfBytes.of(spec, ';')!;
+    const resources = [
+      'p;abc;any;xyz;b',
+      'p;zzz;any;xyz;b',
+      'p;abc;any;yyy;b',
+      'p;ab;;x;',
+      'p;abc;any;xyz',
+      'q;abc;any;xyz;b',
+      'pp;abc;any;xyz;b',
+      'p;abc;any;xyz;b;more',
+      '',
+      'p;é;any;xé;ü',
+      'p;abé;any;xé;ü',
+    ];
+    for (const r of resources) {
+      const len = bytes.group(Buffer.from(`[${r}]`, 'latin1'), 1, r.length + 1);
+      expect([len < 0 ? null : bytes.bytes.toString('latin1', 0, len), bytes.fields]).toEqual([groupOf(r.split(';'), spec, ';'), r.split(';').length]);
+    }
+    // Only where a character is a byte: a spec text or a delimiter beyond latin1 keeps to the strings.
+    expect(GroupOfBytes.of([fieldSpec('ł'), fieldSpec(null)], ';')).toBeNull();
+    expect(GroupOfBytes.of(spec, '::')).toBeNull();
   });
 
   it('glob metacharacters in literals are escaped for Redis', () => {
@@ -41,24 +67,43 @@ describe('match specs', () => {
   });
 });
 
-const keys = (...ks: string[]) => parseKeys(ks, WEB, ';').keys;
+/** Keys parsed and selected, each resource's buckets ordered. */
+function parsed(ks: readonly string[]) {
+  const set = parseKeys(ks, WEB, ';');
+  selectBuckets(set, undefined);
+  return { set, order: orderBuckets(set) };
+}
+
+/** The buckets a window takes, in walk order: [key, weight]. */
+function walked(ks: readonly string[], now: number, window: number): [string, number][] {
+  const { set, order } = parsed(ks);
+  const out: [string, number][] = [];
+  walkBuckets(set, order, now, window, (i, weight) => out.push([set.keyOf(i), weight]));
+  return out;
+}
+
+/** Per group, the counts of a window over keys with these values (keys without one were not read). */
 const total = (ks: string[], values: Record<string, number>, now: number, window: number) => {
-  const parsed = keys(...ks);
-  for (const k of parsed) if (values[k.key] !== undefined) k.value = { n: values[k.key]!, s: 0 };
-  return Object.fromEntries([...foldGroups(walkBuckets(parsed, now, window), 'count')].map(([g, f]) => [g, f.n]));
+  const { set, order } = parsed(ks);
+  for (let i = 0; i < set.count; i++) {
+    const v = values[set.keyOf(i)];
+    set.setValue(i, v === undefined ? undefined : { n: v, s: 0 });
+  }
+  const totals = new GroupTotals('count');
+  foldWindow(set, order, now, window, totals);
+  return Object.fromEntries(set.groups.flatMap((g, id) => (totals.get(id) ? [[g, totals.get(id)!.n]] : [])));
 };
 
 describe('bucket walk (hand-computed)', () => {
-  it('no keys, no buckets; keys of two parses are walked per resource all the same', () => {
-    expect(walkBuckets([], 10_000, 3000)).toEqual([]);
-    // Resources made far apart (many parses between) are gathered by identity instead of by their numbers.
-    const early = keys('web_client;a;s;9000', 'web_client;a;s;8000');
-    for (let i = 0; i < 50; i++) keys('web_client;x;s;1');
-    const late = keys('web_client;b;s;9500');
-    expect(walkBuckets([...early, ...late], 10_000, 3000).map((b) => [b.key.key, b.weight])).toEqual([
+  it('no keys, no buckets; the buckets of a resource are gathered wherever the listing has them', () => {
+    expect(walked([], 10_000, 3000)).toEqual([]);
+    const ks = ['web_client;a;s;8000', 'web_client;b;s;9500', 'web_client;x;s;1', 'web_client;a;s;9000'];
+    expect(walked(ks, 10_000, 3000)).toEqual([
       ['web_client;a;s;9000', 1],
       ['web_client;a;s;8000', 1],
       ['web_client;b;s;9500', 1],
+      // x's only bucket straddles the floor: its share from the floor to now.
+      ['web_client;x;s;1', 3000 / (10_000 - 1)],
     ]);
   });
 
@@ -68,7 +113,7 @@ describe('bucket walk (hand-computed)', () => {
     const ks = ['web_client;a;s;9000', 'web_client;a;s;8000', 'web_client;a;s;6000', 'web_client;a;s;5000'];
     const v = { [ks[0]!]: 5, [ks[1]!]: 7, [ks[2]!]: 10, [ks[3]!]: 1000 };
     expect(total(ks, v, 10000, 3000)).toEqual({ a: 17 });
-    expect(walkBuckets(keys(...ks), 10000, 3000).map((b) => b.weight)).toEqual([1, 1, 0.5]);
+    expect(walked(ks, 10000, 3000).map(([, weight]) => weight)).toEqual([1, 1, 0.5]);
   });
 
   it('a gap between buckets: the straddling bucket ends where the next newer one starts', () => {
@@ -100,12 +145,13 @@ describe('bucket walk (hand-computed)', () => {
   });
 
   it('keys with the wrong field count are skipped; mixed counts without a field count are an error naming them', () => {
-    expect(() => parseKeys(['web_client;a;s;1', 'web_client;a;1'], WEB, ';')).toThrow(
+    expect(() => selectBuckets(parseKeys(['web_client;a;s;1', 'web_client;a;1'], WEB, ';'), undefined)).toThrow(
       /different numbers of fields: 4 \(e\.g\. web_client;a;s;1\), 3 \(e\.g\. web_client;a;1\)/,
     );
-    const p = parseKeys(['web_client;a;s;1', 'web_client;a;1', 'web_client;a;s;x'], WEB, ';', 4);
-    expect(p.keys.map((k) => k.key)).toEqual(['web_client;a;s;1']);
-    expect(p.skipped.map((s) => s.reason)).toEqual(['has 3 fields, expected 4', "last field 'x' is not a timestamp"]);
+    const set = parseKeys(['web_client;a;s;1', 'web_client;a;1', 'web_client;a;s;x'], WEB, ';');
+    const { skipped } = selectBuckets(set, 4);
+    expect([...orderBuckets(set).at].map((i) => set.keyOf(i))).toEqual(['web_client;a;s;1']);
+    expect(skipped.map((s) => s.reason)).toEqual(['has 3 fields, expected 4', "last field 'x' is not a timestamp"]);
   });
 });
 

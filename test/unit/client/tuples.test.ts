@@ -3,6 +3,7 @@ import dnsPacket from 'dns-packet';
 import { decodeResponse } from '../../../src/dns/response.js';
 import { fieldSpec, shgetPattern } from '../../../src/client/matchspec.js';
 import { TupleParser } from '../../../src/client/tuples.js';
+import { selectBuckets, type BucketSet } from '../../../src/client/bucket-set.js';
 import type { Measure } from '../../../src/common/measure.js';
 
 const SPEC = ['web', null].map(fieldSpec);
@@ -23,13 +24,17 @@ function page(tuples: string[][]) {
 function parsed(tuples: string[][], inPlace: boolean, measure: Measure = 'count') {
   const p = new TupleParser(shgetPattern(SPEC, ';'), SPEC, ';', measure);
   p.addPage(inPlace ? page(tuples) : { records: tuples });
-  const r = p.finish();
+  const set = p.finish();
+  const { skipped } = selectBuckets(set, undefined);
   return {
-    buckets: r.keys.map((k) => [k.key, k.start, k.value, k.group]),
-    skipped: r.skipped,
+    buckets: selected(set).map((i) => [set.keyOf(i), set.start[i], set.valueOf(i), set.groups[set.resGroup[set.res[i]!]!]]),
+    skipped,
     failed: p.bucketsFailed,
   };
 }
+
+/** The selected buckets, in listing order. */
+const selected = (set: BucketSet) => [...Array(set.count).keys()].filter((i) => set.isSelected(i));
 
 describe('shget pages read in place', () => {
   it('give the same buckets as their text: timestamps, values, resources shared by their buckets', () => {
@@ -81,8 +86,30 @@ describe('shget pages read in place', () => {
     p.addPage(page([['r;s', '100', '1']]));
     p.addPage({ records: [['r;s', '200', '2']] });
     p.addPage(page([['r;s', '300', '3']]));
-    const keys = p.finish().keys;
-    expect(new Set(keys.map((k) => k.res)).size).toBe(1);
-    expect(keys.map((k) => k.start)).toEqual([100, 200, 300]);
+    const set = p.finish();
+    selectBuckets(set, undefined);
+    expect(new Set(selected(set).map((i) => set.res[i])).size).toBe(1);
+    expect(selected(set).map((i) => set.start[i])).toEqual([100, 200, 300]);
+  });
+
+  it('tens of thousands of resources over many pages, both paths: each resource and group found again, none made twice', () => {
+    // 40,000 resources (more than the tables hold before they grow) of 10,000 groups, each resource seen on two pages.
+    const resources = [...Array(40_000).keys()].map((r) => `10.0.${Math.floor(r / 4) >> 8}.${Math.floor(r / 4) & 255},20${r % 4};web${r % 3}`);
+    const p = new TupleParser(shgetPattern(SPEC, ';'), SPEC, ';', 'count');
+    for (const [ts, inPlace] of [
+      ['100', true],
+      ['200', false],
+    ] as const)
+      for (let from = 0; from < resources.length; from += 1000) {
+        const tuples = resources.slice(from, from + 1000).map((r) => [r, ts, '1']);
+        p.addPage(inPlace ? page(tuples) : { records: tuples });
+      }
+    const set = p.finish();
+    selectBuckets(set, undefined);
+    expect(set.resources).toBe(resources.length);
+    expect(new Set(set.groups).size).toBe(set.groups.length);
+    expect(set.groups.length).toBe(new Set(resources.map((r) => r.split(';')[0])).size);
+    expect(set.keyOf(0)).toBe(`web;${resources[0]};100`);
+    expect(set.keyOf(set.count - 1)).toBe(`web;${resources.at(-1)};200`);
   });
 });

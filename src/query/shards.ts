@@ -9,6 +9,8 @@ export interface ShardPattern {
   glob: Buffer;
   /** The captured parts as latin1 strings (one char per byte), or null when the key does not match. */
   matchText(key: Buffer): string[] | null;
+  /** The same captures as views of the key's bytes (no copy, no string), or null. */
+  match(key: Buffer): Buffer[] | null;
   captures: number;
   /** No non-capturing wildcard: every key is a tuple of its own, so a listing has as many records as keys. */
   tuplePerKey: boolean;
@@ -23,6 +25,9 @@ export function compileShardPattern(pattern: Buffer): ShardPattern | null {
   // latin1 maps each byte to one UTF-16 unit, so the regex works on raw bytes.
   const text = pattern.toString('latin1');
   const parts = text.split(/(\*+)/);
+  // The literal parts around the wildcards (literals[0] before the first, the last after the last), and which capture.
+  const literals: Buffer[] = [Buffer.alloc(0)];
+  const captured: boolean[] = [];
   let regex = '^';
   const glob: Buffer[] = [];
   let captures = 0;
@@ -38,7 +43,10 @@ export function compileShardPattern(pattern: Buffer): ShardPattern | null {
         tuplePerKey = false;
       }
       glob.push(Buffer.from('*'));
+      captured.push(part.length === 1);
+      literals.push(Buffer.alloc(0));
     } else {
+      literals[literals.length - 1] = Buffer.from(part, 'latin1');
       regex += part.replace(REGEX_META, '\\$&');
       glob.push(escapeGlob(Buffer.from(part, 'latin1')));
     }
@@ -53,5 +61,45 @@ export function compileShardPattern(pattern: Buffer): ShardPattern | null {
       const m = re.exec(key.toString('latin1'));
       return m ? m.slice(1).map((s) => s ?? '') : null;
     },
+    match: (key) => matchBytes(key, literals, captured),
   };
+}
+
+/** Whether key[at, at + lit.length) is lit. */
+function isAt(key: Buffer, at: number, lit: Buffer): boolean {
+  for (let i = 0; i < lit.length; i++) if (key[at + i] !== lit[i]) return false;
+  return true;
+}
+
+/**
+ * The regex's match without the regex: its wildcards are greedy, so each literal sits as far right as the literals
+ * after it allow. Placed from the last literal (at the key's end) back to the first (at its start), each at its
+ * rightmost place that ends before the next one starts; the wildcards are the gaps.
+ */
+function matchBytes(key: Buffer, literals: readonly Buffer[], captured: readonly boolean[]): Buffer[] | null {
+  const n = captured.length;
+  const first = literals[0]!;
+  if (!isAt(key, 0, first)) return null;
+  const starts = new Array<number>(n + 1);
+  let limit = key.length;
+  for (let i = n; i >= 1; i--) {
+    const lit = literals[i]!;
+    // The last literal ends the key; the others may end anywhere before the next begins.
+    let at = limit - lit.length;
+    if (i === n) {
+      if (at < first.length || !isAt(key, at, lit)) return null;
+    } else {
+      while (at >= first.length && !isAt(key, at, lit)) at--;
+      if (at < first.length) return null;
+    }
+    starts[i] = at;
+    limit = at;
+  }
+  const out: Buffer[] = [];
+  let from = first.length;
+  for (let i = 1; i <= n; i++) {
+    if (captured[i - 1]) out.push(key.subarray(from, starts[i]));
+    from = starts[i]! + literals[i]!.length;
+  }
+  return out;
 }

@@ -12,7 +12,15 @@ import { TooManyKeysError, type KeyReader } from './reader.js';
 
 export type Reply =
   /** Records, each a list of character-strings; `ttl` is the key's TTL or null where none applies. */
-  { kind: 'values'; records: Buffer[][]; ttl: number | null } | { kind: 'nil' } | { kind: 'error'; error: 'redis' | 'toomany' | 'toolarge'; message: string };
+  | {
+      kind: 'values';
+      records: Buffer[][];
+      ttl: number | null;
+      /** The records cannot repeat (a shget of one tuple per key), so the answer need not look for duplicates. */
+      distinct?: boolean;
+    }
+  | { kind: 'nil' }
+  | { kind: 'error'; error: 'redis' | 'toomany' | 'toolarge'; message: string };
 
 const one = (v: Buffer): Buffer[][] => [[v]];
 const int = (n: number): Buffer[][] => [[Buffer.from(String(n))]];
@@ -43,11 +51,9 @@ function groupKeys(src: KeySource, keys: Buffer[], pattern: ShardPattern): Itera
   if (pattern.tuplePerKey) {
     const tuples: { captures: Buffer[]; keys: Buffer[] }[] = [];
     for (const k of keys) {
-      const captures = pattern.matchText(k);
-      if (!captures) continue;
-      const bufs = new Array<Buffer>(captures.length);
-      for (let c = 0; c < captures.length; c++) bufs[c] = Buffer.from(captures[c]!, 'latin1');
-      tuples.push({ captures: bufs, keys: [k] });
+      // Views of the key's bytes: a page's keys live as long as its answer is made.
+      const captures = pattern.match(k);
+      if (captures) tuples.push({ captures, keys: [k] });
     }
     checkFits(src, tuples.length);
     return tuples;
@@ -89,7 +95,7 @@ async function shget(src: KeySource, keys: Buffer[], pattern: ShardPattern): Pro
     for (let j = 0; j < g.keys.length; j++, i++) if (values[i] !== null) record.push(values[i]!);
     if (record.length > captured) records.push(record);
   }
-  return { kind: 'values', records, ttl: null };
+  return { kind: 'values', records, ttl: null, distinct: pattern.tuplePerKey };
 }
 
 /** Where listings get their keys: a fresh SCAN, or for one partition, the pattern's snapshot. */

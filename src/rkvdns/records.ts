@@ -2,8 +2,8 @@
  * Turns Redis values into encoded answer records: value-size limit, TXT/A/AAAA conversion,
  * duplicate removal, TTL clamp.
  */
-import { QTYPE } from '../dns/constants.js';
-import { QNAME_POINTER, encodeRR, txtRdata } from '../dns/message.js';
+import { CLASS_IN, QTYPE } from '../dns/constants.js';
+import { QNAME_POINTER, encodeRR } from '../dns/message.js';
 import { toA, toAAAA } from './addresses.js';
 
 export interface RenderLimits {
@@ -26,10 +26,76 @@ export function clampTtl(ttl: number | null, s: RenderLimits): number {
   return Math.min(Math.max(t, s.MIN_TTL), s.MAX_TTL);
 }
 
-/** `answerType` is TXT, A or AAAA (callers map ALL_QUERIES_AS_TXT to TXT). */
-export function renderRecords(records: readonly Buffer[][], answerType: number, ttl: number, s: RenderLimits): Rendered {
+/**
+ * `answerType` is TXT, A or AAAA (callers map ALL_QUERIES_AS_TXT to TXT). `distinct` when the records cannot repeat
+ * (a shget listing of one tuple per key: each record holds its key's captures), so none is looked for.
+ */
+export function renderRecords(records: readonly Buffer[][], answerType: number, ttl: number, s: RenderLimits, distinct = false): Rendered {
+  return answerType === QTYPE.TXT ? renderTxt(records, ttl, s, distinct) : renderAddresses(records, answerType, ttl, s);
+}
+
+/** The bytes of a record before its rdata: the owner (a pointer to the question), type, class, TTL, rdata length. */
+const RR_HEAD = QNAME_POINTER.length + 10;
+
+/**
+ * TXT records written into one Buffer, each a view of it: a listing page is hundreds of records, and a Buffer
+ * each for its rdata and another for the record cost the garbage collector more than the encoding.
+ */
+function renderTxt(records: readonly Buffer[][], ttl: number, s: RenderLimits, distinct: boolean): Rendered {
+  const max = s.MAX_VALUE_PAYLOAD;
+  const kept = (v: Buffer) => (v.length <= max ? v.length : s.RETURN_PARTIAL_VALUE ? max : -1);
+  let size = 0;
+  let oversize = 0;
+  for (const record of records) {
+    let rdlen = 0;
+    for (const v of record) {
+      const len = kept(v);
+      if (len !== v.length) oversize++;
+      if (len >= 0) rdlen += 1 + len;
+    }
+    if (rdlen > 0) size += RR_HEAD + rdlen;
+  }
+  const slab = Buffer.allocUnsafe(size);
   const rrs: Buffer[] = [];
-  // One record (a GET, every counter read) has nothing to be a duplicate of: no Set and no key string for it.
+  // One record (a GET, every counter read) has nothing to be a duplicate of: no Set and no key string for it. Distinct
+  // records stay so unless a value was cut or dropped.
+  const seen = (!distinct || oversize > 0) && records.length > 1 ? new Set<string>() : null;
+  let at = 0;
+  for (const record of records) {
+    const from = at;
+    QNAME_POINTER.copy(slab, at);
+    at += RR_HEAD;
+    for (const v of record) {
+      const len = kept(v);
+      if (len < 0) continue;
+      if (len > 255) throw new RangeError(`TXT character-string of ${len} bytes exceeds 255`);
+      slab[at++] = len;
+      for (let i = 0; i < len; i++) slab[at++] = v[i]!;
+    }
+    if (at === from + RR_HEAD) {
+      at = from;
+      continue;
+    }
+    if (seen) {
+      const id = slab.toString('latin1', from + RR_HEAD, at);
+      if (seen.has(id)) {
+        at = from;
+        continue;
+      }
+      seen.add(id);
+    }
+    const o = from + QNAME_POINTER.length;
+    slab.writeUInt16BE(QTYPE.TXT, o);
+    slab.writeUInt16BE(CLASS_IN, o + 2);
+    slab.writeUInt32BE(ttl >>> 0, o + 4);
+    slab.writeUInt16BE(at - from - RR_HEAD, o + 8);
+    rrs.push(slab.subarray(from, at));
+  }
+  return { rrs, oversize, unconvertible: 0 };
+}
+
+function renderAddresses(records: readonly Buffer[][], answerType: number, ttl: number, s: RenderLimits): Rendered {
+  const rrs: Buffer[] = [];
   const seen = records.length > 1 ? new Set<string>() : null;
   let oversize = 0;
   let unconvertible = 0;
@@ -43,10 +109,7 @@ export function renderRecords(records: readonly Buffer[][], answerType: number, 
       }
     }
     if (strings.length === 0) continue;
-    let rdata: Buffer | null;
-    if (answerType === QTYPE.TXT) rdata = txtRdata(strings);
-    else if (strings.length !== 1) rdata = null;
-    else rdata = answerType === QTYPE.A ? toA(strings[0]!) : toAAAA(strings[0]!);
+    const rdata = strings.length !== 1 ? null : answerType === QTYPE.A ? toA(strings[0]!) : toAAAA(strings[0]!);
     if (!rdata) {
       unconvertible++;
       continue;

@@ -72,9 +72,16 @@ function introspect(plan: IntrospectPlan, s: Settings, ctx: ResolverContext): Bu
 }
 
 /** The records as an outcome; values left out on the way are logged with the query they belong to. */
-function recordsOutcome(qc: QueryContext, records: Buffer[][], ttl: number | null, answerType: number, log: ResolverContext['queryLog']): Outcome {
+function recordsOutcome(
+  qc: QueryContext,
+  records: Buffer[][],
+  ttl: number | null,
+  answerType: number,
+  log: ResolverContext['queryLog'],
+  distinct = false,
+): Outcome {
   const s = qc.settings;
-  const r = renderRecords(records, answerType, clampTtl(ttl, s), s);
+  const r = renderRecords(records, answerType, clampTtl(ttl, s), s, distinct);
   if (r.oversize > 0 || r.unconvertible > 0) {
     const query = presentName(qc.query.labels);
     const client = clientText(qc.client);
@@ -114,7 +121,7 @@ const keepUnlessRedisFailed = (r: Resolution) => r.outcome !== 'error_redis';
 function replyResolution(qc: QueryContext, reply: Reply, answerType: number, ctx: ResolverContext): Resolution {
   if (reply.kind === 'nil') return finish(qc, { kind: 'nxdomain' }, ctx);
   if (reply.kind === 'error') return finish(qc, { kind: 'error', error: reply.error, message: reply.message }, ctx);
-  return finish(qc, recordsOutcome(qc, reply.records, reply.ttl, answerType, ctx.queryLog), ctx);
+  return finish(qc, recordsOutcome(qc, reply.records, reply.ttl, answerType, ctx.queryLog, reply.distinct), ctx);
 }
 
 function finish(qc: QueryContext, o: Outcome, ctx: ResolverContext): Resolution {

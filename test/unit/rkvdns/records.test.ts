@@ -10,8 +10,8 @@ const limits: RenderLimits = { MAX_VALUE_PAYLOAD: 8, RETURN_PARTIAL_VALUE: false
 const B = (s: string) => Buffer.from(s, 'latin1');
 
 /** The rendered records decoded: their data as text (TXT strings joined by '|', addresses as written). */
-function decoded(records: Buffer[][], type: number, s: RenderLimits = limits) {
-  const r = renderRecords(records, type, 42, s);
+function decoded(records: Buffer[][], type: number, s: RenderLimits = limits, distinct = false) {
+  const r = renderRecords(records, type, 42, s, distinct);
   // The records point at the question's name, so they are decoded in a message that has one.
   const question = Buffer.from([1, 0x78, 0, 0, type, 0, 1]);
   const packet = assemble({ id: 1, rd: false, cd: false, question }, { rcode: 0, answers: r.rrs, authority: [] }, 65535, { setTcOnDrop: false }).packet;
@@ -23,7 +23,16 @@ function decoded(records: Buffer[][], type: number, s: RenderLimits = limits) {
 }
 
 describe('renderRecords', () => {
-  const cases: { name: string; records: Buffer[][]; type: number; s?: Partial<RenderLimits>; data: string[]; oversize?: number; unconvertible?: number }[] = [
+  const cases: {
+    name: string;
+    records: Buffer[][];
+    type: number;
+    s?: Partial<RenderLimits>;
+    distinct?: boolean;
+    data: string[];
+    oversize?: number;
+    unconvertible?: number;
+  }[] = [
     { name: 'one TXT record per value', records: [[B('1')], [B('2')]], type: QTYPE.TXT, data: ['1', '2'] },
     { name: 'a tuple is one TXT record of several strings', records: [[B('a'), B('b'), B('3')]], type: QTYPE.TXT, data: ['a|b|3'] },
     { name: 'identical records are sent once', records: [[B('x')], [B('x')], [B('y')]], type: QTYPE.TXT, data: ['x', 'y'] },
@@ -47,10 +56,40 @@ describe('renderRecords', () => {
     { name: 'A from a tuple: left out and counted', records: [[B('1.2.3.4'), B('5.6.7.8')]], type: QTYPE.A, data: [], unconvertible: 1 },
     { name: 'AAAA from an IPv6 address', records: [[B('2001:db8::1')]], type: QTYPE.AAAA, s: { MAX_VALUE_PAYLOAD: 64 }, data: ['2001:db8::1'] },
     { name: 'no values, no records', records: [], type: QTYPE.TXT, data: [] },
+    {
+      name: 'distinct records (a shget of one tuple per key) all sent',
+      records: [
+        [B('a'), B('1')],
+        [B('b'), B('1')],
+      ],
+      type: QTYPE.TXT,
+      distinct: true,
+      data: ['a|1', 'b|1'],
+    },
+    {
+      name: 'distinct records cut to the same text are sent once',
+      records: [[B('abcdefgh1')], [B('abcdefgh2')]],
+      type: QTYPE.TXT,
+      s: { RETURN_PARTIAL_VALUE: true },
+      distinct: true,
+      data: ['abcdefgh'],
+      oversize: 2,
+    },
+    {
+      name: 'distinct records the same once a value is dropped are sent once',
+      records: [
+        [B('a'), B('123456789')],
+        [B('a'), B('987654321')],
+      ],
+      type: QTYPE.TXT,
+      distinct: true,
+      data: ['a'],
+      oversize: 2,
+    },
   ];
   for (const c of cases) {
     it(c.name, () => {
-      const got = decoded(c.records, c.type, { ...limits, ...c.s });
+      const got = decoded(c.records, c.type, { ...limits, ...c.s }, c.distinct);
       expect(got.data).toEqual(c.data);
       expect(got.oversize).toBe(c.oversize ?? 0);
       expect(got.unconvertible).toBe(c.unconvertible ?? 0);

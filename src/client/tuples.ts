@@ -41,26 +41,29 @@ function integerAt(msg: Buffer, from: number, to: number, signed: boolean): numb
 }
 
 /**
- * Numbers by byte strings (a resource's captures, a group's text): an open-addressing table of FNV-1a hashes, each
- * slot holding the hash beside the entry, so a lookup that misses touches one place.
+ * Numbers by byte strings (a resource's captures, a group's text): an open-addressing table of FNV-1a hashes. A
+ * slot holds the hash, the number, and where the bytes are and how long, so a lookup touches the slot and the bytes
+ * only (a million lookups in a table of hundreds of thousands are a cache miss each).
  */
 class ByteTable {
   bytes = Buffer.allocUnsafe(256 * 1024);
   private used = 0;
+  /** Where each entry's bytes start, in the order they were added (for reading them back). */
   private from = new Int32Array(16 * 1024);
-  private values = new Int32Array(16 * 1024);
   private entries = 0;
-  /** Pairs of slots: the hash, then the entry + 1 (0: empty). */
-  private slots = new Int32Array(2 * 32 * 1024);
+  /** Slots of four: the hash, the number + 1 (0: empty), where the bytes start, their length. */
+  private slots = new Int32Array(4 * 32 * 1024);
 
   /** The number stored for msg[from, to), or -1. */
   find(msg: Buffer, from: number, to: number, hash: number): number {
     const slots = this.slots;
-    const mask = slots.length / 2 - 1;
+    const mask = slots.length / 4 - 1;
+    const len = to - from;
     for (let i = hash & mask; ; i = (i + 1) & mask) {
-      const at = slots[2 * i + 1]!;
-      if (at === 0) return -1;
-      if (slots[2 * i] === hash && this.same(at - 1, msg, from, to)) return this.values[at - 1]!;
+      const at = 4 * i;
+      const value = slots[at + 1]!;
+      if (value === 0) return -1;
+      if (slots[at] === hash && slots[at + 3] === len && this.same(slots[at + 2]!, msg, from, to)) return value - 1;
     }
   }
 
@@ -77,18 +80,15 @@ class ByteTable {
     for (let i = from, j = this.used; i < to; i++, j++) bytes[j] = msg[i]!;
     const k = this.entries++;
     if (k + 1 >= this.from.length) {
-      for (const name of ['from', 'values'] as const) {
-        const bigger = new Int32Array(k * 2 + 2);
-        bigger.set(this[name]);
-        this[name] = bigger;
-      }
+      const bigger = new Int32Array(k * 2 + 2);
+      bigger.set(this.from);
+      this.from = bigger;
     }
     this.from[k] = this.used;
+    this.from[k + 1] = this.used + len;
+    if (this.entries * 2 > this.slots.length / 4) this.rehash();
+    this.place(hash, value + 1, this.used, len);
     this.used += len;
-    this.from[k + 1] = this.used;
-    this.values[k] = value;
-    if (this.entries * 2 > this.slots.length / 2) this.rehash();
-    this.place(k, hash);
     return k;
   }
 
@@ -97,27 +97,28 @@ class ByteTable {
     return this.from[k]!;
   }
 
-  /** Whether entry k's bytes are msg[from, to). */
-  private same(k: number, msg: Buffer, from: number, to: number): boolean {
-    const j0 = this.from[k]!;
-    if (this.from[k + 1]! - j0 !== to - from) return false;
+  /** Whether bytes[at, at + (to - from)) are msg[from, to). */
+  private same(at: number, msg: Buffer, from: number, to: number): boolean {
     const bytes = this.bytes;
-    for (let i = from, j = j0; i < to; i++, j++) if (msg[i] !== bytes[j]) return false;
+    for (let i = from, j = at; i < to; i++, j++) if (msg[i] !== bytes[j]) return false;
     return true;
   }
 
-  private place(k: number, hash: number): void {
-    const mask = this.slots.length / 2 - 1;
+  private place(hash: number, value: number, at: number, len: number): void {
+    const slots = this.slots;
+    const mask = slots.length / 4 - 1;
     let i = hash & mask;
-    while (this.slots[2 * i + 1] !== 0) i = (i + 1) & mask;
-    this.slots[2 * i] = hash;
-    this.slots[2 * i + 1] = k + 1;
+    while (slots[4 * i + 1] !== 0) i = (i + 1) & mask;
+    slots[4 * i] = hash;
+    slots[4 * i + 1] = value;
+    slots[4 * i + 2] = at;
+    slots[4 * i + 3] = len;
   }
 
   private rehash(): void {
     const old = this.slots;
     this.slots = new Int32Array(old.length * 2);
-    for (let i = 0; i < old.length; i += 2) if (old[i + 1] !== 0) this.place(old[i + 1]! - 1, old[i]!);
+    for (let i = 0; i < old.length; i += 4) if (old[i + 1] !== 0) this.place(old[i]!, old[i + 1]!, old[i + 2]!, old[i + 3]!);
   }
 }
 

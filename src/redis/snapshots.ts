@@ -6,7 +6,8 @@
  * while the snapshot lives (10 s, or DEFAULT_TTL when longer) takes its slice from there. A whole listing
  * always scans afresh and, when it is big, leaves its scan here for the pages that follow. Values are
  * always read fresh; only the list of keys is reused. Partitions depend on the key alone, so pages served
- * from different snapshots still never repeat a key.
+ * from different snapshots still never repeat a key. A whole listing too large for one answer is refused from
+ * its held snapshot without scanning again.
  */
 import { PARTITION_BITS, bucketOf, bucketRange, type Partition } from '../query/partition.js';
 import type { KeyReader } from './reader.js';
@@ -70,6 +71,8 @@ interface Held {
   keys: Promise<Buffer[]>;
   /** Keys the scan has found so far, and who wants to know as the count grows. */
   found: number;
+  /** How many keys the scan found, once it ended. */
+  total?: number;
   watchers: Set<(found: number) => void>;
 }
 
@@ -98,6 +101,11 @@ export class KeySnapshots {
    */
   fresh(reader: KeyReader, glob: Buffer, maxKeys: number, fitsAnswer?: number): Promise<Buffer[]> {
     const h = this.held.get(idOf(glob, maxKeys));
+    // A held scan that ended with more keys than one answer holds refuses the listing without another scan: its
+    // pages are being walked (or were, within DEFAULT_TTL), and a resolver may answer them from its cache, so
+    // a scan that only ends in the same refusal would cost Redis and rkvdns seconds for nothing.
+    if (fitsAnswer !== undefined && h?.total !== undefined && h.total > fitsAnswer && h.expires > this.now())
+      return Promise.reject(new ScanOutgrewAnswer(`more than ${fitsAnswer} keys cannot fit one answer (${h.total} at the last scan)`));
     const entry = h && h.expires === Infinity ? h : this.start(reader, glob, maxKeys, HOLD_MIN_KEYS);
     if (fitsAnswer === undefined) return entry.keys;
     return new Promise((resolve, reject) => {
@@ -164,6 +172,7 @@ export class KeySnapshots {
     const settled = entry.packed.then(
       (snapshot) => {
         entry.expires = this.now() + this.lifetimeMs;
+        entry.total = snapshot.bucketStart[BUCKETS]!;
         if (snapshot.bucketStart[BUCKETS]! < holdMin && this.held.get(id) === entry) this.held.delete(id);
       },
       // A failed scan (Redis away, too many keys) is not reused: the next query tries again.

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { partitionOf } from '../../../src/query/partition.js';
-import { KeySnapshots, SNAPSHOT_MS } from '../../../src/redis/snapshots.js';
+import { KeySnapshots, ScanOutgrewAnswer, SNAPSHOT_MS } from '../../../src/redis/snapshots.js';
 import type { KeyReader } from '../../../src/redis/reader.js';
 
 /** A reader whose SCAN returns a fixed key list and counts how often it was asked. */
@@ -61,6 +61,22 @@ describe('KeySnapshots', () => {
     expect(counts.reduce((a, b) => a + b)).toBe(keys.length);
     expect((await snapshots.partition(reader, glob, 1e6, { index: 2, count: 4 })).length).toBe(counts[2]);
     expect(reader.scans).toBe(2);
+  });
+
+  it('a whole listing too large for one answer is refused from a held scan without another; one that fits scans afresh', async () => {
+    let t = 1000;
+    const snapshots = new KeySnapshots(SNAPSHOT_MS, 8, () => t);
+    const reader = listReader(keys);
+    await snapshots.fresh(reader, glob, 1e6);
+    await expect(snapshots.fresh(reader, glob, 1e6, keys.length - 1)).rejects.toThrow(ScanOutgrewAnswer);
+    expect(reader.scans).toBe(1);
+    // As many keys as fit: listed afresh.
+    expect((await snapshots.fresh(reader, glob, 1e6, keys.length)).length).toBe(keys.length);
+    expect(reader.scans).toBe(2);
+    // Once the snapshot has expired, a scan decides again.
+    t += SNAPSHOT_MS;
+    await snapshots.fresh(reader, glob, 1e6, keys.length - 1).catch(() => undefined);
+    expect(reader.scans).toBe(3);
   });
 
   it('a small whole listing is not held (no pages follow it), so it never pushes out a big one', async () => {

@@ -27,7 +27,14 @@ export function exposedKeys(globs: string | null): (key: Buffer) => boolean {
   const matchers = list.map((g) => globMatcher(Buffer.from(g, 'latin1')));
   const inGlobs = globs === null ? () => true : (key: Buffer) => matchers.some((m) => m(key));
   if (namesBookkeeping) return inGlobs;
-  return (key) => !(key.length >= prefix.length && key.subarray(0, prefix.length).equals(prefix)) && inGlobs(key);
+  return (key) => !startsWith(key, prefix) && inGlobs(key);
+}
+
+/** Whether key begins with prefix: a loop, not a view and a native compare, for every key a scan lists. */
+function startsWith(key: Buffer, prefix: Buffer): boolean {
+  if (key.length < prefix.length) return false;
+  for (let i = 0; i < prefix.length; i++) if (key[i] !== prefix[i]) return false;
+  return true;
 }
 
 /**

@@ -65,7 +65,14 @@ export class ReadPipe {
   private state: PipeStatus = 'idle';
   private socket: net.Socket | null = null;
   private readonly writer = new CommandWriter();
-  private readonly parser = new ReplyParser((r) => this.reply(r));
+  private readonly parser = new ReplyParser(
+    (r) => this.reply(r),
+    (first) => this.firsts.get(this.replied)?.(first),
+  );
+  /** Replies read so far; a command's number is the count of replies before its own. */
+  private replied = 0;
+  /** Who wants the first element of a command's reply early, by the command's number. */
+  private readonly firsts = new Map<number, (first: RespReply) => void>();
   // The commands written and not yet answered, oldest first from `head`: three arrays, no object per command.
   private resolves: ((r: RespReply) => void)[] = [];
   private rejects: ((e: Error) => void)[] = [];
@@ -112,11 +119,13 @@ export class ReadPipe {
   /**
    * One command of a name and any number of arguments (MGET of a page of keys). `now`: written at once with what
    * this turn queued before it, not at the end of the turn (a SCAN asked before its caller works through the last
-   * reply, so that Redis scans on meanwhile).
+   * reply, so that Redis scans on meanwhile). `onFirst` is given the first element of an array reply as soon as it
+   * is read, before the rest has arrived (a SCAN's cursor: the next SCAN can be sent while this one's keys arrive).
    */
-  sendAll(name: string, args: readonly Buffer[], now = false): Promise<RespReply> {
+  sendAll(name: string, args: readonly Buffer[], now = false, onFirst?: (first: RespReply) => void): Promise<RespReply> {
     const refused = this.refused();
     if (refused) return refused;
+    if (onFirst) this.firsts.set(this.replied + this.resolves.length - this.head, onFirst);
     this.writer.addAll(commandHead(name, 1 + args.length), args);
     this.noteWrite();
     const reply = new Promise<RespReply>((resolve, reject) => {
@@ -188,6 +197,8 @@ export class ReadPipe {
   };
 
   private reply(r: RespReply): void {
+    if (this.firsts.size > 0) this.firsts.delete(this.replied);
+    this.replied++;
     const i = this.head++;
     const resolve = this.resolves[i];
     if (resolve === undefined) throw new Error('a reply no command asked for');
@@ -206,6 +217,7 @@ export class ReadPipe {
 
   private failAll(e: Error): void {
     const rejects = this.rejects.slice(this.head);
+    this.firsts.clear();
     this.resolves = [];
     this.rejects = [];
     this.sentAt = [];

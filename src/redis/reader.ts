@@ -55,19 +55,25 @@ const SCAN_COUNT = 5000;
 const MGET_CHUNK = 500;
 
 /** One SCAN step: the next cursor and the keys of this reply. */
-type ScanStep = (cursor: string, glob: Buffer) => Promise<[Buffer, Buffer[]]>;
+/** One SCAN: its reply, and `onCursor` told the next cursor as soon as it is known (with the reply, or before it). */
+type ScanStep = (cursor: string, glob: Buffer, onCursor: (next: Buffer) => void) => Promise<[Buffer, Buffer[]]>;
 
 // scanBuffer, not callBuffer: ioredis drops the command name of callBuffer under auto-pipelining.
 // The pattern is sent as a Buffer so binary patterns reach Redis intact.
 const ioredisScan =
   (node: Redis): ScanStep =>
-  (cursor, glob) =>
-    node.scanBuffer(cursor, 'MATCH', glob as unknown as string, 'COUNT', SCAN_COUNT);
+  (cursor, glob, onCursor) =>
+    node.scanBuffer(cursor, 'MATCH', glob as unknown as string, 'COUNT', SCAN_COUNT).then((r) => {
+      onCursor(r[0]);
+      return r;
+    });
 
 const pipedScan =
   (p: ReadPipe): ScanStep =>
-  (cursor, glob) =>
-    p.sendAll('SCAN', [Buffer.from(cursor), SCAN_MATCH, glob, SCAN_COUNT_ARG, SCAN_COUNT_VALUE], true) as Promise<[Buffer, Buffer[]]>;
+  (cursor, glob, onCursor) =>
+    p.sendAll('SCAN', [Buffer.from(cursor), SCAN_MATCH, glob, SCAN_COUNT_ARG, SCAN_COUNT_VALUE], true, (first) => onCursor(first as Buffer)) as Promise<
+      [Buffer, Buffer[]]
+    >;
 const SCAN_MATCH = Buffer.from('MATCH');
 const SCAN_COUNT_ARG = Buffer.from('COUNT');
 const SCAN_COUNT_VALUE = Buffer.from(String(SCAN_COUNT));
@@ -81,17 +87,37 @@ async function scanNode(
   keep: (key: Buffer) => boolean,
   progress?: (keys: number) => void,
 ): Promise<void> {
-  // The next SCAN is asked before this reply's keys are added, so Redis scans on while they are.
-  let asked: Promise<[Buffer, Buffer[]]> | null = step('0', glob);
-  while (asked) {
-    const [next, batch]: [Buffer, Buffer[]] = await asked;
-    const cursor: string = next.toString();
-    asked = cursor === '0' ? null : step(cursor, glob);
-    for (const k of batch) {
-      // Keys not kept are never counted: MAX_KEYS says nothing about keys that are not served.
-      if (keep(k) && seen.add(k) && seen.keys.length > maxKeys) throw new TooManyKeysError(`pattern matches more than MAX_KEYS (${maxKeys}) keys`);
+  // The next SCAN is asked as soon as this one's cursor is read, before its keys have arrived: Redis scans on
+  // while they travel, are parsed and are added.
+  interface Asked {
+    reply: Promise<[Buffer, Buffer[]]>;
+    next: Promise<Asked | null>;
+  }
+  // Once this walk stops (done, or over MAX_KEYS), no SCAN is asked after it.
+  let stopped = false;
+  const ask = (cursor: string): Asked => {
+    let then!: (a: Asked | null) => void;
+    const next = new Promise<Asked | null>((resolve) => (then = resolve));
+    let told = false;
+    const reply = step(cursor, glob, (c) => {
+      if (told) return;
+      told = true;
+      const text = c.toString();
+      then(text === '0' || stopped ? null : ask(text));
+    });
+    return { reply, next };
+  };
+  try {
+    for (let asked: Asked | null = ask('0'); asked; asked = await asked.next) {
+      const [, batch] = await asked.reply;
+      for (const k of batch) {
+        // Keys not kept are never counted: MAX_KEYS says nothing about keys that are not served.
+        if (keep(k) && seen.add(k) && seen.keys.length > maxKeys) throw new TooManyKeysError(`pattern matches more than MAX_KEYS (${maxKeys}) keys`);
+      }
+      progress?.(seen.keys.length);
     }
-    progress?.(seen.keys.length);
+  } finally {
+    stopped = true;
   }
 }
 

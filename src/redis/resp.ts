@@ -106,7 +106,11 @@ export class ReplyParser {
   /** Element parses begun, completed or not: the parser's work, which stays linear in the stream. */
   steps = 0;
 
-  constructor(private readonly onReply: (r: RespReply) => void) {}
+  /** `onFirst`: the first element of a reply that is an array, as soon as it is read (a SCAN's cursor, before its keys). */
+  constructor(
+    private readonly onReply: (r: RespReply) => void,
+    private readonly onFirst?: (first: RespReply) => void,
+  ) {}
 
   /** Parses what `data` completes; throws RespProtocolError on bytes that are not RESP2. */
   feed(data: Buffer): void {
@@ -152,6 +156,7 @@ export class ReplyParser {
         return;
       }
       top.items[top.filled++] = v;
+      if (top.filled === 1 && this.open.length === 1) this.onFirst?.(v);
       if (top.filled < top.items.length) return;
       this.open.pop();
       v = top.items;

@@ -1,9 +1,10 @@
+import net from 'node:net';
 /** The pipelined read connection against a real Redis: order, databases, credentials, a stalled and a cut connection. */
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '../../src/common/log.js';
 import { ReadPipe, pipeTarget, type PipeTarget } from '../../src/redis/pipe.js';
-import { commandHead } from '../../src/redis/resp.js';
+import { commandHead, type RespReply } from '../../src/redis/resp.js';
 import { startRedis, type TestRedis } from '../helpers/redis.js';
 
 const GET = commandHead('GET', 2);
@@ -165,5 +166,38 @@ describe('ReadPipe', () => {
     await p.connect();
     p.disconnect();
     await expect(p.send(GET, 'p1')).rejects.toThrow(/not connected \(closed\)/);
+  });
+});
+
+describe('a reply read early', () => {
+  it("the next SCAN goes out on the last one's cursor while the rest of that reply is still to come", async () => {
+    // The server holds back the rest of the first reply until the SCAN of its cursor has come: a client that
+    // waited for the whole reply before asking again would wait until its read timed out.
+    let received = '';
+    const sent = new Set<string>();
+    const server = net.createServer((sock) => {
+      sock.on('data', (d) => {
+        received += d.toString('latin1');
+        const once = (what: string, bytes: string) => sent.has(what) || (sent.add(what), sock.write(bytes));
+        if (received.includes('$4\r\nSCAN\r\n$1\r\n0\r\n')) once('first half', '*2\r\n$2\r\n17\r\n*2\r\n$1\r\na\r\n');
+        if (received.includes('$4\r\nSCAN\r\n$2\r\n17\r\n')) once('the rest', '$1\r\nb\r\n*2\r\n$1\r\n0\r\n*1\r\n$1\r\nc\r\n');
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const port = (server.address() as net.AddressInfo).port;
+      const p = new ReadPipe(
+        { host: '127.0.0.1', port, tls: false, db: 0 },
+        { timeoutMs: 1000, log: createLogger('info', 'test', () => undefined), where: 'fake' },
+      );
+      pipes.push(p);
+      await p.connect();
+      const second: Promise<RespReply>[] = [];
+      const first = p.sendAll('SCAN', [Buffer.from('0')], true, (cursor) => second.push(p.sendAll('SCAN', [cursor as Buffer], true)));
+      expect(await first).toEqual([Buffer.from('17'), [Buffer.from('a'), Buffer.from('b')]]);
+      expect(await second[0]).toEqual([Buffer.from('0'), [Buffer.from('c')]]);
+    } finally {
+      server.close();
+    }
   });
 });

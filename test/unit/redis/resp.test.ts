@@ -86,6 +86,18 @@ describe('ReplyParser', () => {
     expect(() => parseAll([Buffer.from(bytes)])).toThrow(RespProtocolError);
   });
 
+  it("tells an array reply's first element as soon as it is read, before the rest (a SCAN's cursor), and only the outer one's", () => {
+    const events: string[] = [];
+    const p = new ReplyParser(
+      (r) => events.push(`reply ${JSON.stringify(r)}`),
+      (first) => events.push(`first ${String(first)}`),
+    );
+    p.feed(Buffer.from('*2\r\n$3\r\n170\r\n*2\r\n$1\r\na'));
+    expect(events).toEqual(['first 170']);
+    p.feed(Buffer.from('\r\n$1\r\nb\r\n:5\r\n*1\r\n:9\r\n'));
+    expect(events.slice(1)).toEqual([`reply ${JSON.stringify([Buffer.from('170'), [Buffer.from('a'), Buffer.from('b')]])}`, 'reply 5', 'first 9', 'reply [9]']);
+  });
+
   it('reset drops a partial reply, so a new connection starts clean', () => {
     const out: RespReply[] = [];
     const p = new ReplyParser((r) => out.push(r));

@@ -53,6 +53,15 @@ export class BucketSet {
     return r;
   }
 
+  /** Room for `buckets` in all. */
+  reserve(buckets: number): void {
+    if (buckets <= this.res.length) return;
+    this.res = grown(this.res, buckets);
+    this.start = grown(this.start, buckets);
+    this.n = grown(this.n, buckets);
+    this.s = grown(this.s, buckets);
+  }
+
   addBucket(r: number, start: number, n: number, s: number, tsText?: string): void {
     const i = this.count++;
     if (i === this.res.length) {

@@ -48,6 +48,8 @@ export interface ListingRequest {
    * `keys` returns those in the Listing as usual.
    */
   sink?: (page: PageRecords) => void;
+  /** Told how many keys a paged listing holds, before its pages come (the sink can make room for them). */
+  expect?: (keys: number) => void;
   progress?: Progress;
 }
 
@@ -186,6 +188,7 @@ async function firstPage(w: Walk, count: number): Promise<{ n: number; records: 
 async function byPartitions(w: Walk, count: number): Promise<string[][]> {
   const req = w.req;
   req.debug?.(`${req.pattern}.${req.op}: ${count} keys, too many for one answer; paging in ${partitionsFor(count, PAGE_KEYS)} partitions`);
+  req.expect?.(count);
   const first = await firstPage(w, count);
   const n = first.n;
   const records: string[][] = [];

@@ -174,8 +174,10 @@ export class Lookups {
     }
     if (ttl > 0 && cache) {
       const flags = { ...(result.viaResolver ? { viaResolver: true } : {}), ...(result.stale ? { stale: true } : {}) };
-      // A copy: the answer may be a view into a larger buffer that the cache would otherwise keep alive.
-      this.cache.set(id, answer ? { answer: Buffer.from(answer), qtype, parse, flags } : { lookup: result }, { ttl: ttl * 1000 });
+      // A copy when the answer is a small view into a larger buffer that the cache would otherwise keep alive; a
+      // listing page (most of the TCP read it came in) is kept as it is: a million-key walk is 50 MB of them.
+      const kept = answer && answer.length * 4 < answer.buffer.byteLength ? Buffer.from(answer) : answer;
+      this.cache.set(id, kept ? { answer: kept, qtype, parse, flags } : { lookup: result }, { ttl: ttl * 1000 });
     }
     return result;
   }

@@ -97,6 +97,16 @@ class ByteTable {
     return this.from[k]!;
   }
 
+  /** Room for `entries` in all, so that the table does not grow (and rehash) on the way there. */
+  reserve(entries: number): void {
+    let slots = this.slots.length / 4;
+    while (2 * entries > slots) slots *= 2;
+    if (slots === this.slots.length / 4) return;
+    const old = this.slots;
+    this.slots = new Int32Array(4 * slots);
+    for (let i = 0; i < old.length; i += 4) if (old[i + 1] !== 0) this.place(old[i]!, old[i + 1]!, old[i + 2]!, old[i + 3]!);
+  }
+
   /** Whether bytes[at, at + (to - from)) are msg[from, to). */
   private same(at: number, msg: Buffer, from: number, to: number): boolean {
     const bytes = this.bytes;
@@ -116,9 +126,7 @@ class ByteTable {
   }
 
   private rehash(): void {
-    const old = this.slots;
-    this.slots = new Int32Array(old.length * 2);
-    for (let i = 0; i < old.length; i += 4) if (old[i + 1] !== 0) this.place(old[i]!, old[i + 1]!, old[i + 2]!, old[i + 3]!);
+    this.reserve(this.slots.length / 4);
   }
 }
 
@@ -172,6 +180,16 @@ export class TupleParser {
 
   get count(): number {
     return this.set.count;
+  }
+
+  /**
+   * Room for a listing of `keys` bucket keys: the buckets, and for the tables a guess (a resource has several
+   * buckets, a group several resources) that spares the rehashes of growing from small.
+   */
+  reserve(keys: number): void {
+    this.set.reserve(keys);
+    this.table.reserve(keys / 2);
+    this.groupTable.reserve(keys / 4);
   }
 
   /** One page of tuples: read in place from its answer when it has one, else from its records' text. */

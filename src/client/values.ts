@@ -59,6 +59,7 @@ async function shgetValues(
     zone,
     concurrency: o.concurrency,
     sink: (page) => buckets.addPage(page),
+    expect: (keys) => buckets.reserve(keys),
     ...(o.debug ? { debug: o.debug } : {}),
     ...(o.progress ? { progress: o.progress } : {}),
   });

@@ -95,21 +95,25 @@ describe('shget pages read in place', () => {
   it('tens of thousands of resources over many pages, both paths: each resource and group found again, none made twice', () => {
     // 40,000 resources (more than the tables hold before they grow) of 10,000 groups, each resource seen on two pages.
     const resources = [...Array(40_000).keys()].map((r) => `10.0.${Math.floor(r / 4) >> 8}.${Math.floor(r / 4) & 255},20${r % 4};web${r % 3}`);
-    const p = new TupleParser(shgetPattern(SPEC, ';'), SPEC, ';', 'count');
-    for (const [ts, inPlace] of [
-      ['100', true],
-      ['200', false],
-    ] as const)
-      for (let from = 0; from < resources.length; from += 1000) {
-        const tuples = resources.slice(from, from + 1000).map((r) => [r, ts, '1']);
-        p.addPage(inPlace ? page(tuples) : { records: tuples });
-      }
-    const set = p.finish();
-    selectBuckets(set, undefined);
-    expect(set.resources).toBe(resources.length);
-    expect(new Set(set.groups).size).toBe(set.groups.length);
-    expect(set.groups.length).toBe(new Set(resources.map((r) => r.split(';')[0])).size);
-    expect(set.keyOf(0)).toBe(`web;${resources[0]};100`);
-    expect(set.keyOf(set.count - 1)).toBe(`web;${resources.at(-1)};200`);
+    // Tables grown as resources come, or made room for at once from the listing's count.
+    for (const reserved of [0, 2 * resources.length]) {
+      const p = new TupleParser(shgetPattern(SPEC, ';'), SPEC, ';', 'count');
+      p.reserve(reserved);
+      for (const [ts, inPlace] of [
+        ['100', true],
+        ['200', false],
+      ] as const)
+        for (let from = 0; from < resources.length; from += 1000) {
+          const tuples = resources.slice(from, from + 1000).map((r) => [r, ts, '1']);
+          p.addPage(inPlace ? page(tuples) : { records: tuples });
+        }
+      const set = p.finish();
+      selectBuckets(set, undefined);
+      expect(set.resources).toBe(resources.length);
+      expect(new Set(set.groups).size).toBe(set.groups.length);
+      expect(set.groups.length).toBe(new Set(resources.map((r) => r.split(';')[0])).size);
+      expect(set.keyOf(0)).toBe(`web;${resources[0]};100`);
+      expect(set.keyOf(set.count - 1)).toBe(`web;${resources.at(-1)};200`);
+    }
   });
 });

@@ -142,7 +142,7 @@ function hashOf(msg: Buffer, from: number, to: number): number {
 
 export class TupleParser {
   readonly bucketsFailed: { key: string; reason: string }[] = [];
-  readonly set: BucketSet;
+  private readonly set: BucketSet;
   private readonly byText: ResourcesByText;
   private readonly table = new ByteTable();
   /** Group numbers by the group's bytes. */
@@ -176,10 +176,6 @@ export class TupleParser {
     this.grouper = GroupOfBytes.of(spec, delimiter);
     this.literals = shget.literals.map((l) => Buffer.from(l, 'latin1'));
     this.inPlace = shget.restCaptured && this.captures >= 2 && this.grouper !== null && !/[0-9 -]/.test(delimiter) && shget.literals.every(isLatin1);
-  }
-
-  get count(): number {
-    return this.set.count;
   }
 
   /**

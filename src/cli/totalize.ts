@@ -257,7 +257,7 @@ async function main(): Promise<number> {
     // Progress on a terminal only: not into a pipe or a file, where it would be noise in the output.
     const line = process.stderr.isTTY && process.stdout.isTTY ? progressLine(process.stderr) : null;
     const out = await once(line?.progress).finally(() => line?.end());
-    process.stdout.write(out + '\n');
+    await written(out + '\n');
     return 0;
   }
   const every = num(o.watch, 'watch')!;
@@ -267,6 +267,18 @@ async function main(): Promise<number> {
     process.stdout.write(`\x1b[2J\x1b[H${prefix} over ${o.window} at ${new Date().toISOString()} (every ${every}s, Ctrl-C to stop)\n\n${out}\n`);
     await new Promise((r) => setTimeout(r, every * 1000));
   }
+}
+
+/**
+ * Writes to stdout and waits until it is out: into a pipe the write is asynchronous, and the process.exit that
+ * follows would cut the output at the pipe's buffer (64 kB: a big totalizer's table). A reader that went away
+ * (`| head`) ends the wait too.
+ */
+function written(text: string): Promise<void> {
+  return new Promise((resolve) => {
+    process.stdout.once('error', () => resolve());
+    process.stdout.write(text, () => resolve());
+  });
 }
 
 main().then(

@@ -25,7 +25,8 @@ export interface RenderOptions {
  * every format, so `--columns` names the same things in a table, CSV, JSON and Prometheus labels.
  */
 export function fieldColumns(groups: readonly Pick<GroupResult, 'fields'>[], breakNames: readonly string[], columns?: readonly string[]) {
-  const widths = breakNames.map((_, i) => Math.max(1, ...groups.map((g) => (g.fields[i] ?? '').split(',').length)));
+  // A loop, not Math.max(...): a big totalizer has hundreds of thousands of groups, more arguments than a call takes.
+  const widths = breakNames.map((_, i) => groups.reduce((w, g) => Math.max(w, (g.fields[i] ?? '').split(',').length), 1));
   const names: string[] = [];
   let named = 0;
   breakNames.forEach((name, i) => {
@@ -87,7 +88,7 @@ export function renderTable(r: TotalResult, o: RenderOptions): string {
   const groups = topGroups(r.groups, o.top);
   if (groups.length === 0) return r.measure === 'count' ? '(no counts in this window)' : `(no values in this window)`;
   const { header, rows, numeric } = columnsOf(r, groups, o);
-  const width = header.map((h, i) => Math.max([...h].length, ...rows.map((row) => [...row[i]!].length)));
+  const width = header.map((h, i) => rows.reduce((w, row) => Math.max(w, [...row[i]!].length), [...h].length));
   // The measure's columns and the trend are numbers, right-aligned; the sparkline is not.
   const right = (i: number) => i >= numeric && header[i] !== 'buckets';
   const line = (cells: string[]) =>

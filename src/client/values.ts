@@ -131,7 +131,7 @@ export async function fetchValues(
         const v = b.valueOf(i);
         if (v && openKeys.has(b.keyOf(i))) values.set(b.keyOf(i), v);
       }
-    bucketsFailed.push(...l.bucketsFailed.filter((f) => openKeys.has(f.key)));
+    for (const f of l.bucketsFailed) if (openKeys.has(f.key)) bucketsFailed.push(f);
   }
   const rest = [...new Set(needed.map((i) => set.keyOf(i)))].filter((k) => !values.has(k) && !bucketsFailed.some((f) => f.key === k));
   let read = 0;

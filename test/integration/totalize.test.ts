@@ -150,6 +150,21 @@ describe('totalize CLI', () => {
     expect(rows[5]).toMatch(/^as of ≤ 30 s$/);
   });
 
+  it('a result larger than a pipe holds (64 kB) comes out whole into the pipe the output goes to', async () => {
+    // 4,000 groups of their own prefix: ~100 kB of CSV, ~400 kB of JSON; the tests read the CLI through a pipe.
+    const n = 4000;
+    const kv: string[] = [];
+    for (let i = 0; i < n; i++) kv.push(`pipe_test;10.1.${i >> 8}.${i & 255},200;web1;${NOW - 60}`, String(1 + (i % 5)));
+    await redis.client.mset(kv);
+    const csv = await cli('pipe_test', '--format', 'csv', '--window', '1h', '--sharded');
+    expect(csv.code).toBe(0);
+    const rows = csv.stdout.trim().split('\n');
+    expect(rows.length).toBe(1 + n);
+    expect(rows.slice(1).reduce((a, row) => a + Number(row.split(',').at(-1)), 0)).toBe(kv.filter((_, j) => j % 2 === 1).reduce((a, v) => a + Number(v), 0));
+    const json = JSON.parse((await cli('pipe_test', '--format', 'json', '--window', '1h', '--sharded')).stdout) as { groups: unknown[] };
+    expect(json.groups).toHaveLength(n);
+  });
+
   it('json and csv formats, --top, --where, --by source, upstream-style positional specs', async () => {
     const json = JSON.parse((await cli('web_client', '--format', 'json', '--window', '3600')).stdout) as { groups: { fields: { matched: string } }[] };
     expect(json.groups.map((g) => g.fields.matched)).toContain('10.0.0.9,404');

@@ -12,6 +12,15 @@ function grown<T extends Int32Array | Float64Array>(a: T, need: number): T {
   return bigger;
 }
 
+function isDigits(s: string): boolean {
+  if (s.length === 0) return false;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 48 || c > 57) return false;
+  }
+  return true;
+}
+
 export class BucketSet {
   /** Buckets: their resource, start (NaN when the timestamp is not one), lines (NaN: no value read) and units. */
   count = 0;
@@ -60,6 +69,12 @@ export class BucketSet {
     this.start = grown(this.start, buckets);
     this.n = grown(this.n, buckets);
     this.s = grown(this.s, buckets);
+  }
+
+  /** A bucket whose timestamp is text (from a key): its start, NaN when it is not digits; the text kept when it is not String(start). */
+  addStamped(r: number, ts: string, n: number, s: number): void {
+    const start = isDigits(ts) ? Number(ts) : NaN;
+    this.addBucket(r, start, n, s, String(start) === ts ? undefined : ts);
   }
 
   addBucket(r: number, start: number, n: number, s: number, tsText?: string): void {

@@ -5,7 +5,7 @@
 import type { Logger } from '../common/log.js';
 import type { Lookups } from './lookup.js';
 
-/** Seconds from which a round is worth an info line. */
+/** Milliseconds from which a round is worth an info line. */
 const SLOW_MS = 1000;
 
 /** Runs `work`, then logs `what` with its duration and the DNS queries it made (and answers from the cache). */

@@ -8,15 +8,6 @@
 import { BucketSet } from './bucket-set.js';
 import { groupOf, type FieldSpec } from './matchspec.js';
 
-function isDigits(s: string): boolean {
-  if (s.length === 0) return false;
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    if (c < 48 || c > 57) return false;
-  }
-  return true;
-}
-
 /** Resources by their text, each made (split and grouped) once, in a BucketSet. */
 export class ResourcesByText {
   private readonly ids = new Map<string, number>();
@@ -34,8 +25,7 @@ export class ResourcesByText {
     const cut = key.lastIndexOf(this.set.delimiter);
     const ts = cut < 0 ? key : key.slice(cut + this.set.delimiter.length);
     const r = cut < 0 ? this.bareResource() : this.of(key.slice(0, cut));
-    const start = isDigits(ts) ? Number(ts) : NaN;
-    this.set.addBucket(r, start, n, s, String(start) === ts ? undefined : ts);
+    this.set.addStamped(r, ts, n, s);
   }
 
   /** The resource of its text. */

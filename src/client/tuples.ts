@@ -314,9 +314,7 @@ export class TupleParser {
     // Captures as an answer carries them: the same resource as when read in place.
     const captured = this.inPlace && t.length >= this.captures ? this.capturesOf(t) : -1;
     if (captured < 0) return this.byText.addKey(key, n, s);
-    const ts = t[this.captures - 1]!;
-    const start = /^\d+$/.test(ts) ? Number(ts) : NaN;
-    this.set.addBucket(this.resourceOf(this.encoded, 0, captured), start, n, s, String(start) === ts ? undefined : ts);
+    this.set.addStamped(this.resourceOf(this.encoded, 0, captured), t[this.captures - 1]!, n, s);
   }
 
   private encoded = Buffer.allocUnsafe(1024);

@@ -11,7 +11,7 @@ import { describe, type Lookups } from './lookup.js';
 import { keysGlob, shgetPattern, type FieldSpec } from './matchspec.js';
 import { nameOf } from './names.js';
 import { pool } from './pool.js';
-import { BucketSet } from './bucket-set.js';
+import type { BucketSet } from './bucket-set.js';
 import { parseKeys, type BucketOrder } from './totals.js';
 import { notShaped, TupleParser } from './tuples.js';
 import type { Progress } from './progress.js';

@@ -54,7 +54,6 @@ export class TooManyKeysError extends Error {}
 const SCAN_COUNT = 5000;
 const MGET_CHUNK = 500;
 
-/** One SCAN step: the next cursor and the keys of this reply. */
 /** One SCAN: its reply, and `onCursor` told the next cursor as soon as it is known (with the reply, or before it). */
 type ScanStep = (cursor: string, glob: Buffer, onCursor: (next: Buffer) => void) => Promise<[Buffer, Buffer[]]>;
 
@@ -178,13 +177,28 @@ function pipedReads(p: ReadPipe): Omit<KeyReader, 'hashText' | 'scan'> {
       p.sendWithTtl(HEADS[read], key, asArg(b), asArg(c))) as KeyReader['withTtl'],
     type: (key) => p.send(TYPE, key) as Promise<string>,
     // A listing page's values: chunks on the pipe, written in one turn, answered in order.
-    async mget(keys) {
-      const chunks: Promise<(Buffer | null)[]>[] = [];
-      for (let start = 0; start < keys.length; start += MGET_CHUNK)
-        chunks.push(p.sendAll('MGET', keys.slice(start, start + MGET_CHUNK)) as Promise<(Buffer | null)[]>);
-      return (await Promise.all(chunks)).flat();
-    },
+    mget: (keys) => chunkedMget(keys, [keys.map((_, i) => i)], (chunk) => p.sendAll('MGET', chunk) as Promise<(Buffer | null)[]>),
   };
+}
+
+/**
+ * The values of `keys` in key order, read by `mget` in chunks of MGET_CHUNK keys within each group of their indexes
+ * (a cluster's slot, or all of them), the chunks sent at once.
+ */
+async function chunkedMget(
+  keys: readonly Buffer[],
+  groups: readonly number[][],
+  mget: (chunk: Buffer[]) => Promise<(Buffer | null)[]>,
+): Promise<(Buffer | null)[]> {
+  const values = new Array<Buffer | null>(keys.length);
+  const calls: Promise<void>[] = [];
+  for (const idx of groups)
+    for (let start = 0; start < idx.length; start += MGET_CHUNK) {
+      const chunk = idx.slice(start, start + MGET_CHUNK);
+      calls.push(mget(chunk.map((i) => keys[i]!)).then((vs) => vs.forEach((v, j) => (values[chunk[j]!] = v))));
+    }
+  await Promise.all(calls);
+  return values;
 }
 
 /**
@@ -220,19 +234,7 @@ export function redisReader(conn: Connection): KeyReader {
       await Promise.all(steps.map((step) => scanNode(step, glob, maxKeys, seen, keep, progress)));
       return seen.keys;
     },
-    async mget(keys) {
-      const groups = bySlot(conn, keys);
-      const values = new Array<Buffer | null>(keys.length);
-      const calls: Promise<void>[] = [];
-      for (const idx of groups) {
-        for (let start = 0; start < idx.length; start += MGET_CHUNK) {
-          const chunk = idx.slice(start, start + MGET_CHUNK);
-          calls.push(r.mgetBuffer(chunk.map((i) => keys[i]!)).then((vs) => vs.forEach((v, j) => (values[chunk[j]!] = v))));
-        }
-      }
-      await Promise.all(calls);
-      return values;
-    },
+    mget: (keys) => chunkedMget(keys, bySlot(conn, keys), (chunk) => r.mgetBuffer(chunk)),
     ...(conn.reads ? pipedReads(conn.reads) : {}),
   };
   return reader;

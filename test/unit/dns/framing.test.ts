@@ -40,6 +40,46 @@ describe('TCP framing', () => {
     });
   }
 
+  it('reads back messages of any size from chunks cut anywhere (a page spans several reads)', () => {
+    let seed = 7;
+    const random = (n: number) => ((seed = (seed * 1103515245 + 12345) % 2 ** 31), seed % n);
+    const all = Array.from({ length: 300 }, (_, i) => msg(12 + random(i % 10 === 0 ? 60_000 : 300), i % 251));
+    for (const [maxChunk, count] of [
+      [1, 12],
+      [3, 40],
+      [1000, 300],
+      [65_536, 300],
+    ] as const) {
+      const messages = all.slice(0, count);
+      const stream = Buffer.concat(messages.map(frame));
+      const r = new FrameReader();
+      const got: Buffer[] = [];
+      for (let at = 0; at < stream.length;) {
+        const next = Math.min(stream.length, at + 1 + random(maxChunk));
+        const out = r.push(stream.subarray(at, next));
+        expect(out.bad).toBe(false);
+        got.push(...out.messages);
+        at = next;
+      }
+      expect(texts(got)).toEqual(texts(messages));
+      expect(r.held).toBe(0);
+    }
+  });
+
+  it('gives a message within one read as a view of it, and one spanning reads at its own size', () => {
+    const a = msg(12, 1);
+    const b = msg(5000, 2);
+    const stream = Buffer.concat([frame(a), frame(b)]);
+    const first = stream.subarray(0, 1000);
+    const r = new FrameReader();
+    const [whole] = r.push(first).messages;
+    expect(whole!.buffer).toBe(first.buffer);
+    const [spanning] = r.push(stream.subarray(1000)).messages;
+    expect(spanning!.equals(b)).toBe(true);
+    expect(spanning!.length).toBe(5000);
+    expect(spanning!.buffer).not.toBe(stream.buffer);
+  });
+
   it('frame prefixes the length, big-endian', () => {
     expect([...frame(msg(300)).subarray(0, 2)]).toEqual([1, 44]);
   });

@@ -26,7 +26,7 @@ export interface RenderOptions {
  */
 export function fieldColumns(groups: readonly Pick<GroupResult, 'fields'>[], breakNames: readonly string[], columns?: readonly string[]) {
   // A loop, not Math.max(...): a big totalizer has hundreds of thousands of groups, more arguments than a call takes.
-  const widths = breakNames.map((_, i) => groups.reduce((w, g) => Math.max(w, (g.fields[i] ?? '').split(',').length), 1));
+  const widths = breakNames.map((_, i) => groups.reduce((w, g) => Math.max(w, partsOf(g.fields[i] ?? '')), 1));
   const names: string[] = [];
   let named = 0;
   breakNames.forEach((name, i) => {
@@ -34,13 +34,41 @@ export function fieldColumns(groups: readonly Pick<GroupResult, 'fields'>[], bre
   });
   const values = (g: Pick<GroupResult, 'fields'>): string[] => {
     const out: string[] = [];
-    breakNames.forEach((_, i) => {
-      const parts = (g.fields[i] ?? '').split(',');
-      for (let j = 0; j < widths[i]!; j++) out.push(widths[i]! > 1 ? (parts[j] ?? '') : (g.fields[i] ?? ''));
-    });
+    for (let i = 0; i < widths.length; i++) {
+      const field = g.fields[i] ?? '';
+      if (widths[i] === 1) {
+        out.push(field);
+        continue;
+      }
+      const parts = field.split(',');
+      for (let j = 0; j < widths[i]!; j++) out.push(parts[j] ?? '');
+    }
     return out;
   };
   return { names, values };
+}
+
+/** How many comma-separated parts a field holds (split(',').length, without making them). */
+function partsOf(field: string): number {
+  let n = 1;
+  for (let at = field.indexOf(','); at >= 0; at = field.indexOf(',', at + 1)) n++;
+  return n;
+}
+
+/** Characters as the terminal shows them: code points, a surrogate pair one ([...s].length, without the array). */
+function displayLength(s: string): number {
+  let n = s.length;
+  for (let i = 0; i < s.length - 1; i++) {
+    const c = s.charCodeAt(i);
+    if (c >= 0xd800 && c <= 0xdbff) {
+      const d = s.charCodeAt(i + 1);
+      if (d >= 0xdc00 && d <= 0xdfff) {
+        n--;
+        i++;
+      }
+    }
+  }
+  return n;
 }
 
 /** The groups `--top` keeps. */
@@ -66,7 +94,8 @@ function columnsOf(r: TotalResult, groups: readonly GroupResult[], o: RenderOpti
   if (o.trend) header.push('trend');
   if (o.spark) header.push('buckets');
   const rows = groups.map((g) => {
-    const row = [...fields.values(g), ...measure.cells(g)];
+    const row = fields.values(g);
+    for (const cell of measure.cells(g)) row.push(cell);
     if (o.trend) row.push(g.trend!.toFixed(2));
     if (o.spark) row.push(sparkline(g.spark ?? []));
     return row;
@@ -88,22 +117,31 @@ export function renderTable(r: TotalResult, o: RenderOptions): string {
   const groups = topGroups(r.groups, o.top);
   if (groups.length === 0) return r.measure === 'count' ? '(no counts in this window)' : `(no values in this window)`;
   const { header, rows, numeric } = columnsOf(r, groups, o);
-  const width = header.map((h, i) => rows.reduce((w, row) => Math.max(w, [...row[i]!].length), [...h].length));
+  const width = header.map((h, i) => rows.reduce((w, row) => Math.max(w, displayLength(row[i]!)), displayLength(h)));
   // The measure's columns and the trend are numbers, right-aligned; the sparkline is not.
   const right = (i: number) => i >= numeric && header[i] !== 'buckets';
-  const line = (cells: string[]) =>
-    cells
-      .map((c, i) => (right(i) ? c.padStart(width[i]!) : c.padEnd(width[i]!)))
-      .join('  ')
-      .trimEnd();
-  return [line(header), line(width.map((w) => '-'.repeat(w))), ...rows.map(line), freshnessLine(r)].join('\n');
+  // Each line made by concatenation, not as an array of padded cells joined: a big totalizer is 250,000 lines.
+  const line = (cells: string[]) => {
+    let out = '';
+    for (let i = 0; i < cells.length; i++) {
+      if (i > 0) out += '  ';
+      out += right(i) ? cells[i]!.padStart(width[i]!) : cells[i]!.padEnd(width[i]!);
+    }
+    return out.trimEnd();
+  };
+  const lines = [line(header), line(width.map((w) => '-'.repeat(w)))];
+  for (const row of rows) lines.push(line(row));
+  lines.push(freshnessLine(r));
+  return lines.join('\n');
 }
 
 export function renderCsv(r: TotalResult, o: RenderOptions): string {
   const groups = topGroups(r.groups, o.top);
   const { header, rows } = columnsOf(r, groups, { ...o, spark: false });
   const esc = (c: string) => (/[",\n]/.test(c) ? `"${c.replace(/"/g, '""')}"` : c);
-  return [header, ...rows].map((row) => row.map(esc).join(',')).join('\n');
+  const lines = [header.map(esc).join(',')];
+  for (const row of rows) lines.push(row.map(esc).join(','));
+  return lines.join('\n');
 }
 
 export function renderJson(r: TotalResult, o: RenderOptions, meta: object): string {

@@ -40,3 +40,28 @@ describe('rendering hundreds of thousands of groups', () => {
     expect(lines[1]).toBe(`10.0.0,200,,${n}`);
   });
 });
+
+describe('table widths', () => {
+  const r = (fields: string[][]): TotalResult => ({
+    ...result(0),
+    groups: fields.map((f, i) => ({ group: f.join(';'), fields: f, value: i + 1, count: i + 1 })),
+  });
+
+  it('counts characters as a terminal shows them: a surrogate pair is one, a lone surrogate one', () => {
+    // '😀😀' is four UTF-16 units and two characters: the column is as wide as 'host' (4), not 'xy😀😀' (6 units).
+    const lines = renderTable(r([['xy😀😀'], ['ab\uD800'], ['host']]), { breakNames: ['name'], trend: false, spark: false }).split('\n');
+    expect(lines[1]).toBe('----  -----');
+    expect(lines[4]).toBe('host      3');
+  });
+
+  it('a field holding commas in some group is split into columns in every group', () => {
+    const lines = renderCsv(
+      r([
+        ['a,b', 'x'],
+        ['c', 'y,z,w'],
+      ]),
+      { breakNames: ['m', 's'], trend: false, spark: false },
+    ).split('\n');
+    expect(lines).toEqual(['m.1,m.2,s.1,s.2,s.3,count', 'a,b,x,,,1', 'c,,y,z,w,2']);
+  });
+});

@@ -75,10 +75,14 @@ function groupKeys(src: KeySource, keys: Buffer[], pattern: ShardPattern): Itera
 
 async function shget(src: KeySource, keys: Buffer[], pattern: ShardPattern): Promise<Reply> {
   const reader = src.reader;
+  // A key per tuple, all of which fit one answer: the values are asked for first and the keys matched after, so that
+  // while Redis reads them a page holds its keys only, not their captures and tuples too (the pages in flight
+  // outlive the garbage collector's young generation, which then copies whatever they hold).
+  const early = pattern.tuplePerKey && (src.maxRecords === null || keys.length <= src.maxRecords) ? await reader.mget(keys) : null;
   const groups = [...groupKeys(src, keys, pattern)];
   const all: Buffer[] = [];
   for (const g of groups) for (const k of g.keys) all.push(k);
-  const values = await reader.mget(all);
+  const values = early ? pickValues(keys, early, all) : await reader.mget(all);
   // MGET answers nil for a key of another type; tell that apart from a key that expired meanwhile.
   const nilKeys = all.filter((_, i) => values[i] === null);
   if (nilKeys.length > 0) {
@@ -96,6 +100,18 @@ async function shget(src: KeySource, keys: Buffer[], pattern: ShardPattern): Pro
     if (record.length > captured) records.push(record);
   }
   return { kind: 'values', records, ttl: null, distinct: pattern.tuplePerKey };
+}
+
+/** The values of `picked` (some of `keys`, in their order) among `values`, the values of all of `keys`. */
+function pickValues(keys: readonly Buffer[], values: (Buffer | null)[], picked: readonly Buffer[]): (Buffer | null)[] {
+  if (picked.length === keys.length) return values;
+  const out: (Buffer | null)[] = [];
+  for (let i = 0, j = 0; j < picked.length; i++) {
+    if (keys[i] !== picked[j]) continue;
+    out.push(values[i] ?? null);
+    j++;
+  }
+  return out;
 }
 
 /** Where listings get their keys: a fresh SCAN, or for one partition, the pattern's snapshot. */

@@ -137,6 +137,19 @@ describe('executePlan', () => {
     expect(await exec(['h', 'get'])).toMatchObject({ kind: 'error', error: 'redis', message: expect.stringMatching(/WRONGTYPE/) });
   });
 
+  it('SHGET of a tuple per key pairs each value with its own key when some listed keys do not match', async () => {
+    // A reader whose SCAN is looser than the pattern: 'web;other' is listed but has no second field to capture.
+    const listed = ['web;a;1', 'web;other', 'web;b;2'];
+    const values: Record<string, string> = { 'web;a;1': '5', 'web;other': 'x', 'web;b;2': '1' };
+    const reader = {
+      ...memoryReader(data, {}),
+      scan: async () => listed.map(B),
+      mget: async (keys: readonly Buffer[]) => keys.map((k) => B(values[k.toString('latin1')]!)),
+    } as KeyReader;
+    expect(texts(await exec(['web;*;*', 'shget'], { reader }))).toEqual(['a|1|5', 'b|2|1']);
+    expect(texts(await exec(['0of1', 'web;*;*', 'shget'], { reader }))).toEqual(['a|1|5', 'b|2|1']);
+  });
+
   it('SHGET over a key of another type names it (MGET alone answers nil for it)', async () => {
     const r = await exec(['hash*', 'shget']);
     expect(r).toMatchObject({ kind: 'error', error: 'redis', message: 'WRONGTYPE key hashy holds a hash' });

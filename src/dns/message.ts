@@ -56,10 +56,59 @@ export function txtRdata(strings: readonly Buffer[]): Buffer {
   return out;
 }
 
+/**
+ * Records encoded back to back in one Buffer, record i ending at ends[i]. A listing page is hundreds of records, held
+ * by its flight for seconds: as a Buffer view each, they are hundreds of objects for the garbage collector to copy
+ * out of its young generation and walk; as a run, one.
+ */
+export class RecordRun {
+  constructor(
+    readonly bytes: Buffer,
+    private readonly ends: Uint32Array,
+  ) {}
+
+  get length(): number {
+    return this.ends.length;
+  }
+
+  /** Bytes of the first n records. */
+  sizeOf(n: number): number {
+    return n === 0 ? 0 : this.ends[n - 1]!;
+  }
+
+  /** How many records from the first fit in `room` bytes. */
+  fitting(room: number): number {
+    // The ends only grow: a binary search for the last one within the room.
+    let lo = 0;
+    let hi = this.ends.length;
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >>> 1;
+      if (this.ends[mid - 1]! <= room) lo = mid;
+      else hi = mid - 1;
+    }
+    return lo;
+  }
+
+  /** Calls fn with the start and end of each record in `bytes`. */
+  each(fn: (start: number, end: number) => void): void {
+    for (let i = 0, start = 0; i < this.ends.length; start = this.ends[i++]!) fn(start, this.ends[i]!);
+  }
+
+  /** A copy whose records are changed by `change` (given the copy and each record's start). */
+  changed(change: (bytes: Buffer, start: number) => void): RecordRun {
+    const copy = Buffer.from(this.bytes);
+    this.each((start) => change(copy, start));
+    return new RecordRun(copy, this.ends);
+  }
+}
+
+/** An answer section: its records, each encoded; a listing's as one run. */
+export type Records = readonly Buffer[] | RecordRun;
+
 /** An answer ready to be sent to any client that asked the same thing. */
 export interface EncodedAnswer {
   rcode: Rcode;
-  answers: readonly Buffer[];
+  answers: Records;
   authority: readonly Buffer[];
 }
 
@@ -105,12 +154,17 @@ export function assemble(
   let size = HEADER_LEN + q.question.length + (opt ? OPT_LEN : 0);
   let an = 0;
   let ns = 0;
-  for (; an < ans.answers.length; an++) {
-    const n = ans.answers[an]!.length;
-    if (size + n > limit) break;
-    size += n;
-  }
-  const dropped = ans.answers.length - an;
+  const answers = ans.answers;
+  if (answers instanceof RecordRun) {
+    an = answers.fitting(limit - size);
+    size += answers.sizeOf(an);
+  } else
+    for (; an < answers.length; an++) {
+      const n = answers[an]!.length;
+      if (size + n > limit) break;
+      size += n;
+    }
+  const dropped = answers.length - an;
   if (dropped === 0) {
     for (; ns < ans.authority.length; ns++) {
       const n = ans.authority[ns]!.length;
@@ -133,7 +187,8 @@ export function assemble(
   packet.writeUInt16BE(opt ? 1 : 0, 10);
   let o = HEADER_LEN;
   o += q.question.copy(packet, o);
-  for (let i = 0; i < an; i++) o += ans.answers[i]!.copy(packet, o);
+  if (answers instanceof RecordRun) o += answers.bytes.copy(packet, o, 0, answers.sizeOf(an));
+  else for (let i = 0; i < an; i++) o += answers[i]!.copy(packet, o);
   for (let i = 0; i < ns; i++) o += ans.authority[i]!.copy(packet, o);
   if (opt) opt.copy(packet, o);
   return { packet, truncated, dropped };
@@ -154,9 +209,9 @@ export function headerOnly(id: number, opcode: number, rd: boolean, rcode: Rcode
   return b;
 }
 
-/** Offset of the TYPE field of an encoded record: right after its owner name (labels, then 0 or a pointer). */
-function typeOffset(rr: Buffer): number {
-  let o = 0;
+/** Offset of the TYPE field of the record at `start`: right after its owner name (labels, then 0 or a pointer). */
+function typeOffset(rr: Buffer, start = 0): number {
+  let o = start;
   for (;;) {
     const b = rr[o]!;
     if (b === 0) return o + 1;
@@ -165,35 +220,47 @@ function typeOffset(rr: Buffer): number {
   }
 }
 
+/** Calls fn with each record's bytes, start and end: a run's own Buffer, or a record's. */
+function eachRecord(records: Records, fn: (bytes: Buffer, start: number, end: number) => void): void {
+  if (records instanceof RecordRun) records.each((start, end) => fn(records.bytes, start, end));
+  else for (const rr of records) fn(rr, 0, rr.length);
+}
+
 /**
  * How long, in seconds, a cache may keep this answer: the smallest record TTL, and for an SOA (negative
  * answers) also its MINIMUM field. Null when the answer holds no records at all.
  */
 export function cacheLifetime(ans: EncodedAnswer): number | null {
   let min: number | null = null;
-  for (const rr of [...ans.answers, ...ans.authority]) {
-    const t = typeOffset(rr);
+  const visit = (rr: Buffer, start: number, end: number) => {
+    const t = typeOffset(rr, start);
     let ttl = rr.readUInt32BE(t + 4);
-    if (rr.readUInt16BE(t) === QTYPE.SOA) ttl = Math.min(ttl, rr.readUInt32BE(rr.length - 4));
+    if (rr.readUInt16BE(t) === QTYPE.SOA) ttl = Math.min(ttl, rr.readUInt32BE(end - 4));
     min = min === null ? ttl : Math.min(min, ttl);
-  }
+  };
+  eachRecord(ans.answers, visit);
+  eachRecord(ans.authority, visit);
   return min;
 }
 
 /** A copy of the answer whose record TTLs are `seconds` lower (not below 0), as a cache would serve it. */
 export function agedAnswer(ans: EncodedAnswer, seconds: number): EncodedAnswer {
+  const lower = (rr: Buffer, start: number) => {
+    const at = typeOffset(rr, start) + 4;
+    rr.writeUInt32BE(Math.max(0, rr.readUInt32BE(at) - seconds), at);
+  };
   const age = (rr: Buffer) => {
     const out = Buffer.from(rr);
-    const at = typeOffset(out) + 4;
-    out.writeUInt32BE(Math.max(0, out.readUInt32BE(at) - seconds), at);
+    lower(out, 0);
     return out;
   };
-  return { rcode: ans.rcode, answers: ans.answers.map(age), authority: ans.authority.map(age) };
+  const answers = ans.answers instanceof RecordRun ? ans.answers.changed(lower) : ans.answers.map(age);
+  return { rcode: ans.rcode, answers, authority: ans.authority.map(age) };
 }
 
 export function sizeOf(ans: EncodedAnswer, questionLen: number): number {
   let s = HEADER_LEN + questionLen;
-  for (const r of ans.answers) s += r.length;
+  eachRecord(ans.answers, (_, start, end) => (s += end - start));
   for (const r of ans.authority) s += r.length;
   return s;
 }

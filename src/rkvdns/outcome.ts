@@ -9,14 +9,14 @@
  * their conformant answer.
  */
 import { QTYPE, RCODE, typeName, type Rcode } from '../dns/constants.js';
-import { QNAME_POINTER, encodeName, encodeRR, labelsOf, txtRdata, type EncodedAnswer } from '../dns/message.js';
+import { QNAME_POINTER, encodeName, encodeRR, labelsOf, txtRdata, type EncodedAnswer, type Records } from '../dns/message.js';
 import type { Settings } from './settings.js';
 
 export type ErrorKind = 'parameter' | 'operand' | 'syntax' | 'redis' | 'toomany' | 'toolarge';
 
 export type Outcome =
   /** Records already rendered for the query type; an empty list is a NOERROR "no data" answer. */
-  | { kind: 'records'; rrs: Buffer[] }
+  | { kind: 'records'; rrs: Records }
   | { kind: 'nxdomain' }
   | { kind: 'outside' }
   | { kind: 'apex'; qtype: number }

@@ -3,7 +3,7 @@
  * duplicate removal, TTL clamp.
  */
 import { CLASS_IN, QTYPE } from '../dns/constants.js';
-import { QNAME_POINTER, encodeRR } from '../dns/message.js';
+import { QNAME_POINTER, RecordRun, encodeRR, type Records } from '../dns/message.js';
 import { toA, toAAAA } from './addresses.js';
 
 export interface RenderLimits {
@@ -15,7 +15,7 @@ export interface RenderLimits {
 }
 
 export interface Rendered {
-  rrs: Buffer[];
+  rrs: Records;
   /** Values cut or dropped for size, and values that could not be shown as an address. */
   oversize: number;
   unconvertible: number;
@@ -38,7 +38,7 @@ export function renderRecords(records: readonly Buffer[][], answerType: number, 
 const RR_HEAD = QNAME_POINTER.length + 10;
 
 /**
- * TXT records written into one Buffer, each a view of it: a listing page is hundreds of records, and a Buffer
+ * TXT records written into one Buffer, a run of them (RecordRun): a listing page is hundreds of records, and a Buffer
  * each for its rdata and another for the record cost the garbage collector more than the encoding.
  */
 function renderTxt(records: readonly Buffer[][], ttl: number, s: RenderLimits, distinct: boolean): Rendered {
@@ -56,7 +56,8 @@ function renderTxt(records: readonly Buffer[][], ttl: number, s: RenderLimits, d
     if (rdlen > 0) size += RR_HEAD + rdlen;
   }
   const slab = Buffer.allocUnsafe(size);
-  const rrs: Buffer[] = [];
+  const ends = new Uint32Array(records.length);
+  let count = 0;
   // One record (a GET, every counter read) has nothing to be a duplicate of: no Set and no key string for it. Distinct
   // records stay so unless a value was cut or dropped.
   const seen = (!distinct || oversize > 0) && records.length > 1 ? new Set<string>() : null;
@@ -89,9 +90,9 @@ function renderTxt(records: readonly Buffer[][], ttl: number, s: RenderLimits, d
     slab.writeUInt16BE(CLASS_IN, o + 2);
     slab.writeUInt32BE(ttl >>> 0, o + 4);
     slab.writeUInt16BE(at - from - RR_HEAD, o + 8);
-    rrs.push(slab.subarray(from, at));
+    ends[count++] = at;
   }
-  return { rrs, oversize, unconvertible: 0 };
+  return { rrs: new RecordRun(slab.subarray(0, at), ends.subarray(0, count)), oversize, unconvertible: 0 };
 }
 
 function renderAddresses(records: readonly Buffer[][], answerType: number, ttl: number, s: RenderLimits): Rendered {

@@ -2,7 +2,7 @@ import dnsPacket from 'dns-packet';
 import { decode } from '../../helpers/dns.js';
 import { describe, expect, it } from 'vitest';
 import { QTYPE } from '../../../src/dns/constants.js';
-import { QNAME_POINTER, agedAnswer, assemble, cacheLifetime, encodeRR, txtRdata } from '../../../src/dns/message.js';
+import { QNAME_POINTER, RecordRun, agedAnswer, assemble, cacheLifetime, encodeRR, sizeOf, txtRdata } from '../../../src/dns/message.js';
 import { parseQuery } from '../../../src/dns/query.js';
 import { answerFor } from '../../../src/rkvdns/outcome.js';
 import { buildSettings } from '../../../src/rkvdns/settings.js';
@@ -58,5 +58,44 @@ describe('cache lifetime and ageing of encoded answers', () => {
       ['CNAME', 9],
       ['TXT', 9],
     ]);
+  });
+});
+
+/** The same records as one run: their bytes back to back, each one's end. */
+function runOf(records: Buffer[]): RecordRun {
+  let end = 0;
+  return new RecordRun(
+    Buffer.concat(records),
+    Uint32Array.from(records, (r) => (end += r.length)),
+  );
+}
+
+describe('a run of records (a listing page)', () => {
+  const records = Array.from({ length: 40 }, (_, i) => txt(30 + (i % 7), `value-${i}`.repeat(1 + (i % 5))));
+  const query = () => {
+    const parsed = parseQuery(dnsPacket.encode({ type: 'query', id: 7, questions: [{ name: 'k.get.rkvdns.test', type: 'TXT' }] }));
+    if (!parsed.ok) throw new Error('query did not parse');
+    return parsed.query;
+  };
+
+  it('is sent as the same records would be, whole or cut to any size limit', () => {
+    const q = query();
+    const full = assemble(q, { rcode: 0, answers: records, authority: [] }, 65535, { setTcOnDrop: true }).packet.length;
+    for (let limit = 12 + q.question.length; limit <= full + 1; limit++) {
+      const asRecords = assemble(q, { rcode: 0, answers: records, authority: [] }, limit, { setTcOnDrop: true });
+      const asRun = assemble(q, { rcode: 0, answers: runOf(records), authority: [] }, limit, { setTcOnDrop: true });
+      expect(asRun).toEqual(asRecords);
+    }
+    expect(sizeOf({ rcode: 0, answers: runOf(records), authority: [] }, 9)).toBe(sizeOf({ rcode: 0, answers: records, authority: [] }, 9));
+  });
+
+  it('has the lifetime of its smallest TTL, and ages as records do without changing the original', () => {
+    const run = { rcode: 0 as const, answers: runOf(records), authority: [] };
+    expect(cacheLifetime(run)).toBe(30);
+    const aged = decoded(agedAnswer(run, 31));
+    expect(aged.answers!.map((a) => a.ttl)).toEqual(records.map((_, i) => Math.max(0, 30 + (i % 7) - 31)));
+    expect(decoded(run).answers!.map((a) => [a.ttl, String(a.data)])).toEqual(
+      decoded({ rcode: 0, answers: records, authority: [] }).answers!.map((a) => [a.ttl, String(a.data)]),
+    );
   });
 });

@@ -74,6 +74,10 @@ function groupKeys(src: KeySource, keys: Buffer[], pattern: ShardPattern): Itera
 }
 
 async function shget(src: KeySource, keys: Buffer[], pattern: ShardPattern): Promise<Reply> {
+  if (src.udp && pattern.tuplePerKey) {
+    const first = await udpRecords(src, keys, pattern, src.udp);
+    if (first) return first;
+  }
   const reader = src.reader;
   // A key per tuple, all of which fit one answer: the values are asked for first and the keys matched after, so that
   // while Redis reads them a page holds its keys only, not their captures and tuples too (the pages in flight
@@ -102,6 +106,45 @@ async function shget(src: KeySource, keys: Buffer[], pattern: ShardPattern): Pro
   return { kind: 'values', records, ttl: null, distinct: pattern.tuplePerKey };
 }
 
+/** A TXT record's bytes before its strings: a pointer to the question, type, class, TTL, rdata length. */
+const RECORD_HEAD = 12;
+
+/**
+ * A UDP answer holds the records that fit and TC=1 for the rest, which the client then asks for over TCP (every
+ * resolver asks a listing page so first). The values of a page of a tuple per key are therefore read only until its
+ * records are sure to overflow the largest UDP answer: the answer is the same (the same first records, TC=1), and
+ * Redis reads a hundred values instead of the page's hundreds. All the keys read without overflowing, the records are
+ * the page's whole. Null when this cannot be sure (the page is then read as usual): a missing value (a key that
+ * expired, or of another type, which the usual read tells apart), or a string over MAX_VALUE_PAYLOAD (cut or dropped,
+ * a record may shrink or merge with another).
+ */
+async function udpRecords(src: KeySource, keys: Buffer[], pattern: ShardPattern, udp: UdpLimits): Promise<Reply | null> {
+  const records: Buffer[][] = [];
+  let bytes = 0;
+  for (let from = 0; from < keys.length && bytes <= udp.payload;) {
+    // As many keys as could still fit, each at the smallest a record can be, and one more.
+    const to = Math.min(keys.length, from + Math.ceil((udp.payload - bytes) / MIN_RECORD_BYTES) + 1);
+    const slice = keys.slice(from, to);
+    const values = await src.reader.mget(slice);
+    for (let i = 0; i < slice.length; i++) {
+      const value = values[i];
+      if (!value || value.length > udp.maxValue) return null;
+      const record = pattern.match(slice[i]!);
+      if (!record) continue;
+      let size = RECORD_HEAD + 1 + value.length;
+      for (const c of record) {
+        if (c.length > udp.maxValue) return null;
+        size += 1 + c.length;
+      }
+      record.push(value);
+      records.push(record);
+      bytes += size;
+    }
+    from = to;
+  }
+  return { kind: 'values', records, ttl: null, distinct: true };
+}
+
 /** The values of `picked` (some of `keys`, in their order) among `values`, the values of all of `keys`. */
 function pickValues(keys: readonly Buffer[], values: (Buffer | null)[], picked: readonly Buffer[]): (Buffer | null)[] {
   if (picked.length === keys.length) return values;
@@ -121,6 +164,13 @@ export interface KeySource {
   maxKeys: number;
   /** More records than this cannot fit one answer, so their values are not fetched; null: no limit. */
   maxRecords: number | null;
+  /** For a TXT answer over UDP: the most bytes it may hold, and the longest string it shows whole. */
+  udp?: UdpLimits;
+}
+
+export interface UdpLimits {
+  payload: number;
+  maxValue: number;
 }
 
 /** The smallest record: a 2-byte name pointer, type, class, TTL, length, and one character-string. */

@@ -108,7 +108,9 @@ function readRedis(plan: RedisPlan, qc: QueryContext, answerType: number, ctx: R
   const started = performance.now();
   const s = qc.settings;
   const maxRecords = s.RETURN_PARTIAL_TCP ? null : Math.floor(s.MAX_TCP_PAYLOAD / MIN_RECORD_BYTES);
-  return executePlan({ reader: qc.reader, snapshots: ctx.snapshots, maxKeys: s.MAX_KEYS, maxRecords }, plan).then((reply) => {
+  // A UDP answer never holds more than the larger of 512 bytes and MAX_UDP_PAYLOAD: what lies beyond is not read.
+  const udp = qc.transport === 'udp' && answerType === QTYPE.TXT ? { payload: Math.max(512, s.MAX_UDP_PAYLOAD), maxValue: s.MAX_VALUE_PAYLOAD } : undefined;
+  return executePlan({ reader: qc.reader, snapshots: ctx.snapshots, maxKeys: s.MAX_KEYS, maxRecords, ...(udp ? { udp } : {}) }, plan).then((reply) => {
     ctx.stats.redisLatency(performance.now() - started);
     return replyResolution(qc, reply, answerType, ctx);
   });

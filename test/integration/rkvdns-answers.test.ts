@@ -179,6 +179,24 @@ describe('transport and sizes', () => {
     expect(tunedAns.raw.length).toBeLessThanOrEqual(900);
   });
 
+  it('a shget over UDP holds the first records of the TCP answer that fit, TC=1 (its values read only that far)', async () => {
+    // 60 short records over 512 bytes; a page of 150-byte records over 1,200 (EDNS).
+    for (const [name, edns, limit] of [
+      [`many\\;*.shget.${ZONE}`, undefined, 512],
+      [`0of8.huge\\;*.shget.${ZONE}`, 4096, 1200],
+    ] as const) {
+      const full = txt(await ask(plain.port, name, 'TXT', { tcp: true }));
+      const d = await ask(plain.port, name, 'TXT', edns ? { edns } : {});
+      expect(d.flag_tc).toBe(true);
+      expect(d.raw.length).toBeLessThanOrEqual(limit);
+      const got = txt(d);
+      expect(got.length).toBeGreaterThan(3);
+      expect(got).toEqual(full.slice(0, got.length));
+      // The next record would not have fitted.
+      expect(d.raw.length + 12 + full[got.length]!.reduce((n, str) => n + 1 + str.length, 0)).toBeGreaterThan(limit);
+    }
+  });
+
   it('the full answer arrives over TCP, AA=1 and RA=0, with OPT when the query had one', async () => {
     const d = await ask(plain.port, `many\\;*.keys.${ZONE}`, 'TXT', { tcp: true, edns: 1232 });
     expect(d.flag_tc).toBe(false);

@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { planQuery, type RedisPlan } from '../../../src/query/operators.js';
-import { executePlan, type Reply } from '../../../src/redis/execute.js';
+import { executePlan, type Reply, type UdpLimits } from '../../../src/redis/execute.js';
 import { TooManyKeysError, readThenTtl, type KeyReader } from '../../../src/redis/reader.js';
 import { KeySnapshots } from '../../../src/redis/snapshots.js';
 
@@ -83,7 +83,7 @@ const data: Record<string, Value> = {
   hashy: new Map([['k', 'v']]),
 };
 
-async function exec(name: string[], o: { maxKeys?: number; maxRecords?: number | null; reader?: KeyReader } = {}): Promise<Reply> {
+async function exec(name: string[], o: { maxKeys?: number; maxRecords?: number | null; reader?: KeyReader; udp?: UdpLimits } = {}): Promise<Reply> {
   const planned = planQuery(name.map(B), 'none');
   if ('error' in planned) throw new Error(planned.message);
   const src = {
@@ -91,6 +91,7 @@ async function exec(name: string[], o: { maxKeys?: number; maxRecords?: number |
     snapshots: new KeySnapshots(),
     maxKeys: o.maxKeys ?? 1000,
     maxRecords: o.maxRecords ?? null,
+    ...(o.udp ? { udp: o.udp } : {}),
   };
   return executePlan(src, planned.plan as RedisPlan);
 }
@@ -148,6 +149,65 @@ describe('executePlan', () => {
     } as KeyReader;
     expect(texts(await exec(['web;*;*', 'shget'], { reader }))).toEqual(['a|1|5', 'b|2|1']);
     expect(texts(await exec(['0of1', 'web;*;*', 'shget'], { reader }))).toEqual(['a|1|5', 'b|2|1']);
+  });
+
+  describe('SHGET over UDP reads values only until the records overflow the largest UDP answer', () => {
+    // 300 counters `t;<i>;<server>` whose records are ~20 bytes: a 1,200-byte answer overflows after ~60.
+    const many: Record<string, Value> = Object.fromEntries(Array.from({ length: 300 }, (_, i) => [`t;${i};web${i % 3}`, String(i * 7)]));
+    /** The memory reader over `values`, counting the keys MGET was asked for. */
+    const counting = (values: Record<string, Value>) => {
+      const inner = memoryReader(values, {});
+      const r = { ...inner, asked: 0, mget: (keys: readonly Buffer[]) => ((r.asked += keys.length), inner.mget(keys)) };
+      return r;
+    };
+    const udp = { payload: 1200, maxValue: 255 };
+    const recordBytes = (rec: readonly Buffer[]) => 12 + rec.reduce((n, b) => n + 1 + b.length, 0);
+
+    it('the records are the first of the whole listing, past the limit, from a fraction of the reads', async () => {
+      const whole = await exec(['t;*;*', 'shget'], { reader: counting(many) });
+      const reader = counting(many);
+      const r = await exec(['t;*;*', 'shget'], { reader, udp });
+      if (whole.kind !== 'values' || r.kind !== 'values') throw new Error('not values');
+      expect(r.records.length).toBeLessThan(whole.records.length);
+      expect(r.records.map(String)).toEqual(whole.records.slice(0, r.records.length).map(String));
+      const bytes = r.records.reduce((n, rec) => n + recordBytes(rec), 0);
+      expect(bytes).toBeGreaterThan(udp.payload);
+      // One MGET of as many keys as could fit at the smallest a record can be (13 bytes), and one more.
+      expect(reader.asked).toBe(Math.ceil(udp.payload / 13) + 1);
+    });
+
+    it('reads on while the records read so far could still fit (listed keys the pattern does not match add none)', async () => {
+      // Three of four listed keys have no second field: the first MGET's records fill a quarter of the answer.
+      const listed = Object.keys(many).flatMap((k, i) => [k, `t;junkA${i}`, `t;junkB${i}`, `t;junkC${i}`]);
+      const values: Record<string, string> = Object.fromEntries(listed.map((k, i) => [k, String(i)]));
+      const reader = {
+        ...memoryReader({}, {}),
+        scan: async () => listed.map(B),
+        mget: async (keys: readonly Buffer[]) => keys.map((k) => B(values[k.toString('latin1')]!)),
+      } as KeyReader;
+      const whole = await exec(['t;*;*', 'shget'], { reader });
+      const r = await exec(['t;*;*', 'shget'], { reader, udp });
+      if (whole.kind !== 'values' || r.kind !== 'values') throw new Error('not values');
+      expect(r.records.map(String)).toEqual(whole.records.slice(0, r.records.length).map(String));
+      expect(r.records.reduce((n, rec) => n + recordBytes(rec), 0)).toBeGreaterThan(udp.payload);
+    });
+
+    it('a page that fits is read whole, as over TCP', async () => {
+      const few = Object.fromEntries(Object.entries(many).slice(0, 20));
+      expect(texts(await exec(['t;*;*', 'shget'], { reader: counting(few), udp }))).toEqual(texts(await exec(['t;*;*', 'shget'], { reader: counting(few) })));
+    });
+
+    it('a missing value, or one over MAX_VALUE_PAYLOAD, reads the page as usual', async () => {
+      const withHash: Record<string, Value> = { ...many, 't;0;web0': new Map([['f', 'v']]) };
+      expect(await exec(['t;*;*', 'shget'], { reader: counting(withHash), udp })).toMatchObject({
+        kind: 'error',
+        error: 'redis',
+        message: expect.stringMatching(/WRONGTYPE/),
+      });
+      const long: Record<string, Value> = { ...many, 't;1;web1': 'x'.repeat(300) };
+      const r = await exec(['t;*;*', 'shget'], { reader: counting(long), udp });
+      expect(texts(r)).toEqual(texts(await exec(['t;*;*', 'shget'], { reader: counting(long) })));
+    });
   });
 
   it('SHGET over a key of another type names it (MGET alone answers nil for it)', async () => {

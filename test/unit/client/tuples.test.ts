@@ -93,10 +93,18 @@ describe('shget pages read in place', () => {
   });
 
   it('tens of thousands of resources over many pages, both paths: each resource and group found again, none made twice', () => {
-    // 40,000 resources (more than the tables hold before they grow) of 10,000 groups, each resource seen on two pages.
-    const resources = [...Array(40_000).keys()].map((r) => `10.0.${Math.floor(r / 4) >> 8}.${Math.floor(r / 4) & 255},20${r % 4};web${r % 3}`);
+    // 40,000 resources (more than the tables hold before they grow) of 10,000 groups, each resource seen on two pages;
+    // short, or a third with long groups and a third long themselves.
+    const short = [...Array(40_000).keys()].map((r) => `10.0.${Math.floor(r / 4) >> 8}.${Math.floor(r / 4) & 255},20${r % 4};web${r % 3}`);
+    // Groups of ~33-78 bytes, resources of ~35-80: lengths of every size up to several times a short one.
+    const long = short.map((r, i) => (i % 3 === 0 ? r.replace(',', `,${'g'.repeat(20 + (i % 45))}`) : i % 3 === 1 ? `${r}${'s'.repeat(20 + (i % 45))}` : r));
     // Tables grown as resources come, or made room for at once from the listing's count.
-    for (const reserved of [0, 2 * resources.length]) {
+    for (const [resources, reserved] of [
+      [short, 0],
+      [short, 80_000],
+      [long, 0],
+      [long, 80_000],
+    ] as const) {
       const p = new TupleParser(shgetPattern(SPEC, ';'), SPEC, ';', 'count');
       p.reserve(reserved);
       for (const [ts, inPlace] of [

@@ -149,7 +149,7 @@ async function udpRecords(src: KeySource, keys: Buffer[], pattern: ShardPattern,
 function pickValues(keys: readonly Buffer[], values: (Buffer | null)[], picked: readonly Buffer[]): (Buffer | null)[] {
   if (picked.length === keys.length) return values;
   const out: (Buffer | null)[] = [];
-  for (let i = 0, j = 0; j < picked.length; i++) {
+  for (let i = 0, j = 0; i < keys.length && j < picked.length; i++) {
     if (keys[i] !== picked[j]) continue;
     out.push(values[i] ?? null);
     j++;

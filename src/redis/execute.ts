@@ -74,15 +74,17 @@ function groupKeys(src: KeySource, keys: Buffer[], pattern: ShardPattern): Itera
 }
 
 async function shget(src: KeySource, keys: Buffer[], pattern: ShardPattern): Promise<Reply> {
-  if (src.udp && pattern.tuplePerKey) {
+  // A key per tuple, all of which fit one answer (more are refused below, before any value is read, over UDP too).
+  const fitting = pattern.tuplePerKey && (src.maxRecords === null || keys.length <= src.maxRecords);
+  if (fitting && src.udp) {
     const first = await udpRecords(src, keys, pattern, src.udp);
     if (first) return first;
   }
   const reader = src.reader;
-  // A key per tuple, all of which fit one answer: the values are asked for first and the keys matched after, so that
-  // while Redis reads them a page holds its keys only, not their captures and tuples too (the pages in flight
-  // outlive the garbage collector's young generation, which then copies whatever they hold).
-  const early = pattern.tuplePerKey && (src.maxRecords === null || keys.length <= src.maxRecords) ? await reader.mget(keys) : null;
+  // The values are asked for first and the keys matched after, so that while Redis reads them a page holds its keys
+  // only, not their captures and tuples too (the pages in flight outlive the garbage collector's young generation,
+  // which then copies whatever they hold).
+  const early = fitting ? await reader.mget(keys) : null;
   const groups = [...groupKeys(src, keys, pattern)];
   const all: Buffer[] = [];
   for (const g of groups) for (const k of g.keys) all.push(k);

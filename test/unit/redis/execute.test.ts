@@ -192,6 +192,13 @@ describe('executePlan', () => {
       expect(r.records.reduce((n, rec) => n + recordBytes(rec), 0)).toBeGreaterThan(udp.payload);
     });
 
+    it('a listing of more records than one answer could hold is refused before any value is read, as over TCP', async () => {
+      const reader = counting(many);
+      expect(await exec(['t;*;*', 'shget'], { reader, udp, maxRecords: 100 })).toMatchObject({ kind: 'error', error: 'toolarge' });
+      expect(await exec(['0of1', 't;*;*', 'shget'], { reader, udp, maxRecords: 100 })).toMatchObject({ kind: 'error', error: 'toolarge' });
+      expect(reader.asked).toBe(0);
+    });
+
     it('a page that fits is read whole, as over TCP', async () => {
       const few = Object.fromEntries(Object.entries(many).slice(0, 20));
       expect(texts(await exec(['t;*;*', 'shget'], { reader: counting(few), udp }))).toEqual(texts(await exec(['t;*;*', 'shget'], { reader: counting(few) })));

@@ -9,6 +9,9 @@ import type { Query } from './query.js';
 /** Pointer to the question name, which always starts right after the header. */
 export const QNAME_POINTER = Buffer.from([0xc0, HEADER_LEN]);
 
+/** The bytes of an answer record before its rdata: the owner (a pointer to the question), type, class, TTL, rdata length. */
+export const POINTER_RECORD_HEAD = QNAME_POINTER.length + 10;
+
 /** Wire form of a name given as labels (no compression). */
 export function encodeName(labels: readonly Buffer[]): Buffer {
   const parts: Buffer[] = [];

@@ -3,6 +3,7 @@
  * with SCAN, never KEYS, so a large keyspace does not block Redis, and are capped at MAX_KEYS. A
  * partitioned listing takes its keys from a snapshot shared by the pages of one walk.
  */
+import { POINTER_RECORD_HEAD } from '../dns/message.js';
 import { plainRedisError } from './errors.js';
 import type { RedisPlan } from '../query/operators.js';
 import type { Partition } from '../query/partition.js';
@@ -108,9 +109,6 @@ async function shget(src: KeySource, keys: Buffer[], pattern: ShardPattern): Pro
   return { kind: 'values', records, ttl: null, distinct: pattern.tuplePerKey };
 }
 
-/** A TXT record's bytes before its strings: a pointer to the question, type, class, TTL, rdata length. */
-const RECORD_HEAD = 12;
-
 /**
  * A UDP answer holds the records that fit and TC=1 for the rest, which the client then asks for over TCP (every
  * resolver asks a listing page so first). The values of a page of a tuple per key are therefore read only until its
@@ -133,7 +131,7 @@ async function udpRecords(src: KeySource, keys: Buffer[], pattern: ShardPattern,
       if (!value || value.length > udp.maxValue) return null;
       const record = pattern.match(slice[i]!);
       if (!record) continue;
-      let size = RECORD_HEAD + 1 + value.length;
+      let size = POINTER_RECORD_HEAD + 1 + value.length;
       for (const c of record) {
         if (c.length > udp.maxValue) return null;
         size += 1 + c.length;
@@ -175,8 +173,8 @@ export interface UdpLimits {
   maxValue: number;
 }
 
-/** The smallest record: a 2-byte name pointer, type, class, TTL, length, and one character-string. */
-export const MIN_RECORD_BYTES = 13;
+/** The smallest record: its head (a name pointer, type, class, TTL, length) and one empty character-string. */
+export const MIN_RECORD_BYTES = POINTER_RECORD_HEAD + 1;
 
 class TooLargeError extends Error {}
 

@@ -3,7 +3,7 @@
  * duplicate removal, TTL clamp.
  */
 import { CLASS_IN, QTYPE } from '../dns/constants.js';
-import { QNAME_POINTER, RecordRun, encodeRR, type Records } from '../dns/message.js';
+import { POINTER_RECORD_HEAD as RR_HEAD, QNAME_POINTER, RecordRun, encodeRR, type Records } from '../dns/message.js';
 import { toA, toAAAA } from './addresses.js';
 
 export interface RenderLimits {
@@ -33,9 +33,6 @@ export function clampTtl(ttl: number | null, s: RenderLimits): number {
 export function renderRecords(records: readonly Buffer[][], answerType: number, ttl: number, s: RenderLimits, distinct = false): Rendered {
   return answerType === QTYPE.TXT ? renderTxt(records, ttl, s, distinct) : renderAddresses(records, answerType, ttl, s);
 }
-
-/** The bytes of a record before its rdata: the owner (a pointer to the question), type, class, TTL, rdata length. */
-const RR_HEAD = QNAME_POINTER.length + 10;
 
 /**
  * TXT records written into one Buffer, a run of them (RecordRun): a listing page is hundreds of records, and a Buffer

@@ -10,7 +10,7 @@ import type { Query } from '../dns/query.js';
 import type { LogFn, Logger } from '../common/log.js';
 import { placeInZone, presentName } from '../query/name.js';
 import { OPERATORS, isIntrospection, planQuery, type IntrospectPlan, type RedisPlan } from '../query/operators.js';
-import { MIN_RECORD_BYTES, executePlan, type Reply } from '../redis/execute.js';
+import { MIN_RECORD_BYTES, executePlan, type KeySource, type Reply } from '../redis/execute.js';
 import type { KeySnapshots } from '../redis/snapshots.js';
 import type { Next, QueryContext, Resolution } from './chain.js';
 import type { Counter } from './counters.js';
@@ -108,9 +108,12 @@ function readRedis(plan: RedisPlan, qc: QueryContext, answerType: number, ctx: R
   const started = performance.now();
   const s = qc.settings;
   const maxRecords = s.RETURN_PARTIAL_TCP ? null : Math.floor(s.MAX_TCP_PAYLOAD / MIN_RECORD_BYTES);
-  // A UDP answer never holds more than the larger of 512 bytes and MAX_UDP_PAYLOAD: what lies beyond is not read.
-  const udp = qc.transport === 'udp' && answerType === QTYPE.TXT ? { payload: Math.max(512, s.MAX_UDP_PAYLOAD), maxValue: s.MAX_VALUE_PAYLOAD } : undefined;
-  return executePlan({ reader: qc.reader, snapshots: ctx.snapshots, maxKeys: s.MAX_KEYS, maxRecords, ...(udp ? { udp } : {}) }, plan).then((reply) => {
+  const src: KeySource = { reader: qc.reader, snapshots: ctx.snapshots, maxKeys: s.MAX_KEYS, maxRecords };
+  // A shget's UDP answer never holds more than the larger of 512 bytes and MAX_UDP_PAYLOAD: what lies beyond is not
+  // read. (Set for that read only: every GET comes through here.)
+  if (plan.op === 'shget' && qc.transport === 'udp' && answerType === QTYPE.TXT)
+    src.udp = { payload: Math.max(512, s.MAX_UDP_PAYLOAD), maxValue: s.MAX_VALUE_PAYLOAD };
+  return executePlan(src, plan).then((reply) => {
     ctx.stats.redisLatency(performance.now() - started);
     return replyResolution(qc, reply, answerType, ctx);
   });

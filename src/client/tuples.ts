@@ -40,13 +40,23 @@ function integerAt(msg: Buffer, from: number, to: number, signed: boolean): numb
   return sign * n;
 }
 
+/** Bytes set aside per entry when a table is reserved: a resource's captures, or a group's text, seldom need more. */
+const RESERVED_BYTES_PER_ENTRY = 32;
+
+/** `bytes` in a Buffer of `size`, its first `used` bytes kept. */
+function grownBytes(bytes: Buffer, used: number, size: number): Buffer {
+  const bigger = Buffer.allocUnsafe(size);
+  bytes.copy(bigger, 0, 0, used);
+  return bigger;
+}
+
 /**
  * Numbers by byte strings (a resource's captures, a group's text): an open-addressing table of FNV-1a hashes. A
  * slot holds the hash, the number, and where the bytes are and how long, so a lookup touches the slot and the bytes
  * only (a million lookups in a table of hundreds of thousands are a cache miss each).
  */
 class ByteTable {
-  bytes = Buffer.allocUnsafe(256 * 1024);
+  bytes: Buffer = Buffer.allocUnsafe(256 * 1024);
   private used = 0;
   /** Where each entry's bytes start, in the order they were added (for reading them back). */
   private from = new Int32Array(16 * 1024);
@@ -70,11 +80,7 @@ class ByteTable {
   /** Stores `value` for msg[from, to) (not there yet); returns its entry. */
   add(msg: Buffer, from: number, to: number, hash: number, value: number): number {
     const len = to - from;
-    if (this.used + len > this.bytes.length) {
-      const bigger = Buffer.allocUnsafe(Math.max(this.bytes.length * 2, this.used + len));
-      this.bytes.copy(bigger, 0, 0, this.used);
-      this.bytes = bigger;
-    }
+    if (this.used + len > this.bytes.length) this.bytes = grownBytes(this.bytes, this.used, Math.max(this.bytes.length * 2, this.used + len));
     // A loop: cheaper than a native copy for a few bytes.
     const bytes = this.bytes;
     for (let i = from, j = this.used; i < to; i++, j++) bytes[j] = msg[i]!;
@@ -97,8 +103,22 @@ class ByteTable {
     return this.from[k]!;
   }
 
-  /** Room for `entries` in all, so that the table does not grow (and rehash) on the way there. */
+  /**
+   * Room for `entries` in all, so that the table does not grow (rehash, copy its bytes) on the way there. The bytes are
+   * a guess; memory set aside and not yet written costs nothing (the system gives it on first touch).
+   */
   reserve(entries: number): void {
+    if (entries * RESERVED_BYTES_PER_ENTRY > this.bytes.length) this.bytes = grownBytes(this.bytes, this.used, entries * RESERVED_BYTES_PER_ENTRY);
+    if (entries + 2 > this.from.length) {
+      const bigger = new Int32Array(entries + 2);
+      bigger.set(this.from);
+      this.from = bigger;
+    }
+    this.slotsFor(entries);
+  }
+
+  /** Slots for `entries` (twice as many): rehashed into a larger table when there are fewer. */
+  private slotsFor(entries: number): void {
     let slots = this.slots.length / 4;
     while (2 * entries > slots) slots *= 2;
     if (slots === this.slots.length / 4) return;
@@ -126,7 +146,7 @@ class ByteTable {
   }
 
   private rehash(): void {
-    this.reserve(this.slots.length / 4);
+    this.slotsFor(this.slots.length / 4);
   }
 }
 

@@ -196,7 +196,7 @@ async function main(): Promise<number> {
   const debug = o.debug ? (l: string) => process.stderr.write(`debug: ${l}\n`) : undefined;
   const timeoutMs = num(o.timeout, 'timeout')!;
   const servers = o.server ?? defaults.server;
-  const lookups = makeLookups({ ...(servers ? { nameservers: servers } : {}), timeoutMs, ...(debug ? { debug } : {}) });
+  const lookups = makeLookups({ ...(servers ? { nameservers: servers } : {}), timeoutMs, ...(debug ? { debug } : {}), once: !o.watch });
   // The totalizer says how its keys are written (fields, parts of matched) and what it keeps.
   const description = await totalizerDescription(prefix, { zone: zone ?? o.fanout!, ...(o.fanout ? { fanout: o.fanout } : {}) }, lookups);
   const plan = planTotal(

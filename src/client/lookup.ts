@@ -76,6 +76,9 @@ function fromCache(c: Cached): Lookup {
   return found(decodeResponse(c.answer), c.qtype, c.parse, c.flags)!;
 }
 
+/** An answer larger than this is a listing page (or a whole listing) rather than a value or a description. */
+export const LARGE_ANSWER_BYTES = 4096;
+
 export class Lookups {
   private readonly cache = new LRUCache<string, Cached>({ max: 200_000 });
   /** Lookups on their way: a second asker of the same name waits for the first one's answer (dashboard viewers). */
@@ -84,7 +87,15 @@ export class Lookups {
   /** Answers the resolver said were stale (served past their TTL). */
   staleAnswers = 0;
 
-  constructor(private readonly client: DnsClient) {}
+  /**
+   * `keepLarge`: whether answers over LARGE_ANSWER_BYTES are cached too. A process that totals again within the TTL
+   * (watch mode, the dashboard) reads its pages from here; one that totals once never reads them again, and keeping a
+   * million-key walk's 50 MB of pages only costs it memory and time (fresh memory to fault in, a larger heap to walk).
+   */
+  constructor(
+    private readonly client: DnsClient,
+    private readonly keepLarge = true,
+  ) {}
 
   get queries(): number {
     return this.client.queries;
@@ -172,7 +183,7 @@ export class Lookups {
     } catch (e) {
       result = { kind: 'failed', reason: (e as Error).message };
     }
-    if (ttl > 0 && cache) {
+    if (ttl > 0 && cache && (this.keepLarge || !answer || answer.length <= LARGE_ANSWER_BYTES)) {
       const flags = { ...(result.viaResolver ? { viaResolver: true } : {}), ...(result.stale ? { stale: true } : {}) };
       // A copy when the answer is a small view into a larger buffer that the cache would otherwise keep alive; a
       // listing page (most of the TCP read it came in) is kept as it is: a million-key walk is 50 MB of them.

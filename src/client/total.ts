@@ -179,9 +179,11 @@ function mergeZones(parts: readonly ZonePart[], o: Options, now: number): ZonePa
   return { ...parts[0]!, groups, main, recent, spark };
 }
 
-export function makeLookups(o: Pick<TotalOptions, 'nameservers' | 'timeoutMs' | 'tries' | 'debug'>): Lookups {
+/** `once`: for a single total, whose listing pages are not kept once read (see Lookups). */
+export function makeLookups(o: Pick<TotalOptions, 'nameservers' | 'timeoutMs' | 'tries' | 'debug'> & { once?: boolean }): Lookups {
   const servers = o.nameservers?.length ? o.nameservers.map(parseNameserver) : systemNameservers();
-  return new Lookups(new DnsClient({ servers, timeoutMs: o.timeoutMs ?? 2000, tries: o.tries ?? 3, ...(o.debug ? { trace: o.debug } : {}) }));
+  const client = new DnsClient({ servers, timeoutMs: o.timeoutMs ?? 2000, tries: o.tries ?? 3, ...(o.debug ? { trace: o.debug } : {}) });
+  return new Lookups(client, !o.once);
 }
 
 async function zonesOf(fanout: string, lookups: Lookups, debug?: (l: string) => void): Promise<string[]> {
@@ -203,7 +205,7 @@ export async function total(specIn: ReadonlyArray<string | null | FieldSpec>, op
   const spec = specIn.map(fieldSpec);
   validateSpec(spec);
   if (!(options.window > 0)) throw new TotalError(`window must be a positive number of seconds, got ${options.window}`);
-  const lookups = options.lookups ?? makeLookups(options);
+  const lookups = options.lookups ?? makeLookups({ ...options, once: true });
   const queriesBefore = lookups.queries;
   const hitsBefore = lookups.hits;
   const staleBefore = lookups.staleAnswers;

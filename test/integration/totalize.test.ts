@@ -135,6 +135,22 @@ describe('total() library', () => {
     // The description (none: a cached NXDOMAIN), the listing and config.
     expect(second.diagnostics.cacheHits).toBe(3);
   });
+
+  it('lookups for one total keep small answers but not listings: a second total asks the listing again', async () => {
+    // 300 records of at least 30 bytes: an answer well over LARGE_ANSWER_BYTES.
+    const pipe = redis.client.pipeline();
+    for (let i = 0; i < 300; i++) pipe.set(`once;item${i};s;${NOW - 5}`, '1', 'EX', 600);
+    await pipe.exec();
+    const { makeLookups } = await import('../../src/index.js');
+    const lookups = makeLookups({ nameservers: [ns], once: true });
+    const first = await total(['once', null], { zone: ZONE, window: 60, lookups, now: NOW, sharded: true });
+    expect(first.groups).toHaveLength(300);
+    const second = await total(['once', null], { zone: ZONE, window: 60, lookups, now: NOW, sharded: true });
+    expect(second.groups).toEqual(first.groups);
+    // The description (a cached NXDOMAIN) and config from the cache; the listing asked again, over UDP and then TCP.
+    expect(second.diagnostics.cacheHits).toBe(2);
+    expect(second.diagnostics.queries).toBe(2);
+  });
 });
 
 describe('totalize CLI', () => {

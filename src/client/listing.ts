@@ -199,7 +199,7 @@ async function byPartitions(w: Walk, count: number): Promise<string[][]> {
   const take = (page: PageRecords) => {
     sink(page);
     // Counted from the answer when there is one: the records themselves may never be decoded as text.
-    keys += page.answer?.records.length ?? page.records.length;
+    keys += page.answer?.records.count ?? page.records.length;
     // A page split in two halves is two answers for one page.
     req.progress?.pages?.(`${req.pattern}.${req.op}`, Math.min(answered, n), n, keys);
   };

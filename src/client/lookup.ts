@@ -5,12 +5,12 @@
 import { LRUCache } from 'lru-cache';
 import { QTYPE, RCODE, RCODE_NAME } from '../dns/constants.js';
 import type { DnsClient } from '../dns/client.js';
-import { decodeResponse, readName, txtTexts, type DnsRecord, type Response } from '../dns/response.js';
+import { decodeResponse, readName, txtTexts, type AnswerRecords, type Response } from '../dns/response.js';
 
 /** The records of an answer in place: the message and where each record is. */
 export interface Answer {
   message: Buffer;
-  records: DnsRecord[];
+  records: AnswerRecords;
 }
 
 /**
@@ -58,13 +58,14 @@ function found(
   parse: Parse,
   flags: Pick<Lookup, 'viaResolver' | 'stale'>,
 ): (Extract<Lookup, { kind: 'records' }> & { answer: Answer }) | null {
-  const answer = { message: r.message, records: r.answers.filter((a) => a.type === qtype) };
-  if (answer.records.length === 0) return null;
+  const answer = { message: r.message, records: r.answers.ofType(qtype) };
+  if (answer.records.count === 0) return null;
   let records: string[][] | undefined;
+  const decode = ({ message, records: at }: Answer) => Array.from({ length: at.count }, (_, i) => parse(message, at.rdataOffset(i), at.rdataLength(i)));
   return {
     kind: 'records',
     get records() {
-      return (records ??= answer.records.map((a) => parse(answer.message, a.rdataOffset, a.rdataLength)));
+      return (records ??= decode(answer));
     },
     answer,
     ...flags,
@@ -166,7 +167,7 @@ export class Lookups {
         result = records ?? { kind: 'empty' };
         ttl = r.negativeTtl ?? 0;
         if (records) {
-          ttl = Math.min(...records.answer.records.map((a) => a.ttl));
+          ttl = records.answer.records.minTtl();
           answer = r.message;
         }
       } else if (r.rcode === RCODE.NXDOMAIN) {

@@ -215,8 +215,10 @@ export class TupleParser {
       return;
     }
     const { message, records } = page.answer;
-    for (const r of records)
-      if (!this.addInPlace(message, r.rdataOffset, r.rdataOffset + r.rdataLength)) this.addTuple(txtTexts(message, r.rdataOffset, r.rdataLength));
+    for (let i = 0; i < records.count; i++) {
+      const [at, length] = [records.rdataOffset(i), records.rdataLength(i)];
+      if (!this.addInPlace(message, at, at + length)) this.addTuple(txtTexts(message, at, length));
+    }
   }
 
   /** The buckets (select them with selectBuckets). */

@@ -160,7 +160,7 @@ export class DnsClient {
         this.queries++;
         if (tcp) {
           const r = decodeResponse(await this.tcp.exchange(ns, buildQuery(id, labels, qtype, false), this.o.timeoutMs * 2));
-          this.o.trace?.(`${display} via ${ns.host}:${ns.port} tcp: rcode ${r.rcode}, ${r.answers.length} answer(s)`);
+          this.o.trace?.(`${display} via ${ns.host}:${ns.port} tcp: rcode ${r.rcode}, ${r.answers.count} answer(s)`);
           return r;
         }
         let r = decodeResponse(await udpExchange(this.sockets, ns, q, id, this.o.timeoutMs));
@@ -169,7 +169,7 @@ export class DnsClient {
           this.queries++;
           r = decodeResponse(await this.tcp.exchange(ns, buildQuery(id, labels, qtype, false), this.o.timeoutMs * 2));
         }
-        this.o.trace?.(`${display} via ${ns.host}:${ns.port}: rcode ${r.rcode}, ${r.answers.length} answer(s)`);
+        this.o.trace?.(`${display} via ${ns.host}:${ns.port}: rcode ${r.rcode}, ${r.answers.count} answer(s)`);
         return r;
       } catch (e) {
         lastError = e as Error;

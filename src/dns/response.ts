@@ -4,13 +4,49 @@
  */
 import { HEADER_LEN, QTYPE } from './constants.js';
 
-/** A record of the answer section, read in place: no Buffer is made for it (a listing page holds a thousand). */
-export interface DnsRecord {
-  type: number;
-  ttl: number;
-  /** Where the rdata starts in the message (names inside it may point elsewhere in the message). */
-  rdataOffset: number;
-  rdataLength: number;
+/**
+ * The records of an answer section, read in place: four numbers each (type, TTL, where the rdata starts in the
+ * message, its length) in one typed array, with no object and no Buffer per record (a listing page holds hundreds,
+ * a million-key walk a million). Names inside an rdata may point elsewhere in the message.
+ */
+export class AnswerRecords {
+  constructor(
+    private readonly table: Uint32Array,
+    readonly count: number,
+  ) {}
+
+  type(i: number): number {
+    return this.table[4 * i]!;
+  }
+
+  ttl(i: number): number {
+    return this.table[4 * i + 1]!;
+  }
+
+  rdataOffset(i: number): number {
+    return this.table[4 * i + 2]!;
+  }
+
+  rdataLength(i: number): number {
+    return this.table[4 * i + 3]!;
+  }
+
+  /** The records of type `t`: these same records when all are. */
+  ofType(t: number): AnswerRecords {
+    let n = 0;
+    for (let i = 0; i < this.count; i++) if (this.type(i) === t) n++;
+    if (n === this.count) return this;
+    const table = new Uint32Array(4 * n);
+    for (let i = 0, j = 0; i < this.count; i++) if (this.type(i) === t) table.set(this.table.subarray(4 * i, 4 * i + 4), 4 * j++);
+    return new AnswerRecords(table, n);
+  }
+
+  /** The shortest TTL among them (Infinity for none). */
+  minTtl(): number {
+    let min = Infinity;
+    for (let i = 0; i < this.count; i++) min = Math.min(min, this.ttl(i));
+    return min;
+  }
 }
 
 export interface Response {
@@ -19,7 +55,7 @@ export interface Response {
   tc: boolean;
   /** Recursion available: the answer came through a recursive resolver, not from rkvdns itself (RA=0). */
   ra: boolean;
-  answers: DnsRecord[];
+  answers: AnswerRecords;
   /** Minimum field of an SOA in the authority section: how long a negative answer may be cached. */
   negativeTtl: number | null;
   message: Buffer;
@@ -77,18 +113,23 @@ export function decodeResponse(msg: Buffer): Response {
   let off = HEADER_LEN;
   for (let i = 0; i < qd; i++) off = readName(msg, off).end + 4;
   // Owner names are skipped, not read: an answer's records all point back at the question's name.
-  const answers: DnsRecord[] = [];
+  const table = new Uint32Array(4 * an);
   let negativeTtl: number | null = null;
   for (let i = 0; i < an + ns; i++) {
     off = skipName(msg, off);
     if (off + 10 > msg.length) throw new MalformedResponse('truncated record');
-    const type = msg.readUInt16BE(off);
-    const ttl = msg.readUInt32BE(off + 4);
-    const rdlen = msg.readUInt16BE(off + 8);
+    // Big-endian fields read byte by byte: a million records pass here. (The table keeps the TTL as unsigned.)
+    const type = (msg[off]! << 8) | msg[off + 1]!;
+    const ttl = (msg[off + 4]! << 24) | (msg[off + 5]! << 16) | (msg[off + 6]! << 8) | msg[off + 7]!;
+    const rdlen = (msg[off + 8]! << 8) | msg[off + 9]!;
     const rdataOffset = off + 10;
     if (rdataOffset + rdlen > msg.length) throw new MalformedResponse('truncated rdata');
-    if (i < an) answers.push({ type, ttl, rdataOffset, rdataLength: rdlen });
-    else if (type === QTYPE.SOA && rdlen >= 20) negativeTtl = Math.min(ttl, msg.readUInt32BE(rdataOffset + rdlen - 4));
+    if (i < an) {
+      table[4 * i] = type;
+      table[4 * i + 1] = ttl;
+      table[4 * i + 2] = rdataOffset;
+      table[4 * i + 3] = rdlen;
+    } else if (type === QTYPE.SOA && rdlen >= 20) negativeTtl = Math.min(ttl, msg.readUInt32BE(rdataOffset + rdlen - 4));
     off = rdataOffset + rdlen;
   }
   return {
@@ -96,7 +137,7 @@ export function decodeResponse(msg: Buffer): Response {
     rcode: flags & 0xf,
     tc: (flags & 0x0200) !== 0,
     ra: (flags & 0x0080) !== 0,
-    answers,
+    answers: new AnswerRecords(table, an),
     negativeTtl,
     message: msg,
     ede: extendedErrors(msg, off, ar),

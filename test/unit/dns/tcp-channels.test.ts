@@ -50,8 +50,8 @@ function reversingServer(opts: { closeAfterAnswers?: number } = {}) {
 const query = (name: string) => buildQuery(0, [Buffer.from(name), Buffer.from('test')], 16, false);
 const firstLabelOf = (answer: Buffer) => {
   const r = decodeResponse(answer);
-  const a = r.answers[0]!;
-  return r.message.toString('latin1', a.rdataOffset + 1, a.rdataOffset + a.rdataLength);
+  const at = r.answers.rdataOffset(0);
+  return r.message.toString('latin1', at + 1, at + r.answers.rdataLength(0));
 };
 
 let stop: () => void = () => undefined;

@@ -104,8 +104,10 @@ class ByteTable {
   }
 
   /**
-   * Room for `entries` in all, so that the table does not grow (rehash, copy its bytes) on the way there. The bytes are
-   * a guess; memory set aside and not yet written costs nothing (the system gives it on first touch).
+   * Room for the bytes of up to `entries`, so that they are not copied as the table grows: memory set aside and not
+   * yet written costs nothing (the system gives it on first touch). The slots are not: they are read at random, and
+   * slots for a guess many times the entries that come (resources of many buckets) would cost a cache miss per
+   * lookup; they double as entries come instead.
    */
   reserve(entries: number): void {
     if (entries * RESERVED_BYTES_PER_ENTRY > this.bytes.length) this.bytes = grownBytes(this.bytes, this.used, entries * RESERVED_BYTES_PER_ENTRY);
@@ -114,17 +116,6 @@ class ByteTable {
       bigger.set(this.from);
       this.from = bigger;
     }
-    this.slotsFor(entries);
-  }
-
-  /** Slots for `entries` (twice as many): rehashed into a larger table when there are fewer. */
-  private slotsFor(entries: number): void {
-    let slots = this.slots.length / 4;
-    while (2 * entries > slots) slots *= 2;
-    if (slots === this.slots.length / 4) return;
-    const old = this.slots;
-    this.slots = new Int32Array(4 * slots);
-    for (let i = 0; i < old.length; i += 4) if (old[i + 1] !== 0) this.place(old[i]!, old[i + 1]!, old[i + 2]!, old[i + 3]!);
   }
 
   /** Whether bytes[at, at + (to - from)) are msg[from, to). */
@@ -145,8 +136,11 @@ class ByteTable {
     slots[4 * i + 3] = len;
   }
 
+  /** Twice the slots, every entry placed again. */
   private rehash(): void {
-    this.slotsFor(this.slots.length / 4);
+    const old = this.slots;
+    this.slots = new Int32Array(2 * old.length);
+    for (let i = 0; i < old.length; i += 4) if (old[i + 1] !== 0) this.place(old[i]!, old[i + 1]!, old[i + 2]!, old[i + 3]!);
   }
 }
 
@@ -199,8 +193,8 @@ export class TupleParser {
   }
 
   /**
-   * Room for a listing of `keys` bucket keys: the buckets, and for the tables a guess (a resource has several
-   * buckets, a group several resources) that spares the rehashes of growing from small.
+   * Room for a listing of `keys` bucket keys: the buckets, and the bytes of the tables for a guess of its resources and
+   * groups (half and a quarter as many), which spares copying them as they grow from small.
    */
   reserve(keys: number): void {
     this.set.reserve(keys);

@@ -59,6 +59,9 @@ export interface BucketOrder {
   from: Int32Array;
 }
 
+/** Runs of buckets up to this long are put in order by insertion (buckets arrive in any order). */
+const INSERTION_RUN = 64;
+
 /** Orders the selected buckets (selectBuckets first) by a counting sort on their resources; within one, by start, newest first. */
 export function orderBuckets(set: BucketSet): BucketOrder {
   const from = new Int32Array(set.resources + 1);
@@ -67,18 +70,28 @@ export function orderBuckets(set: BucketSet): BucketOrder {
   const place = from.slice(0, set.resources);
   const at = new Int32Array(from[set.resources]!);
   for (let i = 0; i < set.count; i++) if (set.isSelected(i)) at[place[set.res[i]!]!++] = i;
-  // Most resources have a few buckets: an insertion sort of each run, a sort proper for long ones.
+  // A resource has a few dozen buckets at most (ttl / bucket width): each run is sorted by insertion, cheaper than a
+  // comparator sort up to runs of about that length (a sort proper for longer ones), on a copy of its starts: read
+  // where they are, a million starts scattered over megabytes would be read several times each, a cache miss a time.
   const start = set.start;
+  const starts = new Float64Array(INSERTION_RUN);
   for (let r = 0; r < set.resources; r++) {
     const [a, b] = [from[r]!, from[r + 1]!];
-    if (b - a > 16) at.subarray(a, b).sort((x, y) => start[y]! - start[x]!);
-    else
-      for (let j = a + 1; j < b; j++) {
-        const i = at[j]!;
-        let k = j - 1;
-        for (; k >= a && start[at[k]!]! < start[i]!; k--) at[k + 1] = at[k]!;
-        at[k + 1] = i;
+    if (b - a > INSERTION_RUN) {
+      at.subarray(a, b).sort((x, y) => start[y]! - start[x]!);
+      continue;
+    }
+    for (let j = a; j < b; j++) {
+      const i = at[j]!;
+      const s = start[i]!;
+      let k = j - 1;
+      for (; k >= a && starts[k - a]! < s; k--) {
+        starts[k + 1 - a] = starts[k - a]!;
+        at[k + 1] = at[k]!;
       }
+      starts[k + 1 - a] = s;
+      at[k + 1] = i;
+    }
   }
   return { at, from };
 }

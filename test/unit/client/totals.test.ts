@@ -107,6 +107,25 @@ describe('bucket walk (hand-computed)', () => {
     ]);
   });
 
+  it('each resource newest first, however many buckets it has and in whatever order they were listed', () => {
+    // Runs of every length around the insertion sort's limit, the buckets of each listed in a shuffled order.
+    const lengths = [1, 2, 3, 17, 63, 64, 65, 200];
+    const keys: string[] = [];
+    lengths.forEach((n, r) => {
+      const starts = Array.from({ length: n }, (_, b) => 1000 + 10 * b);
+      for (let i = n - 1; i > 0; i--) {
+        const j = (i * 7919 + r) % (i + 1);
+        [starts[i], starts[j]] = [starts[j]!, starts[i]!];
+      }
+      for (const s of starts) keys.push(`web_client;g${r};s;${s}`);
+    });
+    const { set, order } = parsed(keys);
+    lengths.forEach((n, r) => {
+      const run = [...order.at.subarray(order.from[r], order.from[r + 1])].map((i) => set.keyOf(i));
+      expect(run).toEqual(Array.from({ length: n }, (_, b) => `web_client;g${r};s;${1000 + 10 * (n - 1 - b)}`));
+    });
+  });
+
   it('buckets inside the window count in full; the straddling one pro rata; older ones not at all', () => {
     // now 10000, window 3000 → floor 7000. Buckets of one resource start 9000, 8000, 6000, 5000.
     // 9000 and 8000 count fully (5 + 7); 6000 spans [6000, 8000) of which 1000 s lie inside: 10 × 0.5 = 5.

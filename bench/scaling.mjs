@@ -1,14 +1,16 @@
 #!/usr/bin/env node
 /**
- * Big totalizers against reading Redis directly. For 100,000 and 1,000,000 bucket keys (a quarter as many groups:
- * each client address and status seen on two servers in two buckets), in one run:
+ * Big totalizers against reading Redis directly. In one run, for 100,000 and 1,000,000 bucket keys (a quarter as
+ * many groups: each client address and status seen on two servers in two buckets), and for 960,000 in the shape of a
+ * busy site (10,000 groups, each on three servers in 32 buckets: resources of many buckets, in a Redis of its own):
  *   - the direct read a script would do: SCAN COUNT 1000 + MGET, summing per group, with redis-py (when Python has
  *     it; as root it is installed) and with ioredis in Node;
  *   - totalize --sharded cold, straight to rkvdns (a fresh rkvdns: no snapshot);
  *   - the same through unbound, cold (fresh unbound and rkvdns), then warm (again, within the TTL);
  * each total checked against what was written, totalize's peak memory (a process of its own) and rkvdns's, and the
  * ratios to the direct reads. Also Redis memory per bucket key, and the time of one whole-pattern count (a SCAN).
- *   npm run bench:scaling          (BENCH_SIZES=100000 for the smaller size alone)
+ *   npm run bench:scaling          (BENCH_CASES=100000 for the smallest alone; a case is N keys, or N/SxB for N keys
+ *                                   on S servers in B buckets each, in a Redis of its own)
  */
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
@@ -17,7 +19,14 @@ import { fmt, need, serverStats, startRedis, startRkvdns, startUnbound, table, u
 need({ 'redis-server': 'redis-server', unbound: 'unbound', dig: 'bind9-dnsutils' });
 const ZONE = 'bench.test';
 const NOW = Math.floor(Date.now() / 1000);
-const SIZES = (process.env.BENCH_SIZES ?? '100000,1000000').split(',').map(Number);
+/** `N` (a quarter as many groups, 2 servers x 2 buckets, all in one Redis) or `N/SxB` (a Redis of its own). */
+const CASES = (process.env.BENCH_CASES ?? '100000,1000000,960000/3x32').split(',').map((c) => {
+  const m = /^(\d+)(?:\/(\d+)x(\d+))?$/.exec(c);
+  if (!m) throw new Error(`BENCH_CASES: '${c}' is not N or N/SxB`);
+  const [n, sources, buckets] = [Number(m[1]), Number(m[2] ?? 2), Number(m[3] ?? 2)];
+  const own = m[2] !== undefined;
+  return { n, sources, buckets, own, label: own ? `${fmt.int(n)} (${fmt.int(n / sources / buckets)} × ${sources} × ${buckets})` : fmt.int(n) };
+});
 // Long enough that the warm run through unbound comes within the TTL of every page the cold run fetched.
 const DEFAULT_TTL = 300;
 const CLIENT = fileURLToPath(new URL('scaling-client.mjs', import.meta.url));
@@ -36,30 +45,31 @@ function havePython() {
 }
 const python = havePython();
 
-const redis = await startRedis();
-const usedMemory = async () => Number(/used_memory:(\d+)/.exec(await redis.client.info('memory'))[1]);
+const shared = await startRedis();
+const usedMemory = async (redis) => Number(/used_memory:(\d+)/.exec(await redis.client.info('memory'))[1]);
 
 /**
- * n keys `<prefix>;10.<a>.<b>.<c>,<status>;web<s>;<ts>`: n/4 groups (address and status), each on two servers with
- * two buckets 60 s apart; value 1 + i % 7. Returns the expected total.
+ * n keys `<prefix>;10.<a>.<b>.<c>,<status>;web<s>;<ts>`: n / (sources × buckets) groups (address and status), each on
+ * every server in every bucket, 60 s apart; value 1 + i % 7. Returns the expected total.
  */
-async function seed(prefix, n) {
-  const groups = n / 4;
+async function seed(redis, prefix, { n, sources, buckets }) {
+  const groups = n / sources / buckets;
   const lua = `local groups = tonumber(ARGV[5])
+  local sources = tonumber(ARGV[6])
   for i = tonumber(ARGV[2]), tonumber(ARGV[3]) do
     local r = i % groups
     local a = math.floor(r / 4)
     redis.call('SET', ARGV[1] .. ';10.' .. math.floor(a / 65536) .. '.' .. (math.floor(a / 256) % 256) .. '.' .. (a % 256) .. ',' .. (200 + r % 4) ..
-      ';web' .. (math.floor(i / groups) % 2) .. ';' .. (tonumber(ARGV[4]) - 60 * math.floor(i / (2 * groups))), 1 + i % 7, 'EX', 86400)
+      ';web' .. (math.floor(i / groups) % sources) .. ';' .. (tonumber(ARGV[4]) - 60 * math.floor(i / (sources * groups))), 1 + i % 7, 'EX', 86400)
   end return 1`;
-  for (let from = 0; from < n; from += 100_000) await redis.client.eval(lua, 0, prefix, from, Math.min(n, from + 100_000) - 1, NOW, groups);
+  for (let from = 0; from < n; from += 100_000) await redis.client.eval(lua, 0, prefix, from, Math.min(n, from + 100_000) - 1, NOW, groups, sources);
   let expected = 0;
   for (let i = 0; i < n; i++) expected += 1 + (i % 7);
   return expected;
 }
 
 /** The direct read with redis-py: seconds, groups and total. */
-function directPython(prefix) {
+function directPython(redis, prefix) {
   const script = `
 import redis, sys, time
 r = redis.Redis(port=int(sys.argv[1]))
@@ -80,7 +90,7 @@ print(time.time() - t, len(groups), sum(groups.values()))`;
 }
 
 /** The same read with ioredis, in this process. */
-async function directNode(prefix) {
+async function directNode(redis, prefix) {
   const t0 = performance.now();
   const groups = new Map();
   let cursor = '0';
@@ -115,22 +125,24 @@ function totalize(prefix, port, rkvdnsPid) {
 }
 
 const memory = [];
-const expected = new Map();
-for (const n of SIZES) {
-  const before = await usedMemory();
-  expected.set(n, await seed(`t${n}`, n));
-  const bytes = (await usedMemory()) - before;
-  memory.push({ 'bucket keys': fmt.int(n), 'Redis used_memory': `${fmt.int(bytes / 2 ** 20)} MB`, 'bytes per key': fmt.int(bytes / n) });
-}
-if ((await redis.client.dbsize()) !== SIZES.reduce((a, b) => a + b)) throw new Error('seeded keys collide');
-
 const rows = [];
 const ratios = [];
-for (const n of SIZES) {
+
+/** Seeds a case (in the shared Redis, or in one of its own), measures Redis memory per key. */
+async function seeded(c) {
+  const redis = c.own ? await startRedis() : shared;
+  const before = await usedMemory(redis);
+  const want = await seed(redis, `t${c.n}`, c);
+  const bytes = (await usedMemory(redis)) - before;
+  memory.push({ 'bucket keys': c.label, 'Redis used_memory': `${fmt.int(bytes / 2 ** 20)} MB`, 'bytes per key': fmt.int(bytes / c.n) });
+  return { ...c, redis, want };
+}
+
+/** The direct reads and the three totals of one case, into rows and ratios. */
+async function measure({ n, label, redis, want }) {
   const prefix = `t${n}`;
-  const want = expected.get(n);
-  const py = python ? directPython(prefix) : null;
-  const node = await directNode(prefix);
+  const py = python ? directPython(redis, prefix) : null;
+  const node = await directNode(redis, prefix);
   const runs = [];
   // Cold, straight to a fresh rkvdns (with the shipped MAX_KEYS).
   {
@@ -149,7 +161,7 @@ for (const n of SIZES) {
   }
   const exact = (sum) => (sum === want ? 'exact' : `WRONG (${sum} of ${want})`);
   const direct = (via, r) => ({
-    'bucket keys': fmt.int(n),
+    'bucket keys': label,
     via,
     'wall s': (r.ms / 1000).toFixed(2),
     'DNS queries': '–',
@@ -161,7 +173,7 @@ for (const n of SIZES) {
   rows.push(direct('ioredis, SCAN + MGET', node));
   for (const r of runs)
     rows.push({
-      'bucket keys': fmt.int(n),
+      'bucket keys': label,
       via: `totalize --sharded, ${r.via}`,
       'wall s': r.error ? '–' : (r.ms / 1000).toFixed(2),
       'DNS queries': r.error ? '–' : fmt.int(r.queries),
@@ -171,7 +183,7 @@ for (const n of SIZES) {
     });
   const ratio = (r, base) => (r.error || !base ? '–' : (r.ms / base.ms).toFixed(2));
   ratios.push({
-    'bucket keys': fmt.int(n),
+    'bucket keys': label,
     'cold via rkvdns / redis-py': ratio(runs[0], py),
     'cold via unbound / redis-py': ratio(runs[1], py),
     'warm via unbound / redis-py': ratio(runs[2], py),
@@ -180,22 +192,40 @@ for (const n of SIZES) {
   });
 }
 
-// SCAN cost on its own: a fresh whole-pattern count of the largest totalizer.
-const server = await startRkvdns(redis.url, ZONE, { DEFAULT_TTL });
-const t0 = performance.now();
-const klen = spawnSync('dig', ['@127.0.0.1', '-p', String(server.port), '+short', '+time=60', '+tries=1', `t${SIZES.at(-1)};*.klen.${ZONE}`, 'TXT'], {
-  encoding: 'utf8',
-}).stdout.trim();
-const scanMs = performance.now() - t0;
-const stats = await serverStats(server.port, ZONE);
-await server.proc.stop();
+// The cases of the shared Redis are all seeded before any is measured (each totalizer's SCAN walks the others' keys
+// too, for the direct reads as for rkvdns); a case of its own is seeded, measured and stopped.
+const inShared = [];
+for (const c of CASES.filter((c) => !c.own)) inShared.push(await seeded(c));
+const sharedKeys = inShared.reduce((a, c) => a + c.n, 0);
+if ((await shared.client.dbsize()) !== sharedKeys) throw new Error('seeded keys collide');
+for (const c of inShared) await measure(c);
+for (const c of CASES.filter((c) => c.own)) {
+  const alone = await seeded(c);
+  await measure(alone);
+  await alone.redis.stop();
+}
+
+// SCAN cost on its own: a fresh whole-pattern count of the largest totalizer of the shared Redis.
+const largest = inShared.at(-1);
+let scan = null;
+if (largest) {
+  const server = await startRkvdns(shared.url, ZONE, { DEFAULT_TTL });
+  const t0 = performance.now();
+  const klen = spawnSync('dig', ['@127.0.0.1', '-p', String(server.port), '+short', '+time=60', '+tries=1', `t${largest.n};*.klen.${ZONE}`, 'TXT'], {
+    encoding: 'utf8',
+  }).stdout.trim();
+  scan = { klen, ms: performance.now() - t0, stats: await serverStats(server.port, ZONE) };
+  await server.proc.stop();
+}
 
 console.log('');
 table('Redis memory per bucket key', memory);
 table('a total over every bucket key: read directly from Redis, and through DNS', rows);
 table('time against the direct read (goal: cold ≤ 1.0 of redis-py; warm through unbound ≤ 0.3)', ratios);
 if (!python) console.log('redis-py: not installed here (apt-get install python3-redis); the ioredis read stands in for it');
-console.log(`whole-pattern klen over ${fmt.int(SIZES.at(-1))} keys (one SCAN of the keyspace): ${klen} in ${fmt.int(scanMs)} ms`);
-console.log(`rkvdns counters (last server): error_toolarge ${stats.error_toolarge ?? 0}, partial_tcp ${stats.partial_tcp ?? 0}`);
+if (scan) {
+  console.log(`whole-pattern klen over ${fmt.int(largest.n)} keys (one SCAN of a keyspace of ${fmt.int(sharedKeys)}): ${scan.klen} in ${fmt.int(scan.ms)} ms`);
+  console.log(`rkvdns counters (that server): error_toolarge ${scan.stats.error_toolarge ?? 0}, partial_tcp ${scan.stats.partial_tcp ?? 0}`);
+}
 
-await redis.stop();
+await shared.stop();

@@ -5,7 +5,8 @@
  */
 import type { BucketValue } from '../common/measure.js';
 
-function grown<T extends Int32Array | Float64Array>(a: T, need: number): T {
+/** `a` with room for `need` entries: itself when it has them, else a copy at least twice as long. */
+export function grown<T extends Int32Array | Float64Array>(a: T, need: number): T {
   if (need <= a.length) return a;
   const bigger = new (a.constructor as new (n: number) => T)(Math.max(need, a.length * 2));
   bigger.set(a);

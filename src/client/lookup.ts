@@ -51,6 +51,11 @@ type Parse = (msg: Buffer, off: number, length: number) => string[];
  */
 type Cached = { lookup: Lookup } | { answer: Buffer; qtype: number; parse: Parse; flags: Pick<Lookup, 'viaResolver' | 'stale'> };
 
+/** Each record of an answer decoded by `parse`. */
+function textsOf({ message, records }: Answer, parse: Parse): string[][] {
+  return Array.from({ length: records.count }, (_, i) => parse(message, records.rdataOffset(i), records.rdataLength(i)));
+}
+
 /** The records of `qtype` in a response, decoded by `parse` when first asked for; null when there are none. */
 function found(
   r: Response,
@@ -61,11 +66,10 @@ function found(
   const answer = { message: r.message, records: r.answers.ofType(qtype) };
   if (answer.records.count === 0) return null;
   let records: string[][] | undefined;
-  const decode = ({ message, records: at }: Answer) => Array.from({ length: at.count }, (_, i) => parse(message, at.rdataOffset(i), at.rdataLength(i)));
   return {
     kind: 'records',
     get records() {
-      return (records ??= decode(answer));
+      return (records ??= textsOf(answer, parse));
     },
     answer,
     ...flags,

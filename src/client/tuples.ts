@@ -9,7 +9,7 @@
  */
 import { decodeBucket, type Measure } from '../common/measure.js';
 import { txtTexts } from '../dns/response.js';
-import { BucketSet } from './bucket-set.js';
+import { BucketSet, grown } from './bucket-set.js';
 import type { Answer } from './lookup.js';
 import { GroupOfBytes, isLatin1, type FieldSpec } from './matchspec.js';
 import { ResourcesByText } from './totals.js';
@@ -85,11 +85,7 @@ class ByteTable {
     const bytes = this.bytes;
     for (let i = from, j = this.used; i < to; i++, j++) bytes[j] = msg[i]!;
     const k = this.entries++;
-    if (k + 1 >= this.from.length) {
-      const bigger = new Int32Array(k * 2 + 2);
-      bigger.set(this.from);
-      this.from = bigger;
-    }
+    this.from = grown(this.from, k + 2);
     this.from[k] = this.used;
     this.from[k + 1] = this.used + len;
     if (this.entries * 2 > this.slots.length / 4) this.rehash();
@@ -111,11 +107,7 @@ class ByteTable {
    */
   reserve(entries: number): void {
     if (entries * RESERVED_BYTES_PER_ENTRY > this.bytes.length) this.bytes = grownBytes(this.bytes, this.used, entries * RESERVED_BYTES_PER_ENTRY);
-    if (entries + 2 > this.from.length) {
-      const bigger = new Int32Array(entries + 2);
-      bigger.set(this.from);
-      this.from = bigger;
-    }
+    this.from = grown(this.from, entries + 2);
   }
 
   /** Whether bytes[at, at + (to - from)) are msg[from, to). */
@@ -251,11 +243,7 @@ export class TupleParser {
       const grouper = this.grouper!;
       const len = grouper.group(this.scratch, 0, this.assemble(msg, from, to));
       r = this.set.addResource(len < 0 ? -1 : this.groupOf(grouper.bytes, len), grouper.fields);
-      if (r >= this.entryOf.length) {
-        const bigger = new Int32Array(Math.max(r + 1, this.entryOf.length * 2));
-        bigger.set(this.entryOf);
-        this.entryOf = bigger;
-      }
+      this.entryOf = grown(this.entryOf, r + 1);
       this.entryOf[r] = this.table.add(msg, from, to, hash, r) + 1;
     }
     return r;

@@ -1,4 +1,4 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -12,6 +12,7 @@ describe('free ports', () => {
     expect(ephemeralLow(join(dir, 'range'))).toBe(40000);
     expect(ephemeralLow(join(dir, 'garbage'))).toBe(32768);
     expect(ephemeralLow(join(dir, 'missing'))).toBe(32768);
+    rmSync(dir, { recursive: true });
   });
 
   it('chooses ports below the ephemeral range, where no outgoing connection is given one', async () => {

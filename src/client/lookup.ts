@@ -81,11 +81,18 @@ function fromCache(c: Cached): Lookup {
   return found(decodeResponse(c.answer), c.qtype, c.parse, c.flags)!;
 }
 
+/** Answers an in-process cache keeps, the least recently used dropped first. */
+const MAX_CACHED_ANSWERS = 200_000;
+
 /** An answer larger than this is a listing page (or a whole listing) rather than a value or a description. */
 export const LARGE_ANSWER_BYTES = 4096;
 
 export class Lookups {
-  private readonly cache = new LRUCache<string, Cached>({ max: 200_000 });
+  /**
+   * At most 200,000 answers, counted by size rather than `max`: lru-cache sets aside arrays of `max` entries when made,
+   * and two of 200,000 took 20-30 ms of every total's start (a fresh totalize, a thousand-key total in 150 ms).
+   */
+  private readonly cache = new LRUCache<string, Cached>({ maxSize: MAX_CACHED_ANSWERS, sizeCalculation: () => 1 });
   /** Lookups on their way: a second asker of the same name waits for the first one's answer (dashboard viewers). */
   private readonly inflight = new Map<string, Promise<Lookup>>();
   hits = 0;

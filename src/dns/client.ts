@@ -82,7 +82,9 @@ class UdpSockets {
   async acquire(ns: Nameserver): Promise<Lease> {
     const lease = this.idle.get(`${ns.host}#${ns.port}`)?.pop();
     if (lease) return lease;
-    const sock = dgram.createSocket(net.isIPv6(ns.host) ? 'udp6' : 'udp4');
+    // isIP, not isIPv6: it tries IPv4 first, and an IPv4 nameserver then never compiles Node's IPv6 pattern (10 ms of
+    // a fresh totalize's first query).
+    const sock = dgram.createSocket(net.isIP(ns.host) === 6 ? 'udp6' : 'udp4');
     sock.unref();
     await new Promise<void>((resolve, reject) => {
       sock.once('error', reject);

@@ -2,15 +2,18 @@
 /**
  * Big totalizers against reading Redis directly. In one run, for 100,000 and 1,000,000 bucket keys (a quarter as
  * many groups: each client address and status seen on two servers in two buckets), and for 960,000 in the shape of a
- * busy site (10,000 groups, each on three servers in 32 buckets: resources of many buckets, in a Redis of its own):
+ * busy site (10,000 groups, each on three servers in 32 buckets: resources of many buckets), each case in a Redis of
+ * its own:
  *   - the direct read a script would do: SCAN COUNT 1000 + MGET, summing per group, with redis-py (when Python has
  *     it; as root it is installed) and with ioredis in Node;
  *   - totalize --sharded cold, straight to rkvdns (a fresh rkvdns: no snapshot);
  *   - the same through unbound, cold (fresh unbound and rkvdns), then warm (again, within the TTL);
  * each total checked against what was written, totalize's peak memory (a process of its own) and rkvdns's, and the
  * ratios to the direct reads. Also Redis memory per bucket key, and the time of one whole-pattern count (a SCAN).
+ * Each case is measured in BENCH_ROUNDS rounds (3), each a direct read and the three totals one after the other; a
+ * time is the median of the rounds, with their range, and a ratio the median of the rounds' own ratios.
  *   npm run bench:scaling          (BENCH_CASES=100000 for the smallest alone; a case is N keys, or N/SxB for N keys
- *                                   on S servers in B buckets each, in a Redis of its own)
+ *                                   on S servers in B buckets each; BENCH_ROUNDS=1 for one round)
  */
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
@@ -19,14 +22,17 @@ import { fmt, need, serverStats, startRedis, startRkvdns, startUnbound, table, u
 need({ 'redis-server': 'redis-server', unbound: 'unbound', dig: 'bind9-dnsutils' });
 const ZONE = 'bench.test';
 const NOW = Math.floor(Date.now() / 1000);
-/** `N` (a quarter as many groups, 2 servers x 2 buckets, all in one Redis) or `N/SxB` (a Redis of its own). */
+/** `N` (a quarter as many groups: 2 servers x 2 buckets) or `N/SxB`. */
 const CASES = (process.env.BENCH_CASES ?? '100000,1000000,960000/3x32').split(',').map((c) => {
   const m = /^(\d+)(?:\/(\d+)x(\d+))?$/.exec(c);
   if (!m) throw new Error(`BENCH_CASES: '${c}' is not N or N/SxB`);
   const [n, sources, buckets] = [Number(m[1]), Number(m[2] ?? 2), Number(m[3] ?? 2)];
-  const own = m[2] !== undefined;
-  return { n, sources, buckets, own, label: own ? `${fmt.int(n)} (${fmt.int(n / sources / buckets)} × ${sources} × ${buckets})` : fmt.int(n) };
+  const label = m[2] === undefined ? fmt.int(n) : `${fmt.int(n)} (${fmt.int(n / sources / buckets)} × ${sources} × ${buckets})`;
+  return { n, sources, buckets, label };
 });
+/** Rounds per case: this machine's speed swings within minutes, so one round's ratios can be a quarter off. */
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+if (!Number.isInteger(ROUNDS) || ROUNDS < 1) throw new Error(`BENCH_ROUNDS: '${process.env.BENCH_ROUNDS}' is not a whole number of rounds`);
 // Long enough that the warm run through unbound comes within the TTL of every page the cold run fetched.
 const DEFAULT_TTL = 300;
 const CLIENT = fileURLToPath(new URL('scaling-client.mjs', import.meta.url));
@@ -45,7 +51,6 @@ function havePython() {
 }
 const python = havePython();
 
-const shared = await startRedis();
 const usedMemory = async (redis) => Number(/used_memory:(\d+)/.exec(await redis.client.info('memory'))[1]);
 
 /**
@@ -128,9 +133,9 @@ const memory = [];
 const rows = [];
 const ratios = [];
 
-/** Seeds a case (in the shared Redis, or in one of its own), measures Redis memory per key. */
+/** Seeds a case in a Redis of its own, measures Redis memory per key. */
 async function seeded(c) {
-  const redis = c.own ? await startRedis() : shared;
+  const redis = await startRedis();
   const before = await usedMemory(redis);
   const want = await seed(redis, `t${c.n}`, c);
   const bytes = (await usedMemory(redis)) - before;
@@ -138,9 +143,8 @@ async function seeded(c) {
   return { ...c, redis, want };
 }
 
-/** The direct reads and the three totals of one case, into rows and ratios. */
-async function measure({ n, label, redis, want }) {
-  const prefix = `t${n}`;
+/** One round of a case: the direct reads, then the three totals. */
+async function round(prefix, redis) {
   const py = python ? directPython(redis, prefix) : null;
   const node = await directNode(redis, prefix);
   const runs = [];
@@ -159,63 +163,84 @@ async function measure({ n, label, redis, want }) {
     await unbound.stop();
     await server.proc.stop();
   }
-  const exact = (sum) => (sum === want ? 'exact' : `WRONG (${sum} of ${want})`);
-  const direct = (via, r) => ({
+  return { py, node, runs };
+}
+
+const median = (xs) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+};
+/** The median of some numbers, with their range when there are several: "1.14 (1.05–1.24)". */
+const spread = (xs, digits = 2) =>
+  xs.length === 1 ? xs[0].toFixed(digits) : `${median(xs).toFixed(digits)} (${Math.min(...xs).toFixed(digits)}–${Math.max(...xs).toFixed(digits)})`;
+
+/**
+ * The rounds of one case, into rows and ratios: each time the median of the rounds (and their range), each ratio the
+ * median of the rounds' own ratios (a total against the direct read of its round, seconds apart).
+ */
+async function measure({ n, label, redis, want }) {
+  const prefix = `t${n}`;
+  const rounds = [];
+  for (let i = 0; i < ROUNDS; i++) rounds.push(await round(prefix, redis));
+  const exact = (sums) => {
+    const wrong = sums.find((sum) => sum !== want);
+    return wrong === undefined ? 'exact' : `WRONG (${wrong} of ${want})`;
+  };
+  const direct = (via, rs) => ({
     'bucket keys': label,
     via,
-    'wall s': (r.ms / 1000).toFixed(2),
+    'wall s': spread(rs.map((r) => r.ms / 1000)),
     'DNS queries': '–',
     'totalize peak': '–',
     'rkvdns peak': '–',
-    total: exact(r.sum),
+    total: exact(rs.map((r) => r.sum)),
   });
-  if (py) rows.push(direct('redis-py, SCAN + MGET', py));
-  rows.push(direct('ioredis, SCAN + MGET', node));
-  for (const r of runs)
+  const [pys, nodes] = [rounds.map((r) => r.py), rounds.map((r) => r.node)];
+  if (python) rows.push(direct('redis-py, SCAN + MGET', pys));
+  rows.push(direct('ioredis, SCAN + MGET', nodes));
+  rounds[0].runs.forEach((first, k) => {
+    const rs = rounds.map((r) => r.runs[k]);
+    const failed = rs.find((r) => r.error);
     rows.push({
       'bucket keys': label,
-      via: `totalize --sharded, ${r.via}`,
-      'wall s': r.error ? '–' : (r.ms / 1000).toFixed(2),
-      'DNS queries': r.error ? '–' : fmt.int(r.queries),
-      'totalize peak': r.error ? '–' : `${fmt.int(r.peakMb)} MB`,
-      'rkvdns peak': `${fmt.int(r.rkvdnsMb)} MB`,
-      total: r.error ? `FAIL: ${r.error}` : exact(r.sum),
+      via: `totalize --sharded, ${first.via}`,
+      'wall s': failed ? '–' : spread(rs.map((r) => r.ms / 1000)),
+      'DNS queries': failed ? '–' : fmt.int(median(rs.map((r) => r.queries))),
+      'totalize peak': failed ? '–' : `${fmt.int(Math.max(...rs.map((r) => r.peakMb)))} MB`,
+      'rkvdns peak': `${fmt.int(Math.max(...rs.map((r) => r.rkvdnsMb)))} MB`,
+      total: failed ? `FAIL: ${failed.error}` : exact(rs.map((r) => r.sum)),
     });
-  const ratio = (r, base) => (r.error || !base ? '–' : (r.ms / base.ms).toFixed(2));
+  });
+  const ratio = (k, base) => (rounds.some((r) => r.runs[k].error || !r[base]) ? '–' : spread(rounds.map((r) => r.runs[k].ms / r[base].ms)));
   ratios.push({
     'bucket keys': label,
-    'cold via rkvdns / redis-py': ratio(runs[0], py),
-    'cold via unbound / redis-py': ratio(runs[1], py),
-    'warm via unbound / redis-py': ratio(runs[2], py),
-    'cold via rkvdns / ioredis': ratio(runs[0], node),
-    'warm via unbound / ioredis': ratio(runs[2], node),
+    'cold via rkvdns / redis-py': ratio(0, 'py'),
+    'cold via unbound / redis-py': ratio(1, 'py'),
+    'warm via unbound / redis-py': ratio(2, 'py'),
+    'cold via rkvdns / ioredis': ratio(0, 'node'),
+    'warm via unbound / ioredis': ratio(2, 'node'),
   });
 }
 
-// The cases of the shared Redis are all seeded before any is measured (each totalizer's SCAN walks the others' keys
-// too, for the direct reads as for rkvdns); a case of its own is seeded, measured and stopped.
-const inShared = [];
-for (const c of CASES.filter((c) => !c.own)) inShared.push(await seeded(c));
-const sharedKeys = inShared.reduce((a, c) => a + c.n, 0);
-if ((await shared.client.dbsize()) !== sharedKeys) throw new Error('seeded keys collide');
-for (const c of inShared) await measure(c);
-for (const c of CASES.filter((c) => c.own)) {
-  const alone = await seeded(c);
-  await measure(alone);
-  await alone.redis.stop();
-}
-
-// SCAN cost on its own: a fresh whole-pattern count of the largest totalizer of the shared Redis.
-const largest = inShared.at(-1);
+// Each case in a Redis of its own: SCAN walks the whole keyspace, so another totalizer's keys beside it would slow the
+// direct read and rkvdns's scan alike, and hide how each compares on its own keys. The largest case also times a
+// whole-pattern count (one SCAN) on a fresh rkvdns.
+const largest = CASES.reduce((a, c) => (c.n > a.n ? c : a), CASES[0]);
 let scan = null;
-if (largest) {
-  const server = await startRkvdns(shared.url, ZONE, { DEFAULT_TTL });
-  const t0 = performance.now();
-  const klen = spawnSync('dig', ['@127.0.0.1', '-p', String(server.port), '+short', '+time=60', '+tries=1', `t${largest.n};*.klen.${ZONE}`, 'TXT'], {
-    encoding: 'utf8',
-  }).stdout.trim();
-  scan = { klen, ms: performance.now() - t0, stats: await serverStats(server.port, ZONE) };
-  await server.proc.stop();
+for (const c of CASES) {
+  const alone = await seeded(c);
+  if ((await alone.redis.client.dbsize()) !== c.n) throw new Error(`seeded ${await alone.redis.client.dbsize()} keys, not ${c.n}`);
+  await measure(alone);
+  if (c === largest) {
+    const server = await startRkvdns(alone.redis.url, ZONE, { DEFAULT_TTL });
+    const t0 = performance.now();
+    const klen = spawnSync('dig', ['@127.0.0.1', '-p', String(server.port), '+short', '+time=60', '+tries=1', `t${c.n};*.klen.${ZONE}`, 'TXT'], {
+      encoding: 'utf8',
+    }).stdout.trim();
+    scan = { klen, ms: performance.now() - t0, stats: await serverStats(server.port, ZONE) };
+    await server.proc.stop();
+  }
+  await alone.redis.stop();
 }
 
 console.log('');
@@ -224,8 +249,6 @@ table('a total over every bucket key: read directly from Redis, and through DNS'
 table('time against the direct read (goal: cold ≤ 1.0 of redis-py; warm through unbound ≤ 0.3)', ratios);
 if (!python) console.log('redis-py: not installed here (apt-get install python3-redis); the ioredis read stands in for it');
 if (scan) {
-  console.log(`whole-pattern klen over ${fmt.int(largest.n)} keys (one SCAN of a keyspace of ${fmt.int(sharedKeys)}): ${scan.klen} in ${fmt.int(scan.ms)} ms`);
+  console.log(`whole-pattern klen over ${fmt.int(largest.n)} keys (one SCAN): ${scan.klen} in ${fmt.int(scan.ms)} ms`);
   console.log(`rkvdns counters (that server): error_toolarge ${scan.stats.error_toolarge ?? 0}, partial_tcp ${scan.stats.partial_tcp ?? 0}`);
 }
-
-await shared.stop();

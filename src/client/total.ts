@@ -216,9 +216,13 @@ export async function total(specIn: ReadonlyArray<string | null | FieldSpec>, op
   const measure = description?.measure ?? 'count';
   const scale = description?.scale ?? 0;
   const o: Options = { delimiter: ';', concurrency: 64, ...options, measure, bucket: description?.bucket || null };
+  // The zone's DEFAULT_TTL is asked only once the zones answered: where they do not, the listing's failure is the
+  // diagnosis, and no query is added to it. Where a description came back, the zone answers: the setting is asked
+  // while the zones are walked (a query over TCP that would be a round trip after the last page), and awaited after.
+  const early = description ? defaultTtlOf(zones[0]!, lookups) : null;
+  early?.catch(() => undefined);
   const parts = await Promise.all(zones.map((z) => totalZone(spec, z, o, lookups, now)));
-  // Only once the zones answered: where they do not, the listing's failure is the diagnosis, not this.
-  const defaultTtl = await defaultTtlOf(zones[0]!, lookups);
+  const defaultTtl = await (early ?? defaultTtlOf(zones[0]!, lookups));
   const notes = prefix !== null && description === null ? await unknownOrQuiet(prefix, parts, zones[0]!, lookups) : [];
   // One zone's groups are the totals as they are; several zones' are merged by name.
   const all = parts.length === 1 ? parts[0]! : mergeZones(parts, o, now);

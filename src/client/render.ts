@@ -32,20 +32,36 @@ export function fieldColumns(groups: readonly Pick<GroupResult, 'fields'>[], bre
   breakNames.forEach((name, i) => {
     for (let j = 0; j < widths[i]!; j++) names.push(columns?.[named++] ?? (widths[i]! > 1 ? `${name}.${j + 1}` : name));
   });
-  const values = (g: Pick<GroupResult, 'fields'>): string[] => {
-    const out: string[] = [];
+  /** Group g's columns written to out from `at`; returns where they end (no array per group: a table is 250,000). */
+  const write = (g: Pick<GroupResult, 'fields'>, out: string[], at: number): number => {
     for (let i = 0; i < widths.length; i++) {
       const field = g.fields[i] ?? '';
-      if (widths[i] === 1) {
-        out.push(field);
+      const width = widths[i]!;
+      if (width === 1) {
+        out[at++] = field;
         continue;
       }
-      const parts = field.split(',');
-      for (let j = 0; j < widths[i]!; j++) out.push(parts[j] ?? '');
+      // The comma-separated parts, missing ones empty (as split(',') would give them, without the array).
+      let from = 0;
+      for (let j = 0; j < width; j++) {
+        if (from > field.length) {
+          out[at++] = '';
+          continue;
+        }
+        const comma = field.indexOf(',', from);
+        const end = comma < 0 ? field.length : comma;
+        out[at++] = field.slice(from, end);
+        from = end + 1;
+      }
     }
+    return at;
+  };
+  const values = (g: Pick<GroupResult, 'fields'>): string[] => {
+    const out: string[] = [];
+    write(g, out, 0);
     return out;
   };
-  return { names, values };
+  return { names, values, write };
 }
 
 /** How many comma-separated parts a field holds (split(',').length, without making them). */
@@ -74,33 +90,57 @@ function displayLength(s: string): number {
 /** The groups `--top` keeps. */
 export const topGroups = <G>(groups: readonly G[], top?: number): readonly G[] => (top ? groups.slice(0, top) : groups);
 
-/** The measure's columns: a count; a sum with its count and mean; a maximum or a minimum. */
-function measureColumns(r: TotalResult): { names: string[]; cells: (g: GroupResult) => string[] } {
+/** The measure's columns: a count; a sum with its count and mean; a maximum or a minimum. `write` as fieldColumns's. */
+function measureColumns(r: TotalResult): { names: string[]; write: (g: GroupResult, out: string[], at: number) => number } {
   const dec = (v: number | undefined, places: number) => (v === undefined ? '' : v.toFixed(places));
   switch (r.measure) {
     case 'count':
-      return { names: ['count'], cells: (g) => [String(g.value)] };
+      return {
+        names: ['count'],
+        write: (g, out, at) => {
+          out[at] = String(g.value);
+          return at + 1;
+        },
+      };
     case 'sum':
-      return { names: ['sum', 'count', 'avg'], cells: (g) => [dec(g.sum, r.scale), String(g.count ?? 0), dec(g.avg, r.scale + 2)] };
+      return {
+        names: ['sum', 'count', 'avg'],
+        write: (g, out, at) => {
+          out[at] = dec(g.sum, r.scale);
+          out[at + 1] = String(g.count ?? 0);
+          out[at + 2] = dec(g.avg, r.scale + 2);
+          return at + 3;
+        },
+      };
     default:
-      return { names: [r.measure], cells: (g) => [dec(g.value, r.scale)] };
+      return {
+        names: [r.measure],
+        write: (g, out, at) => {
+          out[at] = dec(g.value, r.scale);
+          return at + 1;
+        },
+      };
   }
 }
 
-function columnsOf(r: TotalResult, groups: readonly GroupResult[], o: RenderOptions): { header: string[]; rows: string[][]; numeric: number } {
+/**
+ * The header, and every group's cells in one array, row after row (`header.length` a row): a big totalizer is
+ * 250,000 rows, and an array per row was most of the time and garbage of printing them.
+ */
+function columnsOf(r: TotalResult, groups: readonly GroupResult[], o: RenderOptions): { header: string[]; cells: string[]; numeric: number } {
   const fields = fieldColumns(groups, o.breakNames, o.columns);
   const measure = measureColumns(r);
   const header = [...fields.names, ...measure.names];
   if (o.trend) header.push('trend');
   if (o.spark) header.push('buckets');
-  const rows = groups.map((g) => {
-    const row = fields.values(g);
-    for (const cell of measure.cells(g)) row.push(cell);
-    if (o.trend) row.push(g.trend!.toFixed(2));
-    if (o.spark) row.push(sparkline(g.spark ?? []));
-    return row;
-  });
-  return { header, rows, numeric: fields.names.length };
+  const cells = new Array<string>(groups.length * header.length);
+  let at = 0;
+  for (const g of groups) {
+    at = measure.write(g, cells, fields.write(g, cells, at));
+    if (o.trend) cells[at++] = g.trend!.toFixed(2);
+    if (o.spark) cells[at++] = sparkline(g.spark ?? []);
+  }
+  return { header, cells, numeric: fields.names.length };
 }
 
 /** How old the data may be: the open buckets come through listings, which caches keep DEFAULT_TTL at most. */
@@ -116,31 +156,53 @@ export function freshnessLine(r: TotalResult): string {
 export function renderTable(r: TotalResult, o: RenderOptions): string {
   const groups = topGroups(r.groups, o.top);
   if (groups.length === 0) return r.measure === 'count' ? '(no counts in this window)' : `(no values in this window)`;
-  const { header, rows, numeric } = columnsOf(r, groups, o);
-  const width = header.map((h, i) => rows.reduce((w, row) => Math.max(w, displayLength(row[i]!)), displayLength(h)));
+  const { header, cells, numeric } = columnsOf(r, groups, o);
+  const n = header.length;
+  const width = header.map(displayLength);
+  for (let at = 0; at < cells.length; at++) width[at % n] = Math.max(width[at % n]!, displayLength(cells[at]!));
   // The measure's columns and the trend are numbers, right-aligned; the sparkline is not.
-  const right = (i: number) => i >= numeric && header[i] !== 'buckets';
+  const right = header.map((h, i) => i >= numeric && h !== 'buckets');
   // Each line made by concatenation, not as an array of padded cells joined: a big totalizer is 250,000 lines.
-  const line = (cells: string[]) => {
+  const line = (row: readonly string[], from: number) => {
     let out = '';
-    for (let i = 0; i < cells.length; i++) {
+    for (let i = 0; i < n; i++) {
       if (i > 0) out += '  ';
-      out += right(i) ? cells[i]!.padStart(width[i]!) : cells[i]!.padEnd(width[i]!);
+      const cell = row[from + i]!;
+      out += right[i] ? cell.padStart(width[i]!) : cell.padEnd(width[i]!);
     }
     return out.trimEnd();
   };
-  const lines = [line(header), line(width.map((w) => '-'.repeat(w)))];
-  for (const row of rows) lines.push(line(row));
+  const lines = [
+    line(header, 0),
+    line(
+      width.map((w) => '-'.repeat(w)),
+      0,
+    ),
+  ];
+  for (let from = 0; from < cells.length; from += n) lines.push(line(cells, from));
   lines.push(freshnessLine(r));
   return lines.join('\n');
 }
 
+/** A CSV cell: quoted when it holds a quote, a comma or a newline (RFC 4180), its quotes doubled. */
+function csvCell(c: string): string {
+  for (let i = 0; i < c.length; i++) {
+    const ch = c.charCodeAt(i);
+    if (ch === 34 || ch === 44 || ch === 10) return `"${c.replace(/"/g, '""')}"`;
+  }
+  return c;
+}
+
 export function renderCsv(r: TotalResult, o: RenderOptions): string {
   const groups = topGroups(r.groups, o.top);
-  const { header, rows } = columnsOf(r, groups, { ...o, spark: false });
-  const esc = (c: string) => (/[",\n]/.test(c) ? `"${c.replace(/"/g, '""')}"` : c);
-  const lines = [header.map(esc).join(',')];
-  for (const row of rows) lines.push(row.map(esc).join(','));
+  const { header, cells } = columnsOf(r, groups, { ...o, spark: false });
+  const n = header.length;
+  const lines = [header.map(csvCell).join(',')];
+  for (let from = 0; from < cells.length; from += n) {
+    let line = csvCell(cells[from]!);
+    for (let i = 1; i < n; i++) line += ',' + csvCell(cells[from + i]!);
+    lines.push(line);
+  }
   return lines.join('\n');
 }
 

@@ -64,4 +64,9 @@ describe('table widths', () => {
     ).split('\n');
     expect(lines).toEqual(['m.1,m.2,s.1,s.2,s.3,count', 'a,b,x,,,1', 'c,,y,z,w,2']);
   });
+
+  it('CSV quotes a cell holding a quote or a newline, its quotes doubled, and a column name holding a comma', () => {
+    const csv = renderCsv(r([['say "hi"'], ['two\nlines'], ['plain']]), { breakNames: ['name'], columns: ['who, or what'], trend: false, spark: false });
+    expect(csv).toBe(['"who, or what",count', '"say ""hi""",1', '"two\nlines",2', 'plain,3'].join('\n'));
+  });
 });

@@ -17,7 +17,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { fmt, need, serverStats, startRedis, startRkvdns, startUnbound, table, usage } from './lib.mjs';
+import { fmt, median, need, serverStats, startRedis, startRkvdns, startUnbound, table, usage } from './lib.mjs';
 
 need({ 'redis-server': 'redis-server', unbound: 'unbound', dig: 'bind9-dnsutils' });
 const ZONE = 'bench.test';
@@ -171,10 +171,6 @@ async function round(prefix, redis) {
   return { py, node, runs };
 }
 
-const median = (xs) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-};
 /** The median of some numbers, with their range when there are several: "1.14 (1.05–1.24)". */
 const spread = (xs, digits = 2) =>
   xs.length === 1 ? xs[0].toFixed(digits) : `${median(xs).toFixed(digits)} (${Math.min(...xs).toFixed(digits)}–${Math.max(...xs).toFixed(digits)})`;

@@ -89,8 +89,8 @@ export const LARGE_ANSWER_BYTES = 4096;
 
 export class Lookups {
   /**
-   * At most 200,000 answers, counted by size rather than `max`: lru-cache sets aside arrays of `max` entries when made,
-   * and two of 200,000 took 20-30 ms of every total's start (a fresh totalize, a thousand-key total in 150 ms).
+   * Bounded by a size of one per answer rather than by `max`: lru-cache fills arrays of `max` entries when made, which
+   * for 200,000 took 20-30 ms at the start of every total.
    */
   private readonly cache = new LRUCache<string, Cached>({ maxSize: MAX_CACHED_ANSWERS, sizeCalculation: () => 1 });
   /** Lookups on their way: a second asker of the same name waits for the first one's answer (dashboard viewers). */

@@ -210,6 +210,9 @@ export function renderJson(r: TotalResult, o: RenderOptions, meta: object): stri
   return JSON.stringify(jsonOf(r, o, meta), null, 2);
 }
 
+/** Column names paired with one group's values. */
+const columnsObject = (names: readonly string[], values: readonly string[]) => Object.fromEntries(names.map((n, i) => [n, values[i]]));
+
 /** The JSON document `--format json` prints (and the dashboard's API serves), as an object. */
 export function jsonOf(r: TotalResult, o: RenderOptions, meta: object) {
   const kept = topGroups(r.groups, o.top);
@@ -217,7 +220,7 @@ export function jsonOf(r: TotalResult, o: RenderOptions, meta: object) {
   const groups = kept.map((g) => ({
     group: g.group,
     fields: Object.fromEntries(o.breakNames.map((n, i) => [n, g.fields[i]])),
-    ...(cols ? { columns: Object.fromEntries(cols.names.map((n, i) => [n, cols.values(g)[i]])) } : {}),
+    ...(cols ? { columns: columnsObject(cols.names, cols.values(g)) } : {}),
     ...(g.sum !== undefined ? { sum: g.sum } : {}),
     ...(g.count !== undefined ? { count: g.count } : {}),
     ...(g.avg !== undefined ? { avg: g.avg } : {}),

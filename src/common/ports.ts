@@ -11,11 +11,15 @@ export function tcpFree(port: number, host = '127.0.0.1'): Promise<boolean> {
   });
 }
 
-export function udpFree(port: number, host = '127.0.0.1'): Promise<boolean> {
+/** The port a UDP socket got bound to on `host` (0: the kernel chooses), or null when it could not be. */
+function boundUdp(port: number, host: string): Promise<number | null> {
   return new Promise((resolve) => {
     const s = dgram.createSocket(net.isIPv6(host) ? 'udp6' : 'udp4');
-    s.once('error', () => resolve(false));
-    s.bind(port, host, () => s.close(() => resolve(true)));
+    s.once('error', () => resolve(null));
+    s.bind(port, host, () => {
+      const bound = s.address().port;
+      s.close(() => resolve(bound));
+    });
   });
 }
 
@@ -32,6 +36,13 @@ export function ephemeralLow(rangeFile = '/proc/sys/net/ipv4/ip_local_port_range
 /** Ports below this are left to system services. */
 export const LOWEST = 10_000;
 
+let rangeLow: number | undefined;
+
+/** A port picked at random from LOWEST up to (not including) `below`, or up to the ephemeral range's low end. */
+export function randomPort(below = (rangeLow ??= ephemeralLow())): number {
+  return LOWEST + Math.floor(Math.random() * (below - LOWEST));
+}
+
 /**
  * A port free on UDP and TCP, chosen at random below the kernel's ephemeral range. A port the kernel chose (bind to
  * 0) lies inside that range, where any client's outgoing connection (a Redis client, dig, a resolver asking
@@ -39,22 +50,12 @@ export const LOWEST = 10_000;
  * tests then fails with "address in use". Below the range only another explicit bind can.
  */
 export async function freePort(host = '127.0.0.1'): Promise<number> {
-  const high = ephemeralLow();
+  const high = (rangeLow ??= ephemeralLow());
+  // A kernel whose ephemeral range leaves no room below it: the kernel's choice, checked on TCP too.
+  const roomBelow = high - LOWEST >= 1000;
   for (let i = 0; i < 200; i++) {
-    // A kernel whose ephemeral range leaves no room below it: the kernel's choice, checked on TCP too.
-    const port = high - LOWEST < 1000 ? await udpPort(host) : LOWEST + Math.floor(Math.random() * (high - LOWEST));
-    if ((await udpFree(port, host)) && (await tcpFree(port, host))) return port;
+    const port = await boundUdp(roomBelow ? randomPort(high) : 0, host);
+    if (port !== null && (await tcpFree(port, host))) return port;
   }
   throw new Error(`no port free on both UDP and TCP found below ${high}`);
-}
-
-function udpPort(host: string): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = dgram.createSocket(net.isIPv6(host) ? 'udp6' : 'udp4');
-    s.once('error', reject);
-    s.bind(0, host, () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
-  });
 }

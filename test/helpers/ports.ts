@@ -1,4 +1,4 @@
-import { ephemeralLow, LOWEST, tcpFree } from '../../src/common/ports.js';
+import { ephemeralLow, LOWEST, randomPort, tcpFree } from '../../src/common/ports.js';
 
 export { freePort } from '../../src/common/ports.js';
 
@@ -9,7 +9,7 @@ export { freePort } from '../../src/common/ports.js';
 export async function freeClusterPort(): Promise<number> {
   const high = Math.max(ephemeralLow(), LOWEST + 11_000) - 10_000;
   for (let i = 0; i < 200; i++) {
-    const port = LOWEST + Math.floor(Math.random() * (high - LOWEST));
+    const port = randomPort(high);
     if ((await tcpFree(port)) && (await tcpFree(port + 10_000))) return port;
   }
   throw new Error(`no free port pair (port, port + 10000) found below ${high + 10_000} for a cluster node`);

@@ -11,6 +11,11 @@ export interface ShardPattern {
   matchText(key: Buffer): string[] | null;
   /** The same captures as views of the key's bytes (no copy, no string), or null. */
   match(key: Buffer): Buffer[] | null;
+  /**
+   * The same captures as offsets into the key, capture c at [out[2c], out[2c + 1]), with no object made (a listing
+   * page of hundreds of keys); false when the key does not match. `out` holds 2 × captures numbers.
+   */
+  matchInto(key: Buffer, out: Int32Array): boolean;
   captures: number;
   /** No non-capturing wildcard: every key is a tuple of its own, so a listing has as many records as keys. */
   tuplePerKey: boolean;
@@ -61,7 +66,14 @@ export function compileShardPattern(pattern: Buffer): ShardPattern | null {
       const m = re.exec(key.toString('latin1'));
       return m ? m.slice(1).map((s) => s ?? '') : null;
     },
-    match: (key) => matchBytes(key, literals, captured),
+    match(key) {
+      const at = new Int32Array(2 * captures);
+      if (!capturesAt(key, literals, captured, at)) return null;
+      const out: Buffer[] = [];
+      for (let c = 0; c < captures; c++) out.push(key.subarray(at[2 * c], at[2 * c + 1]));
+      return out;
+    },
+    matchInto: (key, out) => capturesAt(key, literals, captured, out),
   };
 }
 
@@ -71,35 +83,41 @@ function isAt(key: Buffer, at: number, lit: Buffer): boolean {
   return true;
 }
 
+/** Where each literal was placed by the last capturesAt (it runs to the end without yielding, so one array serves). */
+let placed = new Int32Array(16);
+
 /**
  * The regex's match without the regex: its wildcards are greedy, so each literal sits as far right as the literals
  * after it allow. Placed from the last literal (at the key's end) back to the first (at its start), each at its
- * rightmost place that ends before the next one starts; the wildcards are the gaps.
+ * rightmost place that ends before the next one starts; the wildcards are the gaps, and the captured ones go to
+ * `out` as start and end offsets.
  */
-function matchBytes(key: Buffer, literals: readonly Buffer[], captured: readonly boolean[]): Buffer[] | null {
+function capturesAt(key: Buffer, literals: readonly Buffer[], captured: readonly boolean[], out: Int32Array): boolean {
   const n = captured.length;
   const first = literals[0]!;
-  if (!isAt(key, 0, first)) return null;
-  const starts = new Array<number>(n + 1);
+  if (!isAt(key, 0, first)) return false;
+  if (placed.length <= n) placed = new Int32Array(2 * (n + 1));
   let limit = key.length;
   for (let i = n; i >= 1; i--) {
     const lit = literals[i]!;
     // The last literal ends the key; the others may end anywhere before the next begins.
     let at = limit - lit.length;
     if (i === n) {
-      if (at < first.length || !isAt(key, at, lit)) return null;
+      if (at < first.length || !isAt(key, at, lit)) return false;
     } else {
       while (at >= first.length && !isAt(key, at, lit)) at--;
-      if (at < first.length) return null;
+      if (at < first.length) return false;
     }
-    starts[i] = at;
+    placed[i] = at;
     limit = at;
   }
-  const out: Buffer[] = [];
   let from = first.length;
-  for (let i = 1; i <= n; i++) {
-    if (captured[i - 1]) out.push(key.subarray(from, starts[i]));
-    from = starts[i]! + literals[i]!.length;
+  for (let i = 1, c = 0; i <= n; i++) {
+    if (captured[i - 1]) {
+      out[c++] = from;
+      out[c++] = placed[i]!;
+    }
+    from = placed[i]! + literals[i]!.length;
   }
-  return out;
+  return true;
 }

@@ -20,6 +20,11 @@ export type Reply =
       /** The records cannot repeat (a shget of one tuple per key), so the answer need not look for duplicates. */
       distinct?: boolean;
     }
+  /**
+   * A shget of a tuple per key, as read: each key that matches the pattern and has a value is a record of its
+   * captures and that value (tupleRecords), which the answer writes straight from the keys' bytes.
+   */
+  | { kind: 'tuples'; keys: readonly Buffer[]; values: readonly (Buffer | null)[]; pattern: ShardPattern }
   | { kind: 'nil' }
   | { kind: 'error'; error: 'redis' | 'toomany' | 'toolarge'; message: string };
 
@@ -82,21 +87,25 @@ async function shget(src: KeySource, keys: Buffer[], pattern: ShardPattern): Pro
     if (first) return first;
   }
   const reader = src.reader;
-  // The values are asked for first and the keys matched after, so that while Redis reads them a page holds its keys
-  // only, not their captures and tuples too (the pages in flight outlive the garbage collector's young generation,
-  // which then copies whatever they hold).
-  const early = fitting ? await reader.mget(keys) : null;
+  if (fitting) {
+    // The keys are matched as the answer is written: while Redis reads the values, a page holds its keys only.
+    const values = await reader.mget(keys);
+    return (
+      (await wrongType(
+        reader,
+        keys.filter((k, i) => values[i] === null && pattern.match(k)),
+      )) ?? { kind: 'tuples', keys, values, pattern }
+    );
+  }
   const groups = [...groupKeys(src, keys, pattern)];
   const all: Buffer[] = [];
   for (const g of groups) for (const k of g.keys) all.push(k);
-  const values = early ? pickValues(keys, early, all) : await reader.mget(all);
-  // MGET answers nil for a key of another type; tell that apart from a key that expired meanwhile.
-  const nilKeys = all.filter((_, i) => values[i] === null);
-  if (nilKeys.length > 0) {
-    const types = await Promise.all(nilKeys.map((k) => reader.type(k)));
-    const wrong = types.findIndex((t) => t !== 'none' && t !== 'string');
-    if (wrong >= 0) return { kind: 'error', error: 'redis', message: `WRONGTYPE key ${nilKeys[wrong]!.toString('latin1')} holds a ${types[wrong]}` };
-  }
+  const values = await reader.mget(all);
+  const wrong = await wrongType(
+    reader,
+    all.filter((_, i) => values[i] === null),
+  );
+  if (wrong) return wrong;
   const records: Buffer[][] = [];
   let i = 0;
   for (const g of groups) {
@@ -107,6 +116,24 @@ async function shget(src: KeySource, keys: Buffer[], pattern: ShardPattern): Pro
     if (record.length > captured) records.push(record);
   }
   return { kind: 'values', records, ttl: null, distinct: pattern.tuplePerKey };
+}
+
+/** MGET answers nil for a key of another type: tells that apart from a key that expired meanwhile (null). */
+async function wrongType(reader: KeyReader, nilKeys: readonly Buffer[]): Promise<Reply | null> {
+  if (nilKeys.length === 0) return null;
+  const types = await Promise.all(nilKeys.map((k) => reader.type(k)));
+  const wrong = types.findIndex((t) => t !== 'none' && t !== 'string');
+  return wrong < 0 ? null : { kind: 'error', error: 'redis', message: `WRONGTYPE key ${nilKeys[wrong]!.toString('latin1')} holds a ${types[wrong]}` };
+}
+
+/** The records of a `tuples` reply: each matching key's captures, then its value. */
+export function tupleRecords(r: Extract<Reply, { kind: 'tuples' }>): Buffer[][] {
+  const records: Buffer[][] = [];
+  r.keys.forEach((k, i) => {
+    const record = r.values[i] ? r.pattern.match(k) : null;
+    if (record) records.push([...record, r.values[i]!]);
+  });
+  return records;
 }
 
 /**
@@ -143,18 +170,6 @@ async function udpRecords(src: KeySource, keys: Buffer[], pattern: ShardPattern,
     from = to;
   }
   return { kind: 'values', records, ttl: null, distinct: true };
-}
-
-/** The values of `picked` (some of `keys`, in their order) among `values`, the values of all of `keys`. */
-function pickValues(keys: readonly Buffer[], values: (Buffer | null)[], picked: readonly Buffer[]): (Buffer | null)[] {
-  if (picked.length === keys.length) return values;
-  const out: (Buffer | null)[] = [];
-  for (let i = 0, j = 0; i < keys.length && j < picked.length; i++) {
-    if (keys[i] !== picked[j]) continue;
-    out.push(values[i] ?? null);
-    j++;
-  }
-  return out;
 }
 
 /** Where listings get their keys: a fresh SCAN, or for one partition, the pattern's snapshot. */

@@ -57,11 +57,22 @@ export class CommandWriter {
     // `$len\r\n` + value + `\r\n`: at most 14 bytes around the value.
     this.room(len + 16);
     this.buf[this.at++] = 36; // $
-    this.at += this.buf.write(String(len), this.at, 'latin1');
-    this.buf[this.at++] = CR;
-    this.buf[this.at++] = LF;
-    if (typeof v === 'string') this.at += this.buf.write(v, this.at, 'latin1');
-    else this.at += v.copy(this.buf, this.at);
+    const buf = this.buf;
+    // Keys are mostly under a hundred bytes: their length is written digit by digit, not made a string first.
+    if (len < 10) buf[this.at++] = 48 + len;
+    else if (len < 100) {
+      buf[this.at++] = 48 + Math.floor(len / 10);
+      buf[this.at++] = 48 + (len % 10);
+    } else this.at += buf.write(String(len), this.at, 'latin1');
+    buf[this.at++] = CR;
+    buf[this.at++] = LF;
+    if (typeof v === 'string') this.at += buf.write(v, this.at, 'latin1');
+    else if (len > 64) this.at += v.copy(buf, this.at);
+    else {
+      // A loop: for a key of a few dozen bytes (an MGET of a page's keys), cheaper than a native copy.
+      for (let i = 0; i < len; i++) buf[this.at + i] = v[i]!;
+      this.at += len;
+    }
     this.buf[this.at++] = CR;
     this.buf[this.at++] = LF;
   }

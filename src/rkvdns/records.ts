@@ -4,6 +4,7 @@
  */
 import { CLASS_IN, QTYPE } from '../dns/constants.js';
 import { POINTER_RECORD_HEAD as RR_HEAD, QNAME_POINTER, RecordRun, encodeRR, type Records } from '../dns/message.js';
+import type { ShardPattern } from '../query/shards.js';
 import { toA, toAAAA } from './addresses.js';
 
 export interface RenderLimits {
@@ -61,7 +62,6 @@ function renderTxt(records: readonly Buffer[][], ttl: number, s: RenderLimits, d
   let at = 0;
   for (const record of records) {
     const from = at;
-    QNAME_POINTER.copy(slab, at);
     at += RR_HEAD;
     for (const v of record) {
       const len = kept(v);
@@ -82,14 +82,65 @@ function renderTxt(records: readonly Buffer[][], ttl: number, s: RenderLimits, d
       }
       seen.add(id);
     }
-    const o = from + QNAME_POINTER.length;
-    slab.writeUInt16BE(QTYPE.TXT, o);
-    slab.writeUInt16BE(CLASS_IN, o + 2);
-    slab.writeUInt32BE(ttl >>> 0, o + 4);
-    slab.writeUInt16BE(at - from - RR_HEAD, o + 8);
+    writeHead(slab, from, QTYPE.TXT, ttl, at - from - RR_HEAD);
     ends[count++] = at;
   }
   return { rrs: new RecordRun(slab.subarray(0, at), ends.subarray(0, count)), oversize, unconvertible: 0 };
+}
+
+/**
+ * A shget of a tuple per key as TXT, written straight from the keys and their values: each matching key with a value
+ * is a record of its captures (read where they lie in the key) and that value, so a page of hundreds of keys makes no
+ * Buffer or array per key. Such records cannot repeat. Null when a string is longer than MAX_VALUE_PAYLOAD: cut or
+ * dropped, records could then repeat or lose every string, which renderTxt sees to.
+ */
+export function renderTupleTxt(
+  keys: readonly Buffer[],
+  values: readonly (Buffer | null)[],
+  pattern: ShardPattern,
+  ttl: number,
+  s: RenderLimits,
+): Rendered | null {
+  const max = s.MAX_VALUE_PAYLOAD;
+  const captures = pattern.captures;
+  // At most every key's bytes (its captures are some of them), its value and a length byte per string.
+  let bound = 0;
+  for (let i = 0; i < keys.length; i++) if (values[i]) bound += RR_HEAD + keys[i]!.length + values[i]!.length + captures + 1;
+  const slab = Buffer.allocUnsafe(bound);
+  const ends = new Uint32Array(keys.length);
+  const at = new Int32Array(2 * captures);
+  let count = 0;
+  let o = 0;
+  for (let i = 0; i < keys.length; i++) {
+    const v = values[i];
+    const key = keys[i]!;
+    if (!v || !pattern.matchInto(key, at)) continue;
+    if (v.length > max) return null;
+    const from = o;
+    o += RR_HEAD;
+    for (let c = 0; c < 2 * captures; c += 2) {
+      const len = at[c + 1]! - at[c]!;
+      if (len > max) return null;
+      slab[o++] = len;
+      for (let j = at[c]!; j < at[c + 1]!; j++) slab[o++] = key[j]!;
+    }
+    slab[o++] = v.length;
+    for (let j = 0; j < v.length; j++) slab[o++] = v[j]!;
+    writeHead(slab, from, QTYPE.TXT, ttl, o - from - RR_HEAD);
+    ends[count++] = o;
+  }
+  return { rrs: new RecordRun(slab.subarray(0, o), ends.subarray(0, count)), oversize: 0, unconvertible: 0 };
+}
+
+/** A record's head at `from`: the pointer to the question's name, type, class IN, TTL and rdata length. */
+function writeHead(slab: Buffer, from: number, type: number, ttl: number, rdlength: number): void {
+  slab[from] = QNAME_POINTER[0]!;
+  slab[from + 1] = QNAME_POINTER[1]!;
+  const o = from + QNAME_POINTER.length;
+  slab.writeUInt16BE(type, o);
+  slab.writeUInt16BE(CLASS_IN, o + 2);
+  slab.writeUInt32BE(ttl >>> 0, o + 4);
+  slab.writeUInt16BE(rdlength, o + 8);
 }
 
 function renderAddresses(records: readonly Buffer[][], answerType: number, ttl: number, s: RenderLimits): Rendered {

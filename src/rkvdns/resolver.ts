@@ -10,13 +10,13 @@ import type { Query } from '../dns/query.js';
 import type { LogFn, Logger } from '../common/log.js';
 import { placeInZone, presentName } from '../query/name.js';
 import { OPERATORS, isIntrospection, planQuery, type IntrospectPlan, type RedisPlan } from '../query/operators.js';
-import { MIN_RECORD_BYTES, executePlan, type KeySource, type Reply } from '../redis/execute.js';
+import { MIN_RECORD_BYTES, executePlan, tupleRecords, type KeySource, type Reply } from '../redis/execute.js';
 import type { KeySnapshots } from '../redis/snapshots.js';
 import type { Next, QueryContext, Resolution } from './chain.js';
 import type { Counter } from './counters.js';
 import type { Aging, Flights } from './flight.js';
 import { answerFor, errorText, type Outcome } from './outcome.js';
-import { clampTtl, renderRecords } from './records.js';
+import { clampTtl, renderRecords, renderTupleTxt } from './records.js';
 import { configLines } from './introspection.js';
 import type { Settings } from './settings.js';
 import type { Gauges, ServerStats } from './stats.js';
@@ -126,6 +126,12 @@ const keepUnlessRedisFailed = (r: Resolution) => r.outcome !== 'error_redis';
 function replyResolution(qc: QueryContext, reply: Reply, answerType: number, ctx: ResolverContext): Resolution {
   if (reply.kind === 'nil') return finish(qc, { kind: 'nxdomain' }, ctx);
   if (reply.kind === 'error') return finish(qc, { kind: 'error', error: reply.error, message: reply.message }, ctx);
+  if (reply.kind === 'tuples') {
+    // Written straight from the keys as TXT; as records (as other replies are) where a value is too long or the answer is A/AAAA.
+    const written = answerType === QTYPE.TXT ? renderTupleTxt(reply.keys, reply.values, reply.pattern, clampTtl(null, qc.settings), qc.settings) : null;
+    if (written) return finish(qc, { kind: 'records', rrs: written.rrs }, ctx);
+    return finish(qc, recordsOutcome(qc, tupleRecords(reply), null, answerType, ctx.queryLog, true), ctx);
+  }
   return finish(qc, recordsOutcome(qc, reply.records, reply.ttl, answerType, ctx.queryLog, reply.distinct), ctx);
 }
 

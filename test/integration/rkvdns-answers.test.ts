@@ -110,6 +110,11 @@ describe('answer types', () => {
     expect(txt(await ask(tuned.port, `%^~big.get.${ZONE}`, 'TXT'))).toEqual([['v'.repeat(100)]]);
   });
 
+  it('in a shget record, a value over MAX_VALUE_PAYLOAD is dropped or cut the same way, its captures kept', async () => {
+    expect(txt(await ask(plain.port, `bi*.shget.${ZONE}`, 'TXT'))).toEqual([['g']]);
+    expect(txt(await ask(tuned.port, `%^~bi*.shget.${ZONE}`, 'TXT'))).toEqual([['g', 'v'.repeat(100)]]);
+  });
+
   it('identical records appear once', async () => {
     await redis.client.rpush('dup-list', 'same', 'same', 'other');
     expect(txt(await ask(plain.port, `dup-list.llen.${ZONE}`, 'TXT'))).toEqual([['3']]);

@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { planQuery, type RedisPlan } from '../../../src/query/operators.js';
-import { executePlan, type Reply, type UdpLimits } from '../../../src/redis/execute.js';
+import { executePlan, tupleRecords, type Reply, type UdpLimits } from '../../../src/redis/execute.js';
 import { TooManyKeysError, readThenTtl, type KeyReader } from '../../../src/redis/reader.js';
 import { KeySnapshots } from '../../../src/redis/snapshots.js';
 
@@ -97,7 +97,19 @@ async function exec(name: string[], o: { maxKeys?: number; maxRecords?: number |
 }
 
 /** Records as text: strings of a record joined by '|', records sorted (SCAN order is not defined). */
-const texts = (r: Reply) => (r.kind === 'values' ? r.records.map((rec) => rec.map(String).join('|')).sort() : r.kind);
+const texts = (r: Reply) =>
+  r.kind === 'values' || r.kind === 'tuples'
+    ? recordsOf(r)
+        .map((rec) => rec.map(String).join('|'))
+        .sort()
+    : r.kind;
+
+/** A reply's records: as it holds them, or as a reply of tuples makes them. */
+function recordsOf(r: Reply): Buffer[][] {
+  if (r.kind === 'values') return r.records;
+  if (r.kind === 'tuples') return tupleRecords(r);
+  throw new Error(`no records: ${r.kind}`);
+}
 
 describe('executePlan', () => {
   const cases: { name: string; query: string[]; want: string[] | string; ttl?: number | null; o?: Parameters<typeof exec>[1] }[] = [
@@ -166,11 +178,10 @@ describe('executePlan', () => {
     it('the records are the first of the whole listing, past the limit, from a fraction of the reads', async () => {
       const whole = await exec(['t;*;*', 'shget'], { reader: counting(many) });
       const reader = counting(many);
-      const r = await exec(['t;*;*', 'shget'], { reader, udp });
-      if (whole.kind !== 'values' || r.kind !== 'values') throw new Error('not values');
-      expect(r.records.length).toBeLessThan(whole.records.length);
-      expect(r.records.map(String)).toEqual(whole.records.slice(0, r.records.length).map(String));
-      const bytes = r.records.reduce((n, rec) => n + recordBytes(rec), 0);
+      const [r, all] = [recordsOf(await exec(['t;*;*', 'shget'], { reader, udp })), recordsOf(whole)];
+      expect(r.length).toBeLessThan(all.length);
+      expect(r.map(String)).toEqual(all.slice(0, r.length).map(String));
+      const bytes = r.reduce((n, rec) => n + recordBytes(rec), 0);
       expect(bytes).toBeGreaterThan(udp.payload);
       // One MGET of as many keys as could fit at the smallest a record can be (13 bytes), and one more.
       expect(reader.asked).toBe(Math.ceil(udp.payload / 13) + 1);
@@ -186,10 +197,9 @@ describe('executePlan', () => {
         mget: async (keys: readonly Buffer[]) => keys.map((k) => B(values[k.toString('latin1')]!)),
       } as KeyReader;
       const whole = await exec(['t;*;*', 'shget'], { reader });
-      const r = await exec(['t;*;*', 'shget'], { reader, udp });
-      if (whole.kind !== 'values' || r.kind !== 'values') throw new Error('not values');
-      expect(r.records.map(String)).toEqual(whole.records.slice(0, r.records.length).map(String));
-      expect(r.records.reduce((n, rec) => n + recordBytes(rec), 0)).toBeGreaterThan(udp.payload);
+      const [r, all] = [recordsOf(await exec(['t;*;*', 'shget'], { reader, udp })), recordsOf(whole)];
+      expect(r.map(String)).toEqual(all.slice(0, r.length).map(String));
+      expect(r.reduce((n, rec) => n + recordBytes(rec), 0)).toBeGreaterThan(udp.payload);
     });
 
     it('a listing of more records than one answer could hold is refused before any value is read, as over TCP', async () => {

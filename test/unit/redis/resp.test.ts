@@ -40,6 +40,13 @@ describe('CommandWriter', () => {
     expect(w.length).toBe(0);
   });
 
+  it('writes the length of every size of argument: one digit, two, three and more', () => {
+    const w = new CommandWriter();
+    const args = [0, 7, 10, 64, 65, 99, 100, 999, 1000].map((n) => Buffer.alloc(n, 0x62));
+    w.addAll(commandHead('MGET', 1 + args.length), args);
+    expect(w.take().toString()).toBe(`*${1 + args.length}\r\n$4\r\nMGET\r\n` + args.map((a) => `$${a.length}\r\n${'b'.repeat(a.length)}\r\n`).join(''));
+  });
+
   it('grows past its first buffer for a large argument and starts afresh after take', () => {
     const w = new CommandWriter();
     const big = Buffer.alloc(100_000, 0x61);

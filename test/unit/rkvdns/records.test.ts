@@ -4,14 +4,18 @@ import { describe, expect, it } from 'vitest';
 import { QTYPE } from '../../../src/dns/constants.js';
 import { assemble } from '../../../src/dns/message.js';
 import type { DecodedRecord } from '../../helpers/dns.js';
-import { clampTtl, renderRecords, type RenderLimits } from '../../../src/rkvdns/records.js';
+import { compileShardPattern } from '../../../src/query/shards.js';
+import { clampTtl, renderRecords, renderTupleTxt, type RenderLimits, type Rendered } from '../../../src/rkvdns/records.js';
 
 const limits: RenderLimits = { MAX_VALUE_PAYLOAD: 8, RETURN_PARTIAL_VALUE: false, DEFAULT_TTL: 30, MIN_TTL: 5, MAX_TTL: 300 };
 const B = (s: string) => Buffer.from(s, 'latin1');
 
 /** The rendered records decoded: their data as text (TXT strings joined by '|', addresses as written). */
 function decoded(records: Buffer[][], type: number, s: RenderLimits = limits, distinct = false) {
-  const r = renderRecords(records, type, 42, s, distinct);
+  return decodedRendered(renderRecords(records, type, 42, s, distinct), type);
+}
+
+function decodedRendered(r: Rendered, type: number) {
   // The records point at the question's name, so they are decoded in a message that has one.
   const question = Buffer.from([1, 0x78, 0, 0, type, 0, 1]);
   const packet = assemble({ id: 1, rd: false, cd: false, question }, { rcode: 0, answers: r.rrs, authority: [] }, 65535, { setTcOnDrop: false }).packet;
@@ -95,6 +99,35 @@ describe('renderRecords', () => {
       expect(got.unconvertible).toBe(c.unconvertible ?? 0);
     });
   }
+});
+
+describe('renderTupleTxt', () => {
+  const pattern = compileShardPattern(B('web;*;*'))!;
+  const render = (pairs: [string, string | null][], s: Partial<RenderLimits> = {}) =>
+    renderTupleTxt(
+      pairs.map(([k]) => B(k)),
+      pairs.map(([, v]) => (v === null ? null : B(v))),
+      pattern,
+      42,
+      { ...limits, ...s },
+    );
+
+  it("each matching key with a value is a record of its captures and the value, in the keys' order", () => {
+    const r = render([
+      ['web;b;2', '7'],
+      ['web;other', 'x'],
+      ['web;a;1', null],
+      ['web;;3', ''],
+      ['web;a;1', '5'],
+    ]);
+    expect(decodedRendered(r!, QTYPE.TXT).data).toEqual(['b|2|7', '|3|', 'a|1|5']);
+  });
+
+  it('a value or a capture over MAX_VALUE_PAYLOAD leaves the page to renderRecords (which cuts or drops it)', () => {
+    expect(render([['web;a;1', '123456789']])).toBeNull();
+    expect(render([['web;abcdefghi;1', '5']])).toBeNull();
+    expect(render([['web;abcdefgh;1', '12345678']])).not.toBeNull();
+  });
 });
 
 describe('clampTtl', () => {

@@ -58,6 +58,8 @@ export function compileShardPattern(pattern: Buffer): ShardPattern | null {
   }
   if (captures === 0) return null;
   const re = new RegExp(regex + '$');
+  // match() reads its offsets back before it returns: one array serves every call.
+  const offsets = new Int32Array(2 * captures);
   return {
     glob: Buffer.concat(glob),
     captures,
@@ -67,7 +69,7 @@ export function compileShardPattern(pattern: Buffer): ShardPattern | null {
       return m ? m.slice(1).map((s) => s ?? '') : null;
     },
     match(key) {
-      const at = new Int32Array(2 * captures);
+      const at = offsets;
       if (!capturesAt(key, literals, captured, at)) return null;
       const out: Buffer[] = [];
       for (let c = 0; c < captures; c++) out.push(key.subarray(at[2 * c], at[2 * c + 1]));

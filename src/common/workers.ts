@@ -21,6 +21,54 @@ export interface WorkerPool<T> {
   stop(): Promise<void>;
 }
 
+/** What asking needs of a worker (node:cluster's Worker has it). */
+export interface Askable {
+  isConnected(): boolean;
+  send(message: { ask: number }, callback: (error: Error | null) => void): boolean;
+}
+
+/**
+ * Asks each connected worker question `id`; its answers arrive through `questions` (the primary's message handler).
+ * Resolves with the answers that came within `timeoutMs`, and how many workers could be asked. A worker that died an
+ * instant ago may still look connected: writing to it fails (EPIPE), and it counts as not asked. The send is given a
+ * callback for that: without one, Node reports the failure as an 'error' event on the worker, which would end the
+ * primary (every worker with it) over a scrape that came at the wrong moment.
+ */
+export function askWorkers<A>(
+  workers: Iterable<Askable>,
+  questions: Map<number, (value: unknown) => void>,
+  id: number,
+  timeoutMs: number,
+): Promise<{ answers: A[]; asked: number }> {
+  return new Promise((resolve) => {
+    const answers: A[] = [];
+    let asked = 0;
+    let sending = true;
+    const done = () => {
+      clearTimeout(timer);
+      questions.delete(id);
+      resolve({ answers, asked });
+    };
+    const complete = () => !sending && answers.length >= asked;
+    const timer = setTimeout(done, timeoutMs);
+    questions.set(id, (value) => {
+      answers.push(value as A);
+      if (complete()) done();
+    });
+    for (const w of workers) {
+      if (!w.isConnected()) continue;
+      asked++;
+      w.send({ ask: id }, (error) => {
+        if (!error) return;
+        asked--;
+        if (complete()) done();
+      });
+    }
+    sending = false;
+    if (complete()) done();
+  });
+}
+
 /** In the primary: forks `n` workers; resolves once every worker serves, rejects if one fails to start. */
 export function forkWorkers<T>(n: number, log: Logger): Promise<WorkerPool<T>> {
   let stopping = false;
@@ -28,29 +76,14 @@ export function forkWorkers<T>(n: number, log: Logger): Promise<WorkerPool<T>> {
   const workers = new Set<Worker>();
   let nextQuestion = 0;
   const questions = new Map<number, (value: unknown) => void>();
-  const ask = <A>(timeoutMs: number) =>
-    new Promise<{ answers: A[]; asked: number }>((resolve) => {
-      const id = nextQuestion++;
-      const answers: A[] = [];
-      const asked = [...workers].filter((w) => w.isConnected());
-      const done = () => {
-        clearTimeout(timer);
-        questions.delete(id);
-        resolve({ answers, asked: asked.length });
-      };
-      const timer = setTimeout(done, timeoutMs);
-      questions.set(id, (value) => {
-        answers.push(value as A);
-        if (answers.length === asked.length) done();
-      });
-      if (asked.length === 0) return done();
-      for (const w of asked) w.send({ ask: id });
-    });
+  const ask = <A>(timeoutMs: number) => askWorkers<A>(workers, questions, nextQuestion++, timeoutMs);
   return new Promise((resolve, reject) => {
     let ready = 0;
     const fork = () => {
       const w = cluster.fork();
       workers.add(w);
+      // Any other failure to reach a worker is logged: it must not end the primary (its exit is handled below).
+      w.on('error', (e: Error) => log.warn(`worker ${w.process.pid}: ${e.message}`));
       w.on('message', (m: WorkerMessage<T>) => {
         if ('answer' in m) questions.get(m.answer)?.(m.value);
         else if ('failed' in m) {

@@ -38,8 +38,11 @@ export const LOWEST = 10_000;
 
 let rangeLow: number | undefined;
 
+/** ephemeralLow() of this machine, read once per process. */
+export const ephemeralLowHere = (): number => (rangeLow ??= ephemeralLow());
+
 /** A port picked at random from LOWEST up to (not including) `below`, or up to the ephemeral range's low end. */
-export function randomPort(below = (rangeLow ??= ephemeralLow())): number {
+export function randomPort(below = ephemeralLowHere()): number {
   return LOWEST + Math.floor(Math.random() * (below - LOWEST));
 }
 
@@ -50,7 +53,7 @@ export function randomPort(below = (rangeLow ??= ephemeralLow())): number {
  * tests then fails with "address in use". Below the range only another explicit bind can.
  */
 export async function freePort(host = '127.0.0.1'): Promise<number> {
-  const high = (rangeLow ??= ephemeralLow());
+  const high = ephemeralLowHere();
   // A kernel whose ephemeral range leaves no room below it: the kernel's choice, checked on TCP too.
   const roomBelow = high - LOWEST >= 1000;
   for (let i = 0; i < 200; i++) {

@@ -1,4 +1,4 @@
-import { ephemeralLow, LOWEST, randomPort, tcpFree } from '../../src/common/ports.js';
+import { ephemeralLowHere, LOWEST, randomPort, tcpFree } from '../../src/common/ports.js';
 
 export { freePort } from '../../src/common/ports.js';
 
@@ -7,7 +7,7 @@ export { freePort } from '../../src/common/ports.js';
  * the kernel's ephemeral range, as freePort's are, so no outgoing connection takes either before the node binds.
  */
 export async function freeClusterPort(): Promise<number> {
-  const high = Math.max(ephemeralLow(), LOWEST + 11_000) - 10_000;
+  const high = Math.max(ephemeralLowHere(), LOWEST + 11_000) - 10_000;
   for (let i = 0; i < 200; i++) {
     const port = randomPort(high);
     if ((await tcpFree(port)) && (await tcpFree(port + 10_000))) return port;

@@ -10,6 +10,7 @@ import type { Partition } from '../query/partition.js';
 import type { ShardPattern } from '../query/shards.js';
 import { ScanOutgrewAnswer, type KeySnapshots } from './snapshots.js';
 import { TooManyKeysError, type KeyReader } from './reader.js';
+import { ValueReads, valueAt, type ValueRun } from './scan-values.js';
 
 export type Reply =
   /** Records, each a list of character-strings; `ttl` is the key's TTL or null where none applies. */
@@ -19,12 +20,14 @@ export type Reply =
       ttl: number | null;
       /** The records cannot repeat (a shget of one tuple per key), so the answer need not look for duplicates. */
       distinct?: boolean;
+      /** Seconds since the values were read, when they were read earlier (with the scan): the TTL is that much shorter. */
+      ageS?: number;
     }
   /**
    * A shget of a tuple per key, as read: each key that matches the pattern and has a value is a record of its
    * captures and that value (tupleRecords), which the answer writes straight from the keys' bytes.
    */
-  | { kind: 'tuples'; keys: readonly Buffer[]; values: readonly (Buffer | null)[]; pattern: ShardPattern }
+  | { kind: 'tuples'; keys: readonly Buffer[]; values: ValueRun; pattern: ShardPattern; ageS?: number }
   | { kind: 'nil' }
   | { kind: 'error'; error: 'redis' | 'toomany' | 'toolarge'; message: string };
 
@@ -79,22 +82,28 @@ function groupKeys(src: KeySource, keys: Buffer[], pattern: ShardPattern): Itera
   return groups.values();
 }
 
-async function shget(src: KeySource, keys: Buffer[], pattern: ShardPattern): Promise<Reply> {
+/** A page's values as its snapshot read them with the scan, and how many seconds ago. */
+interface ReadEarlier {
+  values: ValueRun;
+  ageS: number;
+}
+
+async function shget(src: KeySource, keys: Buffer[], pattern: ShardPattern, earlier?: ReadEarlier): Promise<Reply> {
   // A key per tuple, all of which fit one answer (more are refused below, before any value is read, over UDP too).
   const fitting = pattern.tuplePerKey && (src.maxRecords === null || keys.length <= src.maxRecords);
   if (fitting && src.udp) {
-    const first = await udpRecords(src, keys, pattern, src.udp);
+    const first = await udpRecords(src, keys, pattern, src.udp, earlier);
     if (first) return first;
   }
   const reader = src.reader;
   if (fitting) {
     // The keys are matched as the answer is written: while Redis reads the values, a page holds its keys only.
-    const values = await reader.mget(keys);
+    const values = earlier ? earlier.values : await readValues(reader, keys);
     return (
       (await wrongType(
         reader,
-        keys.filter((k, i) => values[i] === null && pattern.match(k)),
-      )) ?? { kind: 'tuples', keys, values, pattern }
+        keys.filter((k, i) => values.length[i]! < 0 && pattern.match(k)),
+      )) ?? { kind: 'tuples', keys, values, pattern, ...(earlier ? { ageS: earlier.ageS } : {}) }
     );
   }
   const groups = [...groupKeys(src, keys, pattern)];
@@ -118,6 +127,13 @@ async function shget(src: KeySource, keys: Buffer[], pattern: ShardPattern): Pro
   return { kind: 'values', records, ttl: null, distinct: pattern.tuplePerKey };
 }
 
+/** The values of a page's keys, packed as they are read. */
+async function readValues(reader: KeyReader, keys: readonly Buffer[]): Promise<ValueRun> {
+  const reads = new ValueReads(reader, keys.length);
+  await reads.read(keys, 0);
+  return reads.run;
+}
+
 /** MGET answers nil for a key of another type: tells that apart from a key that expired meanwhile (null). */
 async function wrongType(reader: KeyReader, nilKeys: readonly Buffer[]): Promise<Reply | null> {
   if (nilKeys.length === 0) return null;
@@ -130,8 +146,9 @@ async function wrongType(reader: KeyReader, nilKeys: readonly Buffer[]): Promise
 export function tupleRecords(r: Extract<Reply, { kind: 'tuples' }>): Buffer[][] {
   const records: Buffer[][] = [];
   r.keys.forEach((k, i) => {
-    const record = r.values[i] ? r.pattern.match(k) : null;
-    if (record) records.push([...record, r.values[i]!]);
+    const value = valueAt(r.values, i);
+    const record = value ? r.pattern.match(k) : null;
+    if (record) records.push([...record, value!]);
   });
   return records;
 }
@@ -145,14 +162,14 @@ export function tupleRecords(r: Extract<Reply, { kind: 'tuples' }>): Buffer[][] 
  * expired, or of another type, which the usual read tells apart), or a string over MAX_VALUE_PAYLOAD (cut or dropped,
  * a record may shrink or merge with another).
  */
-async function udpRecords(src: KeySource, keys: Buffer[], pattern: ShardPattern, udp: UdpLimits): Promise<Reply | null> {
+async function udpRecords(src: KeySource, keys: Buffer[], pattern: ShardPattern, udp: UdpLimits, earlier?: ReadEarlier): Promise<Reply | null> {
   const records: Buffer[][] = [];
   let bytes = 0;
   for (let from = 0; from < keys.length && bytes <= udp.payload;) {
     // As many keys as could still fit, each at the smallest a record can be, and one more.
     const to = Math.min(keys.length, from + Math.ceil((udp.payload - bytes) / MIN_RECORD_BYTES) + 1);
     const slice = keys.slice(from, to);
-    const values = await src.reader.mget(slice);
+    const values = earlier ? slice.map((_, i) => valueAt(earlier.values, from + i)) : await src.reader.mget(slice);
     for (let i = 0; i < slice.length; i++) {
       const value = values[i];
       if (!value || value.length > udp.maxValue) return null;
@@ -169,7 +186,7 @@ async function udpRecords(src: KeySource, keys: Buffer[], pattern: ShardPattern,
     }
     from = to;
   }
-  return { kind: 'values', records, ttl: null, distinct: true };
+  return { kind: 'values', records, ttl: null, distinct: true, ...(earlier ? { ageS: earlier.ageS } : {}) };
 }
 
 /** Where listings get their keys: a fresh SCAN, or for one partition, the pattern's snapshot. */
@@ -181,6 +198,11 @@ export interface KeySource {
   maxRecords: number | null;
   /** For a TXT answer over UDP: the most bytes it may hold, and the longest string it shows whole. */
   udp?: UdpLimits;
+  /**
+   * How many seconds old the values a page of a tuple per key takes from its snapshot may be (they are then read
+   * with the scan, and the answer's TTL is shortened by their age); 0: values are always read from Redis.
+   */
+  valuesMaxAgeS?: number;
 }
 
 export interface UdpLimits {
@@ -203,10 +225,24 @@ function fits<T>(src: KeySource, records: T[]): T[] {
   return records;
 }
 
-/** `recordPerKey`: each key is a record of the answer, so a scan past maxRecords keys refuses it at once. */
-function listKeys(src: KeySource, glob: Buffer, part: Partition | undefined, recordPerKey: boolean): Promise<Buffer[]> {
+/**
+ * `recordPerKey`: each key is a record of the answer, so a scan past maxRecords keys refuses it at once. `withValues`:
+ * a scan started here reads the values too, for the pages that follow.
+ */
+function listKeys(src: KeySource, glob: Buffer, part: Partition | undefined, recordPerKey: boolean, withValues = false): Promise<Buffer[]> {
   if (part) return src.snapshots.partition(src.reader, glob, src.maxKeys, part);
-  return src.snapshots.fresh(src.reader, glob, src.maxKeys, recordPerKey && src.maxRecords !== null ? src.maxRecords : undefined);
+  return src.snapshots.fresh(src.reader, glob, src.maxKeys, recordPerKey && src.maxRecords !== null ? src.maxRecords : undefined, withValues);
+}
+
+/** A shget: a page of a tuple per key from its snapshot, with the values read with the scan where they may serve. */
+async function shgetListing(src: KeySource, plan: { pattern: ShardPattern; part?: Partition }): Promise<Reply> {
+  const { pattern, part } = plan;
+  const maxAgeS = pattern.tuplePerKey ? (src.valuesMaxAgeS ?? 0) : 0;
+  if (part && maxAgeS > 0) {
+    const page = await src.snapshots.page(src.reader, pattern.glob, src.maxKeys, part, 1000 * maxAgeS);
+    return shget(src, page.keys, pattern, page.values ? { values: page.values, ageS: Math.ceil(page.ageMs / 1000) } : undefined);
+  }
+  return shget(src, await listKeys(src, pattern.glob, part, pattern.tuplePerKey, maxAgeS > 0), pattern);
 }
 
 async function countKeys(src: KeySource, glob: Buffer, part: Partition | undefined): Promise<number> {
@@ -267,7 +303,7 @@ async function listing(src: KeySource, plan: Exclude<RedisPlan, { key: Buffer }>
         ttl: null,
       };
     case 'shget':
-      return shget(src, await listKeys(src, plan.pattern.glob, plan.part, plan.pattern.tuplePerKey), plan.pattern);
+      return shgetListing(src, plan);
   }
 }
 

@@ -65,6 +65,7 @@ export function exposedReader(reader: KeyReader, isExposed: (key: Buffer) => boo
     scan: (glob, maxKeys, keep, progress) => reader.scan(glob, maxKeys, keep ? (k) => listed(k) && keep(k) : listed, progress),
     // MGET is only asked for keys a scan returned, which are served ones already.
     mget: (keys) => reader.mget(keys),
+    ...(reader.mgetInto ? { mgetInto: reader.mgetInto.bind(reader) } : {}),
   };
   return shown;
 }

@@ -54,6 +54,9 @@ export function pipeTarget(url: string): PipeTarget | null {
 
 export type PipeStatus = 'idle' | 'connecting' | 'ready' | 'down' | 'closed';
 
+/** Takes one bulk string of a reply as its bytes b[from, to); `b` is null for a nil. */
+export type BulkSink = (b: Buffer | null, from: number, to: number) => void;
+
 const AUTH1 = commandHead('AUTH', 2);
 const AUTH2 = commandHead('AUTH', 3);
 const SELECT = commandHead('SELECT', 2);
@@ -68,11 +71,20 @@ export class ReadPipe {
   private readonly parser = new ReplyParser(
     (r) => this.reply(r),
     (first) => this.firsts.get(this.replied)?.(first),
+    (b, from, to) => {
+      if (this.bulks.size === 0) return false;
+      const into = this.bulks.get(this.replied);
+      if (into === undefined) return false;
+      into(b, from, to);
+      return true;
+    },
   );
   /** Replies read so far; a command's number is the count of replies before its own. */
   private replied = 0;
   /** Who wants the first element of a command's reply early, by the command's number. */
   private readonly firsts = new Map<number, (first: RespReply) => void>();
+  /** Who takes the bulk strings of a command's array reply as bytes, by the command's number. */
+  private readonly bulks = new Map<number, BulkSink>();
   // The commands written and not yet answered, oldest first from `head`: three arrays, no object per command.
   private resolves: ((r: RespReply) => void)[] = [];
   private rejects: ((e: Error) => void)[] = [];
@@ -137,6 +149,18 @@ export class ReadPipe {
   }
 
   /**
+   * One command whose reply is an array of bulk strings (MGET), each given to `into` as its bytes, in order (`b` null
+   * for a nil), not made a Buffer: a million values read into one packed store make no object each. Resolves once
+   * the whole reply has been read.
+   */
+  sendInto(name: string, args: readonly Buffer[], into: BulkSink): Promise<void> {
+    const refused = this.refused();
+    if (refused) return refused;
+    this.bulks.set(this.replied + this.resolves.length - this.head, into);
+    return this.sendAll(name, args).then(() => undefined);
+  }
+
+  /**
    * A read of one key and that key's TTL, written together: one promise for the pair, settled by the second
    * reply (or rejected by the first error reply), where two sends and Promise.all would make four.
    */
@@ -198,6 +222,7 @@ export class ReadPipe {
 
   private reply(r: RespReply): void {
     if (this.firsts.size > 0) this.firsts.delete(this.replied);
+    if (this.bulks.size > 0) this.bulks.delete(this.replied);
     this.replied++;
     const i = this.head++;
     const resolve = this.resolves[i];
@@ -218,6 +243,7 @@ export class ReadPipe {
   private failAll(e: Error): void {
     const rejects = this.rejects.slice(this.head);
     this.firsts.clear();
+    this.bulks.clear();
     this.resolves = [];
     this.rejects = [];
     this.sentAt = [];

@@ -117,10 +117,16 @@ export class ReplyParser {
   /** Element parses begun, completed or not: the parser's work, which stays linear in the stream. */
   steps = 0;
 
-  /** `onFirst`: the first element of a reply that is an array, as soon as it is read (a SCAN's cursor, before its keys). */
+  /**
+   * `onFirst`: the first element of a reply that is an array, as soon as it is read (a SCAN's cursor, before its keys).
+   * `onBulk`: each bulk string that is an element of a reply that is an array, as its bytes b[from, to) (`b` null for
+   * a nil), before it is made a Buffer; true when it took the element, which the reply's array then holds as null. A
+   * caller that keeps a reply's values packed (MGET) so makes no object per value.
+   */
   constructor(
     private readonly onReply: (r: RespReply) => void,
     private readonly onFirst?: (first: RespReply) => void,
+    private readonly onBulk?: (b: Buffer | null, from: number, to: number) => boolean,
   ) {}
 
   /** Parses what `data` completes; throws RespProtocolError on bytes that are not RESP2. */
@@ -200,6 +206,7 @@ export class ReplyParser {
         const len = integer(b, start + 1, eol);
         if (len < 0) {
           this.pos = eol + 2;
+          if (this.open.length === 1) this.onBulk?.(null, 0, 0);
           return null;
         }
         const end = eol + 2 + len;
@@ -209,6 +216,7 @@ export class ReplyParser {
         }
         if (b[end] !== CR || b[end + 1] !== LF) throw new RespProtocolError(`a bulk string of ${len} bytes not followed by CRLF`);
         this.pos = end + 2;
+        if (this.open.length === 1 && this.onBulk?.(b, end - len, end)) return null;
         return b.subarray(end - len, end);
       }
       case 42: {

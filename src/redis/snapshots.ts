@@ -8,9 +8,15 @@
  * always read fresh; only the list of keys is reused. Partitions depend on the key alone, so pages served
  * from different snapshots still never repeat a key. A whole listing too large for one answer is refused from
  * its held snapshot without scanning again.
+ *
+ * A scan for a listing of values (shget) also reads the values of its keys as it goes, once it has more keys than
+ * one small answer (scan-values.ts), and packs them beside the keys. A page may answer from them while they are young
+ * enough (the caller says how young); its answer's TTL is then shortened by their age, so what a resolver holds
+ * is never older than an answer read fresh would be. Older, the page reads its values from Redis.
  */
 import { PARTITION_BITS, bucketOf, bucketRange, type Partition } from '../query/partition.js';
 import type { KeyReader } from './reader.js';
+import { ValueReads, type ValueRun } from './scan-values.js';
 
 /**
  * The shortest life of a snapshot, counted from the end of its scan: long enough for a whole listing to be
@@ -29,9 +35,25 @@ interface Snapshot {
   offsets: Uint32Array | Float64Array;
   /** Keys of bucket b are [bucketStart[b], bucketStart[b + 1]). */
   bucketStart: Uint32Array;
+  /** The keys' values as the scan read them, in the same order, when it did. */
+  values: PackedValues | null;
 }
 
-function pack(keys: readonly Buffer[]): Snapshot {
+/** The keys' values in the same order as the keys, and when the first of them was asked (none is older). */
+interface PackedValues {
+  run: ValueRun;
+  since: number;
+}
+
+/** A partition's keys, and their values when the snapshot has them young enough (null: read them from Redis). */
+export interface SnapshotPage {
+  keys: Buffer[];
+  values: ValueRun | null;
+  /** How old the values are: the time since the first of them was asked. */
+  ageMs: number;
+}
+
+function pack(keys: readonly Buffer[], read: PackedValues | null): Snapshot {
   const buckets = new Uint32Array(keys.length);
   const bucketStart = new Uint32Array(BUCKETS + 1);
   // Bytes per bucket first, so that each key can then be copied straight to its place, the keys read in the order
@@ -51,17 +73,40 @@ function pack(keys: readonly Buffer[]): Snapshot {
   const place = bucketStart.slice(0, BUCKETS);
   const data = Buffer.allocUnsafe(bytes);
   const offsets = bytes < 2 ** 32 ? new Uint32Array(keys.length + 1) : new Float64Array(keys.length + 1);
+  // Where each key went: its value goes to the same place.
+  const placed = read ? new Uint32Array(keys.length) : null;
   for (let i = 0; i < keys.length; i++) {
     const k = keys[i]!;
     const b = buckets[i]!;
     const at = bucketBytes[b]!;
     // A loop: for a key of a few dozen bytes, cheaper than a native copy.
     for (let j = 0; j < k.length; j++) data[at + j] = k[j]!;
+    if (placed) placed[i] = place[b]!;
     offsets[place[b]!++] = at;
     bucketBytes[b] = at + k.length;
   }
   offsets[keys.length] = bytes;
-  return { data, offsets, bucketStart };
+  return { data, offsets, bucketStart, values: read && placed ? packValues(read, placed) : null };
+}
+
+/** The values in the keys' packed order: value i goes where key i went (`placed[i]`). */
+function packValues(read: PackedValues, placed: Uint32Array): PackedValues {
+  const n = placed.length;
+  const { data: from, start: fromStart, length: fromLength } = read.run;
+  const start = new Uint32Array(n);
+  const length = new Int32Array(n);
+  for (let i = 0; i < n; i++) length[placed[i]!] = fromLength[i]!;
+  let bytes = 0;
+  for (let p = 0; p < n; p++) {
+    start[p] = bytes;
+    bytes += Math.max(0, length[p]!);
+  }
+  const data = Buffer.allocUnsafe(bytes);
+  for (let i = 0; i < n; i++) {
+    // A loop: for a counter's few bytes, cheaper than a native copy.
+    for (let j = fromStart[i]!, end = j + Math.max(0, fromLength[i]!), at = start[placed[i]!]!; j < end; j++, at++) data[at] = from[j]!;
+  }
+  return { run: { data, start, length }, since: read.since };
 }
 
 interface Held {
@@ -99,15 +144,18 @@ export class KeySnapshots {
    * pages that follow need no scan. With `fitsAnswer`, the listing fails with ScanOutgrewAnswer as soon as more
    * keys than that have turned up, while the scan goes on for the pages: a million-key pattern is refused in
    * milliseconds, not after seconds of scanning (past a client's timeout, whose retries would each scan again).
+   * `withValues` (a listing of values): once the listing is sure not to fit, the scan reads its keys' values too.
    */
-  fresh(reader: KeyReader, glob: Buffer, maxKeys: number, fitsAnswer?: number): Promise<Buffer[]> {
+  fresh(reader: KeyReader, glob: Buffer, maxKeys: number, fitsAnswer?: number, withValues = false): Promise<Buffer[]> {
     const h = this.held.get(idOf(glob, maxKeys));
     // A held scan that ended with more keys than one answer holds refuses the listing without another scan: its
     // pages are being walked (or were, within DEFAULT_TTL), and a resolver may answer them from its cache, so
     // a scan that only ends in the same refusal would cost Redis and rkvdns seconds for nothing.
     if (fitsAnswer !== undefined && h?.total !== undefined && h.total > fitsAnswer && h.expires > this.now())
       return Promise.reject(new ScanOutgrewAnswer(`more than ${fitsAnswer} keys cannot fit one answer (${h.total} at the last scan)`));
-    const entry = h && h.expires === Infinity ? h : this.start(reader, glob, maxKeys, HOLD_MIN_KEYS);
+    // Pages follow only a listing refused for size; one that fits reads its own values.
+    const valuesPast = withValues ? Math.max(HOLD_MIN_KEYS, fitsAnswer ?? 0) : null;
+    const entry = h && h.expires === Infinity ? h : this.start(reader, glob, maxKeys, HOLD_MIN_KEYS, valuesPast);
     if (fitsAnswer === undefined) return entry.keys;
     return new Promise((resolve, reject) => {
       const watch = (found: number) => {
@@ -130,6 +178,22 @@ export class KeySnapshots {
     return keys;
   }
 
+  /**
+   * The keys of partition `part`, and their values when the snapshot read them less than `maxAgeMs` ago (a scan
+   * started here reads them).
+   */
+  async page(reader: KeyReader, glob: Buffer, maxKeys: number, part: Partition, maxAgeMs: number): Promise<SnapshotPage> {
+    const s = await this.packed(reader, glob, maxKeys, true);
+    const [first, end] = bucketRange(part);
+    const keys: Buffer[] = [];
+    for (let i = s.bucketStart[first]!; i < s.bucketStart[end]!; i++) keys.push(s.data.subarray(s.offsets[i], s.offsets[i + 1]));
+    const v = s.values;
+    const ageMs = v ? this.now() - v.since : Infinity;
+    if (!v || ageMs > maxAgeMs) return { keys, values: null, ageMs };
+    const [from, to] = [s.bucketStart[first]!, s.bucketStart[end]!];
+    return { keys, values: { data: v.run.data, start: v.run.start.subarray(from, to), length: v.run.length.subarray(from, to) }, ageMs };
+  }
+
   /** How many keys matching `glob` fall in partition `part`. */
   async count(reader: KeyReader, glob: Buffer, maxKeys: number, part: Partition): Promise<number> {
     const s = await this.packed(reader, glob, maxKeys);
@@ -142,10 +206,10 @@ export class KeySnapshots {
     for (const [id, h] of this.held) if (h.expires <= t) this.held.delete(id);
   }
 
-  private packed(reader: KeyReader, glob: Buffer, maxKeys: number): Promise<Snapshot> {
+  private packed(reader: KeyReader, glob: Buffer, maxKeys: number, withValues = false): Promise<Snapshot> {
     const h = this.held.get(idOf(glob, maxKeys));
     if (h && h.expires > this.now()) return h.packed;
-    const started = this.start(reader, glob, maxKeys, 0);
+    const started = this.start(reader, glob, maxKeys, 0, withValues ? HOLD_MIN_KEYS : null);
     started.keys.catch(() => undefined);
     // Nobody may wait for the keys themselves; a failed scan is told through `packed`.
     return started.packed;
@@ -153,22 +217,31 @@ export class KeySnapshots {
 
   /**
    * Scans afresh and holds the result packed (when it has at least `holdMin` keys). `keys` resolves once
-   * that is decided, so a small listing never holds a slot past its answer.
+   * that is decided, so a small listing never holds a slot past its answer. With `valuesPast`, the values are read
+   * too, once the scan has found more keys than that.
    */
-  private start(reader: KeyReader, glob: Buffer, maxKeys: number, holdMin: number): Held {
+  private start(reader: KeyReader, glob: Buffer, maxKeys: number, holdMin: number, valuesPast: number | null): Held {
     const t = this.now();
     const id = idOf(glob, maxKeys);
     this.prune(t);
     this.held.delete(id);
     while (this.held.size >= this.maxSnapshots) this.held.delete(this.held.keys().next().value!);
     // Held while the scan runs, and for its lifetime after it ends (a million keys take seconds to scan).
-    const watchers = new Set<(found: number) => void>();
-    const progress = (found: number) => {
-      entry.found = found;
-      for (const w of watchers) w(found);
+    const values = valuesPast !== null ? new ScanValueReads(reader, this.now) : null;
+    // Its scan and what is made of it are set below: a reader may tell progress before its scan returns.
+    const entry = { expires: Infinity, found: 0, watchers: new Set() } as Omit<Held, 'packed' | 'keys'> as Held;
+    const progress = (found: readonly Buffer[]) => {
+      entry.found = found.length;
+      if (values && found.length > valuesPast!) values.ask(found);
+      for (const w of entry.watchers) w(found.length);
     };
     const keys = reader.scan(glob, maxKeys, undefined, progress);
-    const entry: Held = { packed: keys.then(pack), expires: Infinity, keys, found: 0, watchers };
+    entry.packed = keys.then(async (all) => {
+      if (!values || all.length <= valuesPast!) return pack(all, null);
+      // What the last SCAN replies brought (or all of them, from a reader that tells no progress).
+      values.ask(all);
+      return pack(all, await values.done());
+    });
     this.held.set(id, entry);
     const settled = entry.packed.then(
       (snapshot) => {
@@ -185,6 +258,43 @@ export class KeySnapshots {
     return entry;
   }
 }
+
+/**
+ * The values of a scan's keys, asked as it finds them. A failed read (or values past MAX_SCAN_VALUE_BYTES) only means
+ * the pages read theirs from Redis, as they would without these: the scan itself goes on.
+ */
+class ScanValueReads {
+  private readonly reads: ValueReads;
+  private asked = 0;
+  private since = 0;
+  private failed = false;
+  private readonly pending: Promise<void>[] = [];
+
+  constructor(
+    reader: KeyReader,
+    private readonly now: () => number,
+  ) {
+    this.reads = new ValueReads(reader, 1024, MAX_SCAN_VALUE_BYTES);
+  }
+
+  /** Asks the values of the keys not asked yet (`keys` is the scan's own list, which grows). */
+  ask(keys: readonly Buffer[]): void {
+    if (this.failed || this.asked >= keys.length) return;
+    if (this.asked === 0) this.since = this.now();
+    const at = this.asked;
+    this.asked = keys.length;
+    this.pending.push(this.reads.read(keys.slice(at), at).catch(() => void (this.failed = true)));
+  }
+
+  /** Every value asked, once read; null when none was asked or a read failed. */
+  async done(): Promise<PackedValues | null> {
+    await Promise.all(this.pending);
+    return this.failed || this.asked === 0 ? null : { run: this.reads.run, since: this.since };
+  }
+}
+
+/** Values of one scan past this many bytes are not kept (its pages then read theirs from Redis). */
+const MAX_SCAN_VALUE_BYTES = 256 * 1024 * 1024;
 
 function idOf(glob: Buffer, maxKeys: number): string {
   return `${maxKeys}\0${glob.toString('latin1')}`;

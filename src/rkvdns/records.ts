@@ -5,6 +5,7 @@
 import { CLASS_IN, QTYPE } from '../dns/constants.js';
 import { POINTER_RECORD_HEAD as RR_HEAD, QNAME_POINTER, RecordRun, encodeRR, type Records } from '../dns/message.js';
 import type { ShardPattern } from '../query/shards.js';
+import type { ValueRun } from '../redis/scan-values.js';
 import { toA, toAAAA } from './addresses.js';
 
 export interface RenderLimits {
@@ -93,35 +94,30 @@ function renderTxt(records: readonly Buffer[][], ttl: number, s: RenderLimits, d
  * Buffer or array per key. Such records cannot repeat. Null when a string is longer than MAX_VALUE_PAYLOAD: cut or
  * dropped, records could then repeat or lose every string, which renderTxt sees to.
  */
-export function renderTupleTxt(
-  keys: readonly Buffer[],
-  values: readonly (Buffer | null)[],
-  pattern: ShardPattern,
-  ttl: number,
-  s: RenderLimits,
-): Rendered | null {
+export function renderTupleTxt(keys: readonly Buffer[], values: ValueRun, pattern: ShardPattern, ttl: number, s: RenderLimits): Rendered | null {
   const max = s.MAX_VALUE_PAYLOAD;
   const captures = pattern.captures;
+  const { data, start, length } = values;
   // At most every key's bytes (its captures are some of them), its value and a length byte per string.
   let bound = 0;
-  for (let i = 0; i < keys.length; i++) if (values[i]) bound += RR_HEAD + keys[i]!.length + values[i]!.length + captures + 1;
+  for (let i = 0; i < keys.length; i++) if (length[i]! >= 0) bound += RR_HEAD + keys[i]!.length + length[i]! + captures + 1;
   const slab = Buffer.allocUnsafe(bound);
   const ends = new Uint32Array(keys.length);
   const at = new Int32Array(2 * captures);
   let count = 0;
   let o = 0;
   for (let i = 0; i < keys.length; i++) {
-    const v = values[i];
+    const len = length[i]!;
     const key = keys[i]!;
-    if (!v || !pattern.matchInto(key, at)) continue;
-    if (v.length > max) return null;
+    if (len < 0 || !pattern.matchInto(key, at)) continue;
+    if (len > max) return null;
     const from = o;
     o += RR_HEAD;
     for (let c = 0; c < 2 * captures; c += 2) {
       if (at[c + 1]! - at[c]! > max) return null;
       o = putString(slab, o, key, at[c]!, at[c + 1]!);
     }
-    o = putString(slab, o, v, 0, v.length);
+    o = putString(slab, o, data, start[i]!, start[i]! + len);
     writeHead(slab, from, QTYPE.TXT, ttl, o - from - RR_HEAD);
     ends[count++] = o;
   }

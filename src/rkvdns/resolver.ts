@@ -108,7 +108,8 @@ function readRedis(plan: RedisPlan, qc: QueryContext, answerType: number, ctx: R
   const started = performance.now();
   const s = qc.settings;
   const maxRecords = s.RETURN_PARTIAL_TCP ? null : Math.floor(s.MAX_TCP_PAYLOAD / MIN_RECORD_BYTES);
-  const src: KeySource = { reader: qc.reader, snapshots: ctx.snapshots, maxKeys: s.MAX_KEYS, maxRecords };
+  // Values read with a scan serve a page while its TTL, shortened by their age, is still at least MIN_TTL.
+  const src: KeySource = { reader: qc.reader, snapshots: ctx.snapshots, maxKeys: s.MAX_KEYS, maxRecords, valuesMaxAgeS: clampTtl(null, s) - s.MIN_TTL };
   // A shget's UDP answer never holds more than the larger of 512 bytes and MAX_UDP_PAYLOAD: what lies beyond is not
   // read. (Set for that read only: every GET comes through here.)
   if (plan.op === 'shget' && qc.transport === 'udp' && answerType === QTYPE.TXT)
@@ -128,11 +129,13 @@ function replyResolution(qc: QueryContext, reply: Reply, answerType: number, ctx
   if (reply.kind === 'error') return finish(qc, { kind: 'error', error: reply.error, message: reply.message }, ctx);
   if (reply.kind === 'tuples') {
     // Written straight from the keys as TXT; as records (as other replies are) where a value is too long or the answer is A/AAAA.
-    const written = answerType === QTYPE.TXT ? renderTupleTxt(reply.keys, reply.values, reply.pattern, clampTtl(null, qc.settings), qc.settings) : null;
+    const ttl = clampTtl(null, qc.settings) - (reply.ageS ?? 0);
+    const written = answerType === QTYPE.TXT ? renderTupleTxt(reply.keys, reply.values, reply.pattern, ttl, qc.settings) : null;
     if (written) return finish(qc, { kind: 'records', rrs: written.rrs }, ctx);
-    return finish(qc, recordsOutcome(qc, tupleRecords(reply), null, answerType, ctx.queryLog, true), ctx);
+    return finish(qc, recordsOutcome(qc, tupleRecords(reply), ttl, answerType, ctx.queryLog, true), ctx);
   }
-  return finish(qc, recordsOutcome(qc, reply.records, reply.ttl, answerType, ctx.queryLog, reply.distinct), ctx);
+  const ttl = reply.ageS ? clampTtl(reply.ttl, qc.settings) - reply.ageS : reply.ttl;
+  return finish(qc, recordsOutcome(qc, reply.records, ttl, answerType, ctx.queryLog, reply.distinct), ctx);
 }
 
 function finish(qc: QueryContext, o: Outcome, ctx: ResolverContext): Resolution {

@@ -114,6 +114,25 @@ describe('ReadPipe', () => {
     expect(p.queued()).toBe(0);
   });
 
+  it("sendInto: an MGET's values as bytes in key order, nils included, between replies that stay values", async () => {
+    const { p } = pipe(local());
+    await p.connect();
+    await redis.client.hset('a-hash', 'f', '1');
+    await redis.client.set('empty', '');
+    // 5,000 values and more: a reply that arrives over many reads.
+    const keys = [...Array.from({ length: 5000 }, (_, i) => `p${i}`), 'no-such-key', 'a-hash', 'empty'].map((k) => Buffer.from(k));
+    const took: (string | null)[] = [];
+    const before = p.send(GET, 'p1');
+    const into = p.sendInto('MGET', keys, (b, from, to) => took.push(b === null ? null : b.toString('latin1', from, to)));
+    const after = p.send(GET, 'p2');
+    await into;
+    expect(took).toEqual([...Array.from({ length: 5000 }, (_, i) => `value ${i}`), null, null, '']);
+    expect([await before, await after]).toEqual([Buffer.from('value 1'), Buffer.from('value 2')]);
+    // An error reply rejects, and the next reply is a value again.
+    await expect(p.sendInto('GET', [Buffer.from('a-hash')], () => undefined)).rejects.toThrow(/^WRONGTYPE/);
+    expect(await p.send(GET, 'p3')).toEqual(Buffer.from('value 3'));
+  });
+
   it('selects the database the URL names', async () => {
     const other = new Redis(`${redis.url}/3`);
     await other.set('p1', 'from db 3');

@@ -105,6 +105,35 @@ describe('ReplyParser', () => {
     expect(events.slice(1)).toEqual([`reply ${JSON.stringify([Buffer.from('170'), [Buffer.from('a'), Buffer.from('b')]])}`, 'reply 5', 'first 9', 'reply [9]']);
   });
 
+  it("gives a top-level array's bulk strings to onBulk as bytes, nils too, split over reads; nested ones and other replies stay values", () => {
+    const out: RespReply[] = [];
+    const took: (string | null)[] = [];
+    const p = new ReplyParser(
+      (r) => out.push(r),
+      undefined,
+      (b, from, to) => {
+        took.push(b === null ? null : b.toString('latin1', from, to));
+        return true;
+      },
+    );
+    // An MGET-like reply (a value, a nil, an empty string, a value cut by the read), then a SCAN-like one and a bulk string.
+    p.feed(Buffer.from('*4\r\n$2\r\n17\r\n$-1\r\n$0\r\n\r\n$5\r\nab'));
+    p.feed(Buffer.from('cde\r\n*2\r\n:0\r\n*1\r\n$3\r\nkey\r\n$1\r\nz\r\n'));
+    expect(took).toEqual(['17', null, '', 'abcde']);
+    expect(out).toEqual([[null, null, null, null], [0, [Buffer.from('key')]], Buffer.from('z')]);
+  });
+
+  it('keeps a bulk string onBulk does not take', () => {
+    const out: RespReply[] = [];
+    const p = new ReplyParser(
+      (r) => out.push(r),
+      undefined,
+      () => false,
+    );
+    p.feed(Buffer.from('*2\r\n$1\r\na\r\n$-1\r\n'));
+    expect(out).toEqual([[Buffer.from('a'), null]]);
+  });
+
   it('reset drops a partial reply, so a new connection starts clean', () => {
     const out: RespReply[] = [];
     const p = new ReplyParser((r) => out.push(r));

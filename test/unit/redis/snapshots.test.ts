@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { partitionOf } from '../../../src/query/partition.js';
-import { KeySnapshots, ScanOutgrewAnswer, SNAPSHOT_MS } from '../../../src/redis/snapshots.js';
+import { KeySnapshots, ScanOutgrewAnswer, SNAPSHOT_MS, type SnapshotPage } from '../../../src/redis/snapshots.js';
+import { valueAt } from '../../../src/redis/scan-values.js';
 import type { KeyReader } from '../../../src/redis/reader.js';
 
 /** A reader whose SCAN returns a fixed key list and counts how often it was asked. */
@@ -109,5 +110,90 @@ describe('KeySnapshots', () => {
     const reader = listReader(keys);
     for (const g of ['a*', 'b*', 'c*']) await snapshots.partition(reader, Buffer.from(g), 1e6, { index: 0, count: 1 });
     expect(snapshots.size).toBe(2);
+  });
+});
+
+/**
+ * A reader of `keys` whose SCAN finds them a thousand at a time, telling its progress as a real one does, and whose MGET
+ * gives each key's value (null where `value` gives null) and counts the keys asked.
+ */
+function valueReader(value: (key: string) => string | null, fail = false) {
+  const r = Object.assign(listReader(keys), {
+    valuesRead: 0,
+    async scan(_glob: Buffer, _max: number, _keep: unknown, progress?: (found: readonly Buffer[]) => void) {
+      r.scans++;
+      const found: Buffer[] = [];
+      for (let i = 0; i < keys.length; i += 1000) {
+        found.push(...keys.slice(i, i + 1000));
+        progress?.(found);
+        await Promise.resolve();
+      }
+      return found;
+    },
+    async mget(ks: readonly Buffer[]) {
+      r.valuesRead += ks.length;
+      if (fail) throw new Error('down');
+      return ks.map((k) => {
+        const v = value(k.toString());
+        return v === null ? null : Buffer.from(v);
+      });
+    },
+  });
+  return r;
+}
+
+/** Each key's value in a page, as text (null for none). */
+const pageValues = (page: SnapshotPage) => page.keys.map((k, i) => [k.toString(), page.values && (valueAt(page.values, i)?.toString() ?? null)]);
+/** Every key's own value, by the test's rule: its number, or none for every seventh. */
+const valueOf = (key: string) => (Number(key.split(';')[3]) % 7 === 0 ? null : `v${key.split(';')[3]}`);
+
+describe('KeySnapshots: values read with the scan', () => {
+  it("a listing of values refused for size reads its keys' values with the scan; its pages give them while young enough", async () => {
+    let t = 1000;
+    const snapshots = new KeySnapshots(SNAPSHOT_MS, 8, () => t);
+    const reader = valueReader(valueOf);
+    await expect(snapshots.fresh(reader, glob, 1e6, 100, true)).rejects.toThrow(ScanOutgrewAnswer);
+    await snapshots.count(reader, glob, 1e6, { index: 0, count: 1 });
+    expect(reader.valuesRead).toBe(keys.length);
+    t += 4000;
+    let listed = 0;
+    for (let index = 0; index < 4; index++) {
+      const page = await snapshots.page(reader, glob, 1e6, { index, count: 4 }, 4000);
+      expect(page.ageMs).toBe(4000);
+      expect(pageValues(page)).toEqual(page.keys.map((k) => [k.toString(), valueOf(k.toString())]));
+      listed += page.keys.length;
+    }
+    expect(listed).toBe(keys.length);
+    expect(reader.valuesRead).toBe(keys.length);
+    // Older than the caller takes: the keys only, whose values the page reads itself.
+    t += 1;
+    const old = await snapshots.page(reader, glob, 1e6, { index: 0, count: 4 }, 4000);
+    expect(old.values).toBeNull();
+    expect(old.keys.length).toBeGreaterThan(0);
+  });
+
+  it('a page asked first scans with values; a listing that fits one answer, or of keys alone, reads none', async () => {
+    const paged = valueReader(valueOf);
+    const page = await new KeySnapshots().page(paged, glob, 1e6, { index: 1, count: 2 }, 1000);
+    expect(pageValues(page)).toEqual(page.keys.map((k) => [k.toString(), valueOf(k.toString())]));
+    const fits = valueReader(valueOf);
+    const snapshots = new KeySnapshots();
+    await snapshots.fresh(fits, glob, 1e6, keys.length, true);
+    expect(fits.valuesRead).toBe(0);
+    expect((await snapshots.page(fits, glob, 1e6, { index: 0, count: 1 }, 1000)).values).toBeNull();
+    const keysOnly = valueReader(valueOf);
+    const other = new KeySnapshots();
+    await other.fresh(keysOnly, glob, 1e6, 100).catch(() => undefined);
+    expect((await other.page(keysOnly, glob, 1e6, { index: 0, count: 1 }, 1000)).values).toBeNull();
+    expect(keysOnly.valuesRead).toBe(0);
+  });
+
+  it('a failed value read leaves the snapshot its keys, and its pages read their values', async () => {
+    const snapshots = new KeySnapshots();
+    const reader = valueReader(valueOf, true);
+    const page = await snapshots.page(reader, glob, 1e6, { index: 0, count: 1 }, 1000);
+    expect(reader.valuesRead).toBe(keys.length);
+    expect(page.keys.length).toBe(keys.length);
+    expect(page.values).toBeNull();
   });
 });

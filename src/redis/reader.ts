@@ -60,7 +60,7 @@ export class TooManyKeysError extends Error {}
 
 // The next SCAN is asked before a reply's keys arrive, so round trips cost the scan little. At 1000, Redis answers each
 // in about a millisecond (what another client may wait behind one), and the values read right behind a reply
-// (ScanValues) find their keys still in its cache: over a million keys the MGETs cost it 0.6–0.8 s, 1.0 s at 5000.
+// (scan-values.ts) find their keys still in its cache: over a million keys the MGETs cost it 0.6–0.8 s, 1.0 s at 5000.
 const SCAN_COUNT = 1000;
 const MGET_CHUNK = 500;
 

@@ -4,8 +4,8 @@
  * enumerate them all. So the keys of a pattern are scanned once, bucketed by hash (a counting sort on the
  * top 16 hash bits, linear in the number of keys) and packed into one buffer, and every partition query
  * while the snapshot lives (10 s, or DEFAULT_TTL when longer) takes its slice from there. A whole listing
- * always scans afresh and, when it is big, leaves its scan here for the pages that follow. Values are
- * always read fresh; only the list of keys is reused. Partitions depend on the key alone, so pages served
+ * always scans afresh and, when it is big, leaves its scan here for the pages that follow. Only the list of
+ * keys is reused, and the values a shget's scan read (below). Partitions depend on the key alone, so pages served
  * from different snapshots still never repeat a key. A whole listing too large for one answer is refused from
  * its held snapshot without scanning again.
  *
@@ -109,6 +109,14 @@ function packValues(read: PackedValues, placed: Uint32Array): PackedValues {
   return { run: { data, start, length }, since: read.since };
 }
 
+/** The keys of partition `part`, each a view of the snapshot's bytes. */
+function keysOf(s: Snapshot, part: Partition): Buffer[] {
+  const [first, end] = bucketRange(part);
+  const keys: Buffer[] = [];
+  for (let i = s.bucketStart[first]!; i < s.bucketStart[end]!; i++) keys.push(s.data.subarray(s.offsets[i], s.offsets[i + 1]));
+  return keys;
+}
+
 interface Held {
   /** Packed as soon as the scan ends: the scan's own Buffers (a million objects) are not kept. */
   packed: Promise<Snapshot>;
@@ -171,11 +179,7 @@ export class KeySnapshots {
 
   /** The keys matching `glob` that fall in partition `part`. */
   async partition(reader: KeyReader, glob: Buffer, maxKeys: number, part: Partition): Promise<Buffer[]> {
-    const s = await this.packed(reader, glob, maxKeys);
-    const [first, end] = bucketRange(part);
-    const keys: Buffer[] = [];
-    for (let i = s.bucketStart[first]!; i < s.bucketStart[end]!; i++) keys.push(s.data.subarray(s.offsets[i], s.offsets[i + 1]));
-    return keys;
+    return keysOf(await this.packed(reader, glob, maxKeys), part);
   }
 
   /**
@@ -184,12 +188,11 @@ export class KeySnapshots {
    */
   async page(reader: KeyReader, glob: Buffer, maxKeys: number, part: Partition, maxAgeMs: number): Promise<SnapshotPage> {
     const s = await this.packed(reader, glob, maxKeys, true);
-    const [first, end] = bucketRange(part);
-    const keys: Buffer[] = [];
-    for (let i = s.bucketStart[first]!; i < s.bucketStart[end]!; i++) keys.push(s.data.subarray(s.offsets[i], s.offsets[i + 1]));
+    const keys = keysOf(s, part);
     const v = s.values;
     const ageMs = v ? this.now() - v.since : Infinity;
     if (!v || ageMs > maxAgeMs) return { keys, values: null, ageMs };
+    const [first, end] = bucketRange(part);
     const [from, to] = [s.bucketStart[first]!, s.bucketStart[end]!];
     return { keys, values: { data: v.run.data, start: v.run.start.subarray(from, to), length: v.run.length.subarray(from, to) }, ageMs };
   }

@@ -20,13 +20,6 @@ export function valueAt(run: ValueRun, i: number): Buffer | null {
   return len < 0 ? null : run.data.subarray(run.start[i], run.start[i]! + len);
 }
 
-/** The values a reader gave as Buffers, as a run. */
-export function valueRunOf(values: readonly (Buffer | null)[]): ValueRun {
-  const reads = new ValueReads(null, values.length);
-  values.forEach((v, i) => reads.put(i, v, 0, v ? v.length : 0));
-  return reads.run;
-}
-
 /** More bytes than this are not read into one run: where a value starts must fit 32 bits. */
 const MAX_RUN_BYTES = 2 ** 32 - 1;
 

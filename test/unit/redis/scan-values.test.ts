@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { KeyReader } from '../../../src/redis/reader.js';
-import { ValueReads, ValuesTooLarge, valueAt, valueRunOf, type ValueRun } from '../../../src/redis/scan-values.js';
+import { ValueReads, ValuesTooLarge, valueAt, type ValueRun } from '../../../src/redis/scan-values.js';
+import { valueRunOf } from '../../helpers/value-run.js';
 
 const B = (s: string) => Buffer.from(s);
 const texts = (run: ValueRun, n: number) => Array.from({ length: n }, (_, i) => valueAt(run, i)?.toString() ?? null);

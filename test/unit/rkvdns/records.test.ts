@@ -5,7 +5,7 @@ import { QTYPE } from '../../../src/dns/constants.js';
 import { assemble } from '../../../src/dns/message.js';
 import type { DecodedRecord } from '../../helpers/dns.js';
 import { compileShardPattern } from '../../../src/query/shards.js';
-import { valueRunOf } from '../../../src/redis/scan-values.js';
+import { valueRunOf } from '../../helpers/value-run.js';
 import { clampTtl, renderRecords, renderTupleTxt, type RenderLimits, type Rendered } from '../../../src/rkvdns/records.js';
 
 const limits: RenderLimits = { MAX_VALUE_PAYLOAD: 8, RETURN_PARTIAL_VALUE: false, DEFAULT_TTL: 30, MIN_TTL: 5, MAX_TTL: 300 };

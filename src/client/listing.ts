@@ -94,6 +94,9 @@ export function smallerTarget(refused: number, viaResolver: boolean): number {
   return viaResolver && refused > RESOLVER_PAGE_KEYS ? RESOLVER_PAGE_KEYS : refused / 2;
 }
 
+/** The count's tries, in lookups' tries (fetchListing says why). */
+const PROBE_TRIES_FACTOR = 2;
+
 /** One listing's walk: what it asked and what it learned, for the debug lines and the error if it fails. */
 class Walk {
   readonly tried: string[] = [];
@@ -104,14 +107,19 @@ class Walk {
     readonly req: ListingRequest,
   ) {}
 
+  /** Tries per lookup on this walk's path. */
+  get tries(): number {
+    return this.l.tries;
+  }
+
   /** The whole listing's name, as errors name the listing. */
   get whole(): string {
     return nameOf([this.req.pattern, this.req.op], this.req.zone).display;
   }
 
-  async ask(labels: string[], tcp = false): Promise<{ r: Lookup; got: PageRecords | null; display: string }> {
+  async ask(labels: string[], tcp = false, tries?: number): Promise<{ r: Lookup; got: PageRecords | null; display: string }> {
     const { labels: name, display } = nameOf(labels, this.req.zone);
-    const r = await this.l.txt(name, display, tcp);
+    const r = await this.l.txt(name, display, tcp, tries);
     if (r.viaResolver) this.viaResolver = true;
     if (r.kind === 'nxdomain') this.fail(`${display}: NXDOMAIN`, { reason: 'NXDOMAIN' });
     return { r, got: recordsOf(r), display };
@@ -303,7 +311,9 @@ export async function fetchListing(l: Lookups, req: ListingRequest): Promise<Lis
   if (!answered(whole.r) && !answered(await w.zoneAnswer())) w.fail(`the zone's SOA: no answer`, { reason: describe(whole.r) });
   // Too large, or too slow to list whole (a timeout): a server that pages listings answers the probe.
   req.progress?.pages?.(`${req.pattern}.${req.op}`, 0, 0, 0);
-  const probe = await w.ask(['0of1', req.glob, 'klen']);
+  // The count waits for rkvdns to scan every key of the pattern: seconds for millions. A resolver drops its reply to a
+  // try older than its discard-timeout (unbound: 1.9 s) and gives it to the next try, so the count gets twice the tries.
+  const probe = await w.ask(['0of1', req.glob, 'klen'], false, PROBE_TRIES_FACTOR * w.tries);
   const count = probe.r.kind === 'records' ? probe.r.records[0]?.[0] : undefined;
   const overMax = count === undefined ? null : /^>(\d+)$/.exec(count);
   if (overMax) w.fail(`the count ${probe.display}: more than MAX_KEYS (${overMax[1]})`, { reason: describe(whole.r), overMaxKeys: Number(overMax[1]) });

@@ -118,6 +118,11 @@ export class Lookups {
     return this.client.timeoutMs;
   }
 
+  /** Tries per lookup. */
+  get tries(): number {
+    return this.client.tries;
+  }
+
   /**
    * The zone's SOA, asked once and never cached: whether anything answers for the zone on this path. rkvdns answers
    * it from its settings alone (SERVFAIL without RKVDNS_FQDN), so an answer says nothing of Redis.
@@ -126,9 +131,9 @@ export class Lookups {
     return this.lookup(zone, QTYPE.SOA, display, () => [], false, 1, false);
   }
 
-  /** `tcp`: for answers known to be large, skip the UDP attempt that would only come back truncated. */
-  async txt(labels: readonly Buffer[], display: string, tcp = false): Promise<Lookup> {
-    return this.lookup(labels, QTYPE.TXT, display, txtTexts, tcp);
+  /** `tcp`: for answers known to be large, skip the UDP attempt that would only come back truncated. `tries`: instead of the client's. */
+  async txt(labels: readonly Buffer[], display: string, tcp = false, tries?: number): Promise<Lookup> {
+    return this.lookup(labels, QTYPE.TXT, display, txtTexts, tcp, tries);
   }
 
   /** PTR targets, as dotted names. */

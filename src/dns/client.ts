@@ -143,6 +143,10 @@ export class DnsClient {
     return this.o.timeoutMs;
   }
 
+  get tries(): number {
+    return this.o.tries;
+  }
+
   /**
    * `tcp`: ask over TCP straight away, for answers known to be large (listing pages). `tries`: instead of the
    * client's. A server where nothing listens is not asked again.

@@ -21,19 +21,21 @@ interface Path {
 }
 
 /** A Lookups stand-in answering `keys` listings, pages and counts from `path.keys`; records the names asked. */
-function simulated(path: Path): { lookups: Lookups; asked: string[] } {
+function simulated(path: Path): { lookups: Lookups; asked: string[]; countTries: (number | undefined)[] } {
   const asked: string[] = [];
+  const countTries: (number | undefined)[] = [];
   const answer = (records: string[]): Lookup => {
     const ra = path.viaResolver ? { viaResolver: true } : {};
     return records.length > path.limit ? { kind: 'failed', reason: 'SERVFAIL', ...ra } : { kind: 'records', records: records.map((k) => [k]), ...ra };
   };
   const lookups = {
     timeoutMs: 2000,
+    tries: 3,
     async zoneAnswer(): Promise<Lookup> {
       asked.push('SOA');
       return path.zone ?? { kind: 'records', records: [], ...(path.viaResolver ? { viaResolver: true } : {}) };
     },
-    async txt(labels: Buffer[]): Promise<Lookup> {
+    async txt(labels: Buffer[], _display: string, _tcp?: boolean, tries?: number): Promise<Lookup> {
       const [first, second, third] = labels.map((l) => l.toString('latin1'));
       asked.push(
         labels
@@ -45,12 +47,15 @@ function simulated(path: Path): { lookups: Lookups; asked: string[] } {
       const part = parsePartition(Buffer.from(first!));
       if (typeof part === 'string') throw new Error(`unexpected query ${first}`);
       const inPart = path.keys.filter((k) => partitionOf(Buffer.from(k, 'latin1'), part.count) === part.index);
-      if (third === 'klen') return { kind: 'records', records: [[path.count ?? String(inPart.length)]] };
+      if (third === 'klen') {
+        countTries.push(tries);
+        return { kind: 'records', records: [[path.count ?? String(inPart.length)]] };
+      }
       if (path.failing?.(first!)) return { kind: 'failed', reason: 'SERVFAIL', viaResolver: !!path.viaResolver };
       return answer(inPart);
     },
   };
-  return { lookups: lookups as unknown as Lookups, asked };
+  return { lookups: lookups as unknown as Lookups, asked, countTries };
 }
 
 const request: ListingRequest = { op: 'keys', pattern: 'web;*', glob: 'web;*', zone: 'rkvdns.test', concurrency: 64 };
@@ -85,6 +90,12 @@ describe('a listing through a path that refuses large RRsets', () => {
     expect(asked.slice(0, 3)).toEqual(['web;*.keys', '0of1.web;*.klen', '0of16.web;*.keys']);
     expect(asked[3]).toBe('0of128.web;*.keys');
     expect(asked.length).toBeLessThan(3 + 128 + 12);
+  });
+
+  it('the count, which waits for a scan of every key, is asked with twice the tries of a lookup (3 here)', async () => {
+    const { lookups, countTries } = simulated({ keys: keysOf(2000), limit: 1000, viaResolver: true });
+    await fetchListing(lookups, request);
+    expect(countTries).toEqual([6]);
   });
 
   it('rkvdns directly (no record limit that pages reach): 16 pages of about 625 keys, nothing refused', async () => {

@@ -22,6 +22,8 @@ export interface FailedListing {
   scattered?: { failed: number; answered: number };
   /** Through a resolver, whether the zone's SOA was answered (rkvdns reachable) when listings were refused. */
   zoneAnswered?: boolean;
+  /** The count (the probe) got no answer in any of its tries, after the whole listing was answered. */
+  countTimedOut?: { tries: number; timeoutMs: number };
 }
 
 /** Nothing answered at all: a refused port, or a timeout. */
@@ -34,6 +36,13 @@ const RESOLVER_RRSET_LIMITS = 'BIND 9.18.28 and later: max-records-per-type (def
 
 function causes(f: FailedListing): string[] {
   const stats = `dig TXT stats.${f.zone}`;
+  if (f.countTimedOut) {
+    const { tries, timeoutMs } = f.countTimedOut;
+    return [
+      `the count got no answer in ${tries} tries of ${timeoutMs} ms while rkvdns scanned the pattern's keys (seconds for millions, more on a busy Redis): ` +
+        'ask again (the scan is kept for the pages that follow, at least DEFAULT_TTL), or allow each try more with --timeout',
+    ];
+  }
   if (f.overMaxKeys !== undefined) {
     return [
       `the pattern matches more than the server's MAX_KEYS (${f.overMaxKeys}) keys: raise MAX_KEYS in rkvdns's configuration, or narrow the totalizer with a literal or partial field`,

@@ -313,7 +313,12 @@ export async function fetchListing(l: Lookups, req: ListingRequest): Promise<Lis
   req.progress?.pages?.(`${req.pattern}.${req.op}`, 0, 0, 0);
   // The count waits for rkvdns to scan every key of the pattern: seconds for millions. A resolver drops its reply to a
   // try older than its discard-timeout (unbound: 1.9 s) and gives it to the next try, so the count gets twice the tries.
-  const probe = await w.ask(['0of1', req.glob, 'klen'], false, PROBE_TRIES_FACTOR * w.tries);
+  const probeTries = PROBE_TRIES_FACTOR * w.tries;
+  const probe = await w.ask(['0of1', req.glob, 'klen'], false, probeTries);
+  // No answer at all, where the listing was answered at once: a server that pages, still scanning. Splitting the glob
+  // would ask it for hundreds of narrower listings, a scan of the whole keyspace each.
+  if (probe.r.kind === 'failed' && probe.r.timedOut)
+    w.fail(`the count ${probe.display}: ${describe(probe.r)}`, { reason: describe(whole.r), countTimedOut: { tries: probeTries, timeoutMs: l.timeoutMs } });
   const count = probe.r.kind === 'records' ? probe.r.records[0]?.[0] : undefined;
   const overMax = count === undefined ? null : /^>(\d+)$/.exec(count);
   if (overMax) w.fail(`the count ${probe.display}: more than MAX_KEYS (${overMax[1]})`, { reason: describe(whole.r), overMaxKeys: Number(overMax[1]) });

@@ -4,7 +4,7 @@
  */
 import { LRUCache } from 'lru-cache';
 import { QTYPE, RCODE, RCODE_NAME } from '../dns/constants.js';
-import type { DnsClient } from '../dns/client.js';
+import { DnsTimeout, type DnsClient } from '../dns/client.js';
 import { decodeResponse, readName, txtTexts, type AnswerRecords, type Response } from '../dns/response.js';
 
 /** The records of an answer in place: the message and where each record is. */
@@ -18,7 +18,10 @@ export interface Answer {
  * first asked for. `answer` is the answer itself, for readers that decode a large one their own way (listing pages).
  */
 export type Lookup = (
-  { kind: 'records'; readonly records: string[][]; answer?: Answer } | { kind: 'nxdomain' } | { kind: 'empty' } | { kind: 'failed'; reason: string }
+  | { kind: 'records'; readonly records: string[][]; answer?: Answer }
+  | { kind: 'nxdomain' }
+  | { kind: 'empty' }
+  | { kind: 'failed'; reason: string; timedOut?: boolean }
 ) & {
   /** The answer came through a recursive resolver (RA=1) rather than from rkvdns itself. */
   viaResolver?: boolean;
@@ -198,7 +201,8 @@ export class Lookups {
         this.staleAnswers++;
       }
     } catch (e) {
-      result = { kind: 'failed', reason: (e as Error).message };
+      // A timeout on every try: no answer at all, not a refusal.
+      result = { kind: 'failed', reason: (e as Error).message, ...(e instanceof DnsTimeout ? { timedOut: true } : {}) };
     }
     if (ttl > 0 && cache && (this.keepLarge || !answer || answer.length <= LARGE_ANSWER_BYTES)) {
       const flags = { ...(result.viaResolver ? { viaResolver: true } : {}), ...(result.stale ? { stale: true } : {}) };

@@ -48,6 +48,11 @@ describe('listingFailure: what was tried, and the likely causes by name', () => 
     ],
     ['failures scattered over the walk', { scattered: { failed: 17, answered: 40 } }, /17 pages failed while 40 were answered, so not for their size/],
     ['FORMERR: a server without paging', { reason: 'FORMERR' }, /does not page listings \(PARTITIONED_LISTINGS False, or the original RKVDNS\)/],
+    [
+      'the count timed out after the listing was answered',
+      { countTimedOut: { tries: 6, timeoutMs: 2000 } },
+      /^(?![\s\S]*not for their size)[\s\S]*the count got no answer in 6 tries of 2000 ms while rkvdns scanned the pattern's keys[^;]*: ask again[^;]*--timeout$/,
+    ],
   ];
   for (const [what, f, want] of cases) {
     it(what, () => {

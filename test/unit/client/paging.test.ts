@@ -18,6 +18,8 @@ interface Path {
   failing?: (label: string) => boolean;
   /** What the zone's SOA gets (default: an answer). */
   zone?: Lookup;
+  /** The count gets no answer in any try (a server still scanning). */
+  countTimesOut?: boolean;
 }
 
 /** A Lookups stand-in answering `keys` listings, pages and counts from `path.keys`; records the names asked. */
@@ -49,6 +51,7 @@ function simulated(path: Path): { lookups: Lookups; asked: string[]; countTries:
       const inPart = path.keys.filter((k) => partitionOf(Buffer.from(k, 'latin1'), part.count) === part.index);
       if (third === 'klen') {
         countTries.push(tries);
+        if (path.countTimesOut) return { kind: 'failed', reason: 'no answer from 127.0.0.1:53 in 2000 ms', timedOut: true };
         return { kind: 'records', records: [[path.count ?? String(inPart.length)]] };
       }
       if (path.failing?.(first!)) return { kind: 'failed', reason: 'SERVFAIL', viaResolver: !!path.viaResolver };
@@ -129,6 +132,16 @@ describe('a listing that cannot be had is an error that says what was tried and 
     const err = await fetchListing(simulated({ keys: keysOf(300), limit: 100, viaResolver: true, count: '>100000' }).lookups, request).catch((e: Error) => e);
     expect((err as Error).message).toMatch(/the count 0of1\.web;\*\.klen\.rkvdns\.test: more than MAX_KEYS \(100000\)/);
     expect((err as Error).message).toMatch(/likely causes: the pattern matches more than the server's MAX_KEYS \(100000\) keys: raise MAX_KEYS/);
+  });
+
+  it('a count that times out (the server still scanning) ends the walk saying so, without splitting the glob', async () => {
+    const { lookups, asked } = simulated({ keys: keysOf(3000), limit: 1000, viaResolver: true, countTimesOut: true });
+    const err = await fetchListing(lookups, request).catch((e: Error) => e);
+    expect((err as Error).message).toMatch(
+      /tried: the whole listing: SERVFAIL; the count 0of1\.web;\*\.klen\.rkvdns\.test: no answer from 127\.0\.0\.1:53 in 2000 ms\n/,
+    );
+    expect((err as Error).message).toMatch(/likely causes: the count got no answer in 6 tries of 2000 ms while rkvdns scanned/);
+    expect(asked).toEqual(['web;*.keys', '0of1.web;*.klen']);
   });
 
   it('pages failing here and there (not for size) stop the walk with the count of failures', async () => {

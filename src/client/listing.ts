@@ -107,11 +107,6 @@ class Walk {
     readonly req: ListingRequest,
   ) {}
 
-  /** Tries per lookup on this walk's path. */
-  get tries(): number {
-    return this.l.tries;
-  }
-
   /** The whole listing's name, as errors name the listing. */
   get whole(): string {
     return nameOf([this.req.pattern, this.req.op], this.req.zone).display;
@@ -313,7 +308,7 @@ export async function fetchListing(l: Lookups, req: ListingRequest): Promise<Lis
   req.progress?.pages?.(`${req.pattern}.${req.op}`, 0, 0, 0);
   // The count waits for rkvdns to scan every key of the pattern: seconds for millions. A resolver drops its reply to a
   // try older than its discard-timeout (unbound: 1.9 s) and gives it to the next try, so the count gets twice the tries.
-  const probeTries = PROBE_TRIES_FACTOR * w.tries;
+  const probeTries = PROBE_TRIES_FACTOR * l.tries;
   const probe = await w.ask(['0of1', req.glob, 'klen'], false, probeTries);
   // No answer at all, where the listing was answered at once: a server that pages, still scanning. Splitting the glob
   // would ask it for hundreds of narrower listings, a scan of the whole keyspace each.

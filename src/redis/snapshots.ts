@@ -89,24 +89,19 @@ function pack(keys: readonly Buffer[], read: PackedValues | null): Snapshot {
   return { data, offsets, bucketStart, values: read && placed ? packValues(read, placed) : null };
 }
 
-/** The values in the keys' packed order: value i goes where key i went (`placed[i]`). */
+/**
+ * The values in the keys' packed order: value i's place is where key i went (`placed[i]`). Only where each value lies
+ * is reordered; the bytes stay where the scan's reads put them.
+ */
 function packValues(read: PackedValues, placed: Uint32Array): PackedValues {
   const n = placed.length;
-  const { data: from, start: fromStart, length: fromLength } = read.run;
   const start = new Uint32Array(n);
   const length = new Int32Array(n);
-  for (let i = 0; i < n; i++) length[placed[i]!] = fromLength[i]!;
-  let bytes = 0;
-  for (let p = 0; p < n; p++) {
-    start[p] = bytes;
-    bytes += Math.max(0, length[p]!);
-  }
-  const data = Buffer.allocUnsafe(bytes);
   for (let i = 0; i < n; i++) {
-    // A loop: for a counter's few bytes, cheaper than a native copy.
-    for (let j = fromStart[i]!, end = j + Math.max(0, fromLength[i]!), at = start[placed[i]!]!; j < end; j++, at++) data[at] = from[j]!;
+    start[placed[i]!] = read.run.start[i]!;
+    length[placed[i]!] = read.run.length[i]!;
   }
-  return { run: { data, start, length }, since: read.since };
+  return { run: { data: read.run.data, start, length }, since: read.since };
 }
 
 /** The keys of partition `part`, each a view of the snapshot's bytes. */

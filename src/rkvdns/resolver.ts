@@ -123,18 +123,24 @@ function readRedis(plan: RedisPlan, qc: QueryContext, answerType: number, ctx: R
 /** A Redis failure is not replayed to later queries: they try Redis again. */
 const keepUnlessRedisFailed = (r: Resolution) => r.outcome !== 'error_redis';
 
+/**
+ * A reply's TTL: its key's, or DEFAULT_TTL, clamped; less the age of values read earlier (with the scan), which are
+ * read with at least MIN_TTL left (KeySource.valuesMaxAgeS).
+ */
+const answerTtl = (ttl: number | null, ageS: number | undefined, s: Settings): number => clampTtl(ttl, s) - (ageS ?? 0);
+
 /** The answer to a reply from Redis. */
 function replyResolution(qc: QueryContext, reply: Reply, answerType: number, ctx: ResolverContext): Resolution {
   if (reply.kind === 'nil') return finish(qc, { kind: 'nxdomain' }, ctx);
   if (reply.kind === 'error') return finish(qc, { kind: 'error', error: reply.error, message: reply.message }, ctx);
   if (reply.kind === 'tuples') {
     // Written straight from the keys as TXT; as records (as other replies are) where a value is too long or the answer is A/AAAA.
-    const ttl = clampTtl(null, qc.settings) - (reply.ageS ?? 0);
+    const ttl = answerTtl(null, reply.ageS, qc.settings);
     const written = answerType === QTYPE.TXT ? renderTupleTxt(reply.keys, reply.values, reply.pattern, ttl, qc.settings) : null;
     if (written) return finish(qc, { kind: 'records', rrs: written.rrs }, ctx);
     return finish(qc, recordsOutcome(qc, tupleRecords(reply), ttl, answerType, ctx.queryLog, true), ctx);
   }
-  const ttl = reply.ageS ? clampTtl(reply.ttl, qc.settings) - reply.ageS : reply.ttl;
+  const ttl = answerTtl(reply.ttl, reply.ageS, qc.settings);
   return finish(qc, recordsOutcome(qc, reply.records, ttl, answerType, ctx.queryLog, reply.distinct), ctx);
 }
 
